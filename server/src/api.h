@@ -1,0 +1,34 @@
+/* api.h - the route handlers, one group per api_*.c file. */
+#ifndef HLC_API_H
+#define HLC_API_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "http.h"
+
+struct hlc_verr;
+
+/* api_machines.c */
+int hlc_api_servers_list(struct hlc_req *r);
+int hlc_api_servers_create(struct hlc_req *r);
+int hlc_api_servers_get(struct hlc_req *r);
+int hlc_api_servers_update(struct hlc_req *r);
+int hlc_api_servers_delete(struct hlc_req *r);
+int hlc_api_services_get(struct hlc_req *r);
+int hlc_api_services_put(struct hlc_req *r);
+int hlc_api_card_order_put(struct hlc_req *r);
+bool hlc_api_check_services(json_t *svcs, const char *field, struct hlc_verr *e);
+
+/* api_config.c */
+int hlc_api_config_get(struct hlc_req *r);
+int hlc_api_config_put(struct hlc_req *r);
+int hlc_api_thresholds_get(struct hlc_req *r);
+int hlc_api_thresholds_put(struct hlc_req *r);
+
+/* api_system.c */
+int hlc_api_health(struct hlc_req *r);
+int hlc_api_stats(struct hlc_req *r);
+
+#endif

@@ -1,0 +1,33 @@
+/* cli.h - what main.c shares with the admin verbs and background services. */
+#ifndef HLC_CLI_H
+#define HLC_CLI_H
+
+#include "hub.h"
+
+/* An admin verb: `homelabcmd NAME ...`. argv[0] is NAME. Returns the exit code. */
+struct hlc_cli_cmd {
+    const char *name;                   /* verb */
+    int (*run)(int argc, char **argv);  /* runs it */
+};
+
+/* The admin verbs (cli.c), NULL-name terminated, and their usage lines. */
+extern const struct hlc_cli_cmd hlc_cli_cmds[];
+extern const char hlc_cli_usage[];
+
+/* Settings from the environment, then flags (argv[0] is the verb).
+ * 0, or -1 after printing what is wrong. */
+int hlc_settings_load(struct hlc_settings *s, int argc, char **argv);
+void hlc_settings_release(struct hlc_settings *s);
+/* mkdir -p with mode 0700. 0 or -1 (printed). */
+int hlc_data_dir_prepare(const char *dir);
+/* First line of a small secret file (heap, caller frees), NULL if absent. */
+char *hlc_read_secret_file(const char *path);
+/* Creates `path` with mode 0600 holding secret + newline; -1 if it exists or fails. */
+int hlc_write_secret_file(const char *path, const char *secret);
+
+/* Starts and stops the hub's background services (services.c) in order.
+ * start: 0, or -1 after logging (everything started is stopped again). */
+int hlc_services_start(struct hlc_hub *hub);
+void hlc_services_stop(struct hlc_hub *hub);
+
+#endif

@@ -1,0 +1,252 @@
+/* config.c - configuration sections, their defaults and their checks. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hlc/base.h"
+#include "store.h"
+#include "validate.h"
+
+enum spec_kind { K_INT, K_NUM, K_BOOL, K_STR, K_ACTIONS };
+
+struct spec {
+    const char *key;     /* field name */
+    enum spec_kind kind; /* its type */
+    double min, max;     /* range for numbers, max length for strings */
+    const char *def;     /* default, as JSON text */
+};
+
+struct section {
+    const char *name;         /* config key */
+    const struct spec *specs; /* its fields, NULL-key terminated */
+};
+
+static const struct spec thresholds[] = {
+    {"disk_warning_percent", K_NUM, 1, 100, "80"},
+    {"disk_critical_percent", K_NUM, 1, 100, "90"},
+    {"memory_warning_percent", K_NUM, 1, 100, "85"},
+    {"memory_critical_percent", K_NUM, 1, 100, "95"},
+    {"cpu_warning_percent", K_NUM, 1, 100, "90"},
+    {"cpu_critical_percent", K_NUM, 1, 100, "98"},
+    {"cpu_sustained_samples", K_INT, 1, 60, "3"},
+    {"server_offline_seconds", K_INT, 30, 86400, "180"},
+    {NULL, 0, 0, 0, NULL},
+};
+static const struct spec costs[] = {
+    {"electricity_rate_kwh", K_NUM, 0, 100, "0.24"},
+    {"currency", K_STR, 1, 8, "\"GBP\""},
+    {NULL, 0, 0, 0, NULL},
+};
+static const struct spec notifications[] = {
+    {"notify_on_critical", K_BOOL, 0, 0, "true"},
+    {"notify_on_high", K_BOOL, 0, 0, "true"},
+    {"notify_on_medium", K_BOOL, 0, 0, "false"},
+    {"notify_on_low", K_BOOL, 0, 0, "false"},
+    {"notify_on_remediation", K_BOOL, 0, 0, "true"},
+    {NULL, 0, 0, 0, NULL},
+};
+static const struct spec remediation[] = {
+    {"auto_approve_enabled", K_BOOL, 0, 0, "false"},
+    {"auto_approve_actions", K_ACTIONS, 0, 0, "[\"restart_service\",\"clear_logs\"]"},
+    {"require_approval_actions", K_ACTIONS, 0, 0, "[\"apply_updates\",\"custom\"]"},
+    {NULL, 0, 0, 0, NULL},
+};
+static const struct spec agent[] = {
+    {"heartbeat_interval_seconds", K_INT, 5, 3600, "60"},
+    {"command_timeout_seconds", K_INT, 1, 3600, "300"},
+    {NULL, 0, 0, 0, NULL},
+};
+static const struct spec polling[] = {
+    {"poll_interval_seconds", K_INT, 10, 86400, "60"},
+    {"ssh_timeout_seconds", K_INT, 1, 120, "10"},
+    {"updates_check_hours", K_INT, 1, 168, "6"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static const struct section sections[] = {
+    {"thresholds", thresholds},       {"costs", costs},   {"notifications", notifications},
+    {"remediation", remediation},     {"agent", agent},   {"polling", polling},
+    {NULL, NULL},
+};
+
+static const char *const action_types[] = {
+    "restart_service", "start_service",   "stop_service",      "clear_logs", "apply_updates",
+    "container_start", "container_stop",  "container_restart", "custom",     NULL};
+
+static const struct section *
+find_section(const char *name)
+{
+    for (const struct section *s = sections; s->name; s++)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+static json_t *
+defaults(const struct section *sec)
+{
+    json_t *o = json_object();
+    for (const struct spec *sp = sec->specs; sp->key; sp++)
+        json_object_set_new(o, sp->key, json_loads(sp->def, JSON_DECODE_ANY, NULL));
+    return o;
+}
+
+static json_t *
+merged(struct hlc_store *s, const struct section *sec)
+{
+    json_t *o = defaults(sec), *stored = NULL;
+    if (hlc_store_config_get(s, sec->name, &stored) == 0) {
+        /* Only known keys are taken, so an old database's leftovers never leak out. */
+        for (const struct spec *sp = sec->specs; sp->key; sp++) {
+            json_t *v = json_object_get(stored, sp->key);
+            if (v)
+                json_object_set(o, sp->key, v);
+        }
+        json_decref(stored);
+    }
+    return o;
+}
+
+int
+hlc_config_section(struct hlc_store *s, const char *section, json_t **out)
+{
+    const struct section *sec = find_section(section);
+    if (!sec)
+        return HLC_ENOTFOUND;
+    *out = merged(s, sec);
+    return 0;
+}
+
+int
+hlc_config_all(struct hlc_store *s, json_t **out)
+{
+    json_t *o = json_object();
+    for (const struct section *sec = sections; sec->name; sec++)
+        json_object_set_new(o, sec->name, merged(s, sec));
+    *out = o;
+    return 0;
+}
+
+double
+hlc_config_number(struct hlc_store *s, const char *section, const char *key, double fallback)
+{
+    json_t *o = NULL;
+    if (hlc_config_section(s, section, &o) != 0)
+        return fallback;
+    json_t *v = json_object_get(o, key);
+    double d = json_is_number(v) ? json_number_value(v) : fallback;
+    json_decref(o);
+    return d;
+}
+
+static bool
+check_field(const struct spec *sp, json_t *obj, const char *section, struct hlc_verr *e)
+{
+    char field[64];
+    snprintf(field, sizeof(field), "%s.%s", section, sp->key);
+    json_t *v = json_object_get(obj, sp->key);
+    bool ok = true;
+    switch (sp->kind) {
+    case K_INT:
+        ok = hlc_v_int(obj, sp->key, false, false, (long long)sp->min, (long long)sp->max, e);
+        break;
+    case K_NUM:
+        ok = hlc_v_number(obj, sp->key, false, sp->min, sp->max, e);
+        break;
+    case K_BOOL:
+        ok = hlc_v_bool(obj, sp->key, false, e);
+        break;
+    case K_STR:
+        ok = hlc_v_string(obj, sp->key, false, false, (size_t)sp->max, NULL, NULL, e);
+        break;
+    case K_ACTIONS: {
+        if (!json_is_array(v) || json_array_size(v) > 16) {
+            ok = hlc_v_fail(e, sp->key, "%s must be an array of action types", sp->key);
+            break;
+        }
+        size_t i;
+        json_t *a;
+        json_array_foreach(v, i, a)
+        {
+            bool known = false;
+            for (const char *const *t = action_types; *t && json_is_string(a) && !known; t++)
+                known = strcmp(*t, json_string_value(a)) == 0;
+            if (!known) {
+                ok = hlc_v_fail(e, sp->key, "%s[%zu] is not an action type", sp->key, i);
+                break;
+            }
+        }
+        break;
+    }
+    }
+    if (!ok)
+        hlc_v_set_field(e, field);
+    return ok;
+}
+
+static bool
+check_order(json_t *sec, const char *section, const char *lo, const char *hi,
+            struct hlc_verr *e)
+{
+    double a = json_number_value(json_object_get(sec, lo));
+    double b = json_number_value(json_object_get(sec, hi));
+    if (a < b)
+        return true;
+    char field[64];
+    snprintf(field, sizeof(field), "%s.%s", section, lo);
+    return hlc_v_fail(e, field, "%s (%g) must be lower than %s (%g)", lo, a, hi, b);
+}
+
+bool
+hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *rc)
+{
+    *rc = 0;
+    json_t *writes = json_object();
+    const char *name;
+    json_t *part;
+    bool ok = true;
+    json_object_foreach(patch, name, part)
+    {
+        const struct section *sec = find_section(name);
+        if (!sec) {
+            ok = hlc_v_fail(e, name, "unknown configuration section '%.40s'", name);
+            break;
+        }
+        if (!json_is_object(part)) {
+            ok = hlc_v_fail(e, name, "%s must be an object", name);
+            break;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach(part, key, v)
+        {
+            const struct spec *sp = sec->specs;
+            while (sp->key && strcmp(sp->key, key) != 0)
+                sp++;
+            if (!sp->key) {
+                char field[64];
+                snprintf(field, sizeof(field), "%s.%.40s", name, key);
+                ok = hlc_v_fail(e, field, "unknown setting '%s'", field);
+                break;
+            }
+            if (!(ok = check_field(sp, part, name, e)))
+                break;
+        }
+        if (!ok)
+            break;
+        json_t *m = merged(s, sec);
+        json_object_update(m, part);
+        if (strcmp(name, "thresholds") == 0)
+            ok = check_order(m, name, "disk_warning_percent", "disk_critical_percent", e) &&
+                 check_order(m, name, "memory_warning_percent", "memory_critical_percent", e) &&
+                 check_order(m, name, "cpu_warning_percent", "cpu_critical_percent", e);
+        json_object_set_new(writes, name, m);
+        if (!ok)
+            break;
+    }
+    if (ok)
+        *rc = hlc_store_config_set_many(s, writes);
+    json_decref(writes);
+    return ok;
+}

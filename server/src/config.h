@@ -1,0 +1,27 @@
+/* config.h - the hub's runtime settings kept in the database: sections
+ * (thresholds, costs, notifications, remediation, agent, polling), each with
+ * TRD §5 defaults, validated field by field. Thread-safe. */
+#ifndef HLC_CONFIG_H
+#define HLC_CONFIG_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+struct hlc_store;
+struct hlc_verr;
+
+/* The whole configuration, defaults merged with what is stored (new object). */
+int hlc_config_all(struct hlc_store *s, json_t **out);
+/* One section merged with its defaults (new object); HLC_ENOTFOUND for an
+ * unknown section. */
+int hlc_config_section(struct hlc_store *s, const char *section, json_t **out);
+/* A numeric setting, or `fallback` when it cannot be read. */
+double hlc_config_number(struct hlc_store *s, const char *section, const char *key,
+                         double fallback);
+/* Validates a patch {section: {key: value}} against the specs and the values
+ * already stored, then writes every touched section in one transaction.
+ * false with *e filled when invalid (nothing written); *rc holds a store error. */
+bool hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *rc);
+
+#endif

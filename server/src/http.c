@@ -1,0 +1,434 @@
+/* http.c - libmicrohttpd front: request accumulation, routing, auth, replies, access log. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "hub.h"
+#include "static_files.h"
+
+struct hlc_http {
+    struct MHD_Daemon *daemon; /* running daemon */
+    struct hlc_hub *hub;       /* passed to every request */
+    struct hlc_http_cfg cfg;   /* as started */
+    atomic_int inflight;       /* requests begun and not yet completed */
+};
+
+static int
+queue(struct hlc_req *r, int status, struct MHD_Response *resp)
+{
+    if (!resp)
+        return MHD_NO;
+    r->status = status;
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    int ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+int
+hlc_reply_text(struct hlc_req *r, int status, const char *content_type, const char *data,
+               size_t len, bool must_free)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, (void *)data, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (resp && content_type)
+        MHD_add_response_header(resp, "Content-Type", content_type);
+    return queue(r, status, resp);
+}
+
+int
+hlc_reply_empty(struct hlc_req *r, int status)
+{
+    return hlc_reply_text(r, status, NULL, "", 0, false);
+}
+
+int
+hlc_reply_json(struct hlc_req *r, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(body);
+    if (!text)
+        return hlc_reply_error(r, 500, "INTERNAL", "could not encode the response", NULL);
+    return hlc_reply_text(r, status, "application/json", text, strlen(text), true);
+}
+
+int
+hlc_reply_error(struct hlc_req *r, int status, const char *code, const char *message,
+                const char *field)
+{
+    json_t *detail = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (field)
+        json_object_set_new(detail, "field", json_string(field));
+    json_t *outer = json_pack("{s:o}", "detail", detail); /* steals detail */
+    char *text = json_dumps(outer, JSON_COMPACT);
+    json_decref(outer);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (resp) {
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+        if (status == 401)
+            MHD_add_response_header(resp, "WWW-Authenticate", "X-API-Key");
+    }
+    return queue(r, status, resp);
+}
+
+int
+hlc_reply_err(struct hlc_req *r, int err, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s: %s", what ? what : "request", hlc_strerror(err));
+    switch (err) {
+    case HLC_ENOTFOUND:
+        return hlc_reply_error(r, 404, "NOT_FOUND", msg, NULL);
+    case HLC_EEXISTS:
+        return hlc_reply_error(r, 409, "CONFLICT", msg, NULL);
+    case HLC_ESTATE:
+        return hlc_reply_error(r, 409, "ILLEGAL_STATE", msg, NULL);
+    case HLC_ETOOBIG:
+        return hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE", msg, NULL);
+    case HLC_EINVAL:
+    case HLC_EPARSE:
+    case HLC_ERANGE:
+        return hlc_reply_error(r, 422, "VALIDATION_ERROR", msg, NULL);
+    case HLC_ETIMEOUT:
+        return hlc_reply_error(r, 504, "TIMEOUT", msg, NULL);
+    case HLC_EBUSY:
+        return hlc_reply_error(r, 503, "BUSY", msg, NULL);
+    default:
+        return hlc_reply_error(r, 500, "INTERNAL", msg, NULL);
+    }
+}
+
+json_t *
+hlc_req_json(struct hlc_req *r, int *mhd_ret)
+{
+    if (r->body_toobig) {
+        *mhd_ret = hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE", "request body is too large", NULL);
+        return NULL;
+    }
+    if (r->body.len == 0) {
+        *mhd_ret = hlc_reply_error(r, 400, "BAD_REQUEST", "a JSON body is required", NULL);
+        return NULL;
+    }
+    json_error_t jerr;
+    /* Depth and duplicate keys are bounded: jansson caps nesting at 2048 and
+     * we refuse duplicates so a field cannot be said twice. */
+    json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s", jerr.line,
+                 jerr.column, jerr.text);
+        *mhd_ret = hlc_reply_error(r, 400, "BAD_REQUEST", msg, NULL);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        *mhd_ret = hlc_reply_error(r, 422, "VALIDATION_ERROR", "the body must be a JSON object",
+                                   NULL);
+        return NULL;
+    }
+    return j;
+}
+
+const char *
+hlc_req_query(struct hlc_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+hlc_req_header(struct hlc_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* Matches `path` against `pattern`, filling params. Segments are compared
+ * exactly; "{}" takes one non-empty segment. */
+static bool
+route_match(const char *pattern, char *path, struct hlc_req *r)
+{
+    const char *pp = pattern;
+    char *sp = path;
+    int n = 0;
+    while (*pp && *sp) {
+        if (pp[0] == '{' && pp[1] == '}') {
+            char *end = strchr(sp, '/');
+            size_t len = end ? (size_t)(end - sp) : strlen(sp);
+            if (len == 0 || n >= HLC_HTTP_MAX_PARAMS)
+                return false;
+            r->params[n++] = sp;
+            pp += 2;
+            sp += len;
+            continue;
+        }
+        if (*pp != *sp)
+            return false;
+        pp++;
+        sp++;
+    }
+    if (*pp || *sp)
+        return false;
+    r->nparams = n;
+    return true;
+}
+
+/* Splits the matched params in place (turning the '/' after each into NUL). */
+static void
+route_terminate_params(struct hlc_req *r)
+{
+    for (int i = 0; i < r->nparams; i++) {
+        char *p = (char *)r->params[i];
+        char *end = strchr(p, '/');
+        if (end)
+            *end = '\0';
+    }
+}
+
+static int
+dispatch(struct hlc_req *r)
+{
+    bool path_matched = false;
+    for (const struct hlc_route *rt = hlc_routes; rt->method; rt++) {
+        char *scratch = hlc_xstrdup(r->path);
+        bool m = route_match(rt->pattern, scratch, r);
+        free(scratch);
+        if (!m)
+            continue;
+        path_matched = true;
+        if (strcmp(rt->method, r->method) != 0)
+            continue;
+        route_match(rt->pattern, r->path, r); /* params now point into r->path */
+        route_terminate_params(r);
+        if (!(rt->flags & HLC_ROUTE_PUBLIC)) {
+            const char *key = hlc_req_header(r, "X-API-Key");
+            if (!key)
+                return hlc_reply_error(r, 401, "UNAUTHORIZED", "the X-API-Key header is missing",
+                                       NULL);
+            if (!hlc_hub_key_ok(r->hub, key))
+                return hlc_reply_error(r, 401, "UNAUTHORIZED", "the API key is not valid", NULL);
+        }
+        return rt->handler(r);
+    }
+    if (path_matched)
+        return hlc_reply_error(r, 405, "METHOD_NOT_ALLOWED", "method not allowed on this path",
+                               NULL);
+    if (strncmp(r->path, "/api/", 5) == 0)
+        return hlc_reply_error(r, 404, "NOT_FOUND", "no such endpoint", NULL);
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+        return hlc_reply_error(r, 405, "METHOD_NOT_ALLOWED", "method not allowed", NULL);
+    return hlc_static_serve(r);
+}
+
+static void
+peer_ip(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    struct hlc_http *h = cls;
+    (void)version;
+    struct hlc_req *r = *con_cls;
+    if (!r) {
+        r = hlc_xcalloc(1, sizeof(*r));
+        r->conn = conn;
+        r->hub = h->hub;
+        r->method = method;
+        r->path = hlc_xstrdup(url);
+        r->start_ns = hlc_mono_ns();
+        hlc_buf_init(&r->body, h->cfg.max_body);
+        peer_ip(conn, r->client_ip, sizeof(r->client_ip));
+        atomic_fetch_add(&h->inflight, 1);
+        *con_cls = r;
+        /* A declared length past the cap is refused before reading it. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        int64_t len = 0;
+        if (cl && hlc_parse_i64(cl, 0, INT64_MAX, &len) == 0 && (uint64_t)len > h->cfg.max_body) {
+            r->body_toobig = true;
+            return (enum MHD_Result)hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE",
+                                                    "request body is too large", NULL);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!r->body_toobig && hlc_buf_append(&r->body, upload_data, *upload_data_size) != 0)
+            r->body_toobig = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->status) /* already answered (early 413) */
+        return MHD_YES;
+    if (r->body_toobig)
+        return (enum MHD_Result)hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE",
+                                                "request body is too large", NULL);
+    return (enum MHD_Result)dispatch(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct hlc_http *h = cls;
+    (void)conn;
+    struct hlc_req *r = *con_cls;
+    if (!r)
+        return;
+    atomic_fetch_add(&h->hub->requests, 1);
+    atomic_fetch_sub(&h->inflight, 1);
+    if (h->cfg.access_log) {
+        double ms = (double)(hlc_mono_ns() - r->start_ns) / 1e6;
+        fprintf(stderr, "access %s %s %d %.2fms%s\n", r->method, r->path, r->status, ms,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    }
+    hlc_buf_release(&r->body);
+    free(r->path);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    hlc_log(HLC_LOG_WARN, "http: %s", msg);
+}
+
+/* Parses "host:port", "[v6]:port" or ":port" into a socket address. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+    char host[128];
+    const char *port_s;
+    memset(ss, 0, sizeof(*ss));
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+            return HLC_EINVAL;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        port_s = end + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof(host))
+            return HLC_EINVAL;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port_s = colon + 1;
+    }
+    int64_t port;
+    if (hlc_parse_i64(port_s, 0, 65535, &port) != 0)
+        return HLC_EINVAL;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (host[0] == '\0' || strcmp(host, "*") == 0) {
+        v4->sin_family = AF_INET;
+        v4->sin_addr.s_addr = htonl(INADDR_ANY);
+        v4->sin_port = htons((uint16_t)port);
+        *sl = sizeof(*v4);
+    } else if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *sl = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *sl = sizeof(*v6);
+    } else if (strcmp(host, "localhost") == 0) {
+        v4->sin_family = AF_INET;
+        v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        v4->sin_port = htons((uint16_t)port);
+        *sl = sizeof(*v4);
+    } else {
+        return HLC_EINVAL;
+    }
+    return 0;
+}
+
+int
+hlc_http_start(struct hlc_http **out, const struct hlc_http_cfg *cfg, struct hlc_hub *hub,
+               int *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    if (parse_listen(cfg->listen, &ss, &sl) != 0) {
+        hlc_log(HLC_LOG_ERROR, "listen address '%s' is not host:port", cfg->listen);
+        return HLC_EINVAL;
+    }
+    struct hlc_http *h = hlc_xcalloc(1, sizeof(*h));
+    h->hub = hub;
+    h->cfg = *cfg;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 4),
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->per_ip_limit, MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_END);
+    if (!h->daemon) {
+        hlc_log(HLC_LOG_ERROR, "cannot listen on %s (address in use or not permitted)",
+                cfg->listen);
+        free(h);
+        return HLC_EIO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    *port = di ? di->port : 0;
+    *out = h;
+    return 0;
+}
+
+void
+hlc_http_stop(struct hlc_http *h)
+{
+    if (!h)
+        return;
+    /* Quiesce first: the listening socket closes, open connections finish. */
+    MHD_socket fd = MHD_quiesce_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    /* In-flight requests get up to 10 s to finish before connections close. */
+    int64_t deadline = hlc_mono_ms() + 10000;
+    while (hlc_mono_ms() < deadline) {
+        if (atomic_load(&h->inflight) == 0)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

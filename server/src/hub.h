@@ -1,0 +1,41 @@
+/* hub.h - the running hub: its settings and the services every handler reaches. */
+#ifndef HLC_HUB_H
+#define HLC_HUB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http.h"
+
+struct hlc_store;
+
+/* Settings from the environment and flags (secrets only from the environment). */
+struct hlc_settings {
+    char *data_dir;        /* HOMELABCMD_DATA_DIR, default ./data */
+    char *listen;          /* HOMELABCMD_LISTEN, default 0.0.0.0:8080 */
+    char *www_dir;         /* HOMELABCMD_WWW_DIR, the built dashboard */
+    char *api_key;         /* HOMELABCMD_API_KEY, or generated into data_dir */
+    char *encryption_key;  /* HOMELABCMD_ENCRYPTION_KEY (comma-separated keyring) */
+    char *slack_webhook;   /* SLACK_WEBHOOK_URL */
+    char *db_path;         /* data_dir/homelabcmd.db unless HOMELABCMD_DB */
+    unsigned http_threads; /* HOMELABCMD_HTTP_THREADS */
+    size_t max_body;       /* HOMELABCMD_MAX_BODY bytes */
+    unsigned per_ip_limit; /* HOMELABCMD_PER_IP_LIMIT */
+    bool access_log;       /* HOMELABCMD_ACCESS_LOG (default on) */
+};
+
+struct hlc_hub {
+    struct hlc_settings set;      /* as started */
+    struct hlc_store *store;      /* the database */
+    unsigned char api_key_hash[32]; /* BLAKE2b of the API key, for constant-time checks */
+    int64_t started_at;           /* wall clock at start */
+    int64_t started_mono_ms;      /* monotonic clock at start */
+    atomic_uint_fast64_t requests; /* requests answered */
+    int port;                     /* port actually bound */
+};
+
+/* True when `key` is the hub's API key; constant time in the key's contents. */
+bool hlc_hub_key_ok(const struct hlc_hub *hub, const char *key);
+
+#endif

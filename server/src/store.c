@@ -1,0 +1,438 @@
+/* store.c - SQLite connections, pooling, migrations, shared row helpers, config. */
+#include "store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hlc/base.h"
+
+static int
+conn_open(struct store_conn *c, const char *path)
+{
+    memset(c, 0, sizeof(*c));
+    int rc = sqlite3_open_v2(path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        hlc_log(HLC_LOG_ERROR, "store: cannot open %s: %s", path,
+                c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return HLC_EDB;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_extended_result_codes(c->db, 1);
+    /* WAL lets readers run beside the one writer; NORMAL sync is durable
+     * across application crashes and loses at most the last commits on
+     * power loss, the usual trade for WAL. */
+    return store_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                         "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                         "PRAGMA cache_size=-4096;");
+}
+
+static void
+conn_close(struct store_conn *c)
+{
+    for (int i = 0; i < c->nstmt; i++)
+        sqlite3_finalize(c->stmt[i]);
+    c->nstmt = 0;
+    if (c->db)
+        sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+int
+store_fail(struct store_conn *c, const char *what)
+{
+    hlc_log(HLC_LOG_ERROR, "store: %s: %s", what, sqlite3_errmsg(c->db));
+    return HLC_EDB;
+}
+
+int
+store_exec(struct store_conn *c, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        hlc_log(HLC_LOG_ERROR, "store: %s", err ? err : "exec failed");
+        sqlite3_free(err);
+        return HLC_EDB;
+    }
+    return 0;
+}
+
+int
+store_begin(struct store_conn *c)
+{
+    return store_exec(c, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(struct store_conn *c)
+{
+    return store_exec(c, "COMMIT");
+}
+
+void
+store_rollback(struct store_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+sqlite3_stmt *
+store_stmt(struct store_conn *c, const char *sql)
+{
+    for (int i = 0; i < c->nstmt; i++) {
+        if (c->sql_key[i] == sql) {
+            sqlite3_reset(c->stmt[i]);
+            sqlite3_clear_bindings(c->stmt[i]);
+            return c->stmt[i];
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    unsigned flags = c->nstmt < STORE_STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0;
+    if (sqlite3_prepare_v3(c->db, sql, -1, flags, &st, NULL) != SQLITE_OK) {
+        store_fail(c, "prepare");
+        return NULL;
+    }
+    if (c->nstmt < STORE_STMT_CACHE) {
+        c->sql_key[c->nstmt] = sql;
+        c->stmt[c->nstmt++] = st;
+        return st;
+    }
+    /* Cache full: this cannot happen with the fixed SQL set, but if it did
+     * the statement would leak, so refuse loudly instead. */
+    sqlite3_finalize(st);
+    hlc_log(HLC_LOG_ERROR, "store: statement cache full");
+    return NULL;
+}
+
+struct store_conn *
+store_acquire(struct hlc_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->free)
+        pthread_cond_wait(&s->cv, &s->mu);
+    struct store_conn *c = s->free;
+    s->free = c->next_free;
+    pthread_mutex_unlock(&s->mu);
+    return c;
+}
+
+void
+store_release(struct hlc_store *s, struct store_conn *c)
+{
+    store_rollback(c); /* a caller that bailed out mid-transaction */
+    pthread_mutex_lock(&s->mu);
+    c->next_free = s->free;
+    s->free = c;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int
+user_version(struct store_conn *c)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int
+migrate(struct store_conn *c)
+{
+    int v = user_version(c);
+    if (v < 0)
+        return store_fail(c, "reading schema version");
+    if (v > store_nmigrations) {
+        hlc_log(HLC_LOG_ERROR,
+                "store: database schema %d is newer than this build (%d); refusing to "
+                "downgrade it",
+                v, store_nmigrations);
+        return HLC_EDB;
+    }
+    /* Each step and its version bump commit together, so a crash leaves the
+     * database at a whole level and the next start continues from there. */
+    for (; v < store_nmigrations; v++) {
+        char bump[64];
+        snprintf(bump, sizeof(bump), "PRAGMA user_version=%d;", v + 1);
+        if (store_begin(c) != 0)
+            return HLC_EDB;
+        if (store_exec(c, store_migrations[v]) != 0 || store_exec(c, bump) != 0) {
+            store_rollback(c);
+            hlc_log(HLC_LOG_ERROR, "store: migration %d failed", v + 1);
+            return HLC_EDB;
+        }
+        if (store_commit(c) != 0)
+            return HLC_EDB;
+        hlc_log(HLC_LOG_INFO, "store: schema upgraded to level %d", v + 1);
+    }
+    return 0;
+}
+
+int
+hlc_store_open(struct hlc_store **out, const char *path, unsigned nconns)
+{
+    if (nconns == 0)
+        nconns = 1;
+    struct hlc_store *s = hlc_xcalloc(1, sizeof(*s));
+    s->path = hlc_xstrdup(path);
+    s->conns = hlc_xcalloc(nconns, sizeof(*s->conns));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    int rc = 0;
+    for (unsigned i = 0; i < nconns; i++) {
+        if ((rc = conn_open(&s->conns[i], path)) != 0)
+            goto fail;
+        s->nconns = i + 1;
+        if (i == 0 && (rc = migrate(&s->conns[0])) != 0)
+            goto fail;
+        s->conns[i].next_free = s->free;
+        s->free = &s->conns[i];
+    }
+    *out = s;
+    return 0;
+fail:
+    hlc_store_free(s);
+    return rc;
+}
+
+void
+hlc_store_free(struct hlc_store *s)
+{
+    if (!s)
+        return;
+    if (s->nconns > 0 && s->conns[0].db)
+        sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    for (unsigned i = 0; i < s->nconns; i++)
+        conn_close(&s->conns[i]);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->conns);
+    free(s->path);
+    free(s);
+}
+
+int
+hlc_store_schema_version(struct hlc_store *s)
+{
+    struct store_conn *c = store_acquire(s);
+    int v = user_version(c);
+    store_release(s, c);
+    return v;
+}
+
+int
+hlc_store_latest_version(void)
+{
+    return store_nmigrations;
+}
+
+bool
+hlc_store_ping(struct hlc_store *s)
+{
+    static const char sql[] = "SELECT 1";
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql);
+    bool ok = st && sqlite3_step(st) == SQLITE_ROW;
+    if (st)
+        sqlite3_reset(st);
+    store_release(s, c);
+    return ok;
+}
+
+static int64_t
+file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+int
+hlc_store_stats(struct hlc_store *s, json_t **out)
+{
+    static const char sql[] =
+        "SELECT (SELECT count(*) FROM servers),"
+        " (SELECT count(*) FROM servers WHERE status='online'),"
+        " (SELECT count(*) FROM servers WHERE status='offline'),"
+        " (SELECT count(*) FROM servers WHERE machine_type='workstation'),"
+        " (SELECT count(*) FROM expected_services)";
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql);
+    int rc = 0;
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        rc = store_fail(c, "stats");
+        goto out;
+    }
+    char *wal = hlc_xasprintf("%s-wal", s->path);
+    *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "machines",
+                     (json_int_t)sqlite3_column_int64(st, 0), "online",
+                     (json_int_t)sqlite3_column_int64(st, 1), "offline",
+                     (json_int_t)sqlite3_column_int64(st, 2), "workstations",
+                     (json_int_t)sqlite3_column_int64(st, 3), "expected_services",
+                     (json_int_t)sqlite3_column_int64(st, 4), "database_bytes",
+                     (json_int_t)file_size(s->path), "wal_bytes", (json_int_t)file_size(wal),
+                     "schema_version", user_version(c));
+    free(wal);
+out:
+    if (st)
+        sqlite3_reset(st);
+    store_release(s, c);
+    return rc;
+}
+
+json_t *
+store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < ncols; i++) {
+        json_t *v;
+        if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+            v = cols[i].kind == COL_JSON ? json_null() : json_null();
+        } else {
+            switch (cols[i].kind) {
+            case COL_INT:
+                v = json_integer(sqlite3_column_int64(st, i));
+                break;
+            case COL_REAL:
+                v = json_real(sqlite3_column_double(st, i));
+                break;
+            case COL_BOOL:
+                v = json_boolean(sqlite3_column_int(st, i));
+                break;
+            case COL_TIME: {
+                char iso[32];
+                hlc_time_iso(sqlite3_column_int64(st, i), iso);
+                v = json_string(iso);
+                break;
+            }
+            case COL_JSON:
+                v = json_loads((const char *)sqlite3_column_text(st, i), 0, NULL);
+                if (!v)
+                    v = json_null();
+                break;
+            default:
+                v = json_string((const char *)sqlite3_column_text(st, i));
+                if (!v) /* not valid UTF-8: never expected, but never crash */
+                    v = json_null();
+                break;
+            }
+        }
+        json_object_set_new(o, cols[i].name, v);
+    }
+    return o;
+}
+
+int
+store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store_col *cols, int ncols)
+{
+    for (int i = 0; i < ncols; i++) {
+        json_t *v = json_object_get(obj, cols[i].name);
+        int idx = first + i, rc;
+        if (!v || json_is_null(v)) {
+            rc = sqlite3_bind_null(st, idx);
+        } else if (cols[i].kind == COL_JSON) {
+            char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+            rc = sqlite3_bind_text(st, idx, text ? text : "null", -1, SQLITE_TRANSIENT);
+            free(text);
+        } else if (json_is_string(v)) {
+            rc = sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v),
+                                   SQLITE_TRANSIENT);
+        } else if (json_is_integer(v)) {
+            rc = sqlite3_bind_int64(st, idx, json_integer_value(v));
+        } else if (json_is_real(v)) {
+            rc = sqlite3_bind_double(st, idx, json_real_value(v));
+        } else if (json_is_boolean(v)) {
+            rc = sqlite3_bind_int(st, idx, json_is_true(v));
+        } else {
+            return HLC_EINVAL;
+        }
+        if (rc != SQLITE_OK)
+            return HLC_EDB;
+    }
+    return 0;
+}
+
+int
+hlc_store_config_get(struct hlc_store *s, const char *key, json_t **out)
+{
+    static const char sql[] = "SELECT value FROM config WHERE key=?1";
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql);
+    int rc = HLC_ENOTFOUND;
+    if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        json_t *v = json_loads((const char *)sqlite3_column_text(st, 0), JSON_DECODE_ANY, NULL);
+        rc = v ? 0 : HLC_EDB;
+        *out = v;
+    } else if (step != SQLITE_DONE) {
+        rc = store_fail(c, "config get");
+    }
+    sqlite3_reset(st);
+out:
+    store_release(s, c);
+    return rc;
+}
+
+static const char sql_config_set[] =
+    "INSERT INTO config(key, value, updated_at) VALUES(?1, ?2, ?3)"
+    " ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at";
+
+static int
+config_put(struct store_conn *c, const char *key, json_t *value)
+{
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    if (!text)
+        return HLC_EINVAL;
+    sqlite3_stmt *st = store_stmt(c, sql_config_set);
+    int rc = 0;
+    if (!st) {
+        free(text);
+        return HLC_EDB;
+    }
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, hlc_now());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = store_fail(c, "config set");
+    sqlite3_reset(st);
+    free(text);
+    return rc;
+}
+
+int
+hlc_store_config_set(struct hlc_store *s, const char *key, json_t *value)
+{
+    struct store_conn *c = store_acquire(s);
+    int rc = config_put(c, key, value);
+    store_release(s, c);
+    return rc;
+}
+
+int
+hlc_store_config_set_many(struct hlc_store *s, json_t *obj)
+{
+    struct store_conn *c = store_acquire(s);
+    int rc = store_begin(c);
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (rc == 0)
+            rc = config_put(c, key, v);
+    }
+    if (rc == 0)
+        rc = store_commit(c);
+    store_release(s, c);
+    return rc;
+}

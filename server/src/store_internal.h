@@ -1,0 +1,73 @@
+/* store_internal.h - what the store*.c files share: pooled connections,
+ * cached statements, transactions and column<->JSON mapping. */
+#ifndef HLC_STORE_INTERNAL_H
+#define HLC_STORE_INTERNAL_H
+
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_STMT_CACHE 96
+
+struct store_conn {
+    sqlite3 *db;                             /* one SQLite connection */
+    const char *sql_key[STORE_STMT_CACHE];   /* cache keys: static SQL strings */
+    sqlite3_stmt *stmt[STORE_STMT_CACHE];    /* prepared once, reset per use */
+    int nstmt;                               /* entries used */
+    struct store_conn *next_free;            /* free-list link */
+};
+
+struct hlc_store {
+    char *path;                 /* database file */
+    struct store_conn *conns;   /* nconns connections */
+    unsigned nconns;            /* pool size */
+    struct store_conn *free;    /* connections not in use */
+    pthread_mutex_t mu;         /* guards free */
+    pthread_cond_t cv;          /* signalled when one is returned */
+};
+
+/* Migrations: index i holds the SQL that upgrades user_version i to i+1. */
+extern const char *const store_migrations[];
+extern const int store_nmigrations;
+
+/* Takes a connection from the pool (blocks while all are busy). */
+struct store_conn *store_acquire(struct hlc_store *s);
+void store_release(struct hlc_store *s, struct store_conn *c);
+/* A cached prepared statement for a static SQL string (keyed by its address),
+ * reset and unbound. NULL on a prepare error (logged). */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+/* Logs SQLite's message for a failed call and returns HLC_EDB. */
+int store_fail(struct store_conn *c, const char *what);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int store_begin(struct store_conn *c);
+int store_commit(struct store_conn *c);
+void store_rollback(struct store_conn *c);
+/* Runs SQL with no results (may hold several statements). */
+int store_exec(struct store_conn *c, const char *sql);
+
+/* Column kinds for mapping rows to API JSON. */
+enum store_col_kind {
+    COL_TEXT, /* TEXT, null allowed */
+    COL_INT,  /* INTEGER */
+    COL_REAL, /* REAL */
+    COL_BOOL, /* INTEGER 0/1 as JSON true/false */
+    COL_TIME, /* INTEGER epoch seconds as ISO 8601 text */
+    COL_JSON, /* TEXT holding JSON */
+};
+
+struct store_col {
+    const char *name;         /* column and JSON key */
+    enum store_col_kind kind; /* how it maps */
+};
+
+/* Builds a JSON object from the current row using `cols` (the statement's
+ * result columns in the same order). */
+json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
+/* Binds obj[col.name] for each col to parameters first..first+ncols-1
+ * (missing or null keys bind NULL). */
+int store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store_col *cols,
+                    int ncols);
+
+#endif
