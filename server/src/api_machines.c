@@ -1,4 +1,6 @@
 /* api_machines.c - /api/v1/servers: the fleet registry and expected services. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -153,15 +155,50 @@ machine_id_param(struct hlc_req *r, const char **id)
     return 0;
 }
 
+/* The fleet list is the dashboard's hottest read; its JSON is kept until the
+ * store's generation says anything was written. */
+static struct {
+    pthread_mutex_t mu;          /* guards the fields below */
+    unsigned long long gen;      /* store generation the text was built at */
+    struct hlc_store *store;     /* which store it came from */
+    char *text;                  /* serialized response, NULL when empty */
+    size_t len;                  /* its length */
+} list_cache = {PTHREAD_MUTEX_INITIALIZER, 0, NULL, NULL, 0};
+
 int
 hlc_api_servers_list(struct hlc_req *r)
 {
+    struct hlc_store *st = r->hub->store;
+    unsigned long long gen = hlc_store_generation(st);
+    pthread_mutex_lock(&list_cache.mu);
+    if (list_cache.text && list_cache.gen == gen && list_cache.store == st) {
+        char *copy = hlc_xmalloc(list_cache.len);
+        memcpy(copy, list_cache.text, list_cache.len);
+        size_t len = list_cache.len;
+        pthread_mutex_unlock(&list_cache.mu);
+        return hlc_reply_text(r, 200, "application/json", copy, len, true);
+    }
+    pthread_mutex_unlock(&list_cache.mu);
+
     json_t *arr = NULL;
-    int rc = hlc_store_machine_list(r->hub->store, &arr);
+    int rc = hlc_store_machine_list(st, &arr);
     if (rc)
         return hlc_reply_err(r, rc, "listing machines");
     size_t n = json_array_size(arr);
-    return hlc_reply_json(r, 200, json_pack("{s:o, s:I}", "servers", arr, "total", (json_int_t)n));
+    json_t *body = json_pack("{s:o, s:I}", "servers", arr, "total", (json_int_t)n);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(body);
+    if (!text)
+        return hlc_reply_error(r, 500, "INTERNAL", "could not encode the machine list", NULL);
+    size_t len = strlen(text);
+    pthread_mutex_lock(&list_cache.mu);
+    free(list_cache.text);
+    list_cache.text = hlc_xstrdup(text);
+    list_cache.len = len;
+    list_cache.gen = gen;
+    list_cache.store = st;
+    pthread_mutex_unlock(&list_cache.mu);
+    return hlc_reply_text(r, 200, "application/json", text, len, true);
 }
 
 int

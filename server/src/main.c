@@ -286,14 +286,6 @@ api_key_prepare(struct hlc_settings *s)
     return 0;
 }
 
-bool
-hlc_hub_key_ok(const struct hlc_hub *hub, const char *key)
-{
-    unsigned char h[32];
-    crypto_generichash(h, sizeof(h), (const unsigned char *)key, strlen(key), NULL, 0);
-    return sodium_memcmp(h, hub->api_key_hash, sizeof(h)) == 0;
-}
-
 static int
 serve(int argc, char **argv)
 {
@@ -301,8 +293,10 @@ serve(int argc, char **argv)
     struct hlc_http *http = NULL;
     int rc = 1;
     memset(&hub, 0, sizeof(hub));
-    if (hlc_settings_load(&hub.set, argc, argv) != 0)
+    if (hlc_settings_load(&hub.set, argc, argv) != 0) {
+        hlc_settings_release(&hub.set);
         return 2;
+    }
     if (hlc_data_dir_prepare(hub.set.data_dir) != 0 || api_key_prepare(&hub.set) != 0)
         goto out;
     crypto_generichash(hub.api_key_hash, sizeof(hub.api_key_hash),
@@ -368,7 +362,7 @@ main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0)
         return serve(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("homelabcmd %s\n", HLC_VERSION);
+        printf("homelabcmd %s (schema %d)\n", HLC_VERSION, hlc_store_latest_version());
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

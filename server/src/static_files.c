@@ -131,22 +131,19 @@ hlc_static_serve(struct hlc_req *r)
     const char *rel = r->path[0] == '/' ? r->path + 1 : r->path;
     if (*rel == '\0')
         rel = "index.html";
-    if (r->hub->set.www_dir && safe_rel(rel)) {
+    if (!safe_rel(rel))
+        return hlc_reply_error(r, 404, "NOT_FOUND", "no such file", NULL);
+    const char *last = strrchr(rel, '/');
+    bool is_route = !strchr(last ? last : rel, '.') || strcmp(rel, "index.html") == 0;
+    if (r->hub->set.www_dir) {
         int ret = send_file(r, rel);
+        if (ret < 0 && is_route) /* client-side routes get the app */
+            ret = send_file(r, "index.html");
         if (ret >= 0)
             return ret;
-        /* Client-side routes (no extension in the last segment) get the app. */
-        const char *last = strrchr(rel, '/');
-        if (!strchr(last ? last : rel, '.')) {
-            ret = send_file(r, "index.html");
-            if (ret >= 0)
-                return ret;
-        } else {
-            return hlc_reply_error(r, 404, "NOT_FOUND", "no such file", NULL);
-        }
-    } else if (!safe_rel(rel)) {
-        return hlc_reply_error(r, 404, "NOT_FOUND", "no such file", NULL);
     }
+    if (!is_route)
+        return hlc_reply_error(r, 404, "NOT_FOUND", "no such file", NULL);
     return hlc_reply_text(r, 200, "text/html; charset=utf-8", builtin_page,
                           sizeof(builtin_page) - 1, false);
 }

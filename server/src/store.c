@@ -1,6 +1,7 @@
 /* store.c - SQLite connections, pooling, migrations, shared row helpers, config. */
 #include "store_internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -117,6 +118,7 @@ store_acquire(struct hlc_store *s)
     struct store_conn *c = s->free;
     s->free = c->next_free;
     pthread_mutex_unlock(&s->mu);
+    c->changes_at_acquire = sqlite3_total_changes64(c->db);
     return c;
 }
 
@@ -124,6 +126,9 @@ void
 store_release(struct hlc_store *s, struct store_conn *c)
 {
     store_rollback(c); /* a caller that bailed out mid-transaction */
+    /* After the commit, so a reader that saw the old generation recomputes. */
+    if (sqlite3_total_changes64(c->db) != c->changes_at_acquire)
+        atomic_fetch_add(&s->generation, 1);
     pthread_mutex_lock(&s->mu);
     c->next_free = s->free;
     s->free = c;
@@ -225,6 +230,12 @@ hlc_store_schema_version(struct hlc_store *s)
     int v = user_version(c);
     store_release(s, c);
     return v;
+}
+
+unsigned long long
+hlc_store_generation(struct hlc_store *s)
+{
+    return atomic_load(&s->generation);
 }
 
 int

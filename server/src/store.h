@@ -25,6 +25,9 @@ void hlc_store_free(struct hlc_store *s);
 int hlc_store_schema_version(struct hlc_store *s);
 /* The schema level this build upgrades to. This function can't fail. */
 int hlc_store_latest_version(void);
+/* A number that changes after every call that wrote to the database: lets
+ * callers cache what they computed from it. Lock-free. */
+unsigned long long hlc_store_generation(struct hlc_store *s);
 /* True when a trivial query answers. */
 bool hlc_store_ping(struct hlc_store *s);
 /* Database file sizes and row counts for /system/stats (new object). */

@@ -4,6 +4,7 @@
 #define HLC_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <sqlite3.h>
 
@@ -17,6 +18,7 @@ struct store_conn {
     sqlite3_stmt *stmt[STORE_STMT_CACHE];    /* prepared once, reset per use */
     int nstmt;                               /* entries used */
     struct store_conn *next_free;            /* free-list link */
+    sqlite3_int64 changes_at_acquire;        /* total_changes when handed out */
 };
 
 struct hlc_store {
@@ -26,6 +28,7 @@ struct hlc_store {
     struct store_conn *free;    /* connections not in use */
     pthread_mutex_t mu;         /* guards free */
     pthread_cond_t cv;          /* signalled when one is returned */
+    _Atomic unsigned long long generation; /* bumped after any call that wrote */
 };
 
 /* Migrations: index i holds the SQL that upgrades user_version i to i+1. */

@@ -46,7 +46,10 @@ static const struct store_col shown[] = {
 
 static const char sql_insert[] = "INSERT INTO servers(server_id, " WRITABLE_NAMES
                                  ", registered_at, updated_at)"
-                                 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)";
+                                 " VALUES(?1, COALESCE(?2, ?1), ?3, ?4, ?5, COALESCE(?6, 50), ?7,"
+                                 " COALESCE(?8, 'server'), COALESCE(?9, 'direct'),"
+                                 " COALESCE(?10, 22), COALESCE(?11, 'homelabcmd'), ?12, ?13, ?14,"
+                                 " COALESCE(?15, '[]'), ?16, ?17)";
 static const char sql_get[] = "SELECT " SHOWN_NAMES " FROM servers WHERE server_id=?1";
 static const char sql_list[] =
     "SELECT " SHOWN_NAMES " FROM servers ORDER BY sort_order IS NULL, sort_order, server_id";
@@ -85,8 +88,9 @@ services_insert(struct store_conn *c, const char *id, json_t *services)
         sqlite3_bind_int(st, 3, crit ? json_is_true(crit) : 1);
         sqlite3_bind_int64(st, 4, now);
         int rc = sqlite3_step(st);
+        int ext = rc == SQLITE_DONE ? 0 : sqlite3_extended_errcode(c->db);
         sqlite3_reset(st);
-        if (rc == SQLITE_CONSTRAINT_UNIQUE)
+        if (ext == SQLITE_CONSTRAINT_UNIQUE)
             return HLC_EEXISTS;
         if (rc != SQLITE_DONE)
             return store_fail(c, "insert expected service");
@@ -153,8 +157,9 @@ hlc_store_machine_insert(struct hlc_store *s, json_t *m)
     sqlite3_bind_int64(st, 2 + NWRITABLE, now);
     sqlite3_bind_int64(st, 3 + NWRITABLE, now);
     int step = sqlite3_step(st);
+    int ext = step == SQLITE_DONE ? 0 : sqlite3_extended_errcode(c->db);
     sqlite3_reset(st);
-    if (step == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
         rc = HLC_EEXISTS;
         goto out;
     }
