@@ -1,0 +1,255 @@
+/* test_store.c - the SQLite store: migrations, machines, services, config, concurrency. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "hlc/base.h"
+#include "store.h"
+#include "validate.h"
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct hlc_store *s;
+};
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/hlc-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    if (hlc_store_open(&f->s, f->path, 4) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    hlc_store_free(f->s);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static json_t *
+machine(const char *id)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:[], s:[{s:s, s:b}, {s:s, s:b}]}",
+                     "server_id", id, "display_name", id, "hostname", "h.lan", "tdp_watts", 65,
+                     "machine_type", "server", "connectivity", "direct", "ssh_port", 22,
+                     "ssh_user", "homelabcmd", "tags", "expected_services", "name", "plex",
+                     "critical", 1, "name", "smbd", "critical", 0);
+}
+
+static void
+test_schema(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(hlc_store_schema_version(f->s), hlc_store_latest_version());
+    assert_true(hlc_store_latest_version() >= 1);
+    assert_true(hlc_store_ping(f->s));
+    /* Reopening an up-to-date database changes nothing. */
+    struct hlc_store *again = NULL;
+    assert_int_equal(hlc_store_open(&again, f->path, 1), 0);
+    assert_int_equal(hlc_store_schema_version(again), hlc_store_latest_version());
+    hlc_store_free(again);
+}
+
+static void
+test_machine_crud(void **state)
+{
+    struct fx *f = *state;
+    json_t *m = machine("nas"), *got = NULL, *list = NULL;
+    assert_int_equal(hlc_store_machine_insert(f->s, m), 0);
+    assert_int_equal(hlc_store_machine_insert(f->s, m), HLC_EEXISTS);
+    assert_int_equal(hlc_store_machine_get(f->s, "nas", &got), 0);
+    assert_int_equal(json_integer_value(json_object_get(got, "tdp_watts")), 65);
+    assert_string_equal(json_string_value(json_object_get(got, "status")), "unknown");
+    assert_int_equal(json_array_size(json_object_get(got, "expected_services")), 2);
+    json_decref(got);
+
+    json_t *patch = json_pack("{s:i, s:n}", "tdp_watts", 80, "location");
+    assert_int_equal(hlc_store_machine_update(f->s, "nas", patch), 0);
+    assert_int_equal(hlc_store_machine_update(f->s, "ghost", patch), HLC_ENOTFOUND);
+    json_decref(patch);
+    assert_int_equal(hlc_store_machine_get(f->s, "nas", &got), 0);
+    assert_int_equal(json_integer_value(json_object_get(got, "tdp_watts")), 80);
+    assert_string_equal(json_string_value(json_object_get(got, "hostname")), "h.lan");
+    json_decref(got);
+
+    assert_int_equal(hlc_store_machine_list(f->s, &list), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+
+    assert_int_equal(hlc_store_machine_delete(f->s, "nas"), 0);
+    assert_int_equal(hlc_store_machine_delete(f->s, "nas"), HLC_ENOTFOUND);
+    assert_int_equal(hlc_store_machine_get(f->s, "nas", &got), HLC_ENOTFOUND);
+    json_t *svcs = NULL;
+    assert_int_equal(hlc_store_services_get(f->s, "nas", &svcs), HLC_ENOTFOUND);
+    json_decref(m);
+}
+
+static void
+test_insert_is_atomic(void **state)
+{
+    struct fx *f = *state;
+    /* A duplicate service name fails the whole insert: no machine left behind. */
+    json_t *m = json_pack("{s:s, s:s, s:s, s:[{s:s}, {s:s}]}", "server_id", "dup", "display_name",
+                          "d", "hostname", "h", "expected_services", "name", "a", "name", "a");
+    assert_int_equal(hlc_store_machine_insert(f->s, m), HLC_EEXISTS);
+    json_t *got = NULL;
+    assert_int_equal(hlc_store_machine_get(f->s, "dup", &got), HLC_ENOTFOUND);
+    json_decref(m);
+}
+
+static void
+test_services_replace(void **state)
+{
+    struct fx *f = *state;
+    json_t *m = machine("pi");
+    assert_int_equal(hlc_store_machine_insert(f->s, m), 0);
+    json_t *svcs = json_pack("[{s:s, s:b}]", "name", "pihole-FTL", "critical", 1);
+    assert_int_equal(hlc_store_services_set(f->s, "pi", svcs), 0);
+    json_t *got = NULL;
+    assert_int_equal(hlc_store_services_get(f->s, "pi", &got), 0);
+    assert_int_equal(json_array_size(got), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "name")),
+                        "pihole-FTL");
+    json_decref(got);
+    assert_int_equal(hlc_store_services_set(f->s, "nobody", svcs), HLC_ENOTFOUND);
+    json_decref(svcs);
+    json_decref(m);
+}
+
+static void
+test_config(void **state)
+{
+    struct fx *f = *state;
+    json_t *t = NULL;
+    assert_int_equal(hlc_config_section(f->s, "thresholds", &t), 0);
+    assert_true(json_number_value(json_object_get(t, "disk_warning_percent")) == 80.0);
+    json_decref(t);
+    assert_int_equal(hlc_config_section(f->s, "nope", &t), HLC_ENOTFOUND);
+    assert_true(hlc_config_number(f->s, "costs", "electricity_rate_kwh", -1) == 0.24);
+
+    struct hlc_verr e;
+    int rc;
+    json_t *bad = json_pack("{s:{s:f}, s:{s:i}}", "costs", "electricity_rate_kwh", 0.5,
+                            "thresholds", "disk_warning_percent", 99);
+    assert_false(hlc_config_update(f->s, bad, &e, &rc));
+    assert_string_equal(e.field, "thresholds.disk_warning_percent");
+    json_decref(bad);
+    /* Nothing of the rejected patch was written. */
+    assert_true(hlc_config_number(f->s, "costs", "electricity_rate_kwh", -1) == 0.24);
+
+    json_t *good = json_pack("{s:{s:f, s:s}}", "costs", "electricity_rate_kwh", 0.31, "currency",
+                             "EUR");
+    assert_true(hlc_config_update(f->s, good, &e, &rc));
+    assert_int_equal(rc, 0);
+    json_decref(good);
+    assert_true(hlc_config_number(f->s, "costs", "electricity_rate_kwh", -1) == 0.31);
+}
+
+struct worker_arg {
+    struct hlc_store *s;
+    int base;
+};
+
+static void *
+worker(void *p)
+{
+    struct worker_arg *a = p;
+    for (int i = 0; i < 50; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "w%d-%d", a->base, i);
+        json_t *m = machine(id);
+        if (hlc_store_machine_insert(a->s, m) != 0)
+            return (void *)1;
+        json_decref(m);
+        json_t *list = NULL;
+        if (hlc_store_machine_list(a->s, &list) != 0)
+            return (void *)1;
+        json_decref(list);
+    }
+    return NULL;
+}
+
+static void
+test_concurrent_writers(void **state)
+{
+    struct fx *f = *state;
+    pthread_t th[4];
+    struct worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct worker_arg){f->s, i};
+        pthread_create(&th[i], NULL, worker, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        void *ret = NULL;
+        pthread_join(th[i], &ret);
+        assert_null(ret);
+    }
+    json_t *list = NULL;
+    assert_int_equal(hlc_store_machine_list(f->s, &list), 0);
+    assert_int_equal(json_array_size(list), 200);
+    json_decref(list);
+}
+
+static void
+test_patterns(void **state)
+{
+    (void)state;
+    assert_true(hlc_valid_slug("omv-nas-1"));
+    assert_true(hlc_valid_slug("0pi"));
+    assert_false(hlc_valid_slug("-a"));
+    assert_false(hlc_valid_slug("A"));
+    assert_false(hlc_valid_slug("a_b"));
+    assert_false(hlc_valid_slug(""));
+    assert_true(hlc_valid_hostname("nas.home.lan"));
+    assert_true(hlc_valid_hostname("192.168.1.4"));
+    assert_true(hlc_valid_hostname("fe80::1"));
+    assert_false(hlc_valid_hostname("bad host"));
+    assert_false(hlc_valid_hostname("-x.lan"));
+    assert_false(hlc_valid_hostname("a..b"));
+    assert_true(hlc_valid_mac("AA:bb:cc:dd:ee:ff"));
+    assert_false(hlc_valid_mac("AA:bb:cc:dd:ee"));
+    assert_true(hlc_valid_ssh_user("homelabcmd"));
+    assert_false(hlc_valid_ssh_user("Root"));
+    assert_false(hlc_valid_ssh_user("a b"));
+}
+
+int
+main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_machine_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_insert_is_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_services_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+        cmocka_unit_test(test_patterns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
