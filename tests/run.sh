@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds with AddressSanitizer + UBSan, and runs
+# every test: cmocka unit tests, integration tests against real processes
+# (the hub, sshd, webhook receivers), the dashboard's Vitest and browser tests,
+# the libFuzzer harnesses for a bounded time, then the benchmarks (figures only).
+#
+# Environment: HLC_FUZZ_SECONDS (default 20 per harness), HLC_SKIP_BENCH=1,
+# HLC_SKIP_FUZZ=1, HLC_SKIP_BROWSER=1 to leave a part out on a developer machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export DEBIAN_FRONTEND=noninteractive
+
+say() { printf '\n=== %s ===\n' "$*"; }
+
+# ---- dependencies ------------------------------------------------------
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+      libssh-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
+      libyaml-dev libsodium-dev libcmocka-dev
+      openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
+      chromium prometheus-node-exporter ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js: any packaged nodejs >= 18 with npm will do (Debian 12 ships 18).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: run as root (or install: ${missing[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Installing node-exporter may start it as a service where systemd runs; the
+# benchmarks start their own copy on a loopback port instead.
+systemctl stop prometheus-node-exporter >/dev/null 2>&1 || true
+
+# ---- dashboard -----------------------------------------------------------
+if [ -f www/package.json ]; then
+  say "dashboard: npm ci, vitest, build"
+  (cd www && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
+fi
+if [ -f tests/browser/package.json ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# ---- sanitizer build + unit/integration/browser tests ----------------------
+say "build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHLC_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)"
+
+say "unit and integration tests"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+ctest --test-dir build-asan --output-on-failure -j2 -L unit
+ctest --test-dir build-asan --output-on-failure -L integration
+
+if [ -f tests/browser/package.json ] && [ "${HLC_SKIP_BROWSER:-0}" != 1 ]; then
+  say "browser tests (Chromium)"
+  HLC_BUILD_DIR="$ROOT/build-asan" node --test tests/browser/
+fi
+
+# ---- fuzzing -------------------------------------------------------------
+if [ "${HLC_SKIP_FUZZ:-0}" != 1 ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
+  say "fuzz harnesses (${HLC_FUZZ_SECONDS:-20}s each)"
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DHLC_FUZZ=ON \
+        -DHLC_TESTS=OFF -DHLC_FUZZ_SECONDS="${HLC_FUZZ_SECONDS:-20}" >/dev/null
+  cmake --build build-fuzz -j"$(nproc)"
+  ctest --test-dir build-fuzz --output-on-failure -L fuzz
+fi
+
+# ---- benchmarks (print figures; never fail on a number) -------------------
+if [ "${HLC_SKIP_BENCH:-0}" != 1 ]; then
+  say "benchmarks"
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DHLC_TESTS=OFF >/dev/null
+  cmake --build build-release -j"$(nproc)"
+  for b in tests/bench/bench_*; do
+    [ -x "$b" ] || continue
+    say "bench: $b"
+    HLC_BUILD_DIR="$ROOT/build-release" "$b" || echo "bench $b did not complete (figures above)"
+  done
+fi
+
+say "all tests passed"
