@@ -1,0 +1,82 @@
+/* sample.c - lifecycle of a sample and the rates derived from two of them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hlc/sample.h"
+
+void
+hlc_sample_init(struct hlc_sample *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void
+hlc_sample_release(struct hlc_sample *s)
+{
+    if (!s)
+        return;
+    free(s->fs);
+    free(s->net);
+    free(s->services);
+    free(s->containers);
+    free(s->temps);
+    memset(s, 0, sizeof(*s));
+}
+
+double
+hlc_sample_mem_percent(const struct hlc_sample *s)
+{
+    if (!(s->have & HLC_HAVE_MEMORY) || s->mem_total == 0 || s->mem_available > s->mem_total)
+        return 0.0;
+    return 100.0 * (double)(s->mem_total - s->mem_available) / (double)s->mem_total;
+}
+
+static const struct hlc_net *
+find_net(const struct hlc_sample *s, const char *name)
+{
+    for (size_t i = 0; i < s->nnet; i++)
+        if (strcmp(s->net[i].name, name) == 0)
+            return &s->net[i];
+    return NULL;
+}
+
+void
+hlc_sample_derive(const struct hlc_sample *prev, struct hlc_sample *cur)
+{
+    cur->have &= ~(unsigned)(HLC_HAVE_CPU_PERCENT | HLC_HAVE_NET_RATES);
+    cur->cpu_percent = 0.0;
+    for (size_t i = 0; i < cur->nnet; i++)
+        cur->net[i].rx_bps = cur->net[i].tx_bps = 0.0;
+    if (!prev || prev->timestamp >= cur->timestamp)
+        return;
+    /* A machine that rebooted in between restarts its counters: a new boot
+     * time (beyond clock jitter) means no delta is meaningful. */
+    if ((prev->have & cur->have & HLC_HAVE_UPTIME) &&
+        llabs(prev->boot_time - cur->boot_time) > 5)
+        return;
+
+    if ((prev->have & cur->have & HLC_HAVE_CPU) && cur->cpu_total > prev->cpu_total &&
+        cur->cpu_idle >= prev->cpu_idle) {
+        uint64_t dt = cur->cpu_total - prev->cpu_total;
+        uint64_t di = cur->cpu_idle - prev->cpu_idle;
+        if (di <= dt) {
+            cur->cpu_percent = 100.0 * (double)(dt - di) / (double)dt;
+            cur->have |= HLC_HAVE_CPU_PERCENT;
+        }
+    }
+
+    if (prev->have & cur->have & HLC_HAVE_NET) {
+        double secs = (double)(cur->timestamp - prev->timestamp);
+        bool any = false;
+        for (size_t i = 0; i < cur->nnet; i++) {
+            const struct hlc_net *p = find_net(prev, cur->net[i].name);
+            if (!p || cur->net[i].rx_bytes < p->rx_bytes || cur->net[i].tx_bytes < p->tx_bytes)
+                continue; /* new interface or a wrapped counter: baseline only */
+            cur->net[i].rx_bps = (double)(cur->net[i].rx_bytes - p->rx_bytes) / secs;
+            cur->net[i].tx_bps = (double)(cur->net[i].tx_bytes - p->tx_bytes) / secs;
+            any = true;
+        }
+        if (any)
+            cur->have |= HLC_HAVE_NET_RATES;
+    }
+}
