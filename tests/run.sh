@@ -18,7 +18,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssh-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
       libyaml-dev libsodium-dev libcmocka-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
-      chromium prometheus-node-exporter ca-certificates)
+      chromium prometheus-node-exporter ca-certificates cppcheck)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,6 +48,12 @@ fi
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# ---- static analysis -------------------------------------------------------
+say "cppcheck"
+cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+  --std=c11 -D_GNU_SOURCE -I crypto/include -I executor/include -I poller/include \
+  -I server/src crypto executor poller server $( [ -d agent-lite/src ] && echo agent-lite ) $( [ -d packs/src ] && echo packs )
 
 # ---- sanitizer build + unit/integration/browser tests ----------------------
 say "build (ASan + UBSan)"
