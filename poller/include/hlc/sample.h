@@ -63,6 +63,7 @@ struct hlc_service {
     int64_t main_pid;       /* MainPID, 0 when none */
     int64_t memory_bytes;   /* MemoryCurrent, -1 when not available */
     int64_t cpu_usage_ns;   /* CPUUsageNSec, -1 when not available */
+    char load_state[32];    /* LoadState: loaded, not-found, masked...; empty when not reported */
 };
 
 /* One Docker container as `docker ps -a` reports it. */
