@@ -139,6 +139,20 @@ set_field(char *dst, size_t size, const char *src)
     return true;
 }
 
+/* Makes room for element `n` of a heap array (zeroing new slots), doubling
+ * from 4; callers check their cap first, so growth is bounded. */
+static void *
+grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 4;
+    arr = hlc_xrealloc(arr, ncap * elem);
+    memset((char *)arr + *cap * elem, 0, (ncap - *cap) * elem);
+    *cap = ncap;
+    return arr;
+}
+
 /* ---- osrelease ---------------------------------------------------------- */
 
 /* Unquotes an os-release value in place (shell-like: "..." with \ escapes,
@@ -375,8 +389,8 @@ parse_df(struct lines it, struct hlc_sample *s)
 {
     char line[LINE_MAX_LEN];
     bool toolong, header = false, typed = false, truncated = false;
-    struct hlc_fs *fs = hlc_xcalloc(HLC_SAMPLE_MAX_FS, sizeof(*fs));
-    size_t nfs = 0;
+    struct hlc_fs *fs = NULL;
+    size_t nfs = 0, cap = 0;
     while (next_line(&it, line, sizeof(line), &toolong)) {
         if (toolong)
             continue;
@@ -424,6 +438,7 @@ parse_df(struct lines it, struct hlc_sample *s)
             truncated = true;
             continue;
         }
+        fs = grow(fs, &cap, nfs, sizeof(*fs));
         struct hlc_fs *f = &fs[nfs];
         if (!set_field(f->mount, sizeof(f->mount), mount) ||
             !set_field(f->device, sizeof(f->device), dev) ||
@@ -457,8 +472,8 @@ parse_netdev(struct lines it, struct hlc_sample *s)
     char line[LINE_MAX_LEN];
     char *tok[17];
     bool toolong, any = false, truncated = false;
-    struct hlc_net *net = hlc_xcalloc(HLC_SAMPLE_MAX_NET, sizeof(*net));
-    size_t nnet = 0;
+    struct hlc_net *net = NULL;
+    size_t nnet = 0, cap = 0;
     while (next_line(&it, line, sizeof(line), &toolong)) {
         char *colon = strchr(line, ':');
         if (toolong || !colon)
@@ -481,6 +496,7 @@ parse_netdev(struct lines it, struct hlc_sample *s)
             truncated = true;
             continue;
         }
+        net = grow(net, &cap, nnet, sizeof(*net));
         if (!set_field(net[nnet].name, sizeof(net[nnet].name), name)) {
             truncated = true;
             continue;
@@ -573,8 +589,8 @@ parse_thermal(struct lines it, struct hlc_sample *s)
     char line[LINE_MAX_LEN];
     char *tok[3];
     bool toolong, truncated = false;
-    struct hlc_temp *t = hlc_xcalloc(HLC_SAMPLE_MAX_TEMPS, sizeof(*t));
-    size_t nt = 0;
+    struct hlc_temp *t = NULL;
+    size_t nt = 0, cap = 0;
     while (next_line(&it, line, sizeof(line), &toolong)) {
         if (toolong || split(line, tok, 3) != 2)
             continue;
@@ -587,6 +603,7 @@ parse_thermal(struct lines it, struct hlc_sample *s)
             truncated = true;
             continue;
         }
+        t = grow(t, &cap, nt, sizeof(*t));
         if (!set_field(t[nt].zone, sizeof(t[nt].zone), tok[0]))
             continue;
         t[nt].celsius = milli / 1000.0;
@@ -685,8 +702,8 @@ parse_services(struct lines it, struct hlc_sample *s)
 {
     char line[LINE_MAX_LEN];
     bool toolong, truncated = false;
-    struct hlc_service *sv = hlc_xcalloc(HLC_SAMPLE_MAX_SERVICES, sizeof(*sv));
-    size_t n = 0;
+    struct hlc_service *sv = NULL;
+    size_t n = 0, cap = 0;
     struct hlc_service *cur = NULL;
     while (next_line(&it, line, sizeof(line), &toolong)) {
         char *eq = strchr(line, '=');
@@ -701,6 +718,7 @@ parse_services(struct lines it, struct hlc_sample *s)
                 truncated = true;
                 continue;
             }
+            sv = grow(sv, &cap, n, sizeof(*sv));
             if (!*val || !set_field(sv[n].name, sizeof(sv[n].name), val))
                 continue;
             sv[n].memory_bytes = -1;
@@ -769,8 +787,8 @@ static int
 parse_docker(struct lines it, struct hlc_sample *s)
 {
     bool truncated = false;
-    struct hlc_container *c = hlc_xcalloc(HLC_SAMPLE_MAX_CONTAINERS, sizeof(*c));
-    size_t n = 0;
+    struct hlc_container *c = NULL;
+    size_t n = 0, cap = 0;
     while (it.p < it.end) {
         const char *nl = memchr(it.p, '\n', (size_t)(it.end - it.p));
         const char *stop = nl ? nl : it.end;
@@ -791,6 +809,7 @@ parse_docker(struct lines it, struct hlc_sample *s)
             json_decref(o);
             continue;
         }
+        c = grow(c, &cap, n, sizeof(*c));
         struct hlc_container *k = &c[n];
         bool ok = json_field(o, "ID", k->id, sizeof(k->id)) &&
                   json_field(o, "Names", k->name, sizeof(k->name));
