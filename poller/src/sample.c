@@ -31,6 +31,21 @@ hlc_sample_mem_percent(const struct hlc_sample *s)
     return 100.0 * (double)(s->mem_total - s->mem_available) / (double)s->mem_total;
 }
 
+const char *
+hlc_sample_service_status(const struct hlc_service *svc)
+{
+    const char *a = svc->active_state;
+    if (strcmp(svc->load_state, "not-found") == 0)
+        return "stopped";
+    if (strcmp(a, "active") == 0 || strcmp(a, "reloading") == 0 || strcmp(a, "activating") == 0)
+        return "running";
+    if (strcmp(a, "failed") == 0)
+        return "failed";
+    if (strcmp(a, "inactive") == 0 || strcmp(a, "deactivating") == 0 || strcmp(a, "maintenance") == 0)
+        return "stopped";
+    return "unknown";
+}
+
 static const struct hlc_net *
 find_net(const struct hlc_sample *s, const char *name)
 {

@@ -9,6 +9,7 @@
 #include "http.h"
 
 struct hlc_store;
+struct hlc_ingest;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -33,6 +34,7 @@ struct hlc_hub {
     int64_t started_mono_ms;      /* monotonic clock at start */
     atomic_uint_fast64_t requests; /* requests answered */
     int port;                     /* port actually bound */
+    struct hlc_ingest *ingest;    /* metrics baselines + pruner (ingest.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "ingest.h"
 
 struct service {
     const char *name;                       /* for logs */
@@ -11,6 +12,7 @@ struct service {
 };
 
 static const struct service services[] = {
+    {"metrics", hlc_ingest_start, hlc_ingest_stop},
     {NULL, NULL, NULL},
 };
 

@@ -63,4 +63,61 @@ int hlc_store_config_set(struct hlc_store *s, const char *key, json_t *value);
 /* Stores every key of `obj` in one transaction: all or nothing. */
 int hlc_store_config_set_many(struct hlc_store *s, json_t *obj);
 
+/* ---- metrics (collect): samples, hourly rollups, latest snapshots ---- */
+
+struct hlc_sample;
+
+/* One sample's headline numbers as stored per row. Doubles that are NaN and
+ * integers below 0 are stored as NULL (the metric was missing). */
+struct hlc_metric_point {
+    int64_t timestamp;                          /* sample time, epoch seconds */
+    double cpu_percent, memory_percent, disk_percent;
+    int64_t memory_used, memory_total, swap_used, swap_total;
+    int64_t disk_used, disk_total;              /* the fs behind disk_percent */
+    int64_t rx_bytes, tx_bytes;                 /* counters summed over interfaces */
+    double rx_bps, tx_bps;                      /* rates summed likewise */
+    double load1, load5, load15;
+    int64_t uptime_seconds;
+    double cpu_temp_c;
+};
+
+/* Stores one ingested sample in one transaction: the history row, its hourly
+ * rollup, and, when it is the machine's newest, the latest row (counters +
+ * `latest_json`, the API's latest object), the filesystem/service/container
+ * snapshots of the sections it carries, and the machine's last_seen (= now),
+ * status 'online', last_error NULL and OS fields. A sample whose
+ * (server_id, timestamp) is already stored changes nothing: *duplicate true.
+ * *newest says whether it became the latest. HLC_ENOTFOUND, HLC_EDB. */
+int hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_sample *smp,
+                             const struct hlc_metric_point *p, const char *source,
+                             const char *latest_json, int64_t now, bool *duplicate,
+                             bool *newest);
+/* Fills prev (initialised by the caller) with the counters of the machine's
+ * latest stored sample, enough for hlc_sample_derive(): timestamp, have,
+ * cpu_total/idle, boot_time, net[] counters. HLC_ENOTFOUND when none. */
+int hlc_store_metrics_baseline(struct hlc_store *s, const char *id, struct hlc_sample *prev);
+/* The latest object of one machine (new reference); HLC_ENOTFOUND when the
+ * machine has no sample yet. */
+int hlc_store_metrics_latest(struct hlc_store *s, const char *id, json_t **out);
+/* Every machine's latest object keyed by server_id (new object). */
+int hlc_store_metrics_latest_all(struct hlc_store *s, json_t **out);
+/* History between [from, to) in buckets of `bucket` seconds aligned to the
+ * epoch: {"timestamps":[...], "series":{metric:{avg,min,max}}}, only buckets
+ * with data. From the hourly rollups when `rollups`, else the samples. */
+int hlc_store_metrics_history(struct hlc_store *s, const char *id, int64_t from, int64_t to,
+                              int64_t bucket, bool rollups, json_t **out);
+/* Fleet counts and averages for /metrics/summary (new object). */
+int hlc_store_metrics_summary(struct hlc_store *s, json_t **out);
+/* Deletes at most `batch` samples older than samples_before and at most
+ * `batch` hourly rollups older than hourly_before, in one short transaction.
+ * *deleted = rows removed (0 when nothing is left to prune). */
+int hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hourly_before,
+                            int batch, int *deleted);
+/* Expected services merged with the latest systemd state (and any reported
+ * unit not expected): [{service_name, critical, status, active_state,
+ * sub_state, pid, memory_bytes, cpu_usage_ns, checked_at}]. HLC_ENOTFOUND. */
+int hlc_store_service_states(struct hlc_store *s, const char *id, json_t **out);
+/* Latest containers [{id, name, image, state, status, checked_at}]. HLC_ENOTFOUND. */
+int hlc_store_container_states(struct hlc_store *s, const char *id, json_t **out);
+
 #endif

@@ -127,6 +127,12 @@ void hlc_sample_release(struct hlc_sample *s);
 /* Memory used, in percent of total (0 when the memory section is missing). */
 double hlc_sample_mem_percent(const struct hlc_sample *s);
 
+/* A service's state in the API's four words: "running" (active, reloading,
+ * activating), "stopped" (inactive, deactivating, or a unit systemd does not
+ * know), "failed", or "unknown" when systemd did not report it. Static
+ * storage; never NULL. */
+const char *hlc_sample_service_status(const struct hlc_service *svc);
+
 /* Fill cur's derived fields (cpu_percent, net rates) from the counters of the
  * previous sample of the same machine. When prev is NULL, not older than cur,
  * or a counter went backwards (a reboot or a wrap), nothing is derived and cur

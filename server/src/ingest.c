@@ -1,0 +1,490 @@
+/* ingest.c - samples into the hub: derive, store, mark online, alert hook;
+ * plus the pruning thread of the metrics background service. */
+#include "ingest.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hlc/base.h"
+#include "hlc/sample.h"
+#include "hub.h"
+#include "store.h"
+
+#define CACHE_BUCKETS 1024
+#define PRUNE_BATCH 2000
+#define PRUNE_PERIOD_S 600
+
+/* The last sample's counters per machine: what the next one derives against. */
+struct baseline {
+    char id[64];            /* server_id */
+    struct hlc_sample s;    /* counters only: timestamp, have, cpu, boot, net[], updates */
+    struct baseline *next;  /* hash chain */
+};
+
+struct hlc_ingest {
+    pthread_mutex_t mu;                    /* guards buckets */
+    struct baseline *buckets[CACHE_BUCKETS];
+    pthread_t pruner;                      /* pruning thread */
+    bool pruner_running;                   /* pruner was started */
+    pthread_mutex_t stop_mu;               /* guards stopping */
+    pthread_cond_t stop_cv;                /* wakes the pruner to stop */
+    bool stopping;                         /* set by stop */
+};
+
+static unsigned
+hash_id(const char *id)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % CACHE_BUCKETS;
+}
+
+/* Copies the counters derive() needs (and the last known update counts). */
+static void
+copy_counters(struct hlc_sample *dst, const struct hlc_sample *src)
+{
+    free(dst->net);
+    hlc_sample_init(dst);
+    dst->timestamp = src->timestamp;
+    dst->have = src->have & (HLC_HAVE_CPU | HLC_HAVE_NET | HLC_HAVE_UPTIME | HLC_HAVE_UPDATES);
+    dst->cpu_total = src->cpu_total;
+    dst->cpu_idle = src->cpu_idle;
+    dst->boot_time = src->boot_time;
+    dst->updates_pending = src->updates_pending;
+    dst->updates_security = src->updates_security;
+    if (src->nnet > 0) {
+        dst->net = hlc_xcalloc(src->nnet, sizeof(*dst->net));
+        memcpy(dst->net, src->net, src->nnet * sizeof(*dst->net));
+        dst->nnet = src->nnet;
+    }
+}
+
+/* Reads the cached baseline into prev; false when not cached. */
+static bool
+cache_get(struct hlc_ingest *in, const char *id, struct hlc_sample *prev)
+{
+    if (!in)
+        return false;
+    bool found = false;
+    pthread_mutex_lock(&in->mu);
+    for (struct baseline *b = in->buckets[hash_id(id)]; b; b = b->next)
+        if (strcmp(b->id, id) == 0) {
+            copy_counters(prev, &b->s);
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&in->mu);
+    return found;
+}
+
+/* Stores s as the machine's baseline unless a newer one is already there. */
+static void
+cache_put(struct hlc_ingest *in, const char *id, const struct hlc_sample *s)
+{
+    if (!in || strlen(id) >= sizeof(((struct baseline *)0)->id))
+        return;
+    pthread_mutex_lock(&in->mu);
+    struct baseline **head = &in->buckets[hash_id(id)], *b;
+    for (b = *head; b; b = b->next)
+        if (strcmp(b->id, id) == 0)
+            break;
+    if (!b) {
+        b = hlc_xcalloc(1, sizeof(*b));
+        memcpy(b->id, id, strlen(id) + 1);
+        b->next = *head;
+        *head = b;
+    }
+    if (b->s.timestamp < s->timestamp) {
+        int pend = b->s.updates_pending, sec = b->s.updates_security;
+        bool had = b->s.have & HLC_HAVE_UPDATES;
+        copy_counters(&b->s, s);
+        if (!(s->have & HLC_HAVE_UPDATES) && had) { /* keep the last known counts */
+            b->s.updates_pending = pend;
+            b->s.updates_security = sec;
+            b->s.have |= HLC_HAVE_UPDATES;
+        }
+    }
+    pthread_mutex_unlock(&in->mu);
+}
+
+static void
+cache_drop(struct hlc_ingest *in, const char *id)
+{
+    if (!in)
+        return;
+    pthread_mutex_lock(&in->mu);
+    for (struct baseline **pp = &in->buckets[hash_id(id)]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->id, id) == 0) {
+            struct baseline *b = *pp;
+            *pp = b->next;
+            hlc_sample_release(&b->s);
+            free(b);
+            break;
+        }
+    pthread_mutex_unlock(&in->mu);
+}
+
+/* Interfaces whose traffic is already counted on a physical one (bridges,
+ * container veths, VPN tunnels) stay out of the machine's totals. */
+static bool
+virtual_iface(const char *name)
+{
+    static const char *const prefixes[] = {"veth", "docker", "br-", "virbr", "vnet", "lxc",
+                                           "cni",  "flannel", "cali", "tap", "tun", "wg",
+                                           "tailscale", "zt", "ifb", "dummy", "kube"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* The filesystem behind disk_percent: "/" when present, else the fullest. */
+static const struct hlc_fs *
+main_fs(const struct hlc_sample *s)
+{
+    const struct hlc_fs *best = NULL;
+    double best_pct = -1;
+    for (size_t i = 0; i < s->nfs; i++) {
+        if (strcmp(s->fs[i].mount, "/") == 0)
+            return &s->fs[i];
+        uint64_t denom = s->fs[i].used_bytes + s->fs[i].avail_bytes;
+        double pct = denom ? 100.0 * (double)s->fs[i].used_bytes / (double)denom : 0;
+        if (pct > best_pct) {
+            best_pct = pct;
+            best = &s->fs[i];
+        }
+    }
+    return best;
+}
+
+/* Used share as df prints it: used / (used + available), so reserved blocks
+ * count as unavailable. */
+static double
+fs_percent(const struct hlc_fs *f)
+{
+    uint64_t denom = f->used_bytes + f->avail_bytes;
+    return denom ? 100.0 * (double)f->used_bytes / (double)denom : 0.0;
+}
+
+static double
+round2(double v)
+{
+    return round(v * 100.0) / 100.0;
+}
+
+static json_int_t
+clamp_i(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)v;
+}
+
+static void
+net_totals(const struct hlc_sample *s, uint64_t *rx, uint64_t *tx, double *rxr, double *txr)
+{
+    *rx = *tx = 0;
+    *rxr = *txr = 0;
+    bool physical = false;
+    for (size_t i = 0; i < s->nnet; i++)
+        physical |= !virtual_iface(s->net[i].name);
+    for (size_t i = 0; i < s->nnet; i++) {
+        if (physical && virtual_iface(s->net[i].name))
+            continue;
+        *rx += s->net[i].rx_bytes;
+        *tx += s->net[i].tx_bytes;
+        *rxr += s->net[i].rx_bps;
+        *txr += s->net[i].tx_bps;
+    }
+}
+
+static void
+make_point(const struct hlc_sample *s, struct hlc_metric_point *p)
+{
+    p->timestamp = s->timestamp;
+    p->cpu_percent = (s->have & HLC_HAVE_CPU_PERCENT) ? round2(s->cpu_percent) : NAN;
+    p->memory_percent = p->disk_percent = p->rx_bps = p->tx_bps = NAN;
+    p->load1 = p->load5 = p->load15 = p->cpu_temp_c = NAN;
+    p->memory_used = p->memory_total = p->swap_used = p->swap_total = -1;
+    p->disk_used = p->disk_total = p->rx_bytes = p->tx_bytes = p->uptime_seconds = -1;
+    if (s->have & HLC_HAVE_MEMORY) {
+        p->memory_percent = round2(hlc_sample_mem_percent(s));
+        p->memory_total = clamp_i(s->mem_total);
+        p->memory_used = clamp_i(s->mem_total - s->mem_available);
+        p->swap_total = clamp_i(s->swap_total);
+        p->swap_used = clamp_i(s->swap_total - s->swap_free);
+    }
+    const struct hlc_fs *f = (s->have & HLC_HAVE_FS) ? main_fs(s) : NULL;
+    if (f) {
+        p->disk_percent = round2(fs_percent(f));
+        p->disk_used = clamp_i(f->used_bytes);
+        p->disk_total = clamp_i(f->total_bytes);
+    }
+    if (s->have & HLC_HAVE_NET) {
+        uint64_t rx, tx;
+        double rxr, txr;
+        net_totals(s, &rx, &tx, &rxr, &txr);
+        p->rx_bytes = clamp_i(rx);
+        p->tx_bytes = clamp_i(tx);
+        if (s->have & HLC_HAVE_NET_RATES) {
+            p->rx_bps = round2(rxr);
+            p->tx_bps = round2(txr);
+        }
+    }
+    if (s->have & HLC_HAVE_LOAD) {
+        p->load1 = s->load1;
+        p->load5 = s->load5;
+        p->load15 = s->load15;
+    }
+    if (s->have & HLC_HAVE_UPTIME)
+        p->uptime_seconds = s->uptime_seconds;
+    if (s->have & HLC_HAVE_TEMPS)
+        p->cpu_temp_c = round2(s->cpu_temp_c);
+}
+
+static json_t *
+real_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static json_t *
+int_or_null(int64_t v)
+{
+    return v < 0 ? json_null() : json_integer(v);
+}
+
+static json_t *
+str_or_null(const char *v)
+{
+    return v && *v ? json_string(v) : json_null();
+}
+
+static json_t *
+iso_or_null(int64_t t)
+{
+    if (t <= 0)
+        return json_null();
+    char iso[32];
+    hlc_time_iso(t, iso);
+    return json_string(iso);
+}
+
+json_t *
+hlc_ingest_latest_json(const struct hlc_sample *s, const char *source,
+                       const struct hlc_sample *prev_updates)
+{
+    struct hlc_metric_point p;
+    make_point(s, &p);
+    json_t *o = json_object();
+    json_object_set_new(o, "timestamp", iso_or_null(s->timestamp));
+    json_object_set_new(o, "cpu_percent", real_or_null(p.cpu_percent));
+    json_object_set_new(o, "memory_percent", real_or_null(p.memory_percent));
+    json_object_set_new(o, "memory_used_bytes", int_or_null(p.memory_used));
+    json_object_set_new(o, "memory_total_bytes", int_or_null(p.memory_total));
+    json_object_set_new(o, "swap_total_bytes", int_or_null(p.swap_total));
+    json_object_set_new(o, "swap_used_bytes", int_or_null(p.swap_used));
+    json_object_set_new(o, "disk_percent", real_or_null(p.disk_percent));
+
+    json_t *fss = json_array();
+    for (size_t i = 0; i < s->nfs; i++) {
+        const struct hlc_fs *f = &s->fs[i];
+        json_array_append_new(
+            fss, json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:f}", "mount", f->mount, "device",
+                           str_or_null(f->device), "fstype", str_or_null(f->fstype),
+                           "total_bytes", clamp_i(f->total_bytes), "used_bytes",
+                           clamp_i(f->used_bytes), "avail_bytes", clamp_i(f->avail_bytes),
+                           "percent", round2(fs_percent(f))));
+    }
+    json_object_set_new(o, "filesystems", (s->have & HLC_HAVE_FS) ? fss : json_null());
+    if (!(s->have & HLC_HAVE_FS))
+        json_decref(fss);
+
+    json_t *nets = json_array();
+    bool rates = s->have & HLC_HAVE_NET_RATES;
+    for (size_t i = 0; i < s->nnet; i++) {
+        const struct hlc_net *n = &s->net[i];
+        json_array_append_new(
+            nets, json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", n->name, "rx_bytes",
+                            clamp_i(n->rx_bytes), "tx_bytes", clamp_i(n->tx_bytes), "rx_bps",
+                            rates ? json_real(round2(n->rx_bps)) : json_null(), "tx_bps",
+                            rates ? json_real(round2(n->tx_bps)) : json_null()));
+    }
+    json_object_set_new(o, "network", (s->have & HLC_HAVE_NET) ? nets : json_null());
+    if (!(s->have & HLC_HAVE_NET))
+        json_decref(nets);
+    json_object_set_new(o, "network_rx_bps", real_or_null(p.rx_bps));
+    json_object_set_new(o, "network_tx_bps", real_or_null(p.tx_bps));
+    json_object_set_new(o, "load_1m", real_or_null(p.load1));
+    json_object_set_new(o, "load_5m", real_or_null(p.load5));
+    json_object_set_new(o, "load_15m", real_or_null(p.load15));
+    json_object_set_new(o, "uptime_seconds", int_or_null(p.uptime_seconds));
+    json_object_set_new(o, "boot_time", iso_or_null(s->boot_time));
+    json_object_set_new(o, "cpu_cores",
+                        s->cpu_cores ? json_integer(s->cpu_cores) : json_null());
+    json_object_set_new(o, "cpu_temp_c", real_or_null(p.cpu_temp_c));
+    json_t *temps = json_array();
+    for (size_t i = 0; i < s->ntemps; i++)
+        json_array_append_new(temps, json_pack("{s:s, s:f}", "zone", s->temps[i].zone,
+                                               "celsius", round2(s->temps[i].celsius)));
+    json_object_set_new(o, "temperatures", temps);
+    json_object_set_new(o, "reboot_required", (s->have & HLC_HAVE_REBOOT)
+                                                   ? json_boolean(s->reboot_required)
+                                                   : json_null());
+    const struct hlc_sample *u = (s->have & HLC_HAVE_UPDATES) ? s
+                                 : (prev_updates && (prev_updates->have & HLC_HAVE_UPDATES))
+                                     ? prev_updates
+                                     : NULL;
+    json_object_set_new(o, "updates_available", u ? json_integer(u->updates_pending) : json_null());
+    json_object_set_new(o, "security_updates", u ? json_integer(u->updates_security) : json_null());
+    bool id = s->have & HLC_HAVE_IDENTITY;
+    json_object_set_new(
+        o, "os",
+        id ? json_pack("{s:o, s:o, s:o, s:o, s:o}", "hostname", str_or_null(s->hostname),
+                       "distribution", str_or_null(s->os_name[0] ? s->os_name : s->os_id),
+                       "version", str_or_null(s->os_version), "kernel", str_or_null(s->kernel),
+                       "architecture", str_or_null(s->arch))
+           : json_null());
+    json_object_set_new(o, "source", json_string(source));
+    return o;
+}
+
+int
+hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
+                  const char *source)
+{
+    if (!hub || !hub->store || !server_id || !s || !source ||
+        (strcmp(source, "ssh") != 0 && strcmp(source, "agent") != 0))
+        return HLC_EINVAL;
+    int64_t now = hlc_now();
+    if (s->timestamp <= 0)
+        s->timestamp = now;
+
+    struct hlc_sample prev;
+    hlc_sample_init(&prev);
+    bool have_prev = cache_get(hub->ingest, server_id, &prev);
+    if (!have_prev) {
+        int brc = hlc_store_metrics_baseline(hub->store, server_id, &prev);
+        if (brc != 0 && brc != HLC_ENOTFOUND) {
+            hlc_sample_release(&prev);
+            return brc;
+        }
+        have_prev = brc == 0;
+    }
+    /* derive() refuses a prev not older than s, leaving s a new baseline. */
+    hlc_sample_derive(have_prev ? &prev : NULL, s);
+
+    struct hlc_metric_point p;
+    make_point(s, &p);
+    json_t *latest = hlc_ingest_latest_json(s, source, have_prev ? &prev : NULL);
+    char *text = json_dumps(latest, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(latest);
+    hlc_sample_release(&prev);
+    if (!text)
+        return HLC_EINVAL; /* only a sample with non-UTF-8 text can get here */
+
+    bool duplicate = false, newest = false;
+    int rc = hlc_store_metrics_ingest(hub->store, server_id, s, &p, source, text, now,
+                                      &duplicate, &newest);
+    free(text);
+    if (rc == HLC_ENOTFOUND)
+        cache_drop(hub->ingest, server_id);
+    if (rc != 0 || duplicate)
+        return rc;
+    cache_put(hub->ingest, server_id, s);
+    /* Alert hook: the alert engine evaluates the stored sample here. */
+    return 0;
+}
+
+/* ---- background service: pruning ------------------------------------------ */
+
+static void *
+pruner_main(void *arg)
+{
+    struct hlc_hub *hub = arg;
+    struct hlc_ingest *in = hub->ingest;
+    int64_t wait_s = 30; /* first pass soon after start, then every PRUNE_PERIOD_S */
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_s;
+        pthread_mutex_lock(&in->stop_mu);
+        while (!in->stopping &&
+               pthread_cond_timedwait(&in->stop_cv, &in->stop_mu, &until) == 0) {
+        }
+        bool stop = in->stopping;
+        pthread_mutex_unlock(&in->stop_mu);
+        if (stop)
+            break;
+        wait_s = PRUNE_PERIOD_S;
+        int64_t now = hlc_now();
+        long total = 0;
+        for (;;) {
+            int deleted = 0;
+            int rc = hlc_store_metrics_prune(hub->store, now - HLC_METRICS_SAMPLE_DAYS * 86400LL,
+                                             now - HLC_METRICS_HOURLY_DAYS * 86400LL,
+                                             PRUNE_BATCH, &deleted);
+            if (rc != 0 || deleted == 0)
+                break;
+            total += deleted;
+            /* Let queued ingest transactions take the write lock in between. */
+            struct timespec pause = {0, 20 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+            pthread_mutex_lock(&in->stop_mu);
+            stop = in->stopping;
+            pthread_mutex_unlock(&in->stop_mu);
+            if (stop)
+                return NULL;
+        }
+        if (total > 0)
+            hlc_log(HLC_LOG_INFO, "metrics: pruned %ld rows past retention", total);
+    }
+    return NULL;
+}
+
+int
+hlc_ingest_start(struct hlc_hub *hub)
+{
+    if (hub->ingest)
+        return 0;
+    struct hlc_ingest *in = hlc_xcalloc(1, sizeof(*in));
+    pthread_mutex_init(&in->mu, NULL);
+    pthread_mutex_init(&in->stop_mu, NULL);
+    pthread_cond_init(&in->stop_cv, NULL);
+    hub->ingest = in;
+    if (pthread_create(&in->pruner, NULL, pruner_main, hub) != 0) {
+        hlc_log(HLC_LOG_ERROR, "metrics: cannot start the pruning thread");
+        hlc_ingest_stop(hub);
+        return HLC_ENOMEM;
+    }
+    in->pruner_running = true;
+    return 0;
+}
+
+void
+hlc_ingest_stop(struct hlc_hub *hub)
+{
+    struct hlc_ingest *in = hub ? hub->ingest : NULL;
+    if (!in)
+        return;
+    if (in->pruner_running) {
+        pthread_mutex_lock(&in->stop_mu);
+        in->stopping = true;
+        pthread_cond_signal(&in->stop_cv);
+        pthread_mutex_unlock(&in->stop_mu);
+        pthread_join(in->pruner, NULL);
+    }
+    hub->ingest = NULL;
+    for (int i = 0; i < CACHE_BUCKETS; i++)
+        while (in->buckets[i]) {
+            struct baseline *b = in->buckets[i];
+            in->buckets[i] = b->next;
+            hlc_sample_release(&b->s);
+            free(b);
+        }
+    pthread_mutex_destroy(&in->mu);
+    pthread_mutex_destroy(&in->stop_mu);
+    pthread_cond_destroy(&in->stop_cv);
+    free(in);
+}

@@ -1,0 +1,42 @@
+/* ingest.h - the one way a sample enters the hub, whether an SSH poll or an
+ * agent heartbeat produced it: rates derived against the machine's previous
+ * sample, then history, rollups, latest row and snapshots stored in one short
+ * transaction, and the machine marked online. Also the metrics background
+ * service (pruning history past its retention). */
+#ifndef HLC_INGEST_H
+#define HLC_INGEST_H
+
+#include <jansson.h>
+
+struct hlc_hub;
+struct hlc_sample;
+
+/* History retention: per-sample rows and hourly rollups. */
+#define HLC_METRICS_SAMPLE_DAYS 30
+#define HLC_METRICS_HOURLY_DAYS 365
+
+/* Ingests one sample of machine `server_id`; source is "ssh" or "agent".
+ * A zero s->timestamp means now. Derives cpu_percent and network rates in s
+ * (hlc_sample_derive against the previous sample, kept in memory per
+ * machine or read back from the latest row), stores it, updates the
+ * machine's last_seen/status/last_error/os fields, then calls the alert hook.
+ * Samples are unique per (server_id, timestamp): a duplicate is a no-op
+ * returning 0; an older sample is stored in history but never replaces the
+ * latest row. Returns 0, HLC_EINVAL (bad arguments), HLC_ENOTFOUND (no such
+ * machine) or HLC_EDB. Thread-safe; s stays the caller's. */
+int hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
+                      const char *source);
+
+/* The API's `latest` object for a derived sample (new reference). `prev_updates`
+ * (may be NULL) supplies updates_available/security_updates when s lacks the
+ * updates section, since that is asked for only every few hours. Pure. */
+json_t *hlc_ingest_latest_json(const struct hlc_sample *s, const char *source,
+                               const struct hlc_sample *prev_updates);
+
+/* Background service: the per-machine baseline cache and the pruning thread.
+ * start: 0 or HLC_E*; stop is idempotent. hlc_ingest_sample works without
+ * them (reading the baseline from the store each time). */
+int hlc_ingest_start(struct hlc_hub *hub);
+void hlc_ingest_stop(struct hlc_hub *hub);
+
+#endif
