@@ -16,7 +16,6 @@ int hlc_api_servers_create(struct hlc_req *r);
 int hlc_api_servers_get(struct hlc_req *r);
 int hlc_api_servers_update(struct hlc_req *r);
 int hlc_api_servers_delete(struct hlc_req *r);
-int hlc_api_services_get(struct hlc_req *r);
 int hlc_api_services_put(struct hlc_req *r);
 int hlc_api_card_order_put(struct hlc_req *r);
 bool hlc_api_check_services(json_t *svcs, const char *field, struct hlc_verr *e);
@@ -26,6 +25,13 @@ int hlc_api_config_get(struct hlc_req *r);
 int hlc_api_config_put(struct hlc_req *r);
 int hlc_api_thresholds_get(struct hlc_req *r);
 int hlc_api_thresholds_put(struct hlc_req *r);
+
+/* api_metrics.c (collect) */
+int hlc_api_metrics_history(struct hlc_req *r);
+int hlc_api_metrics_latest(struct hlc_req *r);
+int hlc_api_metrics_summary(struct hlc_req *r);
+int hlc_api_service_states(struct hlc_req *r);
+int hlc_api_container_states(struct hlc_req *r);
 
 /* api_system.c */
 int hlc_api_health(struct hlc_req *r);

@@ -180,11 +180,20 @@ hlc_api_servers_list(struct hlc_req *r)
     }
     pthread_mutex_unlock(&list_cache.mu);
 
-    json_t *arr = NULL;
+    json_t *arr = NULL, *latest = NULL;
     int rc = hlc_store_machine_list(st, &arr);
+    if (rc == 0 && (rc = hlc_store_metrics_latest_all(st, &latest)) != 0)
+        json_decref(arr);
     if (rc)
         return hlc_reply_err(r, rc, "listing machines");
-    size_t n = json_array_size(arr);
+    size_t n = json_array_size(arr), i;
+    json_t *m;
+    json_array_foreach(arr, i, m)
+    {
+        json_t *l = json_object_get(latest, json_string_value(json_object_get(m, "server_id")));
+        json_object_set(m, "latest", l ? l : json_null());
+    }
+    json_decref(latest);
     json_t *body = json_pack("{s:o, s:I}", "servers", arr, "total", (json_int_t)n);
     char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
@@ -243,12 +252,17 @@ hlc_api_servers_get(struct hlc_req *r)
     int ret = machine_id_param(r, &id);
     if (ret)
         return ret;
-    json_t *m = NULL;
+    json_t *m = NULL, *latest = NULL;
     int rc = hlc_store_machine_get(r->hub->store, id, &m);
     if (rc == HLC_ENOTFOUND)
         return hlc_reply_error(r, 404, "NOT_FOUND", "no machine with that id", "server_id");
-    if (rc)
+    if (rc == 0 && (rc = hlc_store_metrics_latest(r->hub->store, id, &latest)) == HLC_ENOTFOUND)
+        rc = 0;
+    if (rc) {
+        json_decref(m);
         return hlc_reply_err(r, rc, "reading the machine");
+    }
+    json_object_set_new(m, "latest", latest ? latest : json_null());
     return hlc_reply_json(r, 200, m);
 }
 
@@ -312,22 +326,6 @@ hlc_api_servers_delete(struct hlc_req *r)
 }
 
 int
-hlc_api_services_get(struct hlc_req *r)
-{
-    const char *id;
-    int ret = machine_id_param(r, &id);
-    if (ret)
-        return ret;
-    json_t *svcs = NULL;
-    int rc = hlc_store_services_get(r->hub->store, id, &svcs);
-    if (rc == HLC_ENOTFOUND)
-        return hlc_reply_error(r, 404, "NOT_FOUND", "no machine with that id", "server_id");
-    if (rc)
-        return hlc_reply_err(r, rc, "reading services");
-    return hlc_reply_json(r, 200, json_pack("{s:s, s:o}", "server_id", id, "services", svcs));
-}
-
-int
 hlc_api_services_put(struct hlc_req *r)
 {
     const char *id;
@@ -352,7 +350,7 @@ hlc_api_services_put(struct hlc_req *r)
         return hlc_reply_error(r, 404, "NOT_FOUND", "no machine with that id", "server_id");
     if (rc)
         return hlc_reply_err(r, rc, "saving services");
-    return hlc_api_services_get(r);
+    return hlc_api_service_states(r); /* the new list merged with live state */
 }
 
 int

@@ -10,9 +10,15 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/servers/{}", hlc_api_servers_get, 0},
     {"PUT", "/api/v1/servers/{}", hlc_api_servers_update, 0},
     {"DELETE", "/api/v1/servers/{}", hlc_api_servers_delete, 0},
-    {"GET", "/api/v1/servers/{}/services", hlc_api_services_get, 0},
+    {"GET", "/api/v1/servers/{}/services", hlc_api_service_states, 0},
     {"PUT", "/api/v1/servers/{}/services", hlc_api_services_put, 0},
     {"PUT", "/api/v1/preferences/card-order", hlc_api_card_order_put, 0},
+
+    /* collect: metrics history, latest, summary; live containers */
+    {"GET", "/api/v1/metrics/summary", hlc_api_metrics_summary, 0},
+    {"GET", "/api/v1/metrics/{}", hlc_api_metrics_history, 0},
+    {"GET", "/api/v1/metrics/{}/latest", hlc_api_metrics_latest, 0},
+    {"GET", "/api/v1/servers/{}/containers", hlc_api_container_states, 0},
 
     {"GET", "/api/v1/config", hlc_api_config_get, 0},
     {"PUT", "/api/v1/config", hlc_api_config_put, 0},

@@ -103,7 +103,8 @@ int hlc_store_metrics_latest(struct hlc_store *s, const char *id, json_t **out);
 int hlc_store_metrics_latest_all(struct hlc_store *s, json_t **out);
 /* History between [from, to) in buckets of `bucket` seconds aligned to the
  * epoch: {"timestamps":[...], "series":{metric:{avg,min,max}}}, only buckets
- * with data. From the hourly rollups when `rollups`, else the samples. */
+ * with data. From the hourly rollups when `rollups`, else the samples.
+ * HLC_ENOTFOUND when there is no such machine. */
 int hlc_store_metrics_history(struct hlc_store *s, const char *id, int64_t from, int64_t to,
                               int64_t bucket, bool rollups, json_t **out);
 /* Fleet counts and averages for /metrics/summary (new object). */

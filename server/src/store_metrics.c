@@ -473,9 +473,20 @@ hlc_store_metrics_history(struct hlc_store *s, const char *id, int64_t from, int
     if (bucket <= 0)
         return HLC_EINVAL;
     struct store_conn *c = store_acquire(s);
-    sqlite3_stmt *st = store_stmt(c, rollups ? sql_hist_rollups : sql_hist_samples);
+    sqlite3_stmt *st = store_stmt(c, sql_exists);
     int rc = 0, step;
     if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW) {
+        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find machine");
+        goto out;
+    }
+    if (!(st = store_stmt(c, rollups ? sql_hist_rollups : sql_hist_samples))) {
         rc = HLC_EDB;
         goto out;
     }

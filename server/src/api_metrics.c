@@ -1,0 +1,153 @@
+/* api_metrics.c - /api/v1/metrics (history, latest, fleet summary) and the
+ * live service and container states of a machine. */
+#include <string.h>
+
+#include "api.h"
+#include "hub.h"
+#include "store.h"
+#include "validate.h"
+
+#define DEFAULT_POINTS 300
+#define MAX_POINTS 1000
+
+static const struct {
+    const char *name;  /* ?range= value */
+    int64_t seconds;   /* span */
+    bool rollups;      /* read the hourly rollups rather than the samples */
+} ranges[] = {
+    {"24h", 86400, false},
+    {"7d", 7 * 86400, false},
+    {"30d", 30 * 86400, false},
+    {"1y", 365 * 86400, true},
+};
+
+static int
+not_found(struct hlc_req *r)
+{
+    return hlc_reply_error(r, 404, "NOT_FOUND", "no machine with that id", "server_id");
+}
+
+static int
+check_id(struct hlc_req *r, const char **id)
+{
+    *id = r->params[0];
+    return hlc_valid_slug(*id) ? 0 : not_found(r);
+}
+
+int
+hlc_api_metrics_history(struct hlc_req *r)
+{
+    const char *id;
+    int ret = check_id(r, &id);
+    if (ret)
+        return ret;
+    const char *range = hlc_req_query(r, "range");
+    const char *points_s = hlc_req_query(r, "points");
+    size_t ri = 0;
+    if (range) {
+        for (ri = 0; ri < sizeof(ranges) / sizeof(*ranges); ri++)
+            if (strcmp(range, ranges[ri].name) == 0)
+                break;
+        if (ri == sizeof(ranges) / sizeof(*ranges))
+            return hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                                   "range must be one of 24h, 7d, 30d, 1y", "range");
+    }
+    int64_t points = DEFAULT_POINTS;
+    if (points_s && hlc_parse_i64(points_s, 1, MAX_POINTS, &points) != 0)
+        return hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                               "points must be a whole number from 1 to 1000", "points");
+
+    /* Buckets are aligned to the epoch (so a chart refreshed a minute later
+     * keeps its buckets), whole minutes for samples and whole hours for
+     * rollups, and never more than `points` of them. */
+    int64_t span = ranges[ri].seconds, unit = ranges[ri].rollups ? 3600 : 60;
+    int64_t bucket = (span + points - 1) / points;
+    bucket = (bucket + unit - 1) / unit * unit;
+    int64_t now = hlc_now();
+    int64_t last = now / bucket;
+    int64_t first = (now - span + bucket - 1) / bucket;
+    if (last - first + 1 > points)
+        first = last - points + 1;
+    json_t *h = NULL;
+    int rc = hlc_store_metrics_history(r->hub->store, id, first * bucket, (last + 1) * bucket,
+                                       bucket, ranges[ri].rollups, &h);
+    if (rc == HLC_ENOTFOUND)
+        return not_found(r);
+    if (rc)
+        return hlc_reply_err(r, rc, "reading metrics history");
+    json_object_set_new(h, "server_id", json_string(id));
+    json_object_set_new(h, "range", json_string(ranges[ri].name));
+    json_object_set_new(h, "bucket_seconds", json_integer(bucket));
+    return hlc_reply_json(r, 200, h);
+}
+
+int
+hlc_api_metrics_latest(struct hlc_req *r)
+{
+    const char *id;
+    int ret = check_id(r, &id);
+    if (ret)
+        return ret;
+    json_t *l = NULL;
+    int rc = hlc_store_metrics_latest(r->hub->store, id, &l);
+    if (rc == HLC_ENOTFOUND) {
+        json_t *m = NULL;
+        if (hlc_store_machine_get(r->hub->store, id, &m) != 0)
+            return not_found(r);
+        json_decref(m);
+        return hlc_reply_error(r, 404, "NO_DATA", "no sample has been collected from this machine yet",
+                               "server_id");
+    }
+    if (rc)
+        return hlc_reply_err(r, rc, "reading the latest sample");
+    return hlc_reply_json(r, 200, l);
+}
+
+int
+hlc_api_metrics_summary(struct hlc_req *r)
+{
+    json_t *s = NULL;
+    int rc = hlc_store_metrics_summary(r->hub->store, &s);
+    if (rc)
+        return hlc_reply_err(r, rc, "summarising the fleet");
+    return hlc_reply_json(r, 200, s);
+}
+
+int
+hlc_api_service_states(struct hlc_req *r)
+{
+    const char *id;
+    int ret = check_id(r, &id);
+    if (ret)
+        return ret;
+    json_t *svcs = NULL;
+    int rc = hlc_store_service_states(r->hub->store, id, &svcs);
+    if (rc == HLC_ENOTFOUND)
+        return not_found(r);
+    if (rc)
+        return hlc_reply_err(r, rc, "reading services");
+    /* "name" as well: what PUT takes and older clients read */
+    size_t i;
+    json_t *v;
+    json_array_foreach(svcs, i, v)
+    {
+        json_object_set(v, "name", json_object_get(v, "service_name"));
+    }
+    return hlc_reply_json(r, 200, json_pack("{s:s, s:o}", "server_id", id, "services", svcs));
+}
+
+int
+hlc_api_container_states(struct hlc_req *r)
+{
+    const char *id;
+    int ret = check_id(r, &id);
+    if (ret)
+        return ret;
+    json_t *c = NULL;
+    int rc = hlc_store_container_states(r->hub->store, id, &c);
+    if (rc == HLC_ENOTFOUND)
+        return not_found(r);
+    if (rc)
+        return hlc_reply_err(r, rc, "reading containers");
+    return hlc_reply_json(r, 200, json_pack("{s:s, s:o}", "server_id", id, "containers", c));
+}
