@@ -16,10 +16,17 @@
 #define PRUNE_BATCH 2000
 #define PRUNE_PERIOD_S 600
 
+/* Snapshot sections whose rows are rewritten only when their content changed. */
+static const unsigned snap_bits[3] = {HLC_HAVE_FS, HLC_HAVE_SERVICES, HLC_HAVE_CONTAINERS};
+#define SNAP_ALL (HLC_HAVE_FS | HLC_HAVE_SERVICES | HLC_HAVE_CONTAINERS)
+
 /* The last sample's counters per machine: what the next one derives against. */
 struct baseline {
     char id[64];            /* server_id */
     struct hlc_sample s;    /* counters only: timestamp, have, cpu, boot, net[], updates */
+    uint64_t hash[3];       /* content hash of the stored fs/services/containers rows */
+    unsigned hashed;        /* snap_bits whose hash is known to match the rows */
+    int inflight;           /* ingests of this machine running now */
     struct baseline *next;  /* hash chain */
 };
 
@@ -42,6 +49,28 @@ hash_id(const char *id)
     return h % CACHE_BUCKETS;
 }
 
+static uint64_t
+hash_bytes(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull; /* FNV-1a 64 */
+    return h;
+}
+
+/* Content hashes of the three snapshot arrays. The parser zero-fills every
+ * element before writing it, so equal content means equal bytes. */
+static void
+snapshot_hashes(const struct hlc_sample *s, uint64_t out[3])
+{
+    uint64_t seed = 14695981039346656037ull;
+    out[0] = hash_bytes(hash_bytes(seed, &s->nfs, sizeof(s->nfs)), s->fs, s->nfs * sizeof(*s->fs));
+    out[1] = hash_bytes(hash_bytes(seed, &s->nservices, sizeof(s->nservices)), s->services,
+                        s->nservices * sizeof(*s->services));
+    out[2] = hash_bytes(hash_bytes(seed, &s->ncontainers, sizeof(s->ncontainers)),
+                        s->containers, s->ncontainers * sizeof(*s->containers));
+}
+
 /* Copies the counters derive() needs (and the last known update counts). */
 static void
 copy_counters(struct hlc_sample *dst, const struct hlc_sample *src)
@@ -62,49 +91,77 @@ copy_counters(struct hlc_sample *dst, const struct hlc_sample *src)
     }
 }
 
-/* Reads the cached baseline into prev; false when not cached. */
-static bool
-cache_get(struct hlc_ingest *in, const char *id, struct hlc_sample *prev)
+static struct baseline *
+cache_find(struct hlc_ingest *in, const char *id, bool create)
 {
+    struct baseline **head = &in->buckets[hash_id(id)], *b;
+    for (b = *head; b; b = b->next)
+        if (strcmp(b->id, id) == 0)
+            return b;
+    if (!create || strlen(id) >= sizeof(b->id))
+        return NULL;
+    b = hlc_xcalloc(1, sizeof(*b));
+    memcpy(b->id, id, strlen(id) + 1);
+    b->next = *head;
+    *head = b;
+    return b;
+}
+
+/* Starts an ingest of machine id: copies its baseline into prev (true when
+ * there is one) and says which snapshot sections must be written: all of
+ * them unless this is the only ingest of the machine in flight and the
+ * stored rows are known to hold the same content. */
+static bool
+cache_begin(struct hlc_ingest *in, const char *id, struct hlc_sample *prev,
+            const uint64_t hash[3], unsigned *write)
+{
+    *write = SNAP_ALL;
     if (!in)
         return false;
     bool found = false;
     pthread_mutex_lock(&in->mu);
-    for (struct baseline *b = in->buckets[hash_id(id)]; b; b = b->next)
-        if (strcmp(b->id, id) == 0) {
+    struct baseline *b = cache_find(in, id, true);
+    if (b) {
+        if (b->s.timestamp > 0) {
             copy_counters(prev, &b->s);
             found = true;
-            break;
         }
+        if (b->inflight == 0)
+            for (int k = 0; k < 3; k++)
+                if ((b->hashed & snap_bits[k]) && b->hash[k] == hash[k])
+                    *write &= ~snap_bits[k];
+        b->inflight++;
+    }
     pthread_mutex_unlock(&in->mu);
     return found;
 }
 
-/* Stores s as the machine's baseline unless a newer one is already there. */
+/* Ends an ingest: when s became the stored latest, it becomes the baseline
+ * and its sections' hashes describe the stored rows. */
 static void
-cache_put(struct hlc_ingest *in, const char *id, const struct hlc_sample *s)
+cache_end(struct hlc_ingest *in, const char *id, const struct hlc_sample *s, bool newest,
+          const uint64_t hash[3])
 {
-    if (!in || strlen(id) >= sizeof(((struct baseline *)0)->id))
+    if (!in)
         return;
     pthread_mutex_lock(&in->mu);
-    struct baseline **head = &in->buckets[hash_id(id)], *b;
-    for (b = *head; b; b = b->next)
-        if (strcmp(b->id, id) == 0)
-            break;
-    if (!b) {
-        b = hlc_xcalloc(1, sizeof(*b));
-        memcpy(b->id, id, strlen(id) + 1);
-        b->next = *head;
-        *head = b;
-    }
-    if (b->s.timestamp < s->timestamp) {
-        int pend = b->s.updates_pending, sec = b->s.updates_security;
-        bool had = b->s.have & HLC_HAVE_UPDATES;
-        copy_counters(&b->s, s);
-        if (!(s->have & HLC_HAVE_UPDATES) && had) { /* keep the last known counts */
-            b->s.updates_pending = pend;
-            b->s.updates_security = sec;
-            b->s.have |= HLC_HAVE_UPDATES;
+    struct baseline *b = cache_find(in, id, false);
+    if (b) {
+        b->inflight--;
+        if (newest && b->s.timestamp < s->timestamp) {
+            int pend = b->s.updates_pending, sec = b->s.updates_security;
+            bool had = b->s.have & HLC_HAVE_UPDATES;
+            copy_counters(&b->s, s);
+            if (!(s->have & HLC_HAVE_UPDATES) && had) { /* keep the last known counts */
+                b->s.updates_pending = pend;
+                b->s.updates_security = sec;
+                b->s.have |= HLC_HAVE_UPDATES;
+            }
+            for (int k = 0; k < 3; k++)
+                if (s->have & snap_bits[k]) {
+                    b->hash[k] = hash[k];
+                    b->hashed |= snap_bits[k];
+                }
         }
     }
     pthread_mutex_unlock(&in->mu);
@@ -361,13 +418,17 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
     if (s->timestamp <= 0)
         s->timestamp = now;
 
+    uint64_t hash[3];
+    snapshot_hashes(s, hash);
+    unsigned write = SNAP_ALL;
     struct hlc_sample prev;
     hlc_sample_init(&prev);
-    bool have_prev = cache_get(hub->ingest, server_id, &prev);
+    bool have_prev = cache_begin(hub->ingest, server_id, &prev, hash, &write);
     if (!have_prev) {
         int brc = hlc_store_metrics_baseline(hub->store, server_id, &prev);
         if (brc != 0 && brc != HLC_ENOTFOUND) {
             hlc_sample_release(&prev);
+            cache_end(hub->ingest, server_id, s, false, hash);
             return brc;
         }
         have_prev = brc == 0;
@@ -381,18 +442,17 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
     char *text = json_dumps(latest, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(latest);
     hlc_sample_release(&prev);
-    if (!text)
-        return HLC_EINVAL; /* only a sample with non-UTF-8 text can get here */
-
     bool duplicate = false, newest = false;
-    int rc = hlc_store_metrics_ingest(hub->store, server_id, s, &p, source, text, now,
+    int rc = text ? 0 : HLC_EINVAL; /* only a sample with non-UTF-8 text fails to encode */
+    if (rc == 0)
+        rc = hlc_store_metrics_ingest(hub->store, server_id, s, &p, source, text, write, now,
                                       &duplicate, &newest);
     free(text);
+    cache_end(hub->ingest, server_id, s, rc == 0 && newest, hash);
     if (rc == HLC_ENOTFOUND)
         cache_drop(hub->ingest, server_id);
     if (rc != 0 || duplicate)
         return rc;
-    cache_put(hub->ingest, server_id, s);
     /* Alert hook: the alert engine evaluates the stored sample here. */
     return 0;
 }

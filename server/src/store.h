@@ -84,14 +84,17 @@ struct hlc_metric_point {
 /* Stores one ingested sample in one transaction: the history row, its hourly
  * rollup, and, when it is the machine's newest, the latest row (counters +
  * `latest_json`, the API's latest object), the filesystem/service/container
- * snapshots of the sections it carries, and the machine's last_seen (= now),
+ * snapshots of the sections it carries (rows rewritten only for the
+ * HLC_HAVE_FS/SERVICES/CONTAINERS bits in `write_snapshots`, i.e. when the
+ * caller saw them change; their checked_at moves on either way), and the
+ * machine's last_seen (= now),
  * status 'online', last_error NULL and OS fields. A sample whose
  * (server_id, timestamp) is already stored changes nothing: *duplicate true.
  * *newest says whether it became the latest. HLC_ENOTFOUND, HLC_EDB. */
 int hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_sample *smp,
                              const struct hlc_metric_point *p, const char *source,
-                             const char *latest_json, int64_t now, bool *duplicate,
-                             bool *newest);
+                             const char *latest_json, unsigned write_snapshots, int64_t now,
+                             bool *duplicate, bool *newest);
 /* Fills prev (initialised by the caller) with the counters of the machine's
  * latest stored sample, enough for hlc_sample_derive(): timestamp, have,
  * cpu_total/idle, boot_time, net[] counters. HLC_ENOTFOUND when none. */

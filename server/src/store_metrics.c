@@ -81,13 +81,16 @@ static const char sql_hourly_upsert[] =
 
 static const char sql_latest_upsert[] =
     "INSERT INTO metrics_latest(server_id, timestamp, source, have, cpu_total, cpu_idle,"
-    " boot_time, cpu_percent, memory_percent, disk_percent, body)"
-    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
+    " boot_time, cpu_percent, memory_percent, disk_percent, body, filesystems_at, services_at,"
+    " containers_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
     " ON CONFLICT(server_id) DO UPDATE SET timestamp=excluded.timestamp,"
     " source=excluded.source, have=excluded.have, cpu_total=excluded.cpu_total,"
     " cpu_idle=excluded.cpu_idle, boot_time=excluded.boot_time,"
     " cpu_percent=excluded.cpu_percent, memory_percent=excluded.memory_percent,"
-    " disk_percent=excluded.disk_percent, body=excluded.body"
+    " disk_percent=excluded.disk_percent, body=excluded.body,"
+    " filesystems_at=COALESCE(excluded.filesystems_at, metrics_latest.filesystems_at),"
+    " services_at=COALESCE(excluded.services_at, metrics_latest.services_at),"
+    " containers_at=COALESCE(excluded.containers_at, metrics_latest.containers_at)"
     " WHERE excluded.timestamp > metrics_latest.timestamp";
 
 static const char sql_seen[] =
@@ -113,11 +116,12 @@ static const char sql_ctr_insert[] =
     " status, checked_at) VALUES(?1,?2,?3,?4,?5,?6,?7)";
 
 static int
-snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp)
+snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, unsigned write)
 {
     sqlite3_stmt *st;
     int rc;
-    if (smp->have & HLC_HAVE_FS) {
+    write &= smp->have;
+    if (write & HLC_HAVE_FS) {
         if (!(st = store_stmt(c, sql_fs_clear)))
             return HLC_EDB;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -139,7 +143,7 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp)
                 return rc;
         }
     }
-    if (smp->have & HLC_HAVE_SERVICES) {
+    if (write & HLC_HAVE_SERVICES) {
         if (!(st = store_stmt(c, sql_svc_clear)))
             return HLC_EDB;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -163,7 +167,7 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp)
                 return rc;
         }
     }
-    if (smp->have & HLC_HAVE_CONTAINERS) {
+    if (write & HLC_HAVE_CONTAINERS) {
         if (!(st = store_stmt(c, sql_ctr_clear)))
             return HLC_EDB;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -190,7 +194,8 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp)
 int
 hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_sample *smp,
                          const struct hlc_metric_point *p, const char *source,
-                         const char *latest_json, int64_t now, bool *duplicate, bool *newest)
+                         const char *latest_json, unsigned write_snapshots, int64_t now,
+                         bool *duplicate, bool *newest)
 {
     *duplicate = false;
     *newest = false;
@@ -281,6 +286,12 @@ hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_s
     bind_real(st, 9, p->memory_percent);
     bind_real(st, 10, p->disk_percent);
     sqlite3_bind_text(st, 11, latest_json, -1, SQLITE_STATIC);
+    if (smp->have & HLC_HAVE_FS)
+        sqlite3_bind_int64(st, 12, p->timestamp);
+    if (smp->have & HLC_HAVE_SERVICES)
+        sqlite3_bind_int64(st, 13, p->timestamp);
+    if (smp->have & HLC_HAVE_CONTAINERS)
+        sqlite3_bind_int64(st, 14, p->timestamp);
     if ((rc = step_done(c, st, "store latest sample")) != 0)
         goto out;
     *newest = sqlite3_changes(c->db) > 0;
@@ -295,7 +306,7 @@ hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_s
         goto out;
 
     if (*newest) {
-        if ((rc = snapshots(c, id, smp)) != 0)
+        if ((rc = snapshots(c, id, smp, write_snapshots)) != 0)
             goto out;
         if (smp->have & HLC_HAVE_IDENTITY) {
             if (!(st = store_stmt(c, sql_os))) {
@@ -620,14 +631,17 @@ out:
  * reported unit no longer expected. */
 static const char sql_svc_states[] =
     "SELECT e.service_name, e.critical, l.status, l.active_state, l.sub_state, l.pid,"
-    " l.memory_bytes, l.cpu_usage_ns, l.checked_at, l.load_state"
+    " l.memory_bytes, l.cpu_usage_ns, CASE WHEN l.server_id IS NOT NULL THEN"
+    "  COALESCE(m.services_at, l.checked_at) END, l.load_state"
     " FROM expected_services e LEFT JOIN service_latest l"
     "  ON l.server_id=e.server_id AND l.service_name=e.service_name"
+    " LEFT JOIN metrics_latest m ON m.server_id=e.server_id"
     " WHERE e.server_id=?1"
     " UNION ALL"
     " SELECT l.service_name, 0, l.status, l.active_state, l.sub_state, l.pid,"
-    " l.memory_bytes, l.cpu_usage_ns, l.checked_at, l.load_state"
-    " FROM service_latest l WHERE l.server_id=?1 AND NOT EXISTS (SELECT 1 FROM"
+    " l.memory_bytes, l.cpu_usage_ns, COALESCE(m.services_at, l.checked_at), l.load_state"
+    " FROM service_latest l LEFT JOIN metrics_latest m ON m.server_id=l.server_id"
+    " WHERE l.server_id=?1 AND NOT EXISTS (SELECT 1 FROM"
     "  expected_services e WHERE e.server_id=l.server_id AND e.service_name=l.service_name)"
     " ORDER BY 1";
 
@@ -639,8 +653,10 @@ static const struct store_col svc_state_cols[] = {
 };
 
 static const char sql_ctr_states[] =
-    "SELECT container_id, name, image, state, status, checked_at FROM container_latest"
-    " WHERE server_id=?1 ORDER BY name";
+    "SELECT k.container_id, k.name, k.image, k.state, k.status,"
+    " COALESCE(m.containers_at, k.checked_at) FROM container_latest k"
+    " LEFT JOIN metrics_latest m ON m.server_id=k.server_id WHERE k.server_id=?1"
+    " ORDER BY k.name";
 static const struct store_col ctr_cols[] = {
     {"id", COL_TEXT},    {"name", COL_TEXT},   {"image", COL_TEXT},
     {"state", COL_TEXT}, {"status", COL_TEXT}, {"checked_at", COL_TIME},

@@ -108,6 +108,19 @@ const char *const store_migrations[] = {
     "  checked_at INTEGER NOT NULL,"
     "  PRIMARY KEY (server_id, name)"
     ") WITHOUT ROWID;",
+    /* 3 (collect): when each snapshot section was last reported, so ingest
+     * rewrites snapshot rows only when their content changed while
+     * checked_at still says when the machine last reported them. */
+    "ALTER TABLE metrics_latest ADD COLUMN filesystems_at INTEGER;"
+    "ALTER TABLE metrics_latest ADD COLUMN services_at INTEGER;"
+    "ALTER TABLE metrics_latest ADD COLUMN containers_at INTEGER;"
+    "UPDATE metrics_latest SET"
+    "  filesystems_at=(SELECT max(checked_at) FROM filesystem_latest f"
+    "    WHERE f.server_id=metrics_latest.server_id),"
+    "  services_at=(SELECT max(checked_at) FROM service_latest v"
+    "    WHERE v.server_id=metrics_latest.server_id),"
+    "  containers_at=(SELECT max(checked_at) FROM container_latest k"
+    "    WHERE k.server_id=metrics_latest.server_id);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

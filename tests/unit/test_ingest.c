@@ -463,6 +463,56 @@ test_prune(void **state)
     assert_int_equal(total, 3010 + 10);
 }
 
+/* Unchanged snapshot rows are not rewritten, yet checked_at says when the
+ * machine last reported them; a change (or a restart) rewrites them. */
+static void
+test_snapshot_skip(void **state)
+{
+    struct fx *f = *state;
+    int64_t t0 = 1733000000;
+    for (int i = 0; i < 3; i++) {
+        struct hlc_sample s;
+        make(&s, t0 + i * 60, 1, 1, 1, 10);
+        s.have |= HLC_HAVE_SERVICES;
+        s.services = hlc_xcalloc(1, sizeof(*s.services));
+        s.nservices = 1;
+        snprintf(s.services[0].name, sizeof(s.services[0].name), "docker");
+        snprintf(s.services[0].active_state, sizeof(s.services[0].active_state),
+                 i < 2 ? "active" : "failed");
+        s.services[0].memory_bytes = s.services[0].cpu_usage_ns = -1;
+        assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &s, "ssh"), 0);
+        hlc_sample_release(&s);
+        /* the row is written at t0, left alone at t0+60, rewritten at t0+120 */
+        int64_t written = i == 1 ? t0 : t0 + i * 60;
+        assert_int_equal(count(f, "SELECT checked_at FROM service_latest WHERE server_id='nas'"
+                                  " AND service_name='docker'"),
+                         written);
+        assert_int_equal(count(f, "SELECT checked_at FROM filesystem_latest WHERE"
+                                  " server_id='nas' AND mount='/'"),
+                         t0);
+        json_t *svcs = NULL;
+        assert_int_equal(hlc_store_service_states(f->hub.store, "nas", &svcs), 0);
+        json_t *d = json_array_get(svcs, 0);
+        assert_string_equal(json_string_value(json_object_get(d, "status")),
+                            i < 2 ? "running" : "failed");
+        int64_t checked = 0;
+        assert_int_equal(
+            hlc_time_parse(json_string_value(json_object_get(d, "checked_at")), &checked), 0);
+        assert_int_equal(checked, t0 + i * 60);
+        json_decref(svcs);
+    }
+    /* after a restart nothing is known about the rows: they are rewritten */
+    hlc_ingest_stop(&f->hub);
+    assert_int_equal(hlc_ingest_start(&f->hub), 0);
+    struct hlc_sample s;
+    make(&s, t0 + 180, 1, 1, 1, 10);
+    assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &s, "ssh"), 0);
+    hlc_sample_release(&s);
+    assert_int_equal(count(f, "SELECT checked_at FROM filesystem_latest WHERE"
+                              " server_id='nas' AND mount='/'"),
+                     t0 + 180);
+}
+
 struct worker {
     struct fx *f;
     const char *id;
@@ -526,6 +576,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_services_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_and_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_skip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
