@@ -15,6 +15,7 @@
 #define CACHE_BUCKETS 1024
 #define PRUNE_BATCH 2000
 #define PRUNE_PERIOD_S 600
+#define GROUP_MAX 64 /* samples committed together at most */
 
 /* Snapshot sections whose rows are rewritten only when their content changed. */
 static const unsigned snap_bits[3] = {HLC_HAVE_FS, HLC_HAVE_SERVICES, HLC_HAVE_CONTAINERS};
@@ -30,9 +31,20 @@ struct baseline {
     struct baseline *next;  /* hash chain */
 };
 
+/* A sample waiting to be committed with whatever else is waiting. */
+struct group_job {
+    struct hlc_metric_write *w; /* what to store; results land in it */
+    bool done;                  /* stored (or failed): w->rc says */
+    struct group_job *next;     /* queue link */
+};
+
 struct hlc_ingest {
     pthread_mutex_t mu;                    /* guards buckets */
     struct baseline *buckets[CACHE_BUCKETS];
+    pthread_mutex_t group_mu;              /* guards the fields below */
+    pthread_cond_t group_cv;               /* a batch finished */
+    struct group_job *queue, *queue_tail;  /* samples waiting for a commit */
+    bool committing;                       /* a thread is running a batch */
     pthread_t pruner;                      /* pruning thread */
     bool pruner_running;                   /* pruner was started */
     pthread_mutex_t stop_mu;               /* guards stopping */
@@ -182,6 +194,54 @@ cache_drop(struct hlc_ingest *in, const char *id)
             break;
         }
     pthread_mutex_unlock(&in->mu);
+}
+
+/* Group commit (leader/follower, no extra thread): a sample joins the queue;
+ * if no batch is running, its thread takes everything queued (up to
+ * GROUP_MAX) and commits it in one transaction, while samples arriving
+ * meanwhile queue up for the next batch. Alone, a sample commits at once;
+ * under load, one commit's fixed cost is shared by many. */
+static void
+commit_grouped(struct hlc_hub *hub, struct hlc_metric_write *w)
+{
+    struct hlc_ingest *in = hub->ingest;
+    if (!in) {
+        hlc_store_metrics_ingest(hub->store, w);
+        return;
+    }
+    struct group_job job = {w, false, NULL};
+    pthread_mutex_lock(&in->group_mu);
+    if (in->queue_tail)
+        in->queue_tail->next = &job;
+    else
+        in->queue = &job;
+    in->queue_tail = &job;
+    while (!job.done) {
+        if (in->committing) {
+            pthread_cond_wait(&in->group_cv, &in->group_mu);
+            continue;
+        }
+        in->committing = true;
+        struct group_job *batch[GROUP_MAX];
+        struct hlc_metric_write *ws[GROUP_MAX];
+        size_t n = 0;
+        while (in->queue && n < GROUP_MAX) {
+            batch[n] = in->queue;
+            ws[n] = in->queue->w;
+            in->queue = in->queue->next;
+            n++;
+        }
+        if (!in->queue)
+            in->queue_tail = NULL;
+        pthread_mutex_unlock(&in->group_mu);
+        hlc_store_metrics_ingest_batch(hub->store, ws, n);
+        pthread_mutex_lock(&in->group_mu);
+        for (size_t i = 0; i < n; i++)
+            batch[i]->done = true; /* their threads may return once we unlock */
+        in->committing = false;
+        pthread_cond_broadcast(&in->group_cv);
+    }
+    pthread_mutex_unlock(&in->group_mu);
 }
 
 /* Interfaces whose traffic is already counted on a physical one (bridges,
@@ -442,11 +502,14 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
     char *text = json_dumps(latest, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(latest);
     hlc_sample_release(&prev);
-    bool duplicate = false, newest = false;
-    int rc = text ? 0 : HLC_EINVAL; /* only a sample with non-UTF-8 text fails to encode */
-    if (rc == 0)
-        rc = hlc_store_metrics_ingest(hub->store, server_id, s, &p, source, text, write, now,
-                                      &duplicate, &newest);
+    struct hlc_metric_write w = {
+        .id = server_id, .smp = s, .point = &p, .source = source, .latest_json = text,
+        .write_snapshots = write, .now = now, .rc = HLC_EINVAL,
+    };
+    if (text) /* only a sample with non-UTF-8 text fails to encode */
+        commit_grouped(hub, &w);
+    int rc = w.rc;
+    bool duplicate = w.duplicate, newest = w.newest;
     free(text);
     cache_end(hub->ingest, server_id, s, rc == 0 && newest, hash);
     if (rc == HLC_ENOTFOUND)
@@ -510,6 +573,8 @@ hlc_ingest_start(struct hlc_hub *hub)
         return 0;
     struct hlc_ingest *in = hlc_xcalloc(1, sizeof(*in));
     pthread_mutex_init(&in->mu, NULL);
+    pthread_mutex_init(&in->group_mu, NULL);
+    pthread_cond_init(&in->group_cv, NULL);
     pthread_mutex_init(&in->stop_mu, NULL);
     pthread_cond_init(&in->stop_cv, NULL);
     hub->ingest = in;
@@ -544,6 +609,8 @@ hlc_ingest_stop(struct hlc_hub *hub)
             free(b);
         }
     pthread_mutex_destroy(&in->mu);
+    pthread_mutex_destroy(&in->group_mu);
+    pthread_cond_destroy(&in->group_cv);
     pthread_mutex_destroy(&in->stop_mu);
     pthread_cond_destroy(&in->stop_cv);
     free(in);

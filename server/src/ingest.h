@@ -33,9 +33,11 @@ int hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sam
 json_t *hlc_ingest_latest_json(const struct hlc_sample *s, const char *source,
                                const struct hlc_sample *prev_updates);
 
-/* Background service: the per-machine baseline cache and the pruning thread.
- * start: 0 or HLC_E*; stop is idempotent. hlc_ingest_sample works without
- * them (reading the baseline from the store each time). */
+/* Background service: the per-machine baseline cache, group commit (samples
+ * ingested concurrently share one transaction) and the pruning thread.
+ * start: 0 or HLC_E*; stop is idempotent and must run when no ingest is in
+ * flight. hlc_ingest_sample works without them (reading the baseline from
+ * the store each time, one transaction per sample). */
 int hlc_ingest_start(struct hlc_hub *hub);
 void hlc_ingest_stop(struct hlc_hub *hub);
 

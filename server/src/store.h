@@ -81,20 +81,33 @@ struct hlc_metric_point {
     double cpu_temp_c;
 };
 
-/* Stores one ingested sample in one transaction: the history row, its hourly
- * rollup, and, when it is the machine's newest, the latest row (counters +
- * `latest_json`, the API's latest object), the filesystem/service/container
- * snapshots of the sections it carries (rows rewritten only for the
- * HLC_HAVE_FS/SERVICES/CONTAINERS bits in `write_snapshots`, i.e. when the
- * caller saw them change; their checked_at moves on either way), and the
- * machine's last_seen (= now),
+/* One ingested sample to store: the history row, its hourly rollup, and,
+ * when it is the machine's newest, the latest row (counters + `latest_json`,
+ * the API's latest object), the filesystem/service/container snapshots of
+ * the sections it carries (rows rewritten only for the HLC_HAVE_FS/SERVICES/
+ * CONTAINERS bits in `write_snapshots`, i.e. when the caller saw them change;
+ * their checked_at moves on either way), and the machine's last_seen (= now),
  * status 'online', last_error NULL and OS fields. A sample whose
- * (server_id, timestamp) is already stored changes nothing: *duplicate true.
- * *newest says whether it became the latest. HLC_ENOTFOUND, HLC_EDB. */
-int hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_sample *smp,
-                             const struct hlc_metric_point *p, const char *source,
-                             const char *latest_json, unsigned write_snapshots, int64_t now,
-                             bool *duplicate, bool *newest);
+ * (server_id, timestamp) is already stored changes nothing. */
+struct hlc_metric_write {
+    const char *id;                     /* server_id */
+    const struct hlc_sample *smp;       /* the derived sample */
+    const struct hlc_metric_point *point; /* its headline numbers */
+    const char *source;                 /* "ssh" or "agent" */
+    const char *latest_json;            /* the latest object, serialized */
+    unsigned write_snapshots;           /* HLC_HAVE_* sections to rewrite */
+    int64_t now;                        /* contact time for last_seen */
+    int rc;                             /* out: 0, HLC_ENOTFOUND or HLC_EDB */
+    bool duplicate;                     /* out: already stored, nothing changed */
+    bool newest;                        /* out: became the machine's latest */
+};
+/* Stores n samples in one transaction (group commit), each in its own
+ * savepoint so one failing leaves the others stored. Returns 0 when the
+ * transaction committed (see each w[i]->rc) or HLC_EDB (every rc set). */
+int hlc_store_metrics_ingest_batch(struct hlc_store *s, struct hlc_metric_write *const *w,
+                                   size_t n);
+/* The same for one sample; returns w->rc. */
+int hlc_store_metrics_ingest(struct hlc_store *s, struct hlc_metric_write *w);
 /* Fills prev (initialised by the caller) with the counters of the machine's
  * latest stored sample, enough for hlc_sample_derive(): timestamp, have,
  * cpu_total/idle, boot_time, net[] counters. HLC_ENOTFOUND when none. */

@@ -191,19 +191,18 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
     return 0;
 }
 
-int
-hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_sample *smp,
-                         const struct hlc_metric_point *p, const char *source,
-                         const char *latest_json, unsigned write_snapshots, int64_t now,
-                         bool *duplicate, bool *newest)
+/* One sample's writes inside the caller's transaction. */
+static int
+ingest_one(struct store_conn *c, struct hlc_metric_write *w)
 {
-    *duplicate = false;
-    *newest = false;
-    struct store_conn *c = store_acquire(s);
+    const char *id = w->id, *source = w->source, *latest_json = w->latest_json;
+    const struct hlc_sample *smp = w->smp;
+    const struct hlc_metric_point *p = w->point;
+    unsigned write_snapshots = w->write_snapshots;
+    int64_t now = w->now;
+    bool *duplicate = &w->duplicate, *newest = &w->newest;
     sqlite3_stmt *st;
-    int rc = store_begin(c);
-    if (rc)
-        goto out;
+    int rc = 0;
     if (!(st = store_stmt(c, sql_exists))) {
         rc = HLC_EDB;
         goto out;
@@ -322,10 +321,61 @@ hlc_store_metrics_ingest(struct hlc_store *s, const char *id, const struct hlc_s
                 goto out;
         }
     }
-    rc = store_commit(c);
 out:
-    store_release(s, c); /* rolls back anything left open (and a duplicate's no-op) */
     return rc;
+}
+
+static const char sql_savepoint[] = "SAVEPOINT ingest";
+static const char sql_release[] = "RELEASE ingest";
+static const char sql_rollback_to[] = "ROLLBACK TO ingest";
+
+static int
+run_plain(struct store_conn *c, const char *sql)
+{
+    sqlite3_stmt *st = store_stmt(c, sql);
+    return st ? step_done(c, st, sql) : HLC_EDB;
+}
+
+int
+hlc_store_metrics_ingest_batch(struct hlc_store *s, struct hlc_metric_write *const *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        w[i]->rc = HLC_EDB;
+        w[i]->duplicate = w[i]->newest = false;
+    }
+    struct store_conn *c = store_acquire(s);
+    int rc = store_begin(c);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        /* Each sample in its own savepoint: one that fails leaves no trace
+         * and does not take the others down with it. */
+        if ((rc = run_plain(c, sql_savepoint)) != 0)
+            break;
+        w[i]->rc = ingest_one(c, w[i]);
+        if (w[i]->rc != 0) {
+            w[i]->newest = false;
+            rc = run_plain(c, sql_rollback_to);
+        }
+        if (rc == 0)
+            rc = run_plain(c, sql_release);
+    }
+    if (rc == 0)
+        rc = store_commit(c);
+    if (rc != 0)
+        for (size_t i = 0; i < n; i++) {
+            if (w[i]->rc == 0)
+                w[i]->rc = rc;
+            w[i]->duplicate = w[i]->newest = false;
+        }
+    store_release(s, c); /* rolls back anything left open */
+    return rc;
+}
+
+int
+hlc_store_metrics_ingest(struct hlc_store *s, struct hlc_metric_write *w)
+{
+    struct hlc_metric_write *one[1] = {w};
+    hlc_store_metrics_ingest_batch(s, one, 1);
+    return w->rc;
 }
 
 /* ---- reads -------------------------------------------------------------- */

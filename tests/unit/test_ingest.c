@@ -513,6 +513,42 @@ test_snapshot_skip(void **state)
                      t0 + 180);
 }
 
+/* A batch commits every good sample even when one in it fails. */
+static void
+test_batch_isolation(void **state)
+{
+    struct fx *f = *state;
+    struct hlc_sample s[3];
+    struct hlc_metric_point p = {0};
+    struct hlc_metric_write w[3], *ws[3];
+    const char *ids[3] = {"nas", "ghost", "pi"};
+    for (int i = 0; i < 3; i++) {
+        make(&s[i], 1733000000, 1, 1, 1, 10);
+        p.timestamp = 1733000000;
+        p.cpu_percent = p.memory_percent = p.disk_percent = NAN;
+        p.rx_bps = p.tx_bps = p.load1 = p.load5 = p.load15 = p.cpu_temp_c = NAN;
+        p.memory_used = p.memory_total = p.swap_used = p.swap_total = -1;
+        p.disk_used = p.disk_total = p.rx_bytes = p.tx_bytes = p.uptime_seconds = -1;
+        w[i] = (struct hlc_metric_write){.id = ids[i], .smp = &s[i], .point = &p,
+                                         .source = "agent", .latest_json = "{}",
+                                         .write_snapshots = HLC_HAVE_FS, .now = 1733000000};
+        ws[i] = &w[i];
+    }
+    assert_int_equal(hlc_store_metrics_ingest_batch(f->hub.store, ws, 3), 0);
+    assert_int_equal(w[0].rc, 0);
+    assert_true(w[0].newest);
+    assert_int_equal(w[1].rc, HLC_ENOTFOUND);
+    assert_int_equal(w[2].rc, 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM metrics"), 2);
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_latest"), 4);
+    /* the same batch again: all duplicates, nothing changes */
+    assert_int_equal(hlc_store_metrics_ingest_batch(f->hub.store, ws, 3), 0);
+    assert_true(w[0].duplicate && w[2].duplicate);
+    assert_int_equal(count(f, "SELECT count(*) FROM metrics"), 2);
+    for (int i = 0; i < 3; i++)
+        hlc_sample_release(&s[i]);
+}
+
 struct worker {
     struct fx *f;
     const char *id;
@@ -577,6 +613,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_history_and_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_skip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
