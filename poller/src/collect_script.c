@@ -9,7 +9,10 @@
 /* The whole body is one function called with stdin from /dev/null: sh has
  * read every byte of the script before anything runs, so no command (apt-get,
  * docker, systemctl) can swallow the rest of the script from the exec's stdin.
- * Slow or hang-prone commands run under timeout(1) where it exists. A section
+ * Slow or hang-prone commands (df on a stale NFS mount, apt-get on a Pi,
+ * a wedged docker daemon) run under timeout(1) where it exists, short enough
+ * that the whole script stays inside the hub's default 10 s exec timeout: a
+ * command that runs over loses its section, not the sample. A section
  * is printed only when its source could be read, so a missing one means the
  * host cannot give it. */
 const char hlc_collect_script[] =
@@ -18,8 +21,8 @@ const char hlc_collect_script[] =
     "hlc_main() {\n"
     "  upd=0\n"
     "  if [ \"${1:-}\" = --updates ]; then upd=1; shift; fi\n"
-    "  T=''\n"
-    "  if command -v timeout >/dev/null 2>&1; then T='timeout 10'; fi\n"
+    "  T=''; TA=''\n"
+    "  if command -v timeout >/dev/null 2>&1; then T='timeout 4'; TA='timeout 6'; fi\n"
     "  if [ -r /etc/os-release ]; then echo '<<<osrelease>>>'; cat /etc/os-release\n"
     "  elif [ -r /usr/lib/os-release ]; then echo '<<<osrelease>>>'; cat /usr/lib/os-release; fi\n"
     "  echo '<<<uname>>>'\n"
@@ -57,7 +60,7 @@ const char hlc_collect_script[] =
     "  echo '<<<reboot>>>'\n"
     "  if [ -e /var/run/reboot-required ]; then echo 1; else echo 0; fi\n"
     "  if [ \"$upd\" = 1 ] && command -v apt-get >/dev/null 2>&1; then\n"
-    "    if u=$($T apt-get -s -o Debug::NoLocking=true upgrade 2>/dev/null); then\n"
+    "    if u=$($TA apt-get -s -o Debug::NoLocking=true upgrade 2>/dev/null); then\n"
     "      echo '<<<updates>>>'; printf '%s\\n' \"$u\" | grep '^Inst '\n"
     "    fi\n"
     "  fi\n"
