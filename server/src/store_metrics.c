@@ -509,12 +509,12 @@ static const char *const series_names[] = {"cpu_percent",    "memory_percent", "
                                            "cpu_temp_c"};
 #define NSERIES 7
 
-#define AGG(c) "avg(" c "), min(" c "), max(" c ")"
+#define AGG(c) "round(avg(" c "), 3), min(" c "), max(" c ")"
 static const char sql_hist_samples[] =
     "SELECT timestamp / ?4 AS b, " AGG("cpu_percent") ", " AGG("memory_percent") ", " AGG(
         "disk_percent") ", " AGG("load_1m") ", " AGG("network_rx_bps") ", " AGG("network_tx_bps") ", " AGG("cpu_temp_c") " FROM metrics WHERE server_id=?1 AND timestamp >= ?2 AND timestamp < ?3"
                                                                  " GROUP BY b ORDER BY b";
-#define RAGG(m) "sum(" m "_sum) / NULLIF(sum(" m "_n), 0), min(" m "_min), max(" m "_max)"
+#define RAGG(m) "round(sum(" m "_sum) / NULLIF(sum(" m "_n), 0), 3), min(" m "_min), max(" m "_max)"
 static const char sql_hist_rollups[] =
     "SELECT hour / ?4 AS b, " RAGG("cpu") ", " RAGG("mem") ", " RAGG("disk") ", " RAGG(
         "load") ", " RAGG("rx") ", " RAGG("tx") ", " RAGG("temp") " FROM metrics_hourly WHERE server_id=?1 AND hour >= ?2 AND hour < ?3"
@@ -594,9 +594,9 @@ static const char sql_summary[] =
     " coalesce(sum(machine_type='workstation' AND status='online'),0),"
     " coalesce(sum(machine_type='workstation' AND status='offline'),0),"
     " coalesce(sum(machine_type='workstation' AND status NOT IN ('online','offline')),0),"
-    " (SELECT avg(l.cpu_percent) FROM metrics_latest l JOIN servers s2 USING(server_id)"
+    " (SELECT round(avg(l.cpu_percent), 2) FROM metrics_latest l JOIN servers s2 USING(server_id)"
     "   WHERE s2.status='online'),"
-    " (SELECT avg(l.memory_percent) FROM metrics_latest l JOIN servers s2 USING(server_id)"
+    " (SELECT round(avg(l.memory_percent), 2) FROM metrics_latest l JOIN servers s2 USING(server_id)"
     "   WHERE s2.status='online'),"
     " (SELECT max(l.disk_percent) FROM metrics_latest l JOIN servers s2 USING(server_id)"
     "   WHERE s2.status='online')"
