@@ -37,4 +37,10 @@ int hlc_api_container_states(struct hlc_req *r);
 int hlc_api_health(struct hlc_req *r);
 int hlc_api_stats(struct hlc_req *r);
 
+/* api_credentials.c */
+int hlc_api_credentials_create(struct hlc_req *r);
+int hlc_api_credentials_list(struct hlc_req *r);
+int hlc_api_credentials_delete(struct hlc_req *r);
+int hlc_api_ssh_public_key(struct hlc_req *r);
+
 #endif

@@ -2,6 +2,8 @@
 #ifndef HLC_CLI_H
 #define HLC_CLI_H
 
+#include <stdio.h>
+
 #include "hub.h"
 
 /* An admin verb: `homelabcmd NAME ...`. argv[0] is NAME. Returns the exit code. */
@@ -13,6 +15,9 @@ struct hlc_cli_cmd {
 /* The admin verbs (cli.c), NULL-name terminated, and their usage lines. */
 extern const struct hlc_cli_cmd hlc_cli_cmds[];
 extern const char hlc_cli_usage[];
+
+/* The command's help text (settings.c). */
+void hlc_usage(FILE *f);
 
 /* Settings from the environment, then flags (argv[0] is the verb).
  * 0, or -1 after printing what is wrong. */

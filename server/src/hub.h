@@ -9,6 +9,7 @@
 #include "http.h"
 
 struct hlc_store;
+struct hlc_keyring;
 struct hlc_ingest;
 
 /* Settings from the environment and flags (secrets only from the environment). */
@@ -29,6 +30,7 @@ struct hlc_settings {
 struct hlc_hub {
     struct hlc_settings set;      /* as started */
     struct hlc_store *store;      /* the database */
+    struct hlc_keyring *keyring;  /* seals and unseals credentials (credentials.c) */
     unsigned char api_key_hash[32]; /* BLAKE2b of the API key, for constant-time checks */
     int64_t started_at;           /* wall clock at start */
     int64_t started_mono_ms;      /* monotonic clock at start */

@@ -13,6 +13,8 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "credentials_internal.h"
+#include "hlc/token.h"
 #include "hub.h"
 #include "store.h"
 
@@ -20,173 +22,7 @@
 #define HLC_WWW_DIR "/usr/share/homelabcmd/www"
 #endif
 
-static void
-usage(FILE *f)
-{
-    fprintf(f,
-            "homelabcmd %s - a self-hosted hub that watches and runs a homelab fleet\n"
-            "\n"
-            "usage: homelabcmd <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  serve                 run the hub (HTTP API, dashboard, pollers)\n"
-            "  version               print the version\n"
-            "  help                  this text\n"
-            "%s"
-            "\n"
-            "options (each also read from the environment variable shown):\n"
-            "  --data-dir DIR        HOMELABCMD_DATA_DIR     data directory (./data)\n"
-            "  --listen HOST:PORT    HOMELABCMD_LISTEN       listen address (0.0.0.0:8080)\n"
-            "  --www-dir DIR         HOMELABCMD_WWW_DIR      built dashboard (%s)\n"
-            "  --db FILE             HOMELABCMD_DB           database file (DATA_DIR/homelabcmd.db)\n"
-            "  --http-threads N      HOMELABCMD_HTTP_THREADS HTTP worker threads (8)\n"
-            "  --max-body BYTES      HOMELABCMD_MAX_BODY     request body cap (1048576)\n"
-            "  --per-ip-limit N      HOMELABCMD_PER_IP_LIMIT connections per client (256)\n"
-            "  --no-access-log       HOMELABCMD_ACCESS_LOG=0 no per-request log line\n"
-            "\n"
-            "secrets come only from the environment:\n"
-            "  HOMELABCMD_API_KEY         the X-API-Key (generated into DATA_DIR/api_key if unset)\n"
-            "  HOMELABCMD_ENCRYPTION_KEY  key(s) sealing credentials at rest (comma-separated)\n"
-            "  SLACK_WEBHOOK_URL          Slack incoming webhook for notifications\n",
-            HLC_VERSION, hlc_cli_usage, HLC_WWW_DIR);
-}
 
-static char *
-env_or(const char *name, const char *def)
-{
-    const char *v = getenv(name);
-    return v && *v ? hlc_xstrdup(v) : (def ? hlc_xstrdup(def) : NULL);
-}
-
-static int
-env_uint(const char *name, long long min, long long max, long long def, long long *out)
-{
-    const char *v = getenv(name);
-    int64_t n;
-    *out = def;
-    if (!v || !*v)
-        return 0;
-    if (hlc_parse_i64(v, min, max, &n) != 0) {
-        fprintf(stderr, "homelabcmd: %s must be a number between %lld and %lld\n", name, min,
-                max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static void
-replace(char **slot, const char *v)
-{
-    free(*slot);
-    *slot = hlc_xstrdup(v);
-}
-
-void
-hlc_settings_release(struct hlc_settings *s)
-{
-    free(s->data_dir);
-    free(s->listen);
-    free(s->www_dir);
-    if (s->api_key)
-        sodium_memzero(s->api_key, strlen(s->api_key));
-    free(s->api_key);
-    if (s->encryption_key)
-        sodium_memzero(s->encryption_key, strlen(s->encryption_key));
-    free(s->encryption_key);
-    free(s->slack_webhook);
-    free(s->db_path);
-    memset(s, 0, sizeof(*s));
-}
-
-int
-hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
-{
-    long long threads, max_body, per_ip, access = 1;
-    memset(s, 0, sizeof(*s));
-    s->data_dir = env_or("HOMELABCMD_DATA_DIR", "./data");
-    s->listen = env_or("HOMELABCMD_LISTEN", "0.0.0.0:8080");
-    s->www_dir = env_or("HOMELABCMD_WWW_DIR", HLC_WWW_DIR);
-    s->api_key = env_or("HOMELABCMD_API_KEY", NULL);
-    s->encryption_key = env_or("HOMELABCMD_ENCRYPTION_KEY", NULL);
-    s->slack_webhook = env_or("SLACK_WEBHOOK_URL", NULL);
-    s->db_path = env_or("HOMELABCMD_DB", NULL);
-    if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 8, &threads) ||
-        env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
-        env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||
-        env_uint("HOMELABCMD_ACCESS_LOG", 0, 1, 1, &access))
-        return -1;
-
-    static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"www-dir", required_argument, NULL, 'w'},
-        {"db", required_argument, NULL, 'b'},
-        {"http-threads", required_argument, NULL, 't'},
-        {"max-body", required_argument, NULL, 'm'},
-        {"per-ip-limit", required_argument, NULL, 'p'},
-        {"no-access-log", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    int64_t n;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            replace(&s->data_dir, optarg);
-            break;
-        case 'l':
-            replace(&s->listen, optarg);
-            break;
-        case 'w':
-            replace(&s->www_dir, optarg);
-            break;
-        case 'b':
-            replace(&s->db_path, optarg);
-            break;
-        case 't':
-        case 'm':
-        case 'p': {
-            long long lo = c == 'm' ? 1024 : 1, hi = c == 't' ? 256 : c == 'm' ? 64LL << 20 : 65535;
-            if (hlc_parse_i64(optarg, lo, hi, &n) != 0) {
-                fprintf(stderr, "homelabcmd: --%s needs a number between %lld and %lld\n",
-                        c == 't' ? "http-threads" : c == 'm' ? "max-body" : "per-ip-limit", lo,
-                        hi);
-                return -1;
-            }
-            if (c == 't')
-                threads = n;
-            else if (c == 'm')
-                max_body = n;
-            else
-                per_ip = n;
-            break;
-        }
-        case 'q':
-            access = 0;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "homelabcmd: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
-    if (!s->db_path)
-        s->db_path = hlc_xasprintf("%s/homelabcmd.db", s->data_dir);
-    s->http_threads = (unsigned)threads;
-    s->max_body = (size_t)max_body;
-    s->per_ip_limit = (unsigned)per_ip;
-    s->access_log = access != 0;
-    return 0;
-}
 
 static void
 log_stderr(enum hlc_log_level level, const char *msg, void *ud)
@@ -198,64 +34,6 @@ log_stderr(enum hlc_log_level level, const char *msg, void *ud)
     fprintf(stderr, "%s %s %s\n", ts, names[level], msg);
 }
 
-int
-hlc_data_dir_prepare(const char *dir)
-{
-    char *path = hlc_xstrdup(dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-                fprintf(stderr, "homelabcmd: cannot create %s: %s\n", path, strerror(errno));
-                free(path);
-                return -1;
-            }
-            *p = '/';
-        }
-    }
-    int rc = mkdir(path, 0700);
-    if (rc != 0 && errno != EEXIST) {
-        fprintf(stderr, "homelabcmd: cannot create data directory %s: %s\n", path,
-                strerror(errno));
-        free(path);
-        return -1;
-    }
-    free(path);
-    return 0;
-}
-
-/* Reads a small secret file (one line); NULL when absent. */
-char *
-hlc_read_secret_file(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    char buf[512];
-    char *out = NULL;
-    if (fgets(buf, sizeof(buf), f)) {
-        buf[strcspn(buf, "\r\n")] = '\0';
-        if (*buf)
-            out = hlc_xstrdup(buf);
-    }
-    sodium_memzero(buf, sizeof(buf));
-    fclose(f);
-    return out;
-}
-
-/* Writes a secret to a new file with mode 0600 (fails if it exists). */
-int
-hlc_write_secret_file(const char *path, const char *secret)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(secret);
-    bool ok = write(fd, secret, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
-              fsync(fd) == 0;
-    close(fd);
-    return ok ? 0 : -1;
-}
 
 /* Resolves the API key: environment, then DATA_DIR/api_key, else generated. */
 static int
@@ -301,8 +79,17 @@ serve(int argc, char **argv)
         goto out;
     crypto_generichash(hub.api_key_hash, sizeof(hub.api_key_hash),
                        (const unsigned char *)hub.set.api_key, strlen(hub.set.api_key), NULL, 0);
+    /* Before the store opens (and migrates): a wrong key must change nothing. */
+    if (hlc_credentials_prepare_keyring(&hub.set, &hub.keyring) != 0) {
+        rc = 2;
+        goto out;
+    }
     if (hlc_store_open(&hub.store, hub.set.db_path, hub.set.http_threads + 2) != 0) {
         fprintf(stderr, "homelabcmd: cannot open the database %s\n", hub.set.db_path);
+        goto out;
+    }
+    if (hlc_credentials_ensure_identity(&hub) != 0) {
+        fprintf(stderr, "homelabcmd: cannot prepare the hub's SSH identity\n");
         goto out;
     }
     if (hlc_services_start(&hub) != 0)
@@ -339,6 +126,7 @@ out:
     hlc_http_stop(http);
     hlc_services_stop(&hub);
     hlc_store_free(hub.store);
+    hlc_keyring_free(hub.keyring);
     hlc_settings_release(&hub.set);
     if (rc == 0)
         hlc_log(HLC_LOG_INFO, "stopped cleanly");
@@ -355,7 +143,7 @@ main(int argc, char **argv)
     hlc_log_set(log_stderr, NULL, getenv("HOMELABCMD_DEBUG") ? HLC_LOG_DEBUG : HLC_LOG_INFO);
     setvbuf(stderr, NULL, _IOLBF, 0);
     if (argc < 2) {
-        usage(stderr);
+        hlc_usage(stderr);
         return 2;
     }
     const char *cmd = argv[1];
@@ -366,7 +154,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
+        hlc_usage(stdout);
         return 0;
     }
     for (const struct hlc_cli_cmd *c = hlc_cli_cmds; c->name; c++)

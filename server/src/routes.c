@@ -25,5 +25,11 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/config/thresholds", hlc_api_thresholds_get, 0},
     {"PUT", "/api/v1/config/thresholds", hlc_api_thresholds_put, 0},
 
+    /* credentials (sealed; write-only) */
+    {"POST", "/api/v1/credentials", hlc_api_credentials_create, 0},
+    {"GET", "/api/v1/credentials", hlc_api_credentials_list, 0},
+    {"DELETE", "/api/v1/credentials/{}", hlc_api_credentials_delete, 0},
+    {"GET", "/api/v1/ssh/public-key", hlc_api_ssh_public_key, 0},
+
     {NULL, NULL, NULL, 0},
 };

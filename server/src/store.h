@@ -137,4 +137,43 @@ int hlc_store_service_states(struct hlc_store *s, const char *id, json_t **out);
 /* Latest containers [{id, name, image, state, status, checked_at}]. HLC_ENOTFOUND. */
 int hlc_store_container_states(struct hlc_store *s, const char *id, json_t **out);
 
+/* ---- credentials: sealed secrets (the values are crypto/ tokens) ---- */
+
+struct hlc_cred_row {
+    const char *id;          /* uuid */
+    const char *kind;        /* ssh_private_key, tailscale_api_key, slack_webhook, ... */
+    const char *server_id;   /* NULL = global */
+    const char *ssh_user;    /* for SSH keys, NULL = the machine's ssh_user */
+    const char *public_key;  /* for SSH keys: authorized_keys form (not secret) */
+    bool is_identity;        /* the hub's own generated SSH identity */
+    const char *sealed;      /* the token */
+    const char *key_id;      /* id of the key that sealed it */
+};
+/* Inserts a credential; when `replace` is set, credentials of the same kind
+ * and scope (identity excluded) are deleted in the same transaction.
+ * HLC_ENOTFOUND when server_id names no machine; HLC_EEXISTS for a second
+ * identity. */
+int hlc_store_cred_insert(struct hlc_store *s, const struct hlc_cred_row *row, bool replace);
+/* Metadata of every credential, never the sealed value (new array). */
+int hlc_store_cred_list(struct hlc_store *s, json_t **out);
+/* HLC_ENOTFOUND, or HLC_ESTATE for the hub identity (it cannot be deleted). */
+int hlc_store_cred_delete(struct hlc_store *s, const char *id);
+/* The newest credential of `kind` in one scope (server_id NULL = global,
+ * identity excluded), or with identity=true the hub identity. Heap copies of
+ * the sealed value, ssh_user (may be NULL) and public_key (may be NULL).
+ * HLC_ENOTFOUND when none. */
+int hlc_store_cred_find(struct hlc_store *s, const char *kind, const char *server_id,
+                        bool identity, char **sealed, char **ssh_user, char **public_key);
+/* Re-seals every credential in ONE transaction: fn gets each sealed value and
+ * returns 0 with the new token and key id (heap), or an error that rolls the
+ * whole transaction back and is returned. *count = credentials re-sealed. */
+typedef int (*hlc_cred_reseal_fn)(void *ud, const char *sealed, char **resealed, char **key_id);
+int hlc_store_cred_reseal(struct hlc_store *s, hlc_cred_reseal_fn fn, void *ud, int *count);
+/* Before the store is opened: reads the sealed values of the database at
+ * `path` through a read-only connection that runs no migration and writes
+ * nothing, calling fn for each (fn returning non-zero stops and is returned).
+ * *count = credentials seen; 0 when the file or the table does not exist. */
+int hlc_store_cred_peek(const char *path, int (*fn)(void *ud, const char *sealed), void *ud,
+                        int *count);
+
 #endif

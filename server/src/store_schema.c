@@ -121,6 +121,22 @@ const char *const store_migrations[] = {
     "    WHERE v.server_id=metrics_latest.server_id),"
     "  containers_at=(SELECT max(checked_at) FROM container_latest k"
     "    WHERE k.server_id=metrics_latest.server_id);",
+    /* 4 (credentials): sealed secrets. `sealed` is a crypto/ token; nothing
+     * here is readable without the encryption key. server_id NULL = global. */
+    "CREATE TABLE credentials ("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  server_id TEXT REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  ssh_user TEXT,"
+    "  public_key TEXT,"
+    "  is_identity INTEGER NOT NULL DEFAULT 0,"
+    "  sealed TEXT NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX credentials_identity ON credentials(is_identity) WHERE is_identity=1;"
+    "CREATE INDEX credentials_kind ON credentials(kind, server_id);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
