@@ -18,6 +18,25 @@ static const char *const kinds[] = {
     "ssh_private_key", "tailscale_api_key", "tailscale_oauth_client", "slack_webhook",
     "webhook_url",     "ntfy_token",        NULL};
 
+/* The secret: a string of 1..SECRET_MAX bytes; newlines allowed (PEM), NUL not. */
+static bool
+check_value(json_t *body, struct hlc_verr *e)
+{
+    json_t *v = json_object_get(body, "value");
+    if (!v)
+        return hlc_v_fail(e, "value", "value is required");
+    if (!json_is_string(v))
+        return hlc_v_fail(e, "value", "value must be a string");
+    size_t n = json_string_length(v);
+    if (n == 0)
+        return hlc_v_fail(e, "value", "value may not be empty");
+    if (n > SECRET_MAX)
+        return hlc_v_fail(e, "value", "value is longer than %d bytes", SECRET_MAX);
+    if (memchr(json_string_value(v), '\0', n))
+        return hlc_v_fail(e, "value", "value contains a NUL character");
+    return true;
+}
+
 /* Wipes a JSON string value in place (the request's copy of a secret). */
 static void
 wipe_string(json_t *obj, const char *key)
@@ -39,7 +58,7 @@ hlc_api_credentials_create(struct hlc_req *r)
     char *publine = NULL, *fp = NULL, *sealed = NULL;
     json_t *list = NULL;
     if (!hlc_v_known_keys(body, allowed, &e) || !hlc_v_enum(body, "kind", true, kinds, &e) ||
-        !hlc_v_string(body, "value", true, false, SECRET_MAX, NULL, NULL, &e) ||
+        !check_value(body, &e) ||
         !hlc_v_string(body, "server_id", false, true, 63, hlc_valid_slug,
                       "a lowercase slug (a-z, 0-9, -)", &e) ||
         !hlc_v_string(body, "ssh_user", false, true, 32, hlc_valid_ssh_user,
