@@ -73,7 +73,7 @@ const char hlc_collect_script[] =
     "    done\n"
     "  fi\n"
     "  if command -v docker >/dev/null 2>&1; then\n"
-    "    if c=$($T docker ps -a --no-trunc --format '{{json .}}' 2>/dev/null); then\n"
+    "    if c=$($T docker ps -a --format '{{json .}}' 2>/dev/null); then\n"
     "      echo '<<<docker>>>'; printf '%s\\n' \"$c\"\n"
     "    fi\n"
     "  fi\n"
