@@ -477,6 +477,10 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
     int64_t now = hlc_now();
     if (s->timestamp <= 0)
         s->timestamp = now;
+    /* A sample from the future would hold the latest row until the clock
+     * caught up, hiding every correct sample meanwhile: refuse it. */
+    if (s->timestamp > now + HLC_INGEST_MAX_SKEW)
+        return HLC_EINVAL;
 
     uint64_t hash[3];
     snapshot_hashes(s, hash);

@@ -14,6 +14,8 @@ struct hlc_sample;
 /* History retention: per-sample rows and hourly rollups. */
 #define HLC_METRICS_SAMPLE_DAYS 30
 #define HLC_METRICS_HOURLY_DAYS 365
+/* How far ahead of the hub's clock a sample's timestamp may be (seconds). */
+#define HLC_INGEST_MAX_SKEW 300
 
 /* Ingests one sample of machine `server_id`; source is "ssh" or "agent".
  * A zero s->timestamp means now. Derives cpu_percent and network rates in s
@@ -22,7 +24,8 @@ struct hlc_sample;
  * machine's last_seen/status/last_error/os fields, then calls the alert hook.
  * Samples are unique per (server_id, timestamp): a duplicate is a no-op
  * returning 0; an older sample is stored in history but never replaces the
- * latest row. Returns 0, HLC_EINVAL (bad arguments), HLC_ENOTFOUND (no such
+ * latest row. Returns 0, HLC_EINVAL (bad arguments, or a timestamp more than
+ * HLC_INGEST_MAX_SKEW ahead of the hub's clock), HLC_ENOTFOUND (no such
  * machine) or HLC_EDB. Thread-safe; s stays the caller's. */
 int hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
                       const char *source);

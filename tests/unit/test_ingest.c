@@ -151,6 +151,9 @@ test_ingest_latest_and_status(void **state)
     make(&s, t0, 1000, 9000, 1000000, 25);
     assert_int_equal(hlc_ingest_sample(&f->hub, "ghost", &s, "ssh"), HLC_ENOTFOUND);
     assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &s, "carrier-pigeon"), HLC_EINVAL);
+    s.timestamp = hlc_now() + 3600; /* a clock an hour fast */
+    assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &s, "agent"), HLC_EINVAL);
+    s.timestamp = t0;
     assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &s, "ssh"), 0);
     assert_false(s.have & HLC_HAVE_CPU_PERCENT); /* first sample: baseline only */
     hlc_sample_release(&s);
