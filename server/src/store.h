@@ -176,4 +176,84 @@ int hlc_store_cred_reseal(struct hlc_store *s, hlc_cred_reseal_fn fn, void *ud, 
 int hlc_store_cred_peek(const char *path, int (*fn)(void *ud, const char *sealed), void *ud,
                         int *count);
 
+/* ---- actions (executor): remediation actions, audit log, custom scripts ---- */
+
+/* A new action row. Times are epoch seconds; 0 stores NULL. */
+struct hlc_action_row {
+    const char *action_id;    /* uuid */
+    const char *server_id;    /* machine */
+    const char *alert_id;     /* triggering alert, may be NULL */
+    const char *action_type;  /* whitelisted type name */
+    const char *target;       /* unit, container, path, script name */
+    const char *parameters;   /* JSON object text, NULL = "{}" */
+    const char *status;       /* "pending" or "approved" */
+    bool auto_approved;       /* approved by the remediation config */
+    const char *requested_by; /* "api_key@<ip>", "alert:<id>", ... */
+    const char *command;      /* the command line it will run (for review) */
+    int64_t created_at;
+    int64_t approved_at;
+};
+/* HLC_ENOTFOUND when server_id names no machine, HLC_EEXISTS for a taken id. */
+int hlc_store_action_insert(struct hlc_store *s, const struct hlc_action_row *row);
+/* The action as the API shows it (TRD action schema plus command, outcome
+ * and failure_reason); HLC_ENOTFOUND. */
+int hlc_store_action_get(struct hlc_store *s, const char *id, json_t **out);
+/* Newest first, at most `limit`: status NULL = any; `history` = only
+ * completed/failed/rejected; server_id NULL = every machine (new array). */
+int hlc_store_action_list(struct hlc_store *s, const char *status, const char *server_id,
+                          bool history, int limit, json_t **out);
+/* Moves the action from state `from` to `to` in one UPDATE ... WHERE
+ * status=from, stamping approved_at (to approved), executed_at (to executing)
+ * or completed_at (to rejected) with `at`, so two callers can never both make
+ * the same move. 0, HLC_ENOTFOUND, or HLC_ESTATE when it is not in `from`. */
+int hlc_store_action_transition(struct hlc_store *s, const char *id, const char *from,
+                                const char *to, int64_t at);
+/* How an executing action ended, and who made it run (for the audit row). */
+struct hlc_action_outcome {
+    bool success;              /* completed (true) or failed */
+    const char *command;       /* the exact command line sent */
+    bool ran;                  /* a command was sent (exit_code/output meaningful) */
+    int exit_code;             /* remote exit status, when ran and finished */
+    bool exited;               /* exit_code is known */
+    const char *out;           /* stdout (valid UTF-8, capped), may be NULL */
+    bool out_truncated;
+    const char *err;           /* stderr, likewise */
+    bool err_truncated;
+    int64_t duration_ms;       /* wall time of the exec, -1 = none */
+    const char *reason;        /* why it failed (timeout, unreachable...), NULL */
+    const char *trigger;       /* "api_key", "auto_approve" */
+    const char *actor;         /* who: "api_key@127.0.0.1", "alert:<id>", ... */
+    size_t audit_out_cap;      /* output kept in the audit row per stream */
+    int64_t at;                /* completion time */
+};
+/* executing -> completed|failed with the outcome, and the audit row
+ * appended, in one transaction. HLC_ENOTFOUND, HLC_ESTATE (not executing). */
+int hlc_store_action_finish(struct hlc_store *s, const char *id,
+                            const struct hlc_action_outcome *o);
+/* At start-up: actions left approved or executing by a hub that stopped are
+ * marked failed ("interrupted"). *count = rows changed. */
+int hlc_store_action_recover(struct hlc_store *s, int64_t at, int *count);
+
+/* Audit log filters; NULL/0 = no filter. limit 1..1000. */
+struct hlc_audit_filter {
+    const char *server_id;
+    const char *action_type;
+    int64_t since, until; /* created_at in [since, until] */
+    int limit;
+};
+/* Newest first (new array). The audit log has no update or delete. */
+int hlc_store_audit_list(struct hlc_store *s, const struct hlc_audit_filter *f, json_t **out);
+
+/* Custom scripts of one machine. insert: HLC_ENOTFOUND (no machine),
+ * HLC_EEXISTS (name taken). */
+int hlc_store_script_insert(struct hlc_store *s, const char *server_id, const char *name,
+                            const char *script, const char *description);
+/* [{name, script, description, created_at}] by name; HLC_ENOTFOUND (no machine). */
+int hlc_store_script_list(struct hlc_store *s, const char *server_id, json_t **out);
+/* The body of one script (heap); HLC_ENOTFOUND. */
+int hlc_store_script_get(struct hlc_store *s, const char *server_id, const char *name,
+                         char **script);
+/* HLC_ENOTFOUND when there is no such script. */
+int hlc_store_script_delete(struct hlc_store *s, const char *server_id, const char *name);
+
 #endif
