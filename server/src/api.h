@@ -43,4 +43,11 @@ int hlc_api_credentials_list(struct hlc_req *r);
 int hlc_api_credentials_delete(struct hlc_req *r);
 int hlc_api_ssh_public_key(struct hlc_req *r);
 
+/* api_poller.c */
+int hlc_api_servers_poll(struct hlc_req *r);
+int hlc_api_servers_hostkey_accept(struct hlc_req *r);
+/* The reply for an error of hlc_remote_exec / hlc_remote_poll_now: 404, 409
+ * (host key changed, unreachable), 504 (timeout) or 502, with the reason. */
+int hlc_api_reply_remote_error(struct hlc_req *r, int rc, const char *what);
+
 #endif

@@ -11,6 +11,7 @@
 struct hlc_store;
 struct hlc_keyring;
 struct hlc_ingest;
+struct hlc_remote;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -25,6 +26,7 @@ struct hlc_settings {
     size_t max_body;       /* HOMELABCMD_MAX_BODY bytes */
     unsigned per_ip_limit; /* HOMELABCMD_PER_IP_LIMIT */
     bool access_log;       /* HOMELABCMD_ACCESS_LOG (default on) */
+    unsigned poll_workers; /* HOMELABCMD_POLL_WORKERS, 0 = 2 x cores */
 };
 
 struct hlc_hub {
@@ -36,6 +38,7 @@ struct hlc_hub {
     int64_t started_mono_ms;      /* monotonic clock at start */
     atomic_uint_fast64_t requests; /* requests answered */
     int port;                     /* port actually bound */
+    struct hlc_remote *remote;    /* SSH poller and offline sweep (remote.c), NULL until started */
     struct hlc_ingest *ingest;    /* metrics baselines + pruner (ingest.c), NULL until started */
 };
 

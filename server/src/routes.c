@@ -31,5 +31,9 @@ const struct hlc_route hlc_routes[] = {
     {"DELETE", "/api/v1/credentials/{}", hlc_api_credentials_delete, 0},
     {"GET", "/api/v1/ssh/public-key", hlc_api_ssh_public_key, 0},
 
+    /* SSH poller */
+    {"POST", "/api/v1/servers/{}/poll", hlc_api_servers_poll, 0},
+    {"POST", "/api/v1/servers/{}/host-key/accept", hlc_api_servers_hostkey_accept, 0},
+
     {NULL, NULL, NULL, 0},
 };

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "ingest.h"
+#include "remote.h"
 
 struct service {
     const char *name;                       /* for logs */
@@ -13,6 +14,7 @@ struct service {
 
 static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop},
+    {"poller", hlc_remote_start, hlc_remote_stop},
     {NULL, NULL, NULL},
 };
 

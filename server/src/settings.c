@@ -36,6 +36,7 @@ hlc_usage(FILE *f)
             "  --http-threads N      HOMELABCMD_HTTP_THREADS HTTP worker threads (8)\n"
             "  --max-body BYTES      HOMELABCMD_MAX_BODY     request body cap (1048576)\n"
             "  --per-ip-limit N      HOMELABCMD_PER_IP_LIMIT connections per client (256)\n"
+            "  --poll-workers N      HOMELABCMD_POLL_WORKERS SSH poll threads (0 = 2 x cores)\n"
             "  --no-access-log       HOMELABCMD_ACCESS_LOG=0 no per-request log line\n"
             "\n"
             "secrets come only from the environment:\n"
@@ -96,7 +97,7 @@ hlc_settings_release(struct hlc_settings *s)
 int
 hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
 {
-    long long threads, max_body, per_ip, access = 1;
+    long long threads, max_body, per_ip, workers, access = 1;
     memset(s, 0, sizeof(*s));
     s->data_dir = env_or("HOMELABCMD_DATA_DIR", "./data");
     s->listen = env_or("HOMELABCMD_LISTEN", "0.0.0.0:8080");
@@ -108,6 +109,7 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 8, &threads) ||
         env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
         env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||
+        env_uint("HOMELABCMD_POLL_WORKERS", 0, 1024, 0, &workers) ||
         env_uint("HOMELABCMD_ACCESS_LOG", 0, 1, 1, &access))
         return -1;
 
@@ -119,6 +121,7 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
         {"http-threads", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'm'},
         {"per-ip-limit", required_argument, NULL, 'p'},
+        {"poll-workers", required_argument, NULL, 'W'},
         {"no-access-log", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -126,7 +129,7 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     int c;
     int64_t n;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:W:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             replace(&s->data_dir, optarg);
@@ -158,6 +161,13 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
                 per_ip = n;
             break;
         }
+        case 'W':
+            if (hlc_parse_i64(optarg, 0, 1024, &n) != 0) {
+                fprintf(stderr, "homelabcmd: --poll-workers needs a number between 0 and 1024\n");
+                return -1;
+            }
+            workers = n;
+            break;
         case 'q':
             access = 0;
             break;
@@ -179,6 +189,7 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->max_body = (size_t)max_body;
     s->per_ip_limit = (unsigned)per_ip;
     s->access_log = access != 0;
+    s->poll_workers = (unsigned)workers;
     return 0;
 }
 int

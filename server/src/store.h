@@ -255,5 +255,35 @@ int hlc_store_script_get(struct hlc_store *s, const char *server_id, const char 
                          char **script);
 /* HLC_ENOTFOUND when there is no such script. */
 int hlc_store_script_delete(struct hlc_store *s, const char *server_id, const char *name);
+/* ---- poller: who to poll, host keys, reachability ------------------ */
+
+/* What the poller needs to reach one machine (heap strings; release with
+ * hlc_store_ssh_target_release). */
+struct hlc_store_ssh_target {
+    char *address;        /* connectivity tailscale: tailscale_ip or name; direct: ip or hostname */
+    int port;             /* ssh_port */
+    char *pinned;         /* host_key_fingerprint, NULL before first contact */
+    bool changed;         /* a changed key is waiting to be accepted */
+};
+void hlc_store_ssh_target_release(struct hlc_store_ssh_target *t);
+/* HLC_ENOTFOUND when there is no such machine. */
+int hlc_store_ssh_target(struct hlc_store *s, const char *id, struct hlc_store_ssh_target *t);
+/* Machines polled over SSH (machine_type 'server') with their interval
+ * (their own, else default_interval): a heap array of `struct
+ * hlc_poll_entry` from hlc/poller.h. */
+int hlc_store_poll_targets(struct hlc_store *s, int default_interval, void **list, size_t *n);
+/* Pins a first-seen host key (only if none is pinned yet). */
+int hlc_store_hostkey_pin(struct hlc_store *s, const char *id, const char *fingerprint);
+/* Records a changed host key and the reason in last_error. */
+int hlc_store_hostkey_changed(struct hlc_store *s, const char *id, const char *fingerprint,
+                              const char *reason);
+/* Pins the pending key. HLC_ENOTFOUND, or HLC_ESTATE when no change waits. */
+int hlc_store_hostkey_accept(struct hlc_store *s, const char *id);
+/* Sets last_error (a person's reason for the last failed contact). */
+int hlc_store_machine_set_error(struct hlc_store *s, const char *id, const char *reason);
+/* Marks online machines whose last contact is older than threshold_s
+ * offline; *changed = how many. */
+int hlc_store_machines_mark_offline(struct hlc_store *s, int64_t now, int threshold_s,
+                                    int *changed);
 
 #endif

@@ -36,13 +36,15 @@ static const struct store_col shown[] = {
     {"architecture", COL_TEXT},       {"registered_at", COL_TIME},
     {"updated_at", COL_TIME},         {"last_seen", COL_TIME},
     {"status", COL_TEXT},             {"last_error", COL_TEXT},
-    {"sort_order", COL_INT},
+    {"sort_order", COL_INT},          {"host_key_fingerprint", COL_TEXT},
+    {"host_key_changed", COL_BOOL},
 };
 #define NSHOWN ((int)(sizeof(shown) / sizeof(shown[0])))
 
 #define SHOWN_NAMES                                                                                \
     "server_id, " WRITABLE_NAMES ", os_distribution, os_version, kernel, architecture,"          \
-    " registered_at, updated_at, last_seen, status, last_error, sort_order"
+    " registered_at, updated_at, last_seen, status, last_error, sort_order,"                       \
+    " host_key_fingerprint, host_key_changed"
 
 static const char sql_insert[] = "INSERT INTO servers(server_id, " WRITABLE_NAMES
                                  ", registered_at, updated_at)"

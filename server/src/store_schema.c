@@ -199,6 +199,11 @@ const char *const store_migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (server_id, name)"
     ") WITHOUT ROWID;",
+    /* 6 (poller): SSH host keys, trusted on first use then pinned. A changed
+     * key is kept aside in host_key_pending until an operator accepts it. */
+    "ALTER TABLE servers ADD COLUMN host_key_fingerprint TEXT;"
+    "ALTER TABLE servers ADD COLUMN host_key_pending TEXT;"
+    "ALTER TABLE servers ADD COLUMN host_key_changed INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

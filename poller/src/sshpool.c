@@ -1,0 +1,367 @@
+/* sshpool.c - one pooled libssh session per machine, and exec on it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "hlc/base.h"
+#include "poller_internal.h"
+
+void
+hlc_exec_result_release(struct hlc_exec_result *r)
+{
+    if (!r)
+        return;
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof(*r));
+    r->exit_code = -1;
+}
+
+static struct sess *
+sess_get(struct hlc_poller *p, const char *id)
+{
+    pthread_mutex_lock(&p->pool_mu);
+    for (size_t i = 0; i < p->nsess; i++) {
+        if (strcmp(p->sess[i]->id, id) == 0) {
+            struct sess *s = p->sess[i];
+            pthread_mutex_unlock(&p->pool_mu);
+            return s;
+        }
+    }
+    if (p->nsess == p->capsess) {
+        p->capsess = p->capsess ? p->capsess * 2 : 16;
+        p->sess = hlc_xrealloc(p->sess, p->capsess * sizeof(*p->sess));
+    }
+    struct sess *s = hlc_xcalloc(1, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    pthread_mutex_init(&s->mu, NULL);
+    p->sess[p->nsess++] = s;
+    pthread_mutex_unlock(&p->pool_mu);
+    return s;
+}
+
+static void
+sess_drop(struct hlc_poller *p, struct sess *s)
+{
+    if (!s->ssh)
+        return;
+    ssh_disconnect(s->ssh);
+    ssh_free(s->ssh);
+    s->ssh = NULL;
+    atomic_fetch_sub(&p->connected, 1);
+}
+
+static void
+target_release(struct hlc_ssh_target *t)
+{
+    free(t->host);
+    free(t->user);
+    if (t->privkey) {
+        sodium_memzero(t->privkey, strlen(t->privkey));
+        free(t->privkey);
+    }
+    free(t->pinned);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Maps libssh's connect error text to a code a person's reason comes from. */
+static int
+connect_error(ssh_session ssh)
+{
+    const char *msg = ssh_get_error(ssh);
+    if (strstr(msg, "refused"))
+        return HLC_ESSH_CONNECT;
+    if (strstr(msg, "No route") || strstr(msg, "unreachable") || strstr(msg, "resolve") ||
+        strstr(msg, "Name or service"))
+        return HLC_ESSH_NOROUTE;
+    if (strstr(msg, "imeout") || strstr(msg, "timed out"))
+        return HLC_ETIMEOUT;
+    return HLC_ESSH_CONNECT;
+}
+
+/* Connects, checks the host key against the pin and authenticates. */
+static int
+sess_connect(struct hlc_poller *p, struct sess *s)
+{
+    struct hlc_ssh_target t;
+    memset(&t, 0, sizeof(t));
+    ssh_key pub = NULL, priv = NULL;
+    unsigned char *hash = NULL;
+    size_t hlen = 0;
+    char *fp = NULL;
+    int rc = p->cfg.target(p->cfg.ud, s->id, &t);
+    if (rc != 0)
+        goto out;
+    ssh_session ssh = ssh_new();
+    if (!ssh)
+        abort();
+    long secs = (p->cfg.connect_timeout_ms + 999) / 1000;
+    int port = t.port;
+    bool no = false;
+    ssh_options_set(ssh, SSH_OPTIONS_HOST, t.host);
+    ssh_options_set(ssh, SSH_OPTIONS_PORT, &port);
+    ssh_options_set(ssh, SSH_OPTIONS_USER, t.user);
+    ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &secs);
+    ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
+    ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+    ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+    if (ssh_connect(ssh) != SSH_OK) {
+        rc = connect_error(ssh);
+        hlc_log(HLC_LOG_DEBUG, "poller: %s: connect to %s:%d: %s", s->id, t.host, t.port,
+                ssh_get_error(ssh));
+        ssh_free(ssh);
+        goto out;
+    }
+    if (ssh_get_server_publickey(ssh, &pub) != SSH_OK ||
+        ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) != 0 ||
+        !(fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen))) {
+        rc = HLC_ESSH_CONNECT;
+        goto fail;
+    }
+    if (!t.pinned) {
+        p->cfg.host_key(p->cfg.ud, s->id, fp, false);
+    } else if (strcmp(t.pinned, fp) != 0) {
+        /* Refuse before authenticating: a changed key runs nothing. */
+        p->cfg.host_key(p->cfg.ud, s->id, fp, true);
+        rc = HLC_ESSH_HOSTKEY;
+        goto fail;
+    }
+    if (!t.privkey || ssh_pki_import_privkey_base64(t.privkey, NULL, NULL, NULL, &priv) != SSH_OK) {
+        rc = HLC_ESSH_AUTH;
+        goto fail;
+    }
+    int auth = ssh_userauth_publickey(ssh, NULL, priv);
+    if (auth != SSH_AUTH_SUCCESS) {
+        rc = auth == SSH_AUTH_ERROR ? connect_error(ssh) : HLC_ESSH_AUTH;
+        goto fail;
+    }
+    s->ssh = ssh;
+    atomic_fetch_add(&p->connected, 1);
+    rc = 0;
+    goto out;
+fail:
+    ssh_disconnect(ssh);
+    ssh_free(ssh);
+out:
+    if (fp)
+        ssh_string_free_char(fp);
+    ssh_clean_pubkey_hash(&hash);
+    ssh_key_free(pub);
+    ssh_key_free(priv);
+    target_release(&t);
+    return rc;
+}
+
+static void
+append(char **buf, size_t *len, bool *cut, size_t cap, const char *data, size_t n)
+{
+    if (*len + n > cap) {
+        *cut = true;
+        n = cap - *len;
+    }
+    if (n == 0)
+        return;
+    *buf = hlc_xrealloc(*buf, *len + n + 1);
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+/* Drains what is buffered on both streams without waiting. */
+static int
+drain(ssh_channel ch, struct hlc_exec_result *res, size_t cap, char *buf, size_t bufsz)
+{
+    for (int is_err = 0; is_err <= 1; is_err++) {
+        int n;
+        while ((n = ssh_channel_read_nonblocking(ch, buf, (uint32_t)bufsz, is_err)) > 0) {
+            if (is_err)
+                append(&res->err, &res->err_len, &res->err_truncated, cap, buf, (size_t)n);
+            else
+                append(&res->out, &res->out_len, &res->out_truncated, cap, buf, (size_t)n);
+        }
+        if (n == SSH_ERROR)
+            return SSH_ERROR;
+    }
+    return 0;
+}
+
+/* Runs one command on an open session. 0, HLC_ETIMEOUT, HLC_ESSH_EXEC
+ * (the channel could not be opened: nothing ran) or HLC_EIO (the session
+ * broke while it ran). */
+static int
+run(ssh_session ssh, const char *command, const char *in, size_t inlen, int64_t deadline_ms,
+    size_t cap, struct hlc_exec_result *res)
+{
+    ssh_channel ch = ssh_channel_new(ssh);
+    if (!ch)
+        return HLC_ESSH_EXEC;
+    int rc = 0;
+    if (ssh_channel_open_session(ch) != SSH_OK) {
+        ssh_channel_free(ch);
+        return HLC_ESSH_EXEC;
+    }
+    if (ssh_channel_request_exec(ch, command) != SSH_OK) {
+        rc = HLC_ESSH_EXEC;
+        goto out;
+    }
+    if (in && inlen > 0 && ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen) {
+        rc = HLC_EIO;
+        goto out;
+    }
+    ssh_channel_send_eof(ch);
+    char buf[16384];
+    for (;;) {
+        int64_t left = deadline_ms - hlc_mono_ms();
+        if (left <= 0) {
+            rc = HLC_ETIMEOUT;
+            goto out;
+        }
+        int n = ssh_channel_read_timeout(ch, buf, sizeof(buf), 0, left < 200 ? (int)left : 200);
+        if (n == SSH_ERROR) {
+            rc = HLC_EIO;
+            goto out;
+        }
+        if (n > 0)
+            append(&res->out, &res->out_len, &res->out_truncated, cap, buf, (size_t)n);
+        if (drain(ch, res, cap, buf, sizeof(buf)) != 0) {
+            rc = HLC_EIO;
+            goto out;
+        }
+        if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch)) {
+            if (drain(ch, res, cap, buf, sizeof(buf)) != 0)
+                rc = HLC_EIO;
+            break;
+        }
+    }
+    res->exit_code = (int)ssh_channel_get_exit_status(ch);
+    if (res->exit_code == SSH_ERROR)
+        res->exit_code = -1;
+out:
+    ssh_channel_close(ch);
+    ssh_channel_free(ch);
+    return rc;
+}
+
+static bool
+lock_until(pthread_mutex_t *mu, int64_t deadline_ms)
+{
+    int64_t left = deadline_ms - hlc_mono_ms();
+    if (left < 0)
+        left = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(mu, &ts) == 0;
+}
+
+int
+hlc_poller_exec(struct hlc_poller *p, const char *id, const char *command, const char *stdin_data,
+                size_t stdin_len, int timeout_ms, size_t out_cap, struct hlc_exec_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    if (!id || !command || timeout_ms <= 0)
+        return HLC_EINVAL;
+    struct sess *s = sess_get(p, id);
+    int64_t start = hlc_mono_ms();
+    if (!lock_until(&s->mu, start + timeout_ms))
+        return HLC_ETIMEOUT;
+    int rc = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool reused = s->ssh != NULL;
+        if (!s->ssh) {
+            int64_t now = hlc_mono_ms();
+            if (now < s->retry_at_ms) {
+                rc = s->last_err; /* still backing off: fail fast */
+                break;
+            }
+            rc = sess_connect(p, s);
+            if (rc != 0) {
+                s->last_err = rc;
+                s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 1000;
+                if (s->backoff_ms > p->cfg.backoff_max_ms)
+                    s->backoff_ms = p->cfg.backoff_max_ms;
+                /* A refused host key stays refused until accepted: no retries. */
+                s->retry_at_ms = rc == HLC_ESSH_HOSTKEY ? 0 : hlc_mono_ms() + s->backoff_ms;
+                break;
+            }
+            s->backoff_ms = 0;
+            s->retry_at_ms = 0;
+        }
+        int64_t t0 = hlc_mono_ms();
+        rc = run(s->ssh, command, stdin_data, stdin_len, start + timeout_ms, out_cap, res);
+        res->duration_ms = hlc_mono_ms() - t0;
+        s->last_used_ms = hlc_mono_ms();
+        if (rc == 0)
+            break;
+        /* A dead pooled session shows when its channel will not open: nothing
+         * ran, so reconnect once and retry. Anything else is final. */
+        sess_drop(p, s);
+        if (!(rc == HLC_ESSH_EXEC && reused))
+            break;
+        hlc_exec_result_release(res);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void
+hlc_poller_forget(struct hlc_poller *p, const char *id)
+{
+    struct sess *s = sess_get(p, id);
+    pthread_mutex_lock(&s->mu);
+    sess_drop(p, s);
+    s->retry_at_ms = 0;
+    s->backoff_ms = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t
+hlc_poller_sessions(struct hlc_poller *p)
+{
+    return atomic_load(&p->connected);
+}
+
+void
+sshpool_keepalive(struct hlc_poller *p)
+{
+    int64_t now = hlc_mono_ms();
+    pthread_mutex_lock(&p->pool_mu);
+    size_t n = p->nsess;
+    pthread_mutex_unlock(&p->pool_mu);
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&p->pool_mu);
+        struct sess *s = p->sess[i];
+        pthread_mutex_unlock(&p->pool_mu);
+        if (pthread_mutex_trylock(&s->mu) != 0)
+            continue; /* in use: alive enough */
+        if (s->ssh && now - s->last_used_ms > (int64_t)p->cfg.keepalive_s * 1000) {
+            if (ssh_send_ignore(s->ssh, "keepalive") != SSH_OK || !ssh_is_connected(s->ssh))
+                sess_drop(p, s);
+            s->last_used_ms = now;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+void
+sshpool_close_all(struct hlc_poller *p)
+{
+    for (size_t i = 0; i < p->nsess; i++) {
+        struct sess *s = p->sess[i];
+        sess_drop(p, s);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+    }
+    free(p->sess);
+    p->sess = NULL;
+    p->nsess = p->capsess = 0;
+}

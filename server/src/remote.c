@@ -1,0 +1,338 @@
+/* remote.c - the hub's poller glue: targets from the store and credentials,
+ * host-key pinning, scheduled polls through the collector and ingest, and the
+ * sweep that turns silent machines offline. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "credentials.h"
+#include "hlc/base.h"
+#include "hlc/collect.h"
+#include "hlc/poller.h"
+#include "hlc/sample.h"
+#include "hub.h"
+#include "ingest.h"
+#include "remote.h"
+#include "store.h"
+
+/* When each machine last asked for pending updates (costly: every few hours). */
+struct upd_mark {
+    char id[64];        /* machine */
+    int64_t at;         /* wall-clock seconds of the last successful ask */
+};
+
+struct hlc_remote {
+    struct hlc_poller *poller;  /* sessions, workers, scheduler */
+    pthread_t sweeper;          /* offline sweep */
+    bool sweeper_started;       /* it runs */
+    pthread_mutex_t mu;         /* guards stop and the update marks */
+    pthread_cond_t cv;          /* wakes the sweeper to stop */
+    bool stop;                  /* stopping */
+    struct upd_mark *marks;     /* per machine */
+    size_t nmarks;              /* used */
+};
+
+static struct hlc_remote *
+remote_of(struct hlc_hub *hub)
+{
+    return hub->remote;
+}
+
+const char *
+hlc_remote_reason(int err)
+{
+    switch (err) {
+    case HLC_ESSH_AUTH:
+        return "authentication refused: the machine does not accept the hub's SSH key for "
+               "this user (add the key from GET /api/v1/ssh/public-key to its authorized_keys)";
+    case HLC_ESSH_HOSTKEY:
+        return "host key changed: the machine presented a different SSH host key than the "
+               "one pinned; nothing was run (accept it if the change is expected)";
+    case HLC_ETIMEOUT:
+        return "timed out: the machine did not answer within the SSH timeout";
+    case HLC_ESSH_CONNECT:
+        return "connection refused: nothing is listening on the SSH port";
+    case HLC_ESSH_NOROUTE:
+        return "no route to host: the address cannot be reached or resolved";
+    case HLC_ESSH_EXEC:
+        return "the machine accepted the login but would not run a command";
+    case HLC_EIO:
+        return "the SSH connection broke while the command ran";
+    case HLC_EPARSE:
+        return "the machine's answer could not be understood";
+    case HLC_ECRYPTO_KEY:
+    case HLC_ECRYPTO_TAG:
+        return "the SSH key for this machine cannot be unsealed";
+    default:
+        return hlc_strerror(err);
+    }
+}
+
+/* ---- poller callbacks ------------------------------------------------ */
+
+static int
+cb_target(void *ud, const char *id, struct hlc_ssh_target *t)
+{
+    struct hlc_hub *hub = ud;
+    struct hlc_store_ssh_target st;
+    int rc = hlc_store_ssh_target(hub->store, id, &st);
+    if (rc != 0)
+        return rc;
+    char *key = NULL, *user = NULL;
+    rc = hlc_credentials_ssh_key_for(hub, id, &key, &user);
+    if (rc != 0) {
+        hlc_store_ssh_target_release(&st);
+        return rc;
+    }
+    t->host = st.address;
+    t->port = st.port;
+    t->pinned = st.pinned;
+    t->user = user;
+    t->privkey = key; /* the poller wipes it */
+    st.address = st.pinned = NULL;
+    hlc_store_ssh_target_release(&st);
+    return 0;
+}
+
+static void
+cb_host_key(void *ud, const char *id, const char *fp, bool changed)
+{
+    struct hlc_hub *hub = ud;
+    if (!changed) {
+        hlc_store_hostkey_pin(hub->store, id, fp);
+        hlc_log(HLC_LOG_INFO, "poller: %s: trusted host key %s on first use", id, fp);
+        return;
+    }
+    char *why = hlc_xasprintf("host key changed: the machine now presents %s, which is not the "
+                              "pinned key; nothing was run. If the change is expected, accept it "
+                              "(POST /api/v1/servers/%s/host-key/accept)",
+                              fp, id);
+    hlc_store_hostkey_changed(hub->store, id, fp, why);
+    hlc_log(HLC_LOG_WARN, "poller: %s: %s", id, why);
+    free(why);
+}
+
+static int
+cb_schedule(void *ud, struct hlc_poll_entry **list, size_t *n)
+{
+    struct hlc_hub *hub = ud;
+    int def = (int)hlc_config_number(hub->store, "polling", "poll_interval_seconds", 60);
+    void *v = NULL;
+    int rc = hlc_store_poll_targets(hub->store, def, &v, n);
+    *list = v;
+    return rc;
+}
+
+static void
+cb_poll(void *ud, const char *id)
+{
+    hlc_remote_poll_now(ud, id);
+}
+
+/* ---- polling ----------------------------------------------------------- */
+
+static bool
+updates_due(struct hlc_remote *rm, const char *id, int64_t now, int every_s)
+{
+    bool due = true;
+    pthread_mutex_lock(&rm->mu);
+    for (size_t i = 0; i < rm->nmarks; i++)
+        if (strcmp(rm->marks[i].id, id) == 0)
+            due = now - rm->marks[i].at >= every_s;
+    pthread_mutex_unlock(&rm->mu);
+    return due;
+}
+
+static void
+updates_done(struct hlc_remote *rm, const char *id, int64_t now)
+{
+    pthread_mutex_lock(&rm->mu);
+    size_t i;
+    for (i = 0; i < rm->nmarks; i++)
+        if (strcmp(rm->marks[i].id, id) == 0)
+            break;
+    if (i == rm->nmarks) {
+        rm->marks = hlc_xrealloc(rm->marks, (rm->nmarks + 1) * sizeof(*rm->marks));
+        snprintf(rm->marks[i].id, sizeof(rm->marks[i].id), "%s", id);
+        rm->nmarks++;
+    }
+    rm->marks[i].at = now;
+    pthread_mutex_unlock(&rm->mu);
+}
+
+static int
+expected_services(struct hlc_hub *hub, const char *id, char ***names, size_t *n)
+{
+    json_t *svcs = NULL;
+    *names = NULL;
+    *n = 0;
+    int rc = hlc_store_services_get(hub->store, id, &svcs);
+    if (rc != 0)
+        return rc;
+    size_t cnt = json_array_size(svcs);
+    if (cnt > HLC_SAMPLE_MAX_SERVICES)
+        cnt = HLC_SAMPLE_MAX_SERVICES;
+    *names = hlc_xcalloc(cnt ? cnt : 1, sizeof(char *));
+    for (size_t i = 0; i < cnt; i++) {
+        const char *s = json_string_value(json_object_get(json_array_get(svcs, i), "name"));
+        (*names)[(*n)++] = hlc_xstrdup(s ? s : "");
+    }
+    json_decref(svcs);
+    return 0;
+}
+
+int
+hlc_remote_poll_now(struct hlc_hub *hub, const char *id)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    if (!rm)
+        return HLC_EBUSY;
+    char **names = NULL, *cmd = NULL;
+    size_t nnames = 0;
+    struct hlc_exec_result res;
+    struct hlc_sample s;
+    memset(&res, 0, sizeof(res));
+    hlc_sample_init(&s);
+    int rc = expected_services(hub, id, &names, &nnames);
+    if (rc != 0)
+        goto out;
+    int64_t now = hlc_now();
+    int upd_every = 3600 * (int)hlc_config_number(hub->store, "polling", "updates_check_hours", 6);
+    bool with_updates = updates_due(rm, id, now, upd_every);
+    rc = hlc_collect_command((const char *const *)names, nnames, with_updates, &cmd);
+    if (rc != 0)
+        goto out;
+    int timeout_ms = 1000 * (int)hlc_config_number(hub->store, "polling", "ssh_timeout_seconds", 10);
+    rc = hlc_poller_exec(rm->poller, id, cmd, hlc_collect_script, strlen(hlc_collect_script),
+                         timeout_ms, HLC_COLLECT_MAX_OUTPUT, &res);
+    if (rc == 0 && res.out_truncated)
+        rc = HLC_ETOOBIG;
+    if (rc == 0)
+        rc = hlc_collect_parse(res.out ? res.out : "", res.out_len, &s);
+    if (rc == 0 && !(s.have & (HLC_HAVE_CPU | HLC_HAVE_MEMORY)))
+        rc = HLC_EPARSE; /* not the collector talking (a login banner, a broken shell) */
+    if (rc == 0) {
+        s.timestamp = now;
+        rc = hlc_ingest_sample(hub, id, &s, "ssh");
+        if (rc == 0 && with_updates && (s.have & HLC_HAVE_UPDATES))
+            updates_done(rm, id, now);
+    } else if (rc != HLC_ENOTFOUND && rc != HLC_ESSH_HOSTKEY) {
+        /* The host-key callback already wrote its own, longer reason. */
+        hlc_store_machine_set_error(hub->store, id, hlc_remote_reason(rc));
+        hlc_log(HLC_LOG_DEBUG, "poller: %s: %s", id, hlc_remote_reason(rc));
+    }
+out:
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
+    free(cmd);
+    hlc_exec_result_release(&res);
+    hlc_sample_release(&s);
+    return rc;
+}
+
+int
+hlc_remote_exec(struct hlc_hub *hub, const char *id, const char *command, const char *stdin_data,
+                size_t stdin_len, int timeout_ms, size_t out_cap, struct hlc_exec_result *res)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    if (!rm)
+        return HLC_EBUSY;
+    return hlc_poller_exec(rm->poller, id, command, stdin_data, stdin_len, timeout_ms, out_cap,
+                           res);
+}
+
+void
+hlc_remote_forget(struct hlc_hub *hub, const char *id)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    if (rm) {
+        hlc_poller_forget(rm->poller, id);
+        hlc_poller_kick(rm->poller);
+    }
+}
+
+/* ---- the offline sweep ------------------------------------------------- */
+
+static void *
+sweeper_main(void *arg)
+{
+    struct hlc_hub *hub = arg;
+    struct hlc_remote *rm = remote_of(hub);
+    pthread_mutex_lock(&rm->mu);
+    while (!rm->stop) {
+        pthread_mutex_unlock(&rm->mu);
+        int threshold =
+            (int)hlc_config_number(hub->store, "thresholds", "server_offline_seconds", 180);
+        int changed = 0;
+        hlc_store_machines_mark_offline(hub->store, hlc_now(), threshold, &changed);
+        if (changed > 0)
+            hlc_log(HLC_LOG_INFO, "poller: %d machine%s went offline", changed,
+                    changed == 1 ? "" : "s");
+        pthread_mutex_lock(&rm->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 2;
+        if (!rm->stop)
+            pthread_cond_timedwait(&rm->cv, &rm->mu, &ts);
+    }
+    pthread_mutex_unlock(&rm->mu);
+    return NULL;
+}
+
+int
+hlc_remote_start(struct hlc_hub *hub)
+{
+    struct hlc_remote *rm = hlc_xcalloc(1, sizeof(*rm));
+    pthread_mutex_init(&rm->mu, NULL);
+    pthread_cond_init(&rm->cv, NULL);
+    hub->remote = rm;
+    int timeout_ms = 1000 * (int)hlc_config_number(hub->store, "polling", "ssh_timeout_seconds", 10);
+    struct hlc_poller_cfg cfg = {
+        .workers = hub->set.poll_workers,
+        .connect_timeout_ms = timeout_ms,
+        .backoff_max_ms = 30000,
+        .ud = hub,
+        .target = cb_target,
+        .host_key = cb_host_key,
+        .poll = cb_poll,
+        .schedule = cb_schedule,
+    };
+    int rc = hlc_poller_new(&rm->poller, &cfg);
+    if (rc != 0) {
+        hlc_remote_stop(hub);
+        return rc;
+    }
+    if (pthread_create(&rm->sweeper, NULL, sweeper_main, hub) != 0) {
+        hlc_remote_stop(hub);
+        return HLC_EIO;
+    }
+    rm->sweeper_started = true;
+    return 0;
+}
+
+void
+hlc_remote_stop(struct hlc_hub *hub)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    if (!rm)
+        return;
+    pthread_mutex_lock(&rm->mu);
+    rm->stop = true;
+    pthread_cond_broadcast(&rm->cv);
+    pthread_mutex_unlock(&rm->mu);
+    if (rm->sweeper_started)
+        pthread_join(rm->sweeper, NULL);
+    /* Detach from the hub first so nothing new reaches the poller while its
+     * workers finish (a poll in flight is bounded by its timeouts). */
+    hub->remote = NULL;
+    hlc_poller_free(rm->poller);
+    free(rm->marks);
+    pthread_cond_destroy(&rm->cv);
+    pthread_mutex_destroy(&rm->mu);
+    free(rm);
+}

@@ -1,0 +1,477 @@
+"""Real OpenSSH machines for tests: one sshd per fake machine on 127.0.0.N.
+
+Each machine has its own host key, port, authorized_keys and directory. Logins
+use a dedicated user `hlctest` whose login shell is /bin/sh (root's login shell
+runs slow initialisation; TESTING.md), or `hlcroot`, a UID-0 alias with the same
+shell, where root's rights are needed. sshd's `SetEnv` gives each machine its own
+PATH, whose first directory holds stand-ins for `systemctl` and `docker` (no
+systemd or Docker engine runs here): they keep unit and container state in files
+under the machine's directory and follow the real CLIs' documented contracts for
+the calls HomelabCmd makes:
+
+  systemctl is-active UNIT      prints the ActiveState, exit 0 if active else 3
+  systemctl show -p K,K UNIT    prints Key=value lines (Id, LoadState, ActiveState,
+                                SubState, MainPID, MemoryCurrent, CPUUsageNSec)
+  systemctl start|stop|restart  changes the state; a unit in state "broken" fails
+                                to start with exit 1 and the real error text
+  docker ps -a --format '{{json .}}'   one JSON object per line (ID, Names,
+                                Image, State, Status, ...)
+  docker start|stop|restart NAME
+
+Limits: the stand-ins ignore options they do not know; no real processes back
+the units (MainPID is a fixed number); everything else a collector reads (/proc,
+df, uname, os-release) is this machine's own.
+
+Every command the stand-ins run is appended to `commands.log`; every command
+line the machine's sshd was asked to execute is appended to `exec.log` (a
+ForceCommand gate, which also implements `hang()`).
+
+As a library: `with Fleet(n, pubkey_line) as fleet: m = fleet.machines[0]`.
+As a CLI (for the Node browser tests and shell benches):
+  python3 sshd.py up --dir D --count N --pubkey-file F [--first-ip 2] [--user hlctest]
+      starts N machines, prints {"user", "machines":[{"name","host","port","dir","pid"}]}
+  python3 sshd.py down --dir D      stops them by PID
+"""
+import argparse
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SSHD = "/usr/sbin/sshd"
+USER = "hlctest"
+ROOT_USER = "hlcroot"
+HOME = "/var/tmp/hlctest-home"
+
+SYSTEMCTL = r"""#!/bin/sh
+# Stand-in for systemctl (see tests/integration/sshd.py).
+S="$HLC_MACHINE/state/units"
+mkdir -p "$S"
+echo "$(date +%s) systemctl $*" >> "$HLC_MACHINE/commands.log"
+unit() { u="$1"; case "$u" in *.service) u="${u%.service}";; esac; printf '%s' "$u"; }
+state() { if [ -f "$S/$1" ]; then cat "$S/$1"; else echo missing; fi; }
+props=""
+cmd=""
+units=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -p|--property) props="$2"; shift 2; continue;;
+    -p*) props="${1#-p}"; shift; continue;;
+    --property=*) props="${1#--property=}"; shift; continue;;
+    --no-pager|--quiet|-q|--no-block|--no-ask-password) shift; continue;;
+    -*) shift; continue;;
+  esac
+  if [ -z "$cmd" ]; then cmd="$1"; else units="$units $1"; fi
+  shift
+done
+rc=0
+for raw in $units; do
+  u=$(unit "$raw")
+  st=$(state "$u")
+  case "$cmd" in
+    is-active)
+      case "$st" in
+        active) echo active;;
+        missing) echo inactive; rc=3;;
+        broken) echo failed; rc=3;;
+        *) echo "$st"; rc=3;;
+      esac;;
+    show)
+      case "$st" in
+        active) as=active; ss=running; pid=4242; mem=52428800; cpu=1500000000; ls=loaded;;
+        missing) as=inactive; ss=dead; pid=0; mem='[not set]'; cpu='[not set]'; ls=not-found;;
+        broken|failed) as=failed; ss=failed; pid=0; mem='[not set]'; cpu='[not set]'; ls=loaded;;
+        *) as="$st"; ss=dead; pid=0; mem='[not set]'; cpu='[not set]'; ls=loaded;;
+      esac
+      for p in $(echo "${props:-Id,LoadState,ActiveState,SubState,MainPID}" | tr ',' ' '); do
+        case "$p" in
+          Id) echo "Id=$u.service";;
+          LoadState) echo "LoadState=$ls";;
+          ActiveState) echo "ActiveState=$as";;
+          SubState) echo "SubState=$ss";;
+          MainPID) echo "MainPID=$pid";;
+          MemoryCurrent) echo "MemoryCurrent=$mem";;
+          CPUUsageNSec) echo "CPUUsageNSec=$cpu";;
+        esac
+      done;;
+    start|restart)
+      if [ "$st" = missing ]; then
+        echo "Failed to $cmd $u.service: Unit $u.service not found." >&2; rc=5
+      elif [ "$st" = broken ]; then
+        echo "Job for $u.service failed because the control process exited with error code." >&2
+        echo "See \"systemctl status $u.service\" and \"journalctl -xeu $u.service\" for details." >&2
+        rc=1
+      else
+        [ -f "$HLC_MACHINE/slow_restart" ] && sleep "$(cat "$HLC_MACHINE/slow_restart")"
+        echo active > "$S/$u"
+      fi;;
+    stop)
+      if [ "$st" = missing ]; then
+        echo "Failed to stop $u.service: Unit $u.service not loaded." >&2; rc=5
+      elif [ "$st" != broken ]; then
+        echo inactive > "$S/$u"
+      fi;;
+    *) echo "systemctl stand-in: unsupported command $cmd" >&2; rc=1;;
+  esac
+done
+exit $rc
+"""
+
+DOCKER = r"""#!/bin/sh
+# Stand-in for the docker CLI (see tests/integration/sshd.py).
+C="$HLC_MACHINE/state/containers"
+mkdir -p "$C"
+echo "$(date +%s) docker $*" >> "$HLC_MACHINE/commands.log"
+case "$1" in
+  ps)
+    for f in "$C"/*; do
+      [ -f "$f" ] || continue
+      n=$(basename "$f"); st=$(cat "$f")
+      case "$st" in
+        running) status="Up 2 hours";;
+        exited) status="Exited (0) 5 minutes ago";;
+        *) status="$st";;
+      esac
+      id=$(printf '%s' "$n" | sha256sum | cut -c1-64)
+      printf '{"Command":"\\"/init\\"","CreatedAt":"2026-11-01 10:00:00 +0000 UTC","ID":"%s","Image":"example/%s:latest","Labels":"","LocalVolumes":"0","Mounts":"","Names":"%s","Networks":"bridge","Ports":"","RunningFor":"3 weeks ago","Size":"0B","State":"%s","Status":"%s"}\n' "$id" "$n" "$n" "$st" "$status"
+    done;;
+  start|restart)
+    shift; rc=0
+    for n in "$@"; do
+      if [ -f "$C/$n" ]; then echo running > "$C/$n"; echo "$n"
+      else echo "Error response from daemon: No such container: $n" >&2; rc=1; fi
+    done; exit $rc;;
+  stop)
+    shift; rc=0
+    for n in "$@"; do
+      if [ -f "$C/$n" ]; then echo exited > "$C/$n"; echo "$n"
+      else echo "Error response from daemon: No such container: $n" >&2; rc=1; fi
+    done; exit $rc;;
+  *) echo "docker stand-in: unsupported command $1" >&2; exit 1;;
+esac
+"""
+
+GATE = r"""#!/bin/sh
+# ForceCommand gate: logs the command line, waits while the machine "hangs",
+# then runs the command as the login shell would have.
+printf '%s\n' "$SSH_ORIGINAL_COMMAND" >> "$HLC_MACHINE/exec.log"
+while [ -f "$HLC_MACHINE/hang" ]; do sleep 0.2; done
+exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+"""
+
+
+def _run(cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def ensure_users():
+    """Creates the test users once (root only): /bin/sh login shell, stable home."""
+    os.makedirs(HOME, exist_ok=True)
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        _run(["useradd", "-M", "-d", HOME, "-s", "/bin/sh", USER])
+    try:
+        pwd.getpwnam(ROOT_USER)
+    except KeyError:
+        _run(["useradd", "-o", "-u", "0", "-g", "0", "-M", "-d", HOME, "-s", "/bin/sh", ROOT_USER])
+    # A '*' password field: not locked (sshd refuses '!' accounts), no password.
+    _run(["usermod", "-p", "*", USER])
+    _run(["usermod", "-p", "*", ROOT_USER])
+    uid = pwd.getpwnam(USER).pw_uid
+    os.chown(HOME, uid, -1)
+    os.chmod(HOME, 0o755)
+    os.makedirs("/run/sshd", exist_ok=True)
+
+
+def free_port(host):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def loopback_ip(n):
+    """The n-th test address: 127.0.0.2 .. 127.0.0.251, then 127.0.1.2 ..."""
+    return f"127.0.{(n - 2) // 250}.{(n - 2) % 250 + 2}"
+
+
+class Machine:
+    """One fake machine: a real sshd on host:port with its own state."""
+
+    def __init__(self, base, index, pubkey_lines, ip=None, name=None):
+        self.name = name or f"m{index}"
+        self.host = ip or f"127.0.0.{index + 2}"
+        self.dir = os.path.join(base, self.name)
+        self.port = None
+        self.proc = None
+        self.pid = None
+        self.pubkey_lines = pubkey_lines
+        os.makedirs(os.path.join(self.dir, "bin"), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "state", "units"), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "state", "containers"), exist_ok=True)
+        for fname, text in (("systemctl", SYSTEMCTL), ("docker", DOCKER), ("gate", GATE)):
+            p = os.path.join(self.dir, "bin", fname)
+            with open(p, "w") as f:
+                f.write(text)
+            os.chmod(p, 0o755)
+        for log in ("commands.log", "exec.log"):
+            open(os.path.join(self.dir, log), "a").close()
+        self.set_authorized_keys(pubkey_lines)
+        self.regen_host_key()
+        uid = pwd.getpwnam(USER).pw_uid
+        for root, dirs, files in os.walk(self.dir):
+            for d in dirs:
+                os.chown(os.path.join(root, d), uid, -1)
+            for f in files:
+                if f not in ("host_key", "sshd_config", "authorized_keys"):
+                    os.chown(os.path.join(root, f), uid, -1)
+        os.chown(self.dir, uid, -1)
+        os.chmod(self.dir, 0o755)
+
+    # ---- configuration --------------------------------------------------
+    def set_authorized_keys(self, lines):
+        p = os.path.join(self.dir, "authorized_keys")
+        with open(p, "w") as f:
+            f.write("".join(l.strip() + "\n" for l in lines))
+        os.chmod(p, 0o644)
+
+    def regen_host_key(self):
+        p = os.path.join(self.dir, "host_key")
+        for f in (p, p + ".pub"):
+            if os.path.exists(f):
+                os.unlink(f)
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", p])
+        os.chmod(p, 0o600)
+
+    def host_key_fingerprint(self):
+        out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f",
+                              os.path.join(self.dir, "host_key.pub")],
+                             check=True, capture_output=True, text=True).stdout
+        return out.split()[1]
+
+    def _write_config(self):
+        cfg = f"""ListenAddress {self.host}:{self.port}
+HostKey {self.dir}/host_key
+PidFile {self.dir}/sshd.pid
+AuthorizedKeysFile {self.dir}/authorized_keys
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin no
+AllowUsers {USER} {ROOT_USER}
+SetEnv PATH={self.dir}/bin:/usr/bin:/bin HLC_MACHINE={self.dir}
+ForceCommand {self.dir}/bin/gate
+MaxSessions 64
+MaxStartups 200:30:400
+LoginGraceTime 30
+ClientAliveInterval 0
+PrintMotd no
+LogLevel ERROR
+Subsystem sftp internal-sftp
+"""
+        with open(os.path.join(self.dir, "sshd_config"), "w") as f:
+            f.write(cfg)
+
+    # ---- lifecycle ------------------------------------------------------
+    def start(self, detach=False):
+        if self.port is None:
+            self.port = free_port(self.host)
+        self._write_config()
+        log = open(os.path.join(self.dir, "sshd.log"), "ab")
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", os.path.join(self.dir, "sshd_config")],
+                                     stdout=log, stderr=log, start_new_session=detach)
+        log.close()
+        self.pid = self.proc.pid
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd for {self.name} exited: " + self.sshd_log())
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as s:
+                    if s.recv(4).startswith(b"SSH-"):
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"sshd for {self.name} did not come up: " + self.sshd_log())
+
+    def _descendants(self, pid):
+        """PIDs of every process below pid (sshd's per-connection children
+        call setsid, so a process group does not reach them)."""
+        children = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+        out, todo = [], [pid]
+        while todo:
+            for c in children.get(todo.pop(), []):
+                out.append(c)
+                todo.append(c)
+        return out
+
+    def stop(self):
+        """Stops sshd and drops every open connection, as a machine going
+        down would."""
+        pid = self.proc.pid if self.proc else self.pid
+        if pid:
+            for c in self._descendants(pid):
+                try:
+                    os.kill(c, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        elif self.pid and not self.proc:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self.pid = None
+        self.proc = None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def sshd_log(self):
+        try:
+            with open(os.path.join(self.dir, "sshd.log"), errors="replace") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    # ---- machine state --------------------------------------------------
+    def set_unit(self, unit, state):
+        """state: active, inactive, failed, broken (fails to start)."""
+        unit = unit[:-8] if unit.endswith(".service") else unit
+        p = os.path.join(self.dir, "state", "units", unit)
+        with open(p, "w") as f:
+            f.write(state + "\n")
+        os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+
+    def unit_state(self, unit):
+        unit = unit[:-8] if unit.endswith(".service") else unit
+        try:
+            with open(os.path.join(self.dir, "state", "units", unit)) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return None
+
+    def set_container(self, name, state):
+        p = os.path.join(self.dir, "state", "containers", name)
+        with open(p, "w") as f:
+            f.write(state + "\n")
+        os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+
+    def container_state(self, name):
+        try:
+            with open(os.path.join(self.dir, "state", "containers", name)) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return None
+
+    def command_log(self):
+        with open(os.path.join(self.dir, "commands.log")) as f:
+            return [l.rstrip("\n").split(" ", 1)[1] for l in f if " " in l]
+
+    def exec_log(self):
+        with open(os.path.join(self.dir, "exec.log")) as f:
+            return [l.rstrip("\n") for l in f]
+
+    def hang(self, on=True):
+        """While on, every command the machine is asked to run waits."""
+        p = os.path.join(self.dir, "hang")
+        if on:
+            open(p, "w").close()
+        elif os.path.exists(p):
+            os.unlink(p)
+
+    def as_json(self):
+        return {"name": self.name, "host": self.host, "port": self.port, "dir": self.dir,
+                "pid": self.pid}
+
+
+class Fleet:
+    """N machines on 127.0.0.2.. for one test; everything stopped on exit."""
+
+    def __init__(self, count, pubkey_lines, base=None, first_ip=2):
+        if isinstance(pubkey_lines, str):
+            pubkey_lines = [pubkey_lines]
+        ensure_users()
+        self.own = base is None
+        self.base = base or tempfile.mkdtemp(prefix="hlc-sshd-")
+        os.chmod(self.base, 0o755)
+        self.machines = [Machine(self.base, i, pubkey_lines, ip=loopback_ip(first_ip + i))
+                         for i in range(count)]
+        self.user = USER
+
+    def start(self, detach=False):
+        for m in self.machines:
+            m.start(detach=detach)
+        return self
+
+    def stop(self):
+        for m in self.machines:
+            m.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.own:
+            shutil.rmtree(self.base, ignore_errors=True)
+        return False
+
+
+def _cli():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up")
+    up.add_argument("--dir", required=True)
+    up.add_argument("--count", type=int, required=True)
+    up.add_argument("--pubkey-file", required=True)
+    up.add_argument("--first-ip", type=int, default=2)
+    down = sub.add_parser("down")
+    down.add_argument("--dir", required=True)
+    a = ap.parse_args()
+    if a.cmd == "up":
+        os.makedirs(a.dir, exist_ok=True)
+        with open(a.pubkey_file) as f:
+            keys = [l for l in f.read().splitlines() if l.strip()]
+        fleet = Fleet(a.count, keys, base=a.dir, first_ip=a.first_ip).start(detach=True)
+        doc = {"user": fleet.user, "machines": [m.as_json() for m in fleet.machines]}
+        with open(os.path.join(a.dir, "fleet.json"), "w") as f:
+            json.dump(doc, f)
+        print(json.dumps(doc))
+    else:
+        try:
+            with open(os.path.join(a.dir, "fleet.json")) as f:
+                doc = json.load(f)
+        except FileNotFoundError:
+            return
+        for m in doc["machines"]:
+            mach = Machine.__new__(Machine)
+            mach.proc, mach.pid = None, m["pid"]
+            mach.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(_cli())

@@ -1,0 +1,196 @@
+"""The agentless poller against real OpenSSH machines on 127.0.0.x."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hlc import Hub, assert_error  # noqa: E402
+import sshd  # noqa: E402
+
+
+def meminfo_total():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no MemTotal")
+
+
+def root_fs_size():
+    out = subprocess.run(["df", "-P", "-B1", "/"], capture_output=True, text=True, check=True)
+    return int(out.stdout.splitlines()[1].split()[1])
+
+
+def wait_for(pred, timeout, step=0.25):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+class PollerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Hub().start()
+        cls.pub = cls.hub.get("/api/v1/ssh/public-key").json["public_key"]
+        cls.fleet = sshd.Fleet(4, cls.pub).start()
+        # Short schedule for the tests: poll every 10 s, offline after 30 s.
+        r = cls.hub.put("/api/v1/config", {"polling": {"poll_interval_seconds": 10,
+                                                       "ssh_timeout_seconds": 8},
+                                           "thresholds": {"server_offline_seconds": 30}})
+        assert r.status == 200, r
+        for i, m in enumerate(cls.fleet.machines):
+            body = {"server_id": f"m{i}", "hostname": m.host, "ip_address": m.host,
+                    "ssh_port": m.port, "ssh_user": sshd.USER,
+                    "expected_services": [{"name": "plex", "critical": True},
+                                          {"name": "sonarr", "critical": False}]}
+            r = cls.hub.post("/api/v1/servers", body)
+            assert r.status == 201, r
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+        code = cls.hub.stop()
+        log = cls.hub.log()
+        cls.hub.cleanup()
+        shutil.rmtree(cls.fleet.base, ignore_errors=True)
+        if "ERROR: AddressSanitizer" in log or "runtime error:" in log:
+            raise AssertionError("sanitizer report:\n" + log[-5000:])
+        assert code == 0, log[-3000:]
+
+    def machine(self, i):
+        return self.hub.get(f"/api/v1/servers/m{i}").json
+
+    def test_poll_now_matches_the_target(self):
+        m = self.fleet.machines[0]
+        m.set_unit("plex", "active")
+        m.set_unit("sonarr", "inactive")
+        m.set_container("jellyfin", "running")
+        m.set_container("old", "exited")
+        r = self.hub.post("/api/v1/servers/m0/poll")
+        self.assertEqual(r.status, 200, r)
+        latest = r.json
+        self.assertEqual(latest["memory_total_bytes"], meminfo_total())
+        root = [f for f in latest["filesystems"] if f["mount"] == "/"]
+        self.assertEqual(len(root), 1, latest["filesystems"])
+        self.assertEqual(root[0]["total_bytes"], root_fs_size())
+        with open("/proc/loadavg") as f:
+            load1 = float(f.read().split()[0])
+        self.assertLess(abs(latest["load_1m"] - load1), 1.5)
+        self.assertEqual(latest["source"], "ssh")
+        self.assertGreater(latest["uptime_seconds"], 0)
+        mach = self.machine(0)
+        self.assertEqual(mach["status"], "online")
+        self.assertIsNone(mach["last_error"])
+        self.assertTrue(mach["host_key_fingerprint"].startswith("SHA256:"))
+        self.assertEqual(mach["host_key_fingerprint"], m.host_key_fingerprint())
+        svcs = {s["service_name"]: s for s in
+                self.hub.get("/api/v1/servers/m0/services").json["services"]}
+        self.assertEqual(svcs["plex"]["status"], "running")
+        self.assertEqual(svcs["plex"]["active_state"], "active")
+        self.assertEqual(svcs["sonarr"]["status"], "stopped")
+        conts = {c["name"]: c for c in
+                 self.hub.get("/api/v1/servers/m0/containers").json["containers"]}
+        self.assertEqual(conts["jellyfin"]["state"], "running")
+        self.assertEqual(conts["old"]["state"], "exited")
+        # A second poll on the warm session derives CPU % from the counters.
+        time.sleep(1.1)
+        r = self.hub.post("/api/v1/servers/m0/poll")
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNotNone(r.json["cpu_percent"])
+        self.assertGreaterEqual(r.json["cpu_percent"], 0)
+        self.assertLessEqual(r.json["cpu_percent"], 100)
+        # One exec per poll: the collector arrives on stdin, not in the command line.
+        execs = m.exec_log()
+        self.assertTrue(all(e.startswith("sh -s --") for e in execs), execs[-3:])
+        self.assertNotIn("meminfo", "".join(execs))
+
+    def test_scheduled_polls_reach_every_machine(self):
+        for i in (1, 2):
+            wait_for(lambda i=i: self.machine(i)["status"] == "online", 40)
+            self.assertEqual(self.machine(i)["status"], "online", self.machine(i))
+            self.assertIsNotNone(self.hub.get(f"/api/v1/metrics/m{i}/latest").json)
+
+    def test_unknown_machine_and_refused_key(self):
+        assert_error(self, self.hub.post("/api/v1/servers/nope/poll"), 404)
+        m = self.fleet.machines[3]
+        m.set_authorized_keys([])  # the hub's key is no longer authorized
+        m.stop()  # drop the pooled connection so the hub must log in again
+        m.start()
+        try:
+            self.hub.post("/api/v1/servers/m3/host-key/accept")  # nothing pending: 409
+            r = self.hub.post("/api/v1/servers/m3/poll")
+            d = assert_error(self, r, 409, "UNREACHABLE")
+            self.assertIn("authentication refused", d["message"])
+            self.assertIn("authentication refused", self.machine(3)["last_error"])
+        finally:
+            m.set_authorized_keys([self.pub])
+        r = wait_for(lambda: self.hub.post("/api/v1/servers/m3/poll").status == 200, 40, 1)
+        self.assertTrue(r)
+        self.assertIsNone(self.machine(3)["last_error"])
+
+    def test_changed_host_key_is_refused_until_accepted(self):
+        m = self.fleet.machines[2]
+        self.assertEqual(self.hub.post("/api/v1/servers/m2/poll").status, 200)
+        old_fp = self.machine(2)["host_key_fingerprint"]
+        before = len(m.exec_log())
+        m.stop()
+        m.regen_host_key()
+        m.start()
+        r = self.hub.post("/api/v1/servers/m2/poll")
+        d = assert_error(self, r, 409, "HOST_KEY_CHANGED")
+        mach = self.machine(2)
+        self.assertTrue(mach["host_key_changed"])
+        self.assertEqual(mach["host_key_fingerprint"], old_fp)
+        self.assertIn("host key changed", mach["last_error"])
+        self.assertIn(m.host_key_fingerprint(), mach["last_error"])
+        # Still refused on the next try, and nothing ran on the machine.
+        assert_error(self, self.hub.post("/api/v1/servers/m2/poll"), 409, "HOST_KEY_CHANGED")
+        self.assertEqual(len(m.exec_log()), before)
+        r = self.hub.post("/api/v1/servers/m2/host-key/accept")
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.json["host_key_changed"])
+        self.assertEqual(r.json["host_key_fingerprint"], m.host_key_fingerprint())
+        self.assertEqual(self.hub.post("/api/v1/servers/m2/poll").status, 200)
+        assert_error(self, self.hub.post("/api/v1/servers/m2/host-key/accept"), 409)
+
+    def test_stopped_sshd_goes_offline_and_comes_back(self):
+        m = self.fleet.machines[1]
+        self.assertEqual(self.hub.post("/api/v1/servers/m1/poll").status, 200)
+        m.stop()
+        try:
+            r = self.hub.post("/api/v1/servers/m1/poll")
+            d = assert_error(self, r, 409, "UNREACHABLE")
+            self.assertIn("connection refused", d["message"])
+            self.assertTrue(wait_for(lambda: self.machine(1)["status"] == "offline", 60, 1),
+                            self.machine(1))
+        finally:
+            m.start()
+        self.assertTrue(wait_for(lambda: self.machine(1)["status"] == "online", 60, 1),
+                        self.machine(1))
+
+    def test_hanging_shell_times_out_without_delaying_others(self):
+        m = self.fleet.machines[3]
+        m.hang(True)
+        try:
+            t0 = time.time()
+            r = self.hub.post("/api/v1/servers/m3/poll")
+            took = time.time() - t0
+            assert_error(self, r, 504, "TIMEOUT")
+            self.assertLess(took, 15)  # bounded by ssh_timeout_seconds (8), not the hang
+            # Meanwhile the other machines answer at once.
+            self.assertEqual(self.hub.post("/api/v1/servers/m0/poll").status, 200)
+        finally:
+            m.hang(False)
+        self.assertTrue(wait_for(lambda: self.hub.post("/api/v1/servers/m3/poll").status == 200,
+                                 40, 1))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
