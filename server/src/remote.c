@@ -17,10 +17,12 @@
 #include "remote.h"
 #include "store.h"
 
-/* When each machine last asked for pending updates (costly: every few hours). */
+/* Per machine: when it last asked for pending updates (costly: every few
+ * hours) and the timestamp of its last SSH sample. */
 struct upd_mark {
     char id[64];        /* machine */
     int64_t at;         /* wall-clock seconds of the last successful ask */
+    int64_t last_ts;    /* timestamp of the last sample taken over SSH */
 };
 
 struct hlc_remote {
@@ -145,21 +147,44 @@ updates_due(struct hlc_remote *rm, const char *id, int64_t now, int every_s)
     return due;
 }
 
+/* The mark of machine id, created if new. Holds rm->mu. */
+static struct upd_mark *
+mark_of(struct hlc_remote *rm, const char *id)
+{
+    size_t i;
+    for (i = 0; i < rm->nmarks; i++)
+        if (strcmp(rm->marks[i].id, id) == 0)
+            return &rm->marks[i];
+    rm->marks = hlc_xrealloc(rm->marks, (rm->nmarks + 1) * sizeof(*rm->marks));
+    memset(&rm->marks[i], 0, sizeof(rm->marks[i]));
+    snprintf(rm->marks[i].id, sizeof(rm->marks[i].id), "%s", id);
+    rm->nmarks++;
+    return &rm->marks[i];
+}
+
 static void
 updates_done(struct hlc_remote *rm, const char *id, int64_t now)
 {
     pthread_mutex_lock(&rm->mu);
-    size_t i;
-    for (i = 0; i < rm->nmarks; i++)
-        if (strcmp(rm->marks[i].id, id) == 0)
-            break;
-    if (i == rm->nmarks) {
-        rm->marks = hlc_xrealloc(rm->marks, (rm->nmarks + 1) * sizeof(*rm->marks));
-        snprintf(rm->marks[i].id, sizeof(rm->marks[i].id), "%s", id);
-        rm->nmarks++;
-    }
-    rm->marks[i].at = now;
+    mark_of(rm, id)->at = now;
     pthread_mutex_unlock(&rm->mu);
+}
+
+/* The timestamp for a sample just taken: now, or one second after the
+ * machine's previous SSH sample when two polls (a scheduled one and a manual
+ * one) finish within the same second, since samples are unique per second
+ * and the later one holds the fresher state. */
+static int64_t
+sample_time(struct hlc_remote *rm, const char *id)
+{
+    int64_t now = hlc_now();
+    pthread_mutex_lock(&rm->mu);
+    struct upd_mark *m = mark_of(rm, id);
+    if (now <= m->last_ts)
+        now = m->last_ts + 1;
+    m->last_ts = now;
+    pthread_mutex_unlock(&rm->mu);
+    return now;
 }
 
 static int
@@ -214,7 +239,7 @@ hlc_remote_poll_now(struct hlc_hub *hub, const char *id)
     if (rc == 0 && !(s.have & (HLC_HAVE_CPU | HLC_HAVE_MEMORY)))
         rc = HLC_EPARSE; /* not the collector talking (a login banner, a broken shell) */
     if (rc == 0) {
-        s.timestamp = now;
+        s.timestamp = sample_time(rm, id);
         rc = hlc_ingest_sample(hub, id, &s, "ssh");
         if (rc == 0 && with_updates && (s.have & HLC_HAVE_UPDATES))
             updates_done(rm, id, now);
