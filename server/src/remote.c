@@ -241,7 +241,9 @@ hlc_remote_poll_now(struct hlc_hub *hub, const char *id)
     if (rc == 0) {
         s.timestamp = sample_time(rm, id);
         rc = hlc_ingest_sample(hub, id, &s, "ssh");
-        if (rc == 0 && with_updates && (s.have & HLC_HAVE_UPDATES))
+        /* Asked is enough: a machine whose package manager fails or is slow
+         * past its timeout is not asked again on every poll. */
+        if (rc == 0 && with_updates)
             updates_done(rm, id, now);
     } else if (rc != HLC_ENOTFOUND && rc != HLC_ESSH_HOSTKEY) {
         /* The host-key callback already wrote its own, longer reason. */

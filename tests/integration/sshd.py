@@ -7,7 +7,8 @@ shell, where root's rights are needed. sshd's `SetEnv` gives each machine its ow
 PATH, whose first directory holds stand-ins for `systemctl` and `docker` (no
 systemd or Docker engine runs here): they keep unit and container state in files
 under the machine's directory and follow the real CLIs' documented contracts for
-the calls HomelabCmd makes:
+the calls HomelabCmd makes (and `apt-get -s upgrade`, whose real run takes
+seconds of CPU, lists the upgrades set with set_updates()):
 
   systemctl is-active UNIT      prints the ActiveState, exit 0 if active else 3
   systemctl show -p K,K UNIT    prints Key=value lines (Id, LoadState, ActiveState,
@@ -157,6 +158,22 @@ case "$1" in
 esac
 """
 
+APT_GET = r"""#!/bin/sh
+# Stand-in for apt-get: `apt-get -s upgrade` prints the Inst lines kept in
+# $HLC_MACHINE/state/updates (none by default), as the real simulation does.
+echo "$(date +%s) apt-get $*" >> "$HLC_MACHINE/commands.log"
+case " $* " in
+  *" -s "*|*" --simulate "*)
+    echo "Reading package lists..."
+    echo "Building dependency tree..."
+    echo "Calculating upgrade..."
+    [ -f "$HLC_MACHINE/state/updates" ] && cat "$HLC_MACHINE/state/updates"
+    exit 0;;
+esac
+echo "apt-get stand-in: only simulations are supported" >&2
+exit 100
+"""
+
 GATE = r"""#!/bin/sh
 # ForceCommand gate: logs the command line, waits while the machine "hangs",
 # then runs the command as the login shell would have.
@@ -215,7 +232,8 @@ class Machine:
         os.makedirs(os.path.join(self.dir, "bin"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "units"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "containers"), exist_ok=True)
-        for fname, text in (("systemctl", SYSTEMCTL), ("docker", DOCKER), ("gate", GATE)):
+        for fname, text in (("systemctl", SYSTEMCTL), ("docker", DOCKER), ("apt-get", APT_GET),
+                            ("gate", GATE)):
             p = os.path.join(self.dir, "bin", fname)
             with open(p, "w") as f:
                 f.write(text)
@@ -387,6 +405,16 @@ Subsystem sftp internal-sftp
         except FileNotFoundError:
             return None
 
+    def set_updates(self, packages, security=()):
+        """Pending upgrades as apt-get -s upgrade would list them."""
+        lines = [f"Inst {p} [1.0] (1.1 Debian:12.8/stable [amd64])" for p in packages]
+        lines += [f"Inst {p} [1.0] (1.1 Debian-Security:12/stable-security [amd64])"
+                  for p in security]
+        p = os.path.join(self.dir, "state", "updates")
+        with open(p, "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+
     def command_log(self):
         with open(os.path.join(self.dir, "commands.log")) as f:
             return [l.rstrip("\n").split(" ", 1)[1] for l in f if " " in l]
@@ -417,6 +445,7 @@ class Fleet:
         ensure_users()
         self.own = base is None
         self.base = base or tempfile.mkdtemp(prefix="hlc-sshd-")
+        os.makedirs(self.base, exist_ok=True)
         os.chmod(self.base, 0o755)
         self.machines = [Machine(self.base, i, pubkey_lines, ip=loopback_ip(first_ip + i))
                          for i in range(count)]
