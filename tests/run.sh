@@ -61,7 +61,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHLC_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 
 say "unit and integration tests"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1"
+# strict_string_checks is left off: it treats strndup() of an exact-length,
+# unterminated buffer (as libssh does when exporting keys) as an overflow.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build-asan --output-on-failure -j2 -L unit
 ctest --test-dir build-asan --output-on-failure -L integration
