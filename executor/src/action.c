@@ -196,7 +196,7 @@ hlc_action_build(const struct hlc_action_spec *spec, char **cmd)
             if (!rc)
                 rc = hlc_buf_appendf(&b, "--vacuum-time=%dd", days);
         } else {
-            rc = put(&b, sudo, "truncate -s 0 ");
+            rc = put(&b, sudo, "truncate -c -s 0 ");
             if (!rc)
                 rc = hlc_shell_quote(&b, spec->target);
         }

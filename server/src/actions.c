@@ -340,6 +340,7 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
 {
     json_t *act = NULL;
     char *cmd = NULL, *out = NULL, *err = NULL;
+    char reason[300];
     struct hlc_exec_result res;
     memset(&res, 0, sizeof(res));
     res.exit_code = -1;
@@ -390,27 +391,37 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
             o.exited = res.exit_code >= 0;
             o.exit_code = res.exit_code;
             o.success = res.exit_code == 0;
-            if (!o.success)
-                o.reason = res.exit_code < 0 ? "the command ended without an exit status"
-                                             : "the command exited with a non-zero status";
+            if (!o.success) {
+                if (res.exit_code < 0)
+                    snprintf(reason, sizeof(reason), "the command ended without an exit status");
+                else
+                    snprintf(reason, sizeof(reason), "exit status %d", res.exit_code);
+                o.reason = reason;
+            }
         } else if (xrc == HLC_ETIMEOUT) {
             *kind = HLC_RUN_TIMEOUT;
             o.reason = "timeout";
-        } else if (xrc == HLC_ESSH_HOSTKEY) {
-            *kind = HLC_RUN_UNREACHABLE;
-            o.reason = "unreachable: host key changed; accept the new key first";
-        } else if (xrc == HLC_ESSH_AUTH) {
-            *kind = HLC_RUN_UNREACHABLE;
-            o.reason = "unreachable: SSH authentication refused";
-        } else if (xrc == HLC_ESSH_CONNECT || xrc == HLC_ESSH_NOROUTE) {
-            *kind = HLC_RUN_UNREACHABLE;
-            o.reason = "unreachable: machine offline (connection refused or no route)";
         } else if (xrc == HLC_ENOTFOUND) {
             *kind = HLC_RUN_ERROR;
             o.reason = "the machine was deleted";
-        } else {
+        } else if (xrc == HLC_EIO) {
+            /* The session broke mid-run: the command may have run. */
             *kind = HLC_RUN_UNREACHABLE;
-            o.reason = hlc_strerror(xrc);
+            o.ran = true;
+            snprintf(reason, sizeof(reason),
+                     "unreachable: the SSH session broke while the command ran (it may have "
+                     "run): %s", hlc_remote_reason(xrc));
+            o.reason = reason;
+        } else if (xrc == HLC_EBUSY) {
+            *kind = HLC_RUN_ERROR;
+            o.reason = "the SSH poller is not running";
+        } else {
+            /* HOSTKEY, AUTH, CONNECT, NOROUTE, EXEC: nothing ran. */
+            *kind = HLC_RUN_UNREACHABLE;
+            snprintf(reason, sizeof(reason), "%s: %s",
+                     xrc == HLC_ESSH_HOSTKEY ? "host key refused" : "unreachable",
+                     hlc_remote_reason(xrc));
+            o.reason = reason;
         }
     }
     o.at = hlc_now();
@@ -442,8 +453,11 @@ hlc_actions_decorate(json_t *a)
     const char *st = json_string_value(json_object_get(a, "status"));
     json_t *result = json_null();
     if (st && (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0)) {
-        json_t *reason = json_object_get(a, "failure_reason");
-        json_t *err = json_is_string(reason) ? reason : json_object_get(a, "stderr");
+        /* The error a person wants: the command's stderr, else why it failed. */
+        json_t *se = json_object_get(a, "stderr");
+        json_t *err = json_is_string(se) && json_string_length(se) > 0
+                          ? se
+                          : json_object_get(a, "failure_reason");
         json_t *outp = json_object_get(a, "stdout");
         result = json_pack("{s:b, s:O, s:O}", "success", strcmp(st, "completed") == 0, "output",
                            outp ? outp : json_null(), "error",

@@ -69,7 +69,7 @@ reply_run(struct hlc_req *r, enum hlc_run_kind kind, json_t *act, bool sync_shap
         break;
     case HLC_RUN_UNREACHABLE:
         status = 409;
-        code = strstr(reason ? reason : "", "host key") ? "HOST_KEY_REFUSED"
+        code = strncmp(reason ? reason : "", "host key", 8) == 0 ? "HOST_KEY_REFUSED"
                                                         : "MACHINE_UNREACHABLE";
         break;
     case HLC_RUN_REFUSED:

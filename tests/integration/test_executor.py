@@ -7,6 +7,7 @@ The SSH tests use tests/integration/sshd.py: real OpenSSH sshd machines on
 logging every call, so "nothing ran" is read from the target's own log."""
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -17,6 +18,23 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from hlc import Hub, assert_error, free_port  # noqa: E402
+import sshd  # noqa: E402
+
+# Stand-in for sudo on the test machines (none is installed here, and the
+# test user must not gain root): accepts only the non-interactive form the hub
+# sends, logs the call like the other stand-ins, passes VAR=value through the
+# environment as sudo does, then runs the command as the same user.
+SUDO = r"""#!/bin/sh
+echo "$(date +%s) sudo $*" >> "$HLC_MACHINE/commands.log"
+if [ "$1" != "-n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
+shift
+while [ $# -gt 0 ]; do case "$1" in *=*) export "$1"; shift;; *) break;; esac; done
+exec "$@"
+"""
+
+# What only an action (never a poll) runs on a machine.
+ACTION_WORDS = ("sudo", "systemctl restart", "systemctl start", "systemctl stop", "docker start",
+                "docker stop", "docker restart", "journalctl", "truncate", "apt-get")
 
 
 def hostile_names():
@@ -279,6 +297,261 @@ class ExecutorNoSshTest(unittest.TestCase):
             t.join()
         self.assertEqual(sorted(results), [200] + [409] * 5)
         self.assertEqual(len(self.audit("server_id=dead")), 1)
+
+
+class ExecutorSshTest(unittest.TestCase):
+    """Against real sshd machines with the systemctl/docker stand-ins."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Hub().start()
+        pub = cls.hub.get("/api/v1/ssh/public-key").json["public_key"]
+        cls.fleet = sshd.Fleet(2, pub, first_ip=60).start()
+        for i, m in enumerate(cls.fleet.machines):
+            p = os.path.join(m.dir, "bin", "sudo")
+            with open(p, "w") as f:
+                f.write(SUDO)
+            os.chmod(p, 0o755)
+            r = cls.hub.post("/api/v1/servers", {
+                "server_id": f"box{i}", "hostname": m.host, "ssh_port": m.port,
+                "ssh_user": sshd.USER, "expected_services": [{"name": "nginx", "critical": True}]})
+            assert r.status == 201, r
+        cls.m = cls.fleet.machines[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+        code = cls.hub.stop()
+        log = cls.hub.log()
+        cls.hub.cleanup()
+        shutil.rmtree(cls.fleet.base, ignore_errors=True)
+        assert code == 0, f"hub exit {code}\n{log[-3000:]}"
+        assert "AddressSanitizer" not in log and "runtime error:" not in log, log[-5000:]
+
+    def setUp(self):
+        self.hub.put("/api/v1/config", {"remediation": {
+            "auto_approve_enabled": False, "command_timeout_seconds": 60,
+            "auto_approve_actions": ["restart_service", "clear_logs"],
+            "require_approval_actions": ["apply_updates", "custom"]}})
+        for m in self.fleet.machines:
+            m.hang(False)
+            slow = os.path.join(m.dir, "slow_restart")
+            if os.path.exists(slow):
+                os.unlink(slow)
+
+    def action_lines(self, m, since):
+        """Exec lines the machine ran since index `since` that only an action runs."""
+        return [l for l in m.exec_log()[since:] if any(w in l for w in ACTION_WORDS)]
+
+    def test_restart_stopped_unit_leaves_it_active(self):
+        m = self.m
+        m.set_unit("nginx", "inactive")
+        self.assertEqual(self.hub.post("/api/v1/servers/box0/poll").status, 200)
+        svc = self.hub.get("/api/v1/servers/box0/services").json["services"]
+        self.assertEqual([s["status"] for s in svc if s["service_name"] == "nginx"], ["stopped"])
+        n = len(m.exec_log())
+        r = self.hub.post("/api/v1/servers/box0/services/nginx/restart")
+        self.assertEqual(r.status, 200, r)
+        b = r.json
+        self.assertEqual(b["status"], "completed")
+        self.assertEqual(b["exit_code"], 0)
+        self.assertEqual(b["stderr"], "")
+        self.assertFalse(b["stdout_truncated"])
+        self.assertGreaterEqual(b["duration_ms"], 0)
+        self.assertEqual(m.unit_state("nginx"), "active")
+        self.assertEqual(self.action_lines(m, n), ["sudo -n systemctl restart 'nginx'"])
+        self.assertIn("systemctl restart nginx", m.command_log())
+        a = self.hub.get(f"/api/v1/actions/{b['action_id']}").json
+        self.assertEqual(a["status"], "completed")
+        self.assertTrue(a["result"]["success"])
+        self.assertIsNotNone(a["approved_at"])
+        audit = [e for e in self.hub.get("/api/v1/audit?server_id=box0").json["entries"]
+                 if e["action_id"] == b["action_id"]]
+        self.assertEqual(len(audit), 1)
+        self.assertEqual(audit[0]["command"], "sudo -n systemctl restart 'nginx'")
+        self.assertEqual(audit[0]["exit_code"], 0)
+        self.assertEqual(audit[0]["trigger"], "api_key")
+        # the machine is re-polled after the action: its service list turns fresh
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            svc = self.hub.get("/api/v1/servers/box0/services").json["services"]
+            if [s["status"] for s in svc if s["service_name"] == "nginx"] == ["running"]:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail(f"services not re-polled: {svc}")
+
+    def test_failing_command_reports_failed_with_stderr(self):
+        m = self.m
+        m.set_unit("db", "broken")
+        r = self.hub.post("/api/v1/servers/box0/services/db/start")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["status"], "failed")
+        self.assertEqual(r.json["exit_code"], 1)
+        self.assertIn("Job for db.service failed", r.json["stderr"])
+        a = self.hub.get(f"/api/v1/actions/{r.json['action_id']}").json
+        self.assertEqual(a["failure_reason"], "exit status 1")
+        self.assertIn("Job for db.service failed", a["result"]["error"])
+        r = self.hub.post("/api/v1/servers/box0/containers/nope/restart")
+        self.assertEqual(r.json["status"], "failed")
+        self.assertIn("No such container: nope", r.json["stderr"])
+
+    def test_service_stop_start_and_containers(self):
+        m = self.m
+        m.set_unit("smbd", "active")
+        self.assertEqual(self.hub.post("/api/v1/servers/box0/services/smbd/stop").json["exit_code"], 0)
+        self.assertEqual(m.unit_state("smbd"), "inactive")
+        self.assertEqual(self.hub.post("/api/v1/servers/box0/services/smbd.service/start").json["exit_code"], 0)
+        self.assertEqual(m.unit_state("smbd"), "active")
+        m.set_container("web", "exited")
+        r = self.hub.post("/api/v1/servers/box0/containers/web/start")
+        self.assertEqual((r.status, r.json["status"], r.json["stdout"]), (200, "completed", "web\n"))
+        self.assertEqual(m.container_state("web"), "running")
+        self.hub.post("/api/v1/servers/box0/containers/web/stop")
+        self.assertEqual(m.container_state("web"), "exited")
+        self.hub.post("/api/v1/servers/box0/containers/web/restart")
+        self.assertEqual(m.container_state("web"), "running")
+        self.assertIn("sudo -n docker restart 'web'", m.exec_log())
+
+    def test_timeout_is_504_and_recorded_failed(self):
+        m = self.m
+        m.set_unit("slowd", "inactive")
+        with open(os.path.join(m.dir, "slow_restart"), "w") as f:
+            f.write("4")
+        self.hub.put("/api/v1/config", {"remediation": {"command_timeout_seconds": 1}})
+        t0 = time.time()
+        r = self.hub.post("/api/v1/servers/box0/services/slowd/restart")
+        self.assertLess(time.time() - t0, 3.5)
+        d = assert_error(self, r, 504, "TIMEOUT")
+        a = self.hub.get(f"/api/v1/actions/{d['action_id']}").json
+        self.assertEqual(a["status"], "failed")
+        self.assertEqual(a["failure_reason"], "timeout")
+        self.assertIsNone(a["exit_code"])
+        audit = [e for e in self.hub.get("/api/v1/audit?server_id=box0&action_type=restart_service")
+                 .json["entries"] if e["action_id"] == d["action_id"]]
+        self.assertEqual(audit[0]["failure_reason"], "timeout")
+        os.unlink(os.path.join(m.dir, "slow_restart"))
+        self.hub.put("/api/v1/config", {"remediation": {"command_timeout_seconds": 60}})
+        time.sleep(3.5)  # the timed-out restart finishes on the target
+        r = self.hub.post("/api/v1/servers/box0/services/slowd/restart")
+        self.assertEqual((r.status, r.json["exit_code"]), (200, 0), r)
+
+    def test_hostile_corpus_runs_nothing(self):
+        m = self.fleet.machines[1]
+        n, nc = len(m.exec_log()), len(m.command_log())
+        na = self.hub.get("/api/v1/actions?server_id=box1&limit=1000").json["total"]
+        paths = ["/api/v1/servers/box1/services/{}/restart", "/api/v1/servers/box1/services/{}/start",
+                 "/api/v1/servers/box1/services/{}/stop", "/api/v1/servers/box1/containers/{}/start",
+                 "/api/v1/servers/box1/containers/{}/stop",
+                 "/api/v1/servers/box1/containers/{}/restart",
+                 "/api/v1/servers/box1/scripts/{}"]
+        for name in HOSTILE:
+            for p in paths:
+                method = "DELETE" if p.endswith("scripts/{}") else "POST"
+                r = self.hub.request(method, p.format(q(name)))
+                assert_error(self, r, 400, "INVALID_NAME")
+            for t in ("restart_service", "start_service", "stop_service", "container_start",
+                      "container_stop", "container_restart", "clear_logs", "custom"):
+                r = self.hub.post("/api/v1/actions", {"server_id": "box1", "action_type": t,
+                                                      "target": name})
+                assert_error(self, r, 400, "INVALID_NAME")
+            r = self.hub.post("/api/v1/servers/box1/scripts", {"name": name, "script": "true"})
+            assert_error(self, r, 400, "INVALID_NAME")
+        self.assertEqual(self.action_lines(m, n), [])
+        self.assertFalse(any(l.startswith(("sudo", "systemctl restart", "systemctl start",
+                                           "systemctl stop", "docker start", "docker stop",
+                                           "docker restart")) for l in m.command_log()[nc:]))
+        self.assertEqual(self.hub.get("/api/v1/actions?server_id=box1&limit=1000").json["total"], na)
+
+    def test_approve_reject_auto_approve_end_to_end(self):
+        m = self.fleet.machines[1]
+        m.set_unit("plex", "inactive")
+        n = len(m.exec_log())
+        a = self.hub.post("/api/v1/actions", {"server_id": "box1", "action_type": "restart_service",
+                                              "target": "plex"}).json
+        self.assertEqual(a["status"], "pending")
+        b = self.hub.post("/api/v1/actions", {"server_id": "box1", "action_type": "restart_service",
+                                              "target": "plex"}).json
+        self.assertEqual(self.hub.post(f"/api/v1/actions/{b['action_id']}/reject").json["status"],
+                         "rejected")
+        self.assertEqual(self.action_lines(m, n), [])  # queued and rejected: nothing ran
+        self.assertEqual(m.unit_state("plex"), "inactive")
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["status"], r.json["exit_code"]), ("completed", 0))
+        self.assertEqual(m.unit_state("plex"), "active")
+        self.assertEqual(self.action_lines(m, n), ["sudo -n systemctl restart 'plex'"])
+        # auto-approve: runs at once, recorded as such
+        self.hub.put("/api/v1/config", {"remediation": {
+            "auto_approve_enabled": True, "auto_approve_actions": ["container_restart"]}})
+        m.set_container("db", "exited")
+        r = self.hub.post("/api/v1/actions", {"server_id": "box1", "action_type": "container_restart",
+                                              "target": "db"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json["status"], r.json["auto_approved"], r.json["exit_code"]),
+                         ("completed", True, 0))
+        self.assertEqual(m.container_state("db"), "running")
+        entries = {e["action_id"]: e for e in
+                   self.hub.get("/api/v1/audit?server_id=box1").json["entries"]}
+        self.assertEqual(entries[a["action_id"]]["trigger"], "api_key")
+        self.assertEqual(entries[r.json["action_id"]]["trigger"], "auto_approve")
+        self.assertNotIn(b["action_id"], entries)
+        hist = [x["action_id"] for x in self.hub.get("/api/v1/actions/history?server_id=box1")
+                .json["actions"]]
+        for x in (a["action_id"], b["action_id"], r.json["action_id"]):
+            self.assertIn(x, hist)
+
+    def test_custom_script_runs_verbatim_with_capped_output(self):
+        m = self.fleet.machines[1]
+        script = "echo hello; id -un\nprintf '\\377ok' >&2"
+        self.assertEqual(self.hub.post("/api/v1/servers/box1/scripts",
+                                       {"name": "hello", "script": script}).status, 201)
+        a = self.hub.post("/api/v1/actions", {"server_id": "box1", "action_type": "custom",
+                                              "target": "hello"}).json
+        n = len(m.exec_log())
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve").json
+        self.assertEqual(r["status"], "completed", r)
+        self.assertEqual(r["stdout"], f"hello\n{sshd.USER}\n")
+        self.assertEqual(r["stderr"], "\ufffdok")  # invalid UTF-8 made safe
+        ran = [l for l in m.exec_log()[n:] if not l.startswith("sh -s")]
+        self.assertEqual(ran, script.split("\n"))  # the exec line, verbatim
+        big = "head -c 70000 /dev/zero | tr '\\0' a"
+        self.hub.post("/api/v1/servers/box1/scripts", {"name": "big", "script": big})
+        a = self.hub.post("/api/v1/actions", {"server_id": "box1", "action_type": "custom",
+                                              "target": "big"}).json
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve").json
+        self.assertEqual(len(r["stdout"]), 65536)
+        self.assertTrue(r["stdout_truncated"])
+        audit = [e for e in self.hub.get("/api/v1/audit?server_id=box1&action_type=custom")
+                 .json["entries"] if e["action_id"] == a["action_id"]][0]
+        self.assertEqual(len(audit["stdout"]), 8192)
+        self.assertTrue(audit["stdout_truncated"])
+        self.assertEqual(audit["command"], big)
+
+    def test_offline_and_host_key_refused_are_409(self):
+        m = self.fleet.machines[1]
+        m.set_unit("nginx", "inactive")
+        m.stop()
+        try:
+            r = self.hub.post("/api/v1/servers/box1/services/nginx/restart")
+            d = assert_error(self, r, 409, "MACHINE_UNREACHABLE")
+            self.assertIn("unreachable", d["message"])
+            m.regen_host_key()
+        finally:
+            m.start()
+        # the pool backs off after a refused connection (1 s, doubling): retry
+        deadline = time.time() + 20
+        while True:
+            r = self.hub.post("/api/v1/servers/box1/services/nginx/restart")
+            if r.json["detail"]["code"] != "MACHINE_UNREACHABLE" or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        d = assert_error(self, r, 409, "HOST_KEY_REFUSED")
+        a = self.hub.get(f"/api/v1/actions/{d['action_id']}").json
+        self.assertTrue(a["failure_reason"].startswith("host key refused"), a)
+        self.assertEqual(self.hub.post("/api/v1/servers/box1/host-key/accept").status, 200)
+        r = self.hub.post("/api/v1/servers/box1/services/nginx/restart")
+        self.assertEqual((r.status, r.json["exit_code"]), (200, 0), r)
 
 
 if __name__ == "__main__":

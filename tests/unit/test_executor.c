@@ -77,8 +77,8 @@ test_templates(void **state)
     expect(HLC_ACT_CLEAR_LOGS, "journal", false, "sudo -n journalctl --vacuum-time=7d");
     expect(HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl --vacuum-time=7d");
     expect(HLC_ACT_CLEAR_LOGS, "/var/log/nginx/access.log.1", false,
-           "sudo -n truncate -s 0 '/var/log/nginx/access.log.1'");
-    expect(HLC_ACT_CLEAR_LOGS, "/var/log/syslog", true, "truncate -s 0 '/var/log/syslog'");
+           "sudo -n truncate -c -s 0 '/var/log/nginx/access.log.1'");
+    expect(HLC_ACT_CLEAR_LOGS, "/var/log/syslog", true, "truncate -c -s 0 '/var/log/syslog'");
     const char *upd = "DEBIAN_FRONTEND=noninteractive apt-get -q update && "
                       "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o "
                       "Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade";
@@ -294,8 +294,8 @@ test_through_sh(void **state)
          "sudo [-n] [docker] [restart] [web.1]\ndocker [restart] [web.1]\n"},
         {HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl [--vacuum-time=7d]\n"},
         {HLC_ACT_CLEAR_LOGS, "/var/log/app/x-1.log", false,
-         "sudo [-n] [truncate] [-s] [0] [/var/log/app/x-1.log]\n"
-         "truncate [-s] [0] [/var/log/app/x-1.log]\n"},
+         "sudo [-n] [truncate] [-c] [-s] [0] [/var/log/app/x-1.log]\n"
+         "truncate [-c] [-s] [0] [/var/log/app/x-1.log]\n"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         char logp[256];
