@@ -305,7 +305,7 @@ list_actions(struct hlc_req *r, bool history)
     if (sid && !hlc_valid_slug(sid))
         return hlc_reply_error(r, 422, "VALIDATION_ERROR", "server_id is not a machine id",
                                "server_id");
-    int limit, ret = parse_limit(r, &limit);
+    int limit = LIST_DEFAULT, ret = parse_limit(r, &limit);
     if (ret)
         return ret;
     json_t *arr = NULL;
@@ -492,7 +492,7 @@ parse_time(const char *s, int64_t *out)
 int
 hlc_api_audit_list(struct hlc_req *r)
 {
-    struct hlc_audit_filter f = {0};
+    struct hlc_audit_filter f = {.limit = LIST_DEFAULT};
     f.server_id = hlc_req_query(r, "server_id");
     f.action_type = hlc_req_query(r, "action_type");
     const char *since = hlc_req_query(r, "since"), *until = hlc_req_query(r, "until");
