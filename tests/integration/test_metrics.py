@@ -1,12 +1,20 @@
 """Metrics and live-state API against the real hub binary: history, latest,
 summary, services merged with live state, containers, `latest` in the
-machine JSON, and input validation."""
+machine JSON, and input validation; then the same endpoints fed by real polls
+of OpenSSH machines on 127.0.0.x (sshd.py), checked against what this machine
+(the target) reports itself."""
+import datetime
+import glob
 import os
+import shutil
+import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from hlc import Hub, assert_error  # noqa: E402
+import sshd  # noqa: E402
 
 SERIES = ["cpu_percent", "memory_percent", "disk_percent", "load_1m", "network_rx_bps",
           "network_tx_bps", "cpu_temp_c"]
@@ -112,6 +120,199 @@ class MetricsApiTest(unittest.TestCase):
         self.assertEqual(r.json, {"server_id": "nas", "containers": []})
         assert_error(self, self.hub.get("/api/v1/servers/ghost/containers"), 404, "NOT_FOUND")
         assert_error(self, self.hub.get("/api/v1/servers/ghost/services"), 404, "NOT_FOUND")
+
+
+def iso(ts):
+    return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def target_facts():
+    """What this machine says about itself, as the collector should see it."""
+    with open("/proc/meminfo") as f:
+        mem = {l.split(":")[0]: int(l.split()[1]) * 1024 for l in f if l.split()[-1] == "kB"}
+    with open("/proc/stat") as f:
+        btime = int([l for l in f if l.startswith("btime")][0].split()[1])
+    with open("/proc/net/dev") as f:
+        ifaces = {l.split(":")[0].strip() for l in f.readlines()[2:]} - {"lo"}
+    osr = {}
+    with open("/etc/os-release") as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                osr[k] = v.strip('"')
+    st = os.statvfs("/")
+    u = os.uname()
+    return {"mem_total": mem["MemTotal"], "swap_total": mem["SwapTotal"], "btime": btime,
+            "ifaces": ifaces, "pretty": osr.get("PRETTY_NAME"), "version": osr.get("VERSION_ID"),
+            "root_size": st.f_blocks * st.f_frsize, "kernel": u.release, "arch": u.machine,
+            "hostname": u.nodename, "cpus": os.sysconf("SC_NPROCESSORS_ONLN")}
+
+
+class MetricsFromPollsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Hub().start()
+        pub = cls.hub.get("/api/v1/ssh/public-key").json["public_key"]
+        cls.fleet = sshd.Fleet(2, pub, first_ip=40).start()
+        # Scheduled polls far apart, so the polls below are the ones that count.
+        r = cls.hub.put("/api/v1/config", {"polling": {"poll_interval_seconds": 86400}})
+        assert r.status == 200, r
+        # The targets' state is set before they are registered: the scheduler
+        # polls a new machine within 2 s, and that poll (which also asks for
+        # updates) must see the same state as the tests' own polls.
+        m0, m1 = cls.fleet.machines
+        m0.set_unit("plex", "active")
+        m0.set_unit("sonarr", "failed")
+        m0.set_container("web", "running")
+        m0.set_container("db", "exited")
+        m0.set_updates(["bash", "tzdata"], security=["openssl"])
+        os.unlink(os.path.join(m1.dir, "bin", "docker"))  # this machine has no Docker
+        for i, m in enumerate(cls.fleet.machines):
+            r = cls.hub.post("/api/v1/servers", {
+                "server_id": f"t{i}", "hostname": m.host, "ssh_port": m.port,
+                "ssh_user": sshd.USER, "machine_type": "server" if i == 0 else "workstation",
+                "expected_services": [{"name": "plex", "critical": True},
+                                      {"name": "sonarr", "critical": False},
+                                      {"name": "ghost-unit", "critical": False}]})
+            assert r.status == 201, r
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fleet.stop()
+        code = cls.hub.stop()
+        log = cls.hub.log()
+        cls.hub.cleanup()
+        shutil.rmtree(cls.fleet.base, ignore_errors=True)
+        assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log, log[-5000:]
+        assert code == 0, log[-3000:]
+
+    def poll(self, sid):
+        time.sleep(1.1)  # samples are unique per second
+        r = self.hub.post(f"/api/v1/servers/{sid}/poll")
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def test_polls_feed_latest_history_summary_services_containers(self):
+        m = self.fleet.machines[0]
+        facts = target_facts()
+        first = self.poll("t0")
+        second = self.poll("t0")
+        self.assertGreater(iso(second["timestamp"]), iso(first["timestamp"]))
+
+        # latest: exactly what the target says about itself
+        latest = self.hub.get("/api/v1/metrics/t0/latest")
+        self.assertEqual(latest.status, 200, latest)
+        l = latest.json
+        self.assertEqual(l["timestamp"], second["timestamp"])
+        self.assertEqual(l["source"], "ssh")
+        self.assertEqual(l["memory_total_bytes"], facts["mem_total"])
+        self.assertEqual(l["swap_total_bytes"], facts["swap_total"])
+        self.assertTrue(0 < l["memory_used_bytes"] < l["memory_total_bytes"])
+        self.assertAlmostEqual(l["memory_percent"],
+                               100 * l["memory_used_bytes"] / l["memory_total_bytes"], delta=0.01)
+        root = [f for f in l["filesystems"] if f["mount"] == "/"]
+        self.assertEqual(len(root), 1, l["filesystems"])
+        self.assertEqual(root[0]["total_bytes"], facts["root_size"])
+        self.assertEqual(l["disk_percent"], root[0]["percent"])
+        self.assertFalse([f for f in l["filesystems"] if f["fstype"] in ("tmpfs", "devtmpfs")])
+        self.assertEqual({n["name"] for n in l["network"]}, facts["ifaces"])
+        self.assertIsNotNone(l["cpu_percent"])  # derived from the two polls' counters
+        self.assertTrue(0 <= l["cpu_percent"] <= 100)
+        self.assertIsNotNone(l["network_rx_bps"])
+        self.assertEqual(l["cpu_cores"], facts["cpus"])
+        self.assertEqual(iso(l["boot_time"]), facts["btime"])
+        self.assertGreater(l["uptime_seconds"], 0)
+        self.assertEqual(l["os"], {"hostname": facts["hostname"], "distribution": facts["pretty"],
+                                   "version": facts["version"], "kernel": facts["kernel"],
+                                   "architecture": facts["arch"]})
+        self.assertIs(l["reboot_required"], os.path.exists("/var/run/reboot-required"))
+        # asked on the machine's first poll only; the count stays afterwards
+        self.assertEqual((l["updates_available"], l["security_updates"]), (3, 1))
+        self.assertEqual((first["updates_available"], first["security_updates"]), (3, 1))
+
+        # the machine carries the same latest and its OS fields
+        mach = self.hub.get("/api/v1/servers/t0").json
+        self.assertEqual(mach["latest"], l)
+        self.assertEqual((mach["kernel"], mach["architecture"], mach["os_distribution"],
+                          mach["os_version"]),
+                         (facts["kernel"], facts["arch"], facts["pretty"], facts["version"]))
+        self.assertEqual(mach["status"], "online")
+        listed = {x["server_id"]: x for x in self.hub.get("/api/v1/servers").json["servers"]}
+        self.assertEqual(listed["t0"]["latest"], l)
+
+        # services: expected ones merged with the state systemctl reported
+        svcs = self.hub.get("/api/v1/servers/t0/services").json["services"]
+        by = {x["service_name"]: x for x in svcs}
+        self.assertEqual(sorted(by), ["ghost-unit", "plex", "sonarr"])
+        self.assertEqual((by["plex"]["status"], by["plex"]["active_state"],
+                          by["plex"]["sub_state"], by["plex"]["pid"],
+                          by["plex"]["memory_bytes"], by["plex"]["cpu_usage_ns"]),
+                         ("running", "active", "running", 4242, 52428800, 1500000000))
+        self.assertTrue(by["plex"]["critical"])
+        self.assertEqual((by["sonarr"]["status"], by["sonarr"]["active_state"]),
+                         ("failed", "failed"))
+        self.assertIsNone(by["sonarr"]["memory_bytes"])
+        self.assertEqual((by["ghost-unit"]["status"], by["ghost-unit"]["load_state"]),
+                         ("stopped", "not-found"))
+        for x in svcs:  # unchanged rows, yet checked at the last poll
+            self.assertEqual(x["checked_at"], second["timestamp"])
+
+        conts = {c["name"]: c for c in
+                 self.hub.get("/api/v1/servers/t0/containers").json["containers"]}
+        self.assertEqual({k: v["state"] for k, v in conts.items()},
+                         {"web": "running", "db": "exited"})
+        self.assertEqual(conts["web"]["image"], "example/web:latest")
+        self.assertEqual(conts["web"]["status"], "Up 2 hours")
+
+        # a change on the target shows at the next poll
+        m.set_container("web", "exited")
+        m.set_unit("sonarr", "active")
+        third = self.poll("t0")
+        conts = {c["name"]: c for c in
+                 self.hub.get("/api/v1/servers/t0/containers").json["containers"]}
+        self.assertEqual(conts["web"]["state"], "exited")
+        self.assertEqual(conts["web"]["checked_at"], third["timestamp"])
+        by = {x["service_name"]: x for x in
+              self.hub.get("/api/v1/servers/t0/services").json["services"]}
+        self.assertEqual(by["sonarr"]["status"], "running")
+
+        # history: the polls land in epoch-aligned buckets with avg/min/max
+        h = self.hub.get("/api/v1/metrics/t0?range=24h&points=10").json
+        self.assertEqual(h["bucket_seconds"], 8640)
+        self.assertGreaterEqual(len(h["timestamps"]), 1)
+        self.assertLessEqual(len(h["timestamps"]), 10)
+        self.assertTrue(all(t % 8640 == 0 for t in h["timestamps"]))
+        last = iso(third["timestamp"])
+        self.assertEqual(h["timestamps"][-1], int(last) // 8640 * 8640)
+        mem = h["series"]["memory_percent"]
+        self.assertLessEqual(mem["min"][-1], third["memory_percent"])
+        self.assertGreaterEqual(mem["max"][-1], third["memory_percent"])
+        self.assertTrue(mem["min"][-1] <= mem["avg"][-1] <= mem["max"][-1])
+        self.assertIsNotNone(h["series"]["cpu_percent"]["max"][-1])
+        self.assertEqual(h["series"]["disk_percent"]["max"][-1], third["disk_percent"])
+        y = self.hub.get("/api/v1/metrics/t0?range=1y&points=365").json
+        self.assertEqual(y["bucket_seconds"], 86400)
+        self.assertEqual(y["timestamps"][-1], int(last) // 86400 * 86400)
+        self.assertEqual(y["series"]["disk_percent"]["max"][-1], third["disk_percent"])
+
+        # summary: online machines' averages
+        s = self.hub.get("/api/v1/metrics/summary").json
+        self.assertGreaterEqual(s["online"], 1)
+        self.assertEqual(s["servers"]["total"], 1)
+        self.assertEqual(s["workstations"]["total"], 1)
+        self.assertIsNotNone(s["avg_memory_percent"])
+        self.assertGreaterEqual(s["max_disk_percent"], third["disk_percent"])
+
+    def test_machine_without_docker_or_sensors_reports_no_section(self):
+        l = self.poll("t1")
+        self.assertEqual(self.hub.get("/api/v1/servers/t1/containers").json["containers"], [])
+        self.assertEqual(l["memory_total_bytes"], target_facts()["mem_total"])
+        # sensors as the machine exposes them (none on this VM: no section)
+        sensors = glob.glob("/sys/class/thermal/thermal_zone*/temp") + \
+            glob.glob("/sys/class/hwmon/hwmon*/temp*_input")
+        self.assertEqual(len(l["temperatures"]), len(sensors))
+        self.assertEqual(l["cpu_temp_c"] is None, not sensors)
+        self.assertIsNone(self.hub.get("/api/v1/servers/t1").json["last_error"])
 
 
 if __name__ == "__main__":
