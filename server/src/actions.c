@@ -4,8 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <sodium.h>
 
 #include "config.h"
 #include "credentials.h"
@@ -22,8 +22,14 @@
 
 enum job_kind { JOB_EXEC, JOB_REPOLL };
 
+/* A re-poll waits until the machine has had no action for this long, so a
+ * burst of actions (or a script clicking restart in a loop) costs one poll
+ * at its end instead of one poll competing with every next command. */
+#define REPOLL_DEBOUNCE_MS 500
+
 struct job {
     enum job_kind kind;  /* what to do */
+    int64_t due_ms;      /* monotonic time it may start */
     char id[64];         /* action id (JOB_EXEC) or server id (JOB_REPOLL) */
     char actor[96];      /* JOB_EXEC: who triggered it */
     struct job *next;    /* queue link */
@@ -47,11 +53,13 @@ enqueue(struct hlc_hub *hub, enum job_kind kind, const char *id, const char *act
     struct hlc_actions *a = hub->actions;
     if (!a)
         return; /* not started (unit tests): nothing runs in the background */
+    int64_t due = hlc_mono_ms() + (kind == JOB_REPOLL ? REPOLL_DEBOUNCE_MS : 0);
     pthread_mutex_lock(&a->mu);
     if (kind == JOB_REPOLL) {
-        /* One pending re-poll per machine is enough. */
+        /* One pending re-poll per machine is enough: push it back. */
         for (struct job *j = a->head; j; j = j->next) {
             if (j->kind == JOB_REPOLL && strcmp(j->id, id) == 0) {
+                j->due_ms = due;
                 pthread_mutex_unlock(&a->mu);
                 return;
             }
@@ -63,6 +71,7 @@ enqueue(struct hlc_hub *hub, enum job_kind kind, const char *id, const char *act
     }
     struct job *j = hlc_xcalloc(1, sizeof(*j));
     j->kind = kind;
+    j->due_ms = due;
     snprintf(j->id, sizeof(j->id), "%s", id);
     snprintf(j->actor, sizeof(j->actor), "%s", actor ? actor : "");
     if (a->tail)
@@ -74,20 +83,54 @@ enqueue(struct hlc_hub *hub, enum job_kind kind, const char *id, const char *act
     pthread_mutex_unlock(&a->mu);
 }
 
+/* Unlinks and returns the first job that is due, or NULL; *wait_ms gets
+ * how long until the earliest one is (-1 = none queued). Under a->mu. */
+static struct job *
+take_due(struct hlc_actions *a, int64_t *wait_ms)
+{
+    int64_t now = hlc_mono_ms();
+    *wait_ms = -1;
+    for (struct job **pp = &a->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        struct job *j = *pp;
+        if (j->due_ms <= now) {
+            *pp = j->next;
+            if (a->tail == j)
+                a->tail = prev;
+            return j;
+        }
+        if (*wait_ms < 0 || j->due_ms - now < *wait_ms)
+            *wait_ms = j->due_ms - now;
+    }
+    return NULL;
+}
+
 static void *
 worker(void *arg)
 {
     struct hlc_actions *a = arg;
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (!a->head && !a->stop)
-            pthread_cond_wait(&a->cv, &a->mu);
-        if (a->stop)
+        struct job *j = NULL;
+        int64_t wait_ms = -1;
+        while (!a->stop && !(j = take_due(a, &wait_ms))) {
+            if (wait_ms < 0) {
+                pthread_cond_wait(&a->cv, &a->mu);
+            } else {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                ts.tv_sec += wait_ms / 1000;
+                ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            }
+        }
+        if (a->stop) {
+            free(j);
             break;
-        struct job *j = a->head;
-        a->head = j->next;
-        if (!a->head)
-            a->tail = NULL;
+        }
         pthread_mutex_unlock(&a->mu);
         if (j->kind == JOB_EXEC) {
             enum hlc_run_kind kind;
@@ -119,7 +162,11 @@ hlc_actions_start(struct hlc_hub *hub)
     struct hlc_actions *a = hlc_xcalloc(1, sizeof(*a));
     a->hub = hub;
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cv, &ca);
+    pthread_condattr_destroy(&ca);
     for (int i = 0; i < NWORKERS; i++) {
         if (pthread_create(&a->th[i], NULL, worker, a) != 0)
             break;
