@@ -108,6 +108,8 @@ sess_connect(struct hlc_poller *p, struct sess *s)
     ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
     ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
     ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+    int nodelay = 1; /* no Nagle: a small exec request must not wait for a delayed ACK */
+    ssh_options_set(ssh, SSH_OPTIONS_NODELAY, &nodelay);
     if (ssh_connect(ssh) != SSH_OK) {
         rc = connect_error(ssh);
         hlc_log(HLC_LOG_DEBUG, "poller: %s: connect to %s:%d: %s", s->id, t.host, t.port,
