@@ -314,7 +314,10 @@ list_actions(struct hlc_req *r, bool history)
         return hlc_reply_err(r, rc, "listing actions");
     size_t i;
     json_t *a;
-    json_array_foreach(arr, i, a) hlc_actions_decorate(a);
+    json_array_foreach(arr, i, a)
+    {
+        hlc_actions_decorate(a);
+    }
     return hlc_reply_json(r, 200,
                           json_pack("{s:o, s:I}", "actions", arr, "total",
                                     (json_int_t)json_array_size(arr)));
