@@ -528,6 +528,23 @@ class ExecutorSshTest(unittest.TestCase):
         self.assertTrue(audit["stdout_truncated"])
         self.assertEqual(audit["command"], big)
 
+    def test_apply_updates_needs_approval_and_runs_the_template(self):
+        m = self.fleet.machines[1]
+        self.hub.put("/api/v1/config", {"remediation": {"auto_approve_enabled": True}})
+        a = self.hub.post("/api/v1/actions", {"server_id": "box1",
+                                              "action_type": "apply_updates"}).json
+        self.assertEqual((a["status"], a["target"]), ("pending", "system"))
+        n = len(m.exec_log())
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve").json
+        want = ("sudo -n DEBIAN_FRONTEND=noninteractive apt-get -q update && "
+                "sudo -n DEBIAN_FRONTEND=noninteractive apt-get -q -y -o "
+                "Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade")
+        self.assertEqual(self.action_lines(m, n), [want])
+        # the stand-in apt-get only simulates: the run fails with its stderr
+        self.assertEqual(r["status"], "failed")
+        self.assertIn("only simulations", r["stderr"])
+        self.assertIn("apt-get -q update", m.command_log()[-1])
+
     def test_offline_and_host_key_refused_are_409(self):
         m = self.fleet.machines[1]
         m.set_unit("nginx", "inactive")

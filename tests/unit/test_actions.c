@@ -12,10 +12,17 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
+#include "actions.h"
+#include "config.h"
+#include "credentials_internal.h"
 #include "hlc/base.h"
+#include "hlc/token.h"
+#include "hub.h"
 #include "store.h"
+#include "validate.h"
 
 struct fx {
     char dir[64];
@@ -301,14 +308,94 @@ test_recover_and_scripts(void **state)
     assert_int_equal(hlc_store_action_insert(f->s, &row), HLC_ENOTFOUND);
 }
 
+/* hlc_actions_queue, the alerts engine's door: pending by default, refused
+ * targets queue nothing, auto-approved types run on the worker thread. */
+static void
+test_queue_for_alerts(void **state)
+{
+    struct fx *f = *state;
+    struct hlc_hub hub;
+    memset(&hub, 0, sizeof(hub));
+    hub.store = f->s;
+    hub.set.data_dir = f->dir;
+    hub.set.db_path = f->path;
+    assert_int_equal(hlc_credentials_prepare_keyring(&hub.set, &hub.keyring), 0);
+    assert_int_equal(hlc_credentials_ensure_identity(&hub), 0);
+
+    json_t *a = NULL;
+    assert_int_equal(hlc_actions_queue(&hub, "nas", "restart_service", "plex", "al-1", &a), 0);
+    assert_string_equal(json_string_value(json_object_get(a, "status")), "pending");
+    assert_string_equal(json_string_value(json_object_get(a, "alert_id")), "al-1");
+    assert_string_equal(json_string_value(json_object_get(a, "requested_by")), "alert:al-1");
+    assert_string_equal(json_string_value(json_object_get(a, "command")),
+                        "sudo -n systemctl restart 'plex'");
+    assert_true(json_is_null(json_object_get(a, "result")));
+    json_decref(a);
+
+    assert_int_equal(hlc_actions_queue(&hub, "nas", "reboot", "now", NULL, NULL), HLC_EINVAL);
+    assert_int_equal(hlc_actions_queue(&hub, "nas", "restart_service", "plex;reboot", NULL, NULL),
+                     HLC_EDENIED);
+    assert_int_equal(hlc_actions_queue(&hub, "nas", "custom", "nope", NULL, NULL), HLC_ENOTFOUND);
+    assert_int_equal(hlc_actions_queue(&hub, "ghost", "restart_service", "plex", NULL, NULL),
+                     HLC_ENOTFOUND);
+    json_t *rows = NULL;
+    assert_int_equal(hlc_store_action_list(f->s, NULL, NULL, false, 100, &rows), 0);
+    assert_int_equal(json_array_size(rows), 1);
+    json_decref(rows);
+
+    /* Auto-approved: runs on the worker. No poller runs here, so the run
+     * fails with that reason - and is recorded, with its trigger. */
+    json_t *patch = json_pack("{s:{s:b}}", "remediation", "auto_approve_enabled", 1);
+    struct hlc_verr e;
+    int rc = 0;
+    assert_true(hlc_config_update(f->s, patch, &e, &rc));
+    json_decref(patch);
+    assert_int_equal(rc, 0);
+    assert_false(hlc_actions_auto_approved(&hub, HLC_ACT_CUSTOM));
+    assert_true(hlc_actions_auto_approved(&hub, HLC_ACT_CLEAR_LOGS));
+    assert_int_equal(hlc_actions_start(&hub), 0);
+    assert_int_equal(hlc_actions_queue(&hub, "nas", "restart_service", "smbd", "al-2", &a), 0);
+    assert_true(json_is_true(json_object_get(a, "auto_approved")));
+    char id[40];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(a, "action_id")));
+    json_decref(a);
+    const char *st = NULL;
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(hlc_actions_get(&hub, id, &a), 0);
+        st = json_string_value(json_object_get(a, "status"));
+        if (strcmp(st, "failed") == 0 || strcmp(st, "completed") == 0)
+            break;
+        json_decref(a);
+        a = NULL;
+        usleep(10000);
+    }
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "status")), "failed");
+    assert_false(json_is_true(json_object_get(json_object_get(a, "result"), "success")));
+    json_decref(a);
+    hlc_actions_stop(&hub);
+    struct hlc_audit_filter flt = {.server_id = "nas", .limit = 10};
+    assert_int_equal(hlc_store_audit_list(f->s, &flt, &rows), 0);
+    assert_int_equal(json_array_size(rows), 1);
+    json_t *r0 = json_array_get(rows, 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "trigger")), "auto_approve");
+    assert_string_equal(json_string_value(json_object_get(r0, "actor")), "alert:al-2");
+    assert_string_equal(json_string_value(json_object_get(r0, "alert_id")), "al-2");
+    json_decref(rows);
+    hlc_keyring_free(hub.keyring);
+}
+
 int
 main(void)
 {
+    if (sodium_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_approvals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_and_scripts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_for_alerts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
