@@ -14,7 +14,9 @@
  * that the whole script stays inside the hub's default 10 s exec timeout: a
  * command that runs over loses its section, not the sample. A section
  * is printed only when its source could be read, so a missing one means the
- * host cannot give it. */
+ * host cannot give it. The output is gathered and printed at the end in one
+ * go, so it crosses the SSH channel in a few packets rather than one per
+ * command (the hub's CPU per poll is mostly per-packet work). */
 const char hlc_collect_script[] =
     "LC_ALL=C; export LC_ALL\n"
     "PATH=\"$PATH:/usr/sbin:/sbin:/usr/bin:/bin\"; export PATH\n"
@@ -78,7 +80,8 @@ const char hlc_collect_script[] =
     "    fi\n"
     "  fi\n"
     "}\n"
-    "hlc_main \"$@\" </dev/null\n"
+    "hlc_out=$(hlc_main \"$@\" </dev/null)\n"
+    "printf '%s\\n' \"$hlc_out\"\n"
     "exit 0\n";
 
 int
