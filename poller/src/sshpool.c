@@ -172,22 +172,27 @@ append(char **buf, size_t *len, bool *cut, size_t cap, const char *data, size_t 
     (*buf)[*len] = '\0';
 }
 
-/* Drains what is buffered on both streams without waiting. */
+/* Reads what is already buffered on one stream, without waiting: 0, or
+ * SSH_ERROR. ssh_channel_poll looks without toggling the socket's blocking
+ * mode, which ssh_channel_read_nonblocking does on every call. */
 static int
-drain(ssh_channel ch, struct hlc_exec_result *res, size_t cap, char *buf, size_t bufsz)
+drain(ssh_channel ch, int is_err, struct hlc_exec_result *res, size_t cap, char *buf,
+      size_t bufsz)
 {
-    for (int is_err = 0; is_err <= 1; is_err++) {
-        int n;
-        while ((n = ssh_channel_read_nonblocking(ch, buf, (uint32_t)bufsz, is_err)) > 0) {
-            if (is_err)
-                append(&res->err, &res->err_len, &res->err_truncated, cap, buf, (size_t)n);
-            else
-                append(&res->out, &res->out_len, &res->out_truncated, cap, buf, (size_t)n);
-        }
+    int avail;
+    while ((avail = ssh_channel_poll(ch, is_err)) > 0) {
+        uint32_t want = (size_t)avail < bufsz ? (uint32_t)avail : (uint32_t)bufsz;
+        int n = ssh_channel_read(ch, buf, want, is_err);
         if (n == SSH_ERROR)
             return SSH_ERROR;
+        if (n == 0)
+            break;
+        if (is_err)
+            append(&res->err, &res->err_len, &res->err_truncated, cap, buf, (size_t)n);
+        else
+            append(&res->out, &res->out_len, &res->out_truncated, cap, buf, (size_t)n);
     }
-    return 0;
+    return avail == SSH_ERROR ? SSH_ERROR : 0;
 }
 
 /* Runs one command on an open session. 0, HLC_ETIMEOUT, HLC_ESSH_EXEC
@@ -228,12 +233,13 @@ run(ssh_session ssh, const char *command, const char *in, size_t inlen, int64_t 
         }
         if (n > 0)
             append(&res->out, &res->out_len, &res->out_truncated, cap, buf, (size_t)n);
-        if (drain(ch, res, cap, buf, sizeof(buf)) != 0) {
+        if (drain(ch, 1, res, cap, buf, sizeof(buf)) != 0) {
             rc = HLC_EIO;
             goto out;
         }
         if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch)) {
-            if (drain(ch, res, cap, buf, sizeof(buf)) != 0)
+            if (drain(ch, 0, res, cap, buf, sizeof(buf)) != 0 ||
+                drain(ch, 1, res, cap, buf, sizeof(buf)) != 0)
                 rc = HLC_EIO;
             break;
         }
