@@ -11,7 +11,8 @@ the same process on the same machine:
   ssh fresh    `ssh user@host "<same command>"`, a new OpenSSH connection each time
   ssh CM       the same over one ControlMaster connection (multiplexed)
 
-The machine is a real sshd on 127.0.0.x (tests/integration/sshd.py) logging in
+All four are measured interleaved in one loop, so load from other processes
+on the shared cores moves them alike. The machine is a real sshd on 127.0.0.x (tests/integration/sshd.py) logging in
 a user with /bin/sh; systemctl is its stand-in (state in files) and sudo a
 stand-in that accepts only `sudo -n` and runs the command as the same user.
 
@@ -85,40 +86,12 @@ def main():
         assert r.status == 201, r
         path = f"/api/v1/servers/bench/services/{UNIT}/restart"
 
-        # ---- hub, warm session ----------------------------------------
-        for _ in range(5):
-            r = hub.post(path)
-            assert r.status == 200 and r.json["exit_code"] == 0, r
-        hub_ms, exec_ms = [], []
-        for _ in range(N):
-            t0 = time.perf_counter()
-            r = hub.post(path)
-            hub_ms.append((time.perf_counter() - t0) * 1000)
-            assert r.status == 200 and r.json["exit_code"] == 0, r
-            exec_ms.append(r.json["duration_ms"])
-        assert m.unit_state(UNIT) == "active"
-
-        # ---- the command's own runtime on the target --------------------
+        # ---- set-up: OpenSSH ControlMaster, warm-up of both --------------
         env = {"PATH": f"{m.dir}/bin:/usr/bin:/bin", "HLC_MACHINE": m.dir, "HOME": sshd.HOME}
-        target_ms = []
-        for _ in range(50):
-            t0 = time.perf_counter()
-            subprocess.run(["/bin/sh", "-c", CMD], env=env, user=sshd.USER, check=True,
-                           stdout=subprocess.DEVNULL)
-            target_ms.append((time.perf_counter() - t0) * 1000)
-        runtime = statistics.median(target_ms)
-        overhead = [x - runtime for x in hub_ms]
-
-        # ---- OpenSSH: fresh connection, then ControlMaster ---------------
         base = ["ssh", "-i", key, "-p", str(m.port), "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={tmp}/known_hosts",
                 "-o", "LogLevel=ERROR"]
         dest = f"{sshd.USER}@{m.host}"
-        fresh_ms = []
-        for _ in range(FRESH):
-            t0 = time.perf_counter()
-            subprocess.run(base + [dest, CMD], check=True, stdout=subprocess.DEVNULL)
-            fresh_ms.append((time.perf_counter() - t0) * 1000)
         sock = os.path.join(tmp, "cm.sock")
         cm = base + ["-o", f"ControlPath={sock}"]
         master = subprocess.Popen(cm + ["-M", "-N", "-o", "ControlPersist=no", dest])
@@ -126,12 +99,38 @@ def main():
         while not os.path.exists(sock) and time.time() < deadline:
             time.sleep(0.02)
         for _ in range(5):
+            r = hub.post(path)
+            assert r.status == 200 and r.json["exit_code"] == 0, r
             subprocess.run(cm + [dest, CMD], check=True, stdout=subprocess.DEVNULL)
-        cm_ms = []
-        for _ in range(N):
+
+        def timed(fn):
             t0 = time.perf_counter()
-            subprocess.run(cm + [dest, CMD], check=True, stdout=subprocess.DEVNULL)
-            cm_ms.append((time.perf_counter() - t0) * 1000)
+            fn()
+            return (time.perf_counter() - t0) * 1000
+
+        def hub_once():
+            r = hub.post(path)
+            assert r.status == 200 and r.json["exit_code"] == 0, r
+            exec_ms.append(r.json["duration_ms"])
+
+        # ---- interleaved, so every contender sees the same machine load ----
+        # (2 shared cores: load from other processes moves all figures alike)
+        hub_ms, exec_ms, cm_ms, fresh_ms, target_ms = [], [], [], [], []
+        every = max(1, N // FRESH)
+        for i in range(N):
+            hub_ms.append(timed(hub_once))
+            cm_ms.append(timed(lambda: subprocess.run(cm + [dest, CMD], check=True,
+                                                      stdout=subprocess.DEVNULL)))
+            if i % 4 == 0:  # the command's own runtime: same line, same user, locally
+                target_ms.append(timed(lambda: subprocess.run(
+                    ["/bin/sh", "-c", CMD], env=env, user=sshd.USER, check=True,
+                    stdout=subprocess.DEVNULL)))
+            if i % every == 0 and len(fresh_ms) < FRESH:
+                fresh_ms.append(timed(lambda: subprocess.run(base + [dest, CMD], check=True,
+                                                             stdout=subprocess.DEVNULL)))
+        assert m.unit_state(UNIT) == "active"
+        runtime = statistics.median(target_ms)
+        overhead = [x - runtime for x in hub_ms]
 
         print(f"restart of a stand-in unit over SSH on 127.0.0.x, {os.cpu_count()} cores, "
               f"command: {CMD}")
