@@ -32,6 +32,7 @@ struct job {
     int64_t due_ms;      /* monotonic time it may start */
     char id[64];         /* action id (JOB_EXEC) or server id (JOB_REPOLL) */
     char actor[96];      /* JOB_EXEC: who triggered it */
+    char trigger[16];    /* JOB_EXEC: "api_key" or "auto_approve" */
     struct job *next;    /* queue link */
 };
 
@@ -48,7 +49,8 @@ struct hlc_actions {
 };
 
 static void
-enqueue(struct hlc_hub *hub, enum job_kind kind, const char *id, const char *actor)
+enqueue(struct hlc_hub *hub, enum job_kind kind, const char *id, const char *trigger,
+        const char *actor)
 {
     struct hlc_actions *a = hub->actions;
     if (!a)
@@ -74,6 +76,7 @@ enqueue(struct hlc_hub *hub, enum job_kind kind, const char *id, const char *act
     j->due_ms = due;
     snprintf(j->id, sizeof(j->id), "%s", id);
     snprintf(j->actor, sizeof(j->actor), "%s", actor ? actor : "");
+    snprintf(j->trigger, sizeof(j->trigger), "%s", trigger ? trigger : "auto_approve");
     if (a->tail)
         a->tail->next = j;
     else
@@ -134,9 +137,9 @@ worker(void *arg)
         pthread_mutex_unlock(&a->mu);
         if (j->kind == JOB_EXEC) {
             enum hlc_run_kind kind;
-            int rc = hlc_actions_execute(a->hub, j->id, "auto_approve", j->actor, &kind, NULL);
+            int rc = hlc_actions_execute(a->hub, j->id, j->trigger, j->actor, &kind, NULL);
             if (rc != 0)
-                hlc_log(HLC_LOG_WARN, "actions: auto-approved %s: %s", j->id, hlc_strerror(rc));
+                hlc_log(HLC_LOG_WARN, "actions: running %s: %s", j->id, hlc_strerror(rc));
         } else {
             int rc = hlc_remote_poll_now(a->hub, j->id);
             if (rc != 0)
@@ -477,7 +480,7 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
     if (rc == 0) {
         action_finished(hub, id, o.success);
         if (o.ran && (hlc_action_is_service(type) || hlc_action_is_container(type)))
-            enqueue(hub, JOB_REPOLL, server_id, NULL);
+            enqueue(hub, JOB_REPOLL, server_id, NULL, NULL);
         if (action_out)
             rc = load(hub, id, action_out);
     }
@@ -535,6 +538,15 @@ hlc_actions_queue(struct hlc_hub *hub, const char *server_id, const char *action
     if (rc != 0)
         return rc;
     if (auto_ok)
-        enqueue(hub, JOB_EXEC, id, who);
+        enqueue(hub, JOB_EXEC, id, "auto_approve", who);
     return action_out ? load(hub, id, action_out) : 0;
+}
+
+bool
+hlc_actions_run_later(struct hlc_hub *hub, const char *id, const char *trigger, const char *actor)
+{
+    if (!hub->actions)
+        return false;
+    enqueue(hub, JOB_EXEC, id, trigger, actor);
+    return true;
 }

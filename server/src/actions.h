@@ -72,6 +72,12 @@ enum hlc_run_kind {
 int hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger,
                         const char *actor, enum hlc_run_kind *kind, json_t **action_out);
 
+/* Runs an approved action on the actions worker thread instead of the
+ * caller's (apply_updates may take an hour: no HTTP thread waits for it).
+ * false when the worker is not running (the caller runs it itself). */
+bool hlc_actions_run_later(struct hlc_hub *hub, const char *id, const char *trigger,
+                           const char *actor);
+
 /* The action with the TRD's "result" object added (new reference). */
 int hlc_actions_get(struct hlc_hub *hub, const char *id, json_t **out);
 /* Adds the TRD "result" object to an action from the store, in place. */

@@ -264,7 +264,8 @@ hlc_api_actions_create(struct hlc_req *r)
     if (rc)
         return hlc_reply_err(r, rc, "queueing the action");
     json_t *act = NULL;
-    if (auto_ok) {
+    if (auto_ok && !(type == HLC_ACT_APPLY_UPDATES &&
+                     hlc_actions_run_later(r->hub, aid, "auto_approve", who))) {
         enum hlc_run_kind kind;
         rc = hlc_actions_execute(r->hub, aid, "auto_approve", who, &kind, &act);
     } else {
@@ -348,6 +349,18 @@ hlc_api_actions_get(struct hlc_req *r)
     return hlc_reply_json(r, 200, act);
 }
 
+/* Whether the action is one that runs too long for an HTTP request. */
+static bool
+is_long(struct hlc_req *r, const char *id)
+{
+    json_t *act = NULL;
+    if (hlc_store_action_get(r->hub->store, id, &act) != 0)
+        return false;
+    bool yes = strcmp(json_string_value(json_object_get(act, "action_type")), "apply_updates") == 0;
+    json_decref(act);
+    return yes;
+}
+
 static int
 move(struct hlc_req *r, const char *to)
 {
@@ -370,6 +383,12 @@ move(struct hlc_req *r, const char *to)
     }
     char who[80];
     requested_by(r, who);
+    if (is_long(r, id) && hlc_actions_run_later(r->hub, id, "api_key", who)) {
+        /* apply_updates: approved now, runs on the worker; poll the action. */
+        if ((rc = hlc_actions_get(r->hub, id, &act)) != 0)
+            return hlc_reply_err(r, rc, "reading the action");
+        return hlc_reply_json(r, 202, act);
+    }
     enum hlc_run_kind kind;
     rc = hlc_actions_execute(r->hub, id, "api_key", who, &kind, &act);
     if (rc == HLC_ESTATE)

@@ -535,7 +535,17 @@ class ExecutorSshTest(unittest.TestCase):
                                               "action_type": "apply_updates"}).json
         self.assertEqual((a["status"], a["target"]), ("pending", "system"))
         n = len(m.exec_log())
-        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve").json
+        # it may run for an hour: approval answers 202 at once, the worker runs it
+        r = self.hub.post(f"/api/v1/actions/{a['action_id']}/approve")
+        self.assertEqual(r.status, 202, r)
+        self.assertIn(r.json["status"], ("approved", "executing", "failed"))
+        self.assertIsNotNone(r.json["approved_at"])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            r = self.hub.get(f"/api/v1/actions/{a['action_id']}").json
+            if r["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.05)
         want = ("sudo -n DEBIAN_FRONTEND=noninteractive apt-get -q update && "
                 "sudo -n DEBIAN_FRONTEND=noninteractive apt-get -q -y -o "
                 "Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade")
@@ -544,6 +554,10 @@ class ExecutorSshTest(unittest.TestCase):
         self.assertEqual(r["status"], "failed")
         self.assertIn("only simulations", r["stderr"])
         self.assertIn("apt-get -q update", m.command_log()[-1])
+        entry = [e for e in self.hub.get("/api/v1/audit?action_type=apply_updates").json["entries"]
+                 if e["action_id"] == a["action_id"]][0]
+        self.assertEqual((entry["trigger"], entry["command"]), ("api_key", want))
+        self.assertEqual(entry["exit_code"], 100)
 
     def test_offline_and_host_key_refused_are_409(self):
         m = self.fleet.machines[1]
