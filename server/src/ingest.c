@@ -481,6 +481,10 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
      * caught up, hiding every correct sample meanwhile: refuse it. */
     if (s->timestamp > now + HLC_INGEST_MAX_SKEW)
         return HLC_EINVAL;
+    /* Without /proc/stat's btime (or when the timestamp was set after
+     * parsing), boot time follows from the sample's time and uptime. */
+    if ((s->have & HLC_HAVE_UPTIME) && s->boot_time <= 0 && s->timestamp > s->uptime_seconds)
+        s->boot_time = s->timestamp - s->uptime_seconds;
 
     uint64_t hash[3];
     snapshot_hashes(s, hash);

@@ -285,6 +285,15 @@ test_baseline_from_store(void **state)
     assert_int_equal(hlc_store_metrics_latest(f->hub.store, "nas", &l), 0);
     assert_true(json_is_null(json_object_get(l, "cpu_percent")));
     json_decref(l);
+
+    /* no btime: boot time from the sample's time minus its uptime */
+    make(&s, t0 + 180, 20, 180, 20, 10);
+    s.boot_time = 0;
+    s.uptime_seconds = 80;
+    assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &s, "ssh"), 0);
+    assert_int_equal(s.boot_time, t0 + 100);
+    assert_true(s.have & HLC_HAVE_CPU_PERCENT); /* same boot: rates derive */
+    hlc_sample_release(&s);
 }
 
 static void
