@@ -45,6 +45,7 @@ struct hlc_actions {
     struct job *head, *tail;       /* FIFO of jobs */
     bool stop;                     /* workers exit when set */
     pthread_t th[NWORKERS];        /* the worker threads */
+    int64_t pruned_at;             /* wall time of the last prune (under mu) */
     int nthreads;                  /* how many started */
 };
 
@@ -107,6 +108,19 @@ take_due(struct hlc_actions *a, int64_t *wait_ms)
     return NULL;
 }
 
+/* Deletes finished actions past their retention. */
+static void
+prune(struct hlc_hub *hub)
+{
+    int n = 0;
+    int rc = hlc_store_action_prune(hub->store, hlc_now() - HLC_ACTIONS_KEEP_DAYS * 86400LL, &n);
+    if (rc != 0)
+        hlc_log(HLC_LOG_WARN, "actions: pruning finished actions: %s", hlc_strerror(rc));
+    else if (n > 0)
+        hlc_log(HLC_LOG_INFO, "actions: pruned %d finished action(s) older than %d days", n,
+                HLC_ACTIONS_KEEP_DAYS);
+}
+
 static void *
 worker(void *arg)
 {
@@ -134,7 +148,12 @@ worker(void *arg)
             free(j);
             break;
         }
+        bool due_prune = hlc_now() - a->pruned_at >= 86400;
+        if (due_prune)
+            a->pruned_at = hlc_now();
         pthread_mutex_unlock(&a->mu);
+        if (due_prune)
+            prune(a->hub);
         if (j->kind == JOB_EXEC) {
             enum hlc_run_kind kind;
             int rc = hlc_actions_execute(a->hub, j->id, j->trigger, j->actor, &kind, NULL);
@@ -162,8 +181,10 @@ hlc_actions_start(struct hlc_hub *hub)
         return rc;
     if (n > 0)
         hlc_log(HLC_LOG_WARN, "actions: %d action(s) interrupted by the last stop marked failed", n);
+    prune(hub);
     struct hlc_actions *a = hlc_xcalloc(1, sizeof(*a));
     a->hub = hub;
+    a->pruned_at = hlc_now();
     pthread_mutex_init(&a->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

@@ -22,6 +22,8 @@ struct hlc_hub;
  * the audit row keeps HLC_AUDIT_OUT_CAP of each. */
 #define HLC_ACTION_OUT_CAP (64 * 1024)
 #define HLC_AUDIT_OUT_CAP (8 * 1024)
+/* Finished actions are kept this long (TRD §5); the audit log forever. */
+#define HLC_ACTIONS_KEEP_DAYS 90
 
 /* For the alerts engine: queues a remediation action on `server_id`
  * (pending), or, when the remediation config auto-approves `action_type`,
@@ -88,7 +90,9 @@ void hlc_actions_decorate(json_t *action);
 bool hlc_actions_auto_approved(struct hlc_hub *hub, enum hlc_action_type type);
 
 /* Background service: marks actions a stopped hub left approved/executing
- * as failed, then runs the worker thread (auto-approved runs and re-polls). */
+ * as failed, prunes finished actions past HLC_ACTIONS_KEEP_DAYS (at start and
+ * then at most daily, when the worker next wakes), then runs the worker
+ * threads (long and auto-approved runs, re-polls). */
 int hlc_actions_start(struct hlc_hub *hub);
 void hlc_actions_stop(struct hlc_hub *hub);
 

@@ -234,6 +234,10 @@ int hlc_store_action_finish(struct hlc_store *s, const char *id,
  * marked failed ("interrupted"). *count = rows changed. */
 int hlc_store_action_recover(struct hlc_store *s, int64_t at, int *count);
 
+/* Deletes finished actions (completed, failed, rejected) that ended before
+ * `before` (TRD retention); the audit log keeps their record. */
+int hlc_store_action_prune(struct hlc_store *s, int64_t before, int *deleted);
+
 /* Audit log filters; NULL/0 = no filter. limit 1..1000. */
 struct hlc_audit_filter {
     const char *server_id;

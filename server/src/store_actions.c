@@ -59,6 +59,10 @@ static const char sql_action_recover[] =
     " failure_reason='interrupted: the hub stopped before the action finished'"
     " WHERE status IN ('approved','executing')";
 
+static const char sql_action_prune[] =
+    "DELETE FROM remediation_actions WHERE status IN ('completed','failed','rejected')"
+    " AND coalesce(completed_at, created_at) < ?1";
+
 static const char sql_audit_list[] =
     "SELECT id, created_at, server_id, action_id, action_type, target, trigger, actor,"
     " alert_id, command, status, exit_code, duration_ms, failure_reason, stdout,"
@@ -343,6 +347,28 @@ hlc_store_action_recover(struct hlc_store *s, int64_t at, int *count)
         rc = store_fail(c, "action recover");
     else
         *count = sqlite3_changes(c->db);
+    sqlite3_reset(st);
+out:
+    store_release(s, c);
+    return rc;
+}
+
+int
+hlc_store_action_prune(struct hlc_store *s, int64_t before, int *deleted)
+{
+    struct store_conn *c = store_acquire(s);
+    int rc = 0;
+    *deleted = 0;
+    sqlite3_stmt *st = store_stmt(c, sql_action_prune);
+    if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, before);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = store_fail(c, "action prune");
+    else
+        *deleted = sqlite3_changes(c->db);
     sqlite3_reset(st);
 out:
     store_release(s, c);

@@ -301,6 +301,21 @@ test_recover_and_scripts(void **state)
     assert_int_equal(hlc_store_script_delete(f->s, "nas", "prune"), 0);
     assert_int_equal(hlc_store_script_delete(f->s, "nas", "prune"), HLC_ENOTFOUND);
     assert_int_equal(hlc_store_script_get(f->s, "nas", "prune", &body), HLC_ENOTFOUND);
+    /* Retention: finished actions older than the cut go, others stay. */
+    struct hlc_action_row old = {.action_id = "p1", .server_id = "nas", .action_type = "custom",
+                                 .target = "x", .status = "pending", .requested_by = "t",
+                                 .created_at = 50};
+    assert_int_equal(hlc_store_action_insert(f->s, &old), 0);
+    old.action_id = "p2";
+    assert_int_equal(hlc_store_action_insert(f->s, &old), 0);
+    assert_int_equal(hlc_store_action_transition(f->s, "p2", "pending", "rejected", 60), 0);
+    assert_int_equal(hlc_store_action_prune(f->s, 61, &n), 0);
+    assert_int_equal(n, 3); /* p2 (rejected at 60), d1 and d2 (failed at 9) */
+    assert_int_equal(hlc_store_action_get(f->s, "p2", &a), HLC_ENOTFOUND);
+    assert_string_equal(status_of(f->s, "p1", &a), "pending");
+    json_decref(a);
+    assert_string_equal(status_of(f->s, "d3", &a), "pending");
+    json_decref(a);
     /* Unknown machine for an action. */
     struct hlc_action_row row = {.action_id = "e1", .server_id = "ghost", .action_type = "custom",
                                  .target = "x", .status = "pending", .requested_by = "t",
