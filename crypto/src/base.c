@@ -211,6 +211,20 @@ hlc_now(void)
     return (int64_t)ts.tv_sec;
 }
 
+void
+hlc_abstime_in(int64_t ms, struct timespec *ts)
+{
+    if (ms < 0)
+        ms = 0;
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 int64_t
 hlc_mono_ns(void)
 {

@@ -256,17 +256,8 @@ out:
 static bool
 lock_until(pthread_mutex_t *mu, int64_t deadline_ms)
 {
-    int64_t left = deadline_ms - hlc_mono_ms();
-    if (left < 0)
-        left = 0;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (long)(left % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    hlc_abstime_in(deadline_ms - hlc_mono_ms(), &ts);
     return pthread_mutex_timedlock(mu, &ts) == 0;
 }
 

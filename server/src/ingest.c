@@ -538,8 +538,7 @@ pruner_main(void *arg)
     int64_t wait_s = 30; /* first pass soon after start, then every PRUNE_PERIOD_S */
     for (;;) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += wait_s;
+        hlc_abstime_in(wait_s * 1000, &until);
         pthread_mutex_lock(&in->stop_mu);
         while (!in->stopping &&
                pthread_cond_timedwait(&in->stop_cv, &in->stop_mu, &until) == 0) {

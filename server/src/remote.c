@@ -302,8 +302,7 @@ sweeper_main(void *arg)
                     changed == 1 ? "" : "s");
         pthread_mutex_lock(&rm->mu);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 2;
+        hlc_abstime_in(2000, &ts);
         if (!rm->stop)
             pthread_cond_timedwait(&rm->cv, &rm->mu, &ts);
     }

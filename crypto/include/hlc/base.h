@@ -85,6 +85,9 @@ void hlc_log(enum hlc_log_level level, const char *fmt, ...) __attribute__((form
 int64_t hlc_now(void);
 int64_t hlc_mono_ms(void);
 int64_t hlc_mono_ns(void);
+/* The CLOCK_REALTIME instant `ms` milliseconds from now (negative = now), as
+ * pthread_cond_timedwait and pthread_mutex_timedlock want it. */
+void hlc_abstime_in(int64_t ms, struct timespec *ts);
 /* Formats `t` as "2026-01-18T14:32:00Z" into out (at least 21 bytes). */
 void hlc_time_iso(int64_t t, char out[static 32]);
 /* Parses an ISO 8601 UTC/offset timestamp; 0 or HLC_EPARSE. */
