@@ -1,0 +1,105 @@
+// App.tsx - shell: API key prompt, navigation, theme, hash routes.
+import { useEffect, useState } from 'react';
+import { getKey, setKey, api } from './api';
+import Dashboard from './Dashboard';
+import MachineDetail from './MachineDetail';
+import { AlertsPage, ActionsPage, CostsPage, SettingsPage, MachineForm } from './Pages';
+
+function useHash(): string {
+  const [h, setH] = useState(window.location.hash || '#/');
+  useEffect(() => {
+    const f = () => setH(window.location.hash || '#/');
+    window.addEventListener('hashchange', f);
+    return () => window.removeEventListener('hashchange', f);
+  }, []);
+  return h;
+}
+
+type Theme = 'system' | 'light' | 'dark';
+function useTheme(): [Theme, (t: Theme) => void] {
+  const [t, setT] = useState<Theme>(() => (localStorage.getItem('hlc.theme') as Theme) || 'system');
+  useEffect(() => {
+    const root = document.documentElement;
+    const mq = window.matchMedia?.('(prefers-color-scheme: dark)');
+    const apply = () => {
+      const dark = t === 'dark' || (t === 'system' && !!mq?.matches);
+      root.dataset.theme = dark ? 'dark' : 'light';
+    };
+    apply();
+    localStorage.setItem('hlc.theme', t);
+    mq?.addEventListener?.('change', apply);
+    return () => mq?.removeEventListener?.('change', apply);
+  }, [t]);
+  return [t, setT];
+}
+
+function KeyPrompt({ onDone }: { onDone: () => void }) {
+  const [k, setK] = useState('');
+  const [err, setErr] = useState<string | null>(null);
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setKey(k.trim());
+    try {
+      await api('GET', '/servers');
+      onDone();
+    } catch (x: any) {
+      setKey(null);
+      setErr(x?.status === 401 ? 'The hub refused this key.' : `Could not reach the hub: ${x?.message ?? x}`);
+    }
+  };
+  return (
+    <main className="keyprompt">
+      <h1>HomelabCmd</h1>
+      <form onSubmit={submit}>
+        <label htmlFor="apikey">API key</label>
+        <input id="apikey" type="password" autoComplete="current-password" value={k}
+          onChange={(e) => setK(e.target.value)} autoFocus required />
+        <button type="submit">Connect</button>
+        {err && <p className="error" role="alert">{err}</p>}
+        <p className="muted">The key is printed by quickstart and kept in this browser only.</p>
+      </form>
+    </main>
+  );
+}
+
+export default function App() {
+  const [hasKey, setHasKey] = useState(!!getKey());
+  const [theme, setTheme] = useTheme();
+  const hash = useHash();
+  useEffect(() => {
+    const f = () => { setKey(null); setHasKey(false); };
+    window.addEventListener('hlc-unauthorized', f);
+    return () => window.removeEventListener('hlc-unauthorized', f);
+  }, []);
+  if (!hasKey) return <KeyPrompt onDone={() => setHasKey(true)} />;
+
+  const path = hash.replace(/^#/, '') || '/';
+  const parts = path.split('/').filter(Boolean);
+  let page;
+  if (parts[0] === 'machine' && parts[1]) page = <MachineDetail id={decodeURIComponent(parts[1])} />;
+  else if (parts[0] === 'alerts') page = <AlertsPage />;
+  else if (parts[0] === 'actions') page = <ActionsPage />;
+  else if (parts[0] === 'costs') page = <CostsPage />;
+  else if (parts[0] === 'settings') page = <SettingsPage />;
+  else if (parts[0] === 'add') page = <MachineForm />;
+  else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
+  else page = <Dashboard />;
+  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/settings', 'Settings']];
+  const isDark = document.documentElement.dataset.theme === 'dark';
+  return (
+    <>
+      <header className="top">
+        <a className="brand" href="#/">HomelabCmd</a>
+        <nav aria-label="Main">
+          {nav.map(([h, l]) => (
+            <a key={h} href={h} aria-current={(h === '#/' ? path === '/' : hash.startsWith(h)) ? 'page' : undefined}>{l}</a>
+          ))}
+        </nav>
+        <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark}
+          onClick={() => setTheme(isDark ? 'light' : 'dark')}>{isDark ? '☀' : '☾'}</button>
+      </header>
+      <main id="main">{page}</main>
+    </>
+  );
+  void theme;
+}

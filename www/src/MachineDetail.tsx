@@ -1,0 +1,183 @@
+// MachineDetail.tsx - one machine as a widget grid (react-grid-layout) with an
+// edit mode; the layout is kept per machine on the hub.
+import { useEffect, useMemo, useState } from 'react';
+import { Responsive, WidthProvider, type Layout } from 'react-grid-layout';
+import 'react-grid-layout/css/styles.css';
+import { api, isMissingFeature } from './api';
+import { usePoll } from './hooks';
+import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
+import { COLS, mergeLayout, type Widget } from './layout';
+import { Bar, State } from './ui';
+import Chart from './Chart';
+
+const Grid = WidthProvider(Responsive);
+
+const TITLES: Record<string, string> = {
+  cpu: 'CPU', memory: 'Memory', load: 'Load', disk: 'Disks', services: 'Services', containers: 'Containers',
+  network: 'Network', system: 'System', cost: 'Cost', chart: 'History',
+};
+
+function Services({ id }: { id: string }) {
+  const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/services`, 5000);
+  const [res, setRes] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState<string | null>(null);
+  const run = async (name: string, verb: string) => {
+    setBusy(name);
+    setRes((r) => ({ ...r, [name]: `${verb}…` }));
+    try {
+      const r: any = await api('POST', `/servers/${encodeURIComponent(id)}/services/${encodeURIComponent(name)}/${verb}`);
+      setRes((x) => ({ ...x, [name]: r.status === 'completed' ? `${verb}: success (${r.duration_ms} ms)` : `${verb} failed (exit ${r.exit_code}) ${r.stderr ?? ''}` }));
+    } catch (e: any) {
+      setRes((x) => ({ ...x, [name]: `${verb} failed: ${e?.message ?? e}` }));
+    }
+    setBusy(null);
+    q.reload();
+  };
+  const list = q.data?.services ?? [];
+  return (
+    <State what="services" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
+      {list.length === 0 ? <p className="muted">No services configured.</p> : (
+        <ul className="list">{list.map((s: any) => (
+          <li key={s.service_name} data-service={s.service_name} data-status={s.status}>
+            <span><span className={`dot dot-${s.status === 'running' ? 'green' : s.status === 'unknown' ? 'grey' : 'red'}`} />{' '}
+              {s.service_name}{s.critical ? ' ★' : ''} <span className="muted">{s.status}</span>
+              {res[s.service_name] && <span className="result" role="status"> — {res[s.service_name]}</span>}</span>
+            <span className="btns">
+              {['restart', 'start', 'stop'].map((v) => (
+                <button key={v} type="button" disabled={busy === s.service_name} onClick={() => run(s.service_name, v)}
+                  aria-label={`${v} ${s.service_name}`}>{v}</button>))}
+            </span>
+          </li>))}
+        </ul>)}
+    </State>
+  );
+}
+
+function Containers({ id }: { id: string }) {
+  const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/containers`, 5000);
+  const [res, setRes] = useState<Record<string, string>>({});
+  const run = async (name: string, verb: string) => {
+    try {
+      const r: any = await api('POST', `/servers/${encodeURIComponent(id)}/containers/${encodeURIComponent(name)}/${verb}`);
+      setRes((x) => ({ ...x, [name]: r.status === 'completed' ? `${verb}: success` : `${verb} failed (exit ${r.exit_code})` }));
+    } catch (e: any) { setRes((x) => ({ ...x, [name]: `${verb} failed: ${e?.message ?? e}` })); }
+    q.reload();
+  };
+  const list = q.data?.containers ?? [];
+  return (
+    <State what="containers" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
+      {list.length === 0 ? <p className="muted">No containers.</p> : (
+        <ul className="list">{list.map((c: any) => (
+          <li key={c.id || c.name}>
+            <span>{c.name} <span className="muted">{c.image} · {c.state}</span>
+              {res[c.name] && <span className="result" role="status"> — {res[c.name]}</span>}</span>
+            <span className="btns">{['start', 'stop', 'restart'].map((v) => (
+              <button key={v} type="button" onClick={() => run(c.name, v)} aria-label={`${v} ${c.name}`}>{v}</button>))}</span>
+          </li>))}
+        </ul>)}
+    </State>
+  );
+}
+
+function Cost({ id }: { id: string }) {
+  const q = usePoll<any>(`/costs/${encodeURIComponent(id)}`, 60000);
+  return (
+    <State what="costs" loading={q.loading} error={q.error} missing={q.missing}>
+      <p>{money(q.data?.daily, q.data?.currency)} / day · {money(q.data?.monthly, q.data?.currency)} / month</p>
+    </State>
+  );
+}
+
+export default function MachineDetail({ id }: { id: string }) {
+  const mq = usePoll<any>(`/servers/${encodeURIComponent(id)}`, 5000);
+  const thq = usePoll<any>('/config/thresholds', 60000);
+  const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
+  const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
+  const [layoutNote, setLayoutNote] = useState<string | null>(null);
+  const [layoutSaved, setLayoutSaved] = useState(true);
+  const [edit, setEdit] = useState(false);
+  const [bp, setBp] = useState('lg');
+  const [hk, setHk] = useState<string | null>(null);
+  useEffect(() => {
+    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { setLayout(mergeLayout(d?.widgets)); setLayoutSaved(true); })
+      .catch((e) => { setLayoutSaved(!isMissingFeature(e)); if (isMissingFeature(e)) setLayoutNote('Saving layouts is not available on this hub yet; the default layout is shown.'); });
+  }, [id]);
+  const m = mq.data;
+  const l = m?.latest;
+  const save = async () => {
+    try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setLayoutNote('Layout saved.'); setEdit(false); }
+    catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
+  };
+  const onLayout = (cur: Layout[]) => {
+    if (!edit || bp !== 'lg') return;
+    setLayout((old) => old.map((w) => { const c = cur.find((x) => x.i === w.id); return c ? { ...w, x: c.x, y: c.y, w: c.w, h: c.h } : w; }));
+  };
+  const acceptKey = async () => {
+    try { await api('POST', `/servers/${encodeURIComponent(id)}/host-key/accept`); setHk('New host key accepted.'); mq.reload(); }
+    catch (e: any) { setHk(`Not accepted: ${e?.message ?? e}`); }
+  };
+  const body = (w: string) => {
+    if (!l && !['services', 'containers', 'cost', 'chart', 'system'].includes(w)) return <p className="muted">No sample yet.</p>;
+    switch (w) {
+      case 'cpu': return <><Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} /><p className="muted small">{l.cpu_cores ?? '?'} cores{l.cpu_temp_c != null ? ` · ${Math.round(l.cpu_temp_c)} °C` : ''}</p></>;
+      case 'memory': return <><Bar label="RAM" value={l.memory_percent} warn={th.memory_warning} crit={th.memory_critical} /><p className="muted small">{bytes(l.memory_used_bytes)} of {bytes(l.memory_total_bytes)}{l.swap_total_bytes ? ` · swap ${bytes(l.swap_used_bytes)} / ${bytes(l.swap_total_bytes)}` : ''}</p></>;
+      case 'load': return <p className="big">{[l.load_1m, l.load_5m, l.load_15m].map((x: number | null) => (x == null ? '–' : x.toFixed(2))).join(' · ')}</p>;
+      case 'disk': return <>{(l.filesystems ?? []).map((f: any) => <Bar key={f.mount} label={f.mount} value={f.percent} warn={th.disk_warning} crit={th.disk_critical} />)}</>;
+      case 'network': return <><p>↓ {bps(l.network_rx_bps)} · ↑ {bps(l.network_tx_bps)}</p><ul className="plain small">{(l.network ?? []).map((n: any) => <li key={n.name}>{n.name}: ↓ {bps(n.rx_bps)} ↑ {bps(n.tx_bps)}</li>)}</ul></>;
+      case 'system': return (
+        <dl className="kv small">
+          <dt>Host</dt><dd>{m?.hostname}</dd>
+          <dt>OS</dt><dd>{l?.os?.distribution ?? m?.os_distribution ?? '–'} {l?.os?.version ?? ''}</dd>
+          <dt>Kernel</dt><dd>{l?.os?.kernel ?? '–'}</dd>
+          <dt>Arch</dt><dd>{l?.os?.architecture ?? '–'}</dd>
+          <dt>Uptime</dt><dd>{l ? uptime(l.uptime_seconds) : '–'}</dd>
+          <dt>Updates</dt><dd>{l ? `${l.updates_available ?? 0} (${l.security_updates ?? 0} security)${l.reboot_required ? ' · reboot required' : ''}` : '–'}</dd>
+          <dt>Source</dt><dd>{l?.source ?? '–'}</dd>
+        </dl>);
+      case 'services': return <Services id={id} />;
+      case 'containers': return <Containers id={id} />;
+      case 'cost': return <Cost id={id} />;
+      case 'chart': return <Chart id={id} />;
+    }
+    return null;
+  };
+  if (!m) return <State what="machine" loading={mq.loading} error={mq.error} />;
+  const shown = layout.filter((w) => !w.hidden);
+  const hidden = layout.filter((w) => w.hidden);
+  return (
+    <>
+      <p><a href="#/">← Dashboard</a></p>
+      <div className="detail-head">
+        <h1>{m.display_name || m.server_id} <span className={`status status-${m.status}`}>{m.status}</span></h1>
+        <span className="btns">
+          <a className="button secondary" href={`#/edit/${encodeURIComponent(id)}`}>Edit</a>
+          {edit ? <><button type="button" onClick={save} disabled={!layoutSaved}>Save layout</button>
+            <button type="button" className="secondary" onClick={() => setEdit(false)}>Done</button></>
+            : <button type="button" className="secondary" onClick={() => setEdit(true)}>Edit layout</button>}
+        </span>
+      </div>
+      <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}{m.last_error ? ` · ${m.last_error}` : ''}</p>
+      {m.host_key_changed && (
+        <div className="banner" role="alert">
+          The host key of this machine changed. Polling stops until you confirm the machine was reinstalled.
+          <button type="button" onClick={acceptKey}>Accept new host key</button>
+        </div>)}
+      {hk && <p role="status">{hk}</p>}
+      {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
+      {edit && hidden.length > 0 && (
+        <p className="small">Hidden: {hidden.map((w) => (
+          <button key={w.id} type="button" className="secondary" onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: false } : x)))}>Show {TITLES[w.id]}</button>))}</p>)}
+      <Grid className={`grid ${edit ? 'editing' : ''}`} cols={{ lg: COLS, sm: 1 }} breakpoints={{ lg: 700, sm: 0 }} rowHeight={40}
+        layouts={{ lg: shown.map((w) => ({ i: w.id, x: w.x, y: w.y, w: w.w, h: w.h })), sm: shown.map((w, i) => ({ i: w.id, x: 0, y: i * 10, w: 1, h: w.h })) }}
+        isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" onLayoutChange={onLayout} onBreakpointChange={(b) => setBp(b)} margin={[10, 10]}>
+        {shown.map((w) => (
+          <div key={w.id} className="widget" data-widget={w.id}>
+            <div className="widget-head"><h3>{TITLES[w.id]}</h3>
+              {edit && <button type="button" className="secondary small" aria-label={`Hide ${TITLES[w.id]}`}
+                onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
+            <div className="widget-body">{body(w.id)}</div>
+          </div>))}
+      </Grid>
+    </>
+  );
+}
