@@ -155,30 +155,74 @@ machine_id_param(struct hlc_req *r, const char **id)
     return 0;
 }
 
-/* The fleet list is the dashboard's hottest read; its JSON is kept until the
- * store's generation says anything was written. */
+/* The fleet list and each machine's JSON are the dashboard's hottest reads:
+ * their serialized bodies are kept until the store's generation says anything
+ * was written. Slots are picked by a hash of the key ("" = the list). */
+#define BODY_SLOTS 64
 static struct {
-    pthread_mutex_t mu;          /* guards the fields below */
-    unsigned long long gen;      /* store generation the text was built at */
-    struct hlc_store *store;     /* which store it came from */
-    char *text;                  /* serialized response, NULL when empty */
-    size_t len;                  /* its length */
-} list_cache = {PTHREAD_MUTEX_INITIALIZER, 0, NULL, NULL, 0};
+    pthread_mutex_t mu;              /* guards the slots */
+    struct {
+        char key[64];                /* machine id, "" for the list */
+        unsigned long long gen;      /* store generation the text was built at */
+        struct hlc_store *store;     /* which store it came from */
+        char *text;                  /* serialized response, NULL when empty */
+        size_t len;                  /* its length */
+    } slot[BODY_SLOTS];
+} body_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t
+body_slot(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % BODY_SLOTS;
+}
+
+/* A copy of the cached body for key at generation gen, or NULL. */
+static char *
+body_get(struct hlc_store *st, unsigned long long gen, const char *key, size_t *len)
+{
+    char *copy = NULL;
+    size_t i = body_slot(key);
+    pthread_mutex_lock(&body_cache.mu);
+    if (body_cache.slot[i].text && body_cache.slot[i].gen == gen &&
+        body_cache.slot[i].store == st && strcmp(body_cache.slot[i].key, key) == 0) {
+        *len = body_cache.slot[i].len;
+        copy = hlc_xmalloc(*len + 1);
+        memcpy(copy, body_cache.slot[i].text, *len + 1);
+    }
+    pthread_mutex_unlock(&body_cache.mu);
+    return copy;
+}
+
+static void
+body_put(struct hlc_store *st, unsigned long long gen, const char *key, const char *text,
+         size_t len)
+{
+    if (strlen(key) >= sizeof(body_cache.slot[0].key))
+        return;
+    size_t i = body_slot(key);
+    char *keep = hlc_xstrdup(text);
+    pthread_mutex_lock(&body_cache.mu);
+    free(body_cache.slot[i].text);
+    snprintf(body_cache.slot[i].key, sizeof(body_cache.slot[i].key), "%s", key);
+    body_cache.slot[i].text = keep;
+    body_cache.slot[i].len = len;
+    body_cache.slot[i].gen = gen;
+    body_cache.slot[i].store = st;
+    pthread_mutex_unlock(&body_cache.mu);
+}
 
 int
 hlc_api_servers_list(struct hlc_req *r)
 {
     struct hlc_store *st = r->hub->store;
     unsigned long long gen = hlc_store_generation(st);
-    pthread_mutex_lock(&list_cache.mu);
-    if (list_cache.text && list_cache.gen == gen && list_cache.store == st) {
-        char *copy = hlc_xmalloc(list_cache.len);
-        memcpy(copy, list_cache.text, list_cache.len);
-        size_t len = list_cache.len;
-        pthread_mutex_unlock(&list_cache.mu);
-        return hlc_reply_text(r, 200, "application/json", copy, len, true);
-    }
-    pthread_mutex_unlock(&list_cache.mu);
+    size_t clen = 0;
+    char *cached = body_get(st, gen, "", &clen);
+    if (cached)
+        return hlc_reply_text(r, 200, "application/json", cached, clen, true);
 
     json_t *arr = NULL, *latest = NULL;
     int rc = hlc_store_machine_list(st, &arr);
@@ -200,13 +244,7 @@ hlc_api_servers_list(struct hlc_req *r)
     if (!text)
         return hlc_reply_error(r, 500, "INTERNAL", "could not encode the machine list", NULL);
     size_t len = strlen(text);
-    pthread_mutex_lock(&list_cache.mu);
-    free(list_cache.text);
-    list_cache.text = hlc_xstrdup(text);
-    list_cache.len = len;
-    list_cache.gen = gen;
-    list_cache.store = st;
-    pthread_mutex_unlock(&list_cache.mu);
+    body_put(st, gen, "", text, len);
     return hlc_reply_text(r, 200, "application/json", text, len, true);
 }
 
@@ -252,18 +290,30 @@ hlc_api_servers_get(struct hlc_req *r)
     int ret = machine_id_param(r, &id);
     if (ret)
         return ret;
+    struct hlc_store *st = r->hub->store;
+    unsigned long long gen = hlc_store_generation(st);
+    size_t clen = 0;
+    char *cached = body_get(st, gen, id, &clen);
+    if (cached)
+        return hlc_reply_text(r, 200, "application/json", cached, clen, true);
     json_t *m = NULL, *latest = NULL;
-    int rc = hlc_store_machine_get(r->hub->store, id, &m);
+    int rc = hlc_store_machine_get(st, id, &m);
     if (rc == HLC_ENOTFOUND)
         return hlc_reply_error(r, 404, "NOT_FOUND", "no machine with that id", "server_id");
-    if (rc == 0 && (rc = hlc_store_metrics_latest(r->hub->store, id, &latest)) == HLC_ENOTFOUND)
+    if (rc == 0 && (rc = hlc_store_metrics_latest(st, id, &latest)) == HLC_ENOTFOUND)
         rc = 0;
     if (rc) {
         json_decref(m);
         return hlc_reply_err(r, rc, "reading the machine");
     }
     json_object_set_new(m, "latest", latest ? latest : json_null());
-    return hlc_reply_json(r, 200, m);
+    char *text = json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(m);
+    if (!text)
+        return hlc_reply_error(r, 500, "INTERNAL", "could not encode the machine", NULL);
+    size_t len = strlen(text);
+    body_put(st, gen, id, text, len);
+    return hlc_reply_text(r, 200, "application/json", text, len, true);
 }
 
 int
