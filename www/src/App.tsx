@@ -85,7 +85,7 @@ export default function App() {
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
   const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/settings', 'Settings']];
-  const isDark = document.documentElement.dataset.theme === 'dark';
+  const isDark = theme === 'dark' || (theme === 'system' && !!window.matchMedia?.('(prefers-color-scheme: dark)').matches);
   return (
     <>
       <header className="top">
@@ -101,5 +101,4 @@ export default function App() {
       <main id="main">{page}</main>
     </>
   );
-  void theme;
 }

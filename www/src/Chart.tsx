@@ -5,6 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 import { api, isMissingFeature } from './api';
 
 const RANGES = ['24h', '7d', '30d', '1y'] as const;
+const SPAN: Record<string, number> = { '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400, '1y': 365 * 86400 };
 const METRICS: [string, string, string][] = [
   ['cpu_percent', 'CPU %', '#3b82f6'], ['memory_percent', 'RAM %', '#a855f7'], ['disk_percent', 'Disk %', '#f59e0b'],
 ];
@@ -27,7 +28,7 @@ export default function Chart({ id }: { id: string }) {
       const width = Math.max(200, box.current.clientWidth);
       plot = new uPlot({
         width, height: 180,
-        scales: { y: { range: [0, 100] } },
+        scales: { x: { time: true, range: (): [number, number] => { const now = Date.now() / 1000; return [now - SPAN[range], now]; } }, y: { range: [0, 100] } },
         series: [{}, ...METRICS.map(([, label, stroke]) => ({ label, stroke, width: 1.5, spanGaps: false }))],
         axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', size: 36 }],
         legend: { show: true },

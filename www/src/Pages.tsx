@@ -101,7 +101,7 @@ export function CostsPage() {
 const ACTION_TYPES = ['restart_service', 'clear_logs', 'apply_updates', 'custom'];
 
 function FieldError({ err, field }: { err: ApiError | null; field: string }) {
-  if (!err || err.field !== field) return null;
+  if (!err || !err.field || (err.field !== field && !err.field.endsWith('.' + field))) return null;
   return <span className="error small" role="alert" id={`err-${field}`}>{err.message}</span>;
 }
 
