@@ -13,6 +13,9 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/servers/{}/services", hlc_api_service_states, 0},
     {"PUT", "/api/v1/servers/{}/services", hlc_api_services_put, 0},
     {"PUT", "/api/v1/preferences/card-order", hlc_api_card_order_put, 0},
+    /* dashboard: widget layout per machine */
+    {"GET", "/api/v1/servers/{}/layout", hlc_api_layout_get, 0},
+    {"PUT", "/api/v1/servers/{}/layout", hlc_api_layout_put, 0},
 
     /* collect: metrics history, latest, summary; live containers */
     {"GET", "/api/v1/metrics/summary", hlc_api_metrics_summary, 0},

@@ -290,4 +290,11 @@ int hlc_store_machine_set_error(struct hlc_store *s, const char *id, const char 
 int hlc_store_machines_mark_offline(struct hlc_store *s, int64_t now, int threshold_s,
                                     int *changed);
 
+/* ---- dashboard: widget layouts (store_layout.c) ---- */
+/* *out = the saved widgets array, or NULL when none was saved. HLC_ENOTFOUND
+ * when the machine does not exist. */
+int hlc_store_layout_get(struct hlc_store *s, const char *id, json_t **out);
+/* Saves widgets (an array the caller validated). HLC_ENOTFOUND, HLC_EDB. */
+int hlc_store_layout_set(struct hlc_store *s, const char *id, json_t *widgets);
+
 #endif

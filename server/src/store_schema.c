@@ -204,6 +204,13 @@ const char *const store_migrations[] = {
     "ALTER TABLE servers ADD COLUMN host_key_fingerprint TEXT;"
     "ALTER TABLE servers ADD COLUMN host_key_pending TEXT;"
     "ALTER TABLE servers ADD COLUMN host_key_changed INTEGER NOT NULL DEFAULT 0;",
+    /* 7 (dashboard): each machine's widget layout as the validated JSON array
+     * the API accepted; gone with its machine. */
+    "CREATE TABLE server_layouts ("
+    "  server_id TEXT PRIMARY KEY REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  widgets TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
