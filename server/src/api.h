@@ -71,4 +71,7 @@ int hlc_api_audit_list(struct hlc_req *r);
 int hlc_api_layout_get(struct hlc_req *r);
 int hlc_api_layout_put(struct hlc_req *r);
 
+/* api_agents.c (agent) */
+int hlc_api_agent_heartbeat(struct hlc_req *r);
+
 #endif

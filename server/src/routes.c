@@ -55,5 +55,8 @@ const struct hlc_route hlc_routes[] = {
     {"DELETE", "/api/v1/servers/{}/scripts/{}", hlc_api_scripts_delete, 0},
     {"GET", "/api/v1/audit", hlc_api_audit_list, 0},
 
+    /* agent: push heartbeats from homelabcmd-agent */
+    {"POST", "/api/v1/agents/heartbeat", hlc_api_agent_heartbeat, 0},
+
     {NULL, NULL, NULL, 0},
 };

@@ -1,0 +1,82 @@
+/* api_agents.c - POST /api/v1/agents/heartbeat: a push agent's report.
+ * Decoded strictly (heartbeat.h), the machine auto-registered on first
+ * contact as the type it declares, the sample stored through ingest, and
+ * acknowledged only once that is committed. Re-sent spooled heartbeats are
+ * stored once (ingest is idempotent per timestamp). */
+#include <string.h>
+
+#include "api.h"
+#include "heartbeat.h"
+#include "hub.h"
+#include "ingest.h"
+#include "store.h"
+
+/* Registers server_id as a new machine of the declared type; an existing
+ * machine is left as it is. 0 or HLC_E*. */
+static int
+ensure_machine(struct hlc_hub *hub, const struct hlc_heartbeat *hb)
+{
+    json_t *m = NULL;
+    int rc = hlc_store_machine_get(hub->store, hb->server_id, &m);
+    json_decref(m);
+    if (rc != HLC_ENOTFOUND)
+        return rc;
+    const char *host = hb->s.hostname[0] && hlc_valid_hostname(hb->s.hostname)
+                           ? hb->s.hostname
+                           : hb->server_id;
+    m = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:[]}", "server_id", hb->server_id,
+                  "display_name", hb->server_id, "hostname", host, "tdp_watts", 50,
+                  "machine_type", hb->machine_type, "connectivity", "direct", "ssh_port", 22,
+                  "ssh_user", "homelabcmd", "tags");
+    if (!m)
+        return HLC_ENOMEM;
+    rc = hlc_store_machine_insert(hub->store, m);
+    json_decref(m);
+    return rc == HLC_EEXISTS ? 0 : rc;
+}
+
+int
+hlc_api_agent_heartbeat(struct hlc_req *r)
+{
+    if (r->body_toobig)
+        return hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE", "the heartbeat is too large", NULL);
+    if (r->body.len == 0)
+        return hlc_reply_error(r, 400, "BAD_REQUEST", "a JSON heartbeat is required", NULL);
+    struct hlc_heartbeat hb;
+    struct hlc_verr e;
+    int rc = hlc_heartbeat_decode((const char *)r->body.data, r->body.len, &hb, &e);
+    if (rc == HLC_ETOOBIG)
+        return hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE", e.message, NULL);
+    if (rc == HLC_EPARSE)
+        return hlc_reply_error(r, 400, "BAD_REQUEST", e.message, NULL);
+    if (rc)
+        return hlc_reply_verr(r, &e);
+    int ret;
+    if (hb.s.timestamp > hlc_now() + HLC_INGEST_MAX_SKEW) {
+        ret = hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                              "timestamp is too far ahead of the hub's clock", "timestamp");
+        goto out;
+    }
+    if ((rc = ensure_machine(r->hub, &hb)) != 0) {
+        ret = hlc_reply_err(r, rc, "registering the machine");
+        goto out;
+    }
+    rc = hlc_ingest_sample(r->hub, hb.server_id, &hb.s, "agent");
+    if (rc == HLC_EINVAL) {
+        ret = hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                              "timestamp is too far ahead of the hub's clock", "timestamp");
+        goto out;
+    }
+    if (rc) {
+        ret = hlc_reply_err(r, rc, "storing the heartbeat");
+        goto out;
+    }
+    char now[32];
+    hlc_time_iso(hlc_now(), now);
+    ret = hlc_reply_json(r, 200,
+                         json_pack("{s:b, s:s, s:[]}", "received", 1, "server_time", now,
+                                   "pending_commands"));
+out:
+    hlc_sample_release(&hb.s);
+    return ret;
+}

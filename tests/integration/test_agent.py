@@ -1,0 +1,206 @@
+"""Agent heartbeat ingest against the real hub: a valid heartbeat
+auto-registers a workstation and lands in `latest` and history; re-sent
+(spooled) heartbeats are stored once, out-of-order ones keep their original
+timestamps; a corpus of malformed heartbeats each gets a clear 4xx naming
+the problem and stores nothing."""
+import datetime
+import json
+import os
+import sqlite3
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hlc import Hub, assert_error  # noqa: E402
+
+GIB = 1 << 30
+
+
+def iso(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def heartbeat(sid="laptop", t=None, jiffies=(1000, 800), **extra):
+    t = int(time.time()) - 5 if t is None else t
+    hb = {
+        "server_id": sid, "timestamp": iso(t), "hostname": "laptop.lan",
+        "metrics": {"cpu_cores": 4, "cpu_total_jiffies": jiffies[0],
+                    "cpu_idle_jiffies": jiffies[1], "memory_total_bytes": 8 * GIB,
+                    "memory_available_bytes": 6 * GIB, "swap_total_bytes": GIB,
+                    "swap_free_bytes": GIB, "load_1m": 0.5, "load_5m": 0.25,
+                    "load_15m": 0.125, "uptime_seconds": 3600},
+        "os_info": {"id": "debian", "distribution": "Debian GNU/Linux 12 (bookworm)",
+                    "version": "12", "kernel": "6.1.0-13-amd64", "architecture": "x86_64"},
+        "filesystems": [{"mount": "/", "device": "/dev/nvme0n1p2", "fstype": "ext4",
+                         "total_bytes": 100 * GIB, "used_bytes": 40 * GIB,
+                         "avail_bytes": 55 * GIB}],
+        "network": [{"name": "wlan0", "rx_bytes": 1000, "tx_bytes": 500}],
+        "services": [{"name": "ssh.service", "active_state": "active", "sub_state": "running",
+                      "pid": 812, "memory_bytes": 4 << 20, "cpu_usage_ns": 12345}],
+        "containers": [{"id": "abc123", "name": "web", "image": "nginx:1.25",
+                        "state": "running", "status": "Up 3 hours"}],
+        "temperatures": [{"zone": "x86_pkg_temp", "celsius": 48.0}],
+        "reboot_required": False, "updates_available": 3, "security_updates": 1,
+    }
+    hb.update(extra)
+    return hb
+
+
+class HeartbeatTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.hub = Hub().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.hub.stop()
+        log = cls.hub.log()
+        cls.hub.cleanup()
+        assert code == 0, f"hub exit {code}\n{log[-3000:]}"
+        assert "AddressSanitizer" not in log and "runtime error:" not in log, log[-5000:]
+
+    def setUp(self):
+        for m in self.hub.get("/api/v1/servers").json["servers"]:
+            self.hub.delete(f"/api/v1/servers/{m['server_id']}")
+
+    def stored(self, sid):
+        db = sqlite3.connect(os.path.join(self.hub.data_dir, "homelabcmd.db"), timeout=10)
+        try:
+            return [r[0] for r in db.execute(
+                "SELECT timestamp FROM metrics WHERE server_id=? ORDER BY timestamp", (sid,))]
+        finally:
+            db.close()
+
+    def test_heartbeat_registers_workstation_and_lands(self):
+        t = int(time.time()) - 10
+        r = self.hub.post("/api/v1/agents/heartbeat", heartbeat(t=t))
+        self.assertEqual(r.status, 200, r)
+        self.assertIs(r.json["received"], True)
+        self.assertEqual(r.json["pending_commands"], [])
+        self.assertTrue(r.json["server_time"].endswith("Z") or "+" in r.json["server_time"])
+        m = self.hub.get("/api/v1/servers/laptop").json
+        self.assertEqual(m["machine_type"], "workstation")
+        self.assertEqual(m["status"], "online")
+        latest = self.hub.get("/api/v1/metrics/laptop/latest").json
+        self.assertEqual(latest["source"], "agent")
+        self.assertEqual(latest["memory_total_bytes"], 8 * GIB)
+        self.assertEqual(latest["memory_used_bytes"], 2 * GIB)
+        self.assertAlmostEqual(latest["memory_percent"], 25.0, places=3)
+        self.assertAlmostEqual(latest["disk_percent"], 100 * 40 / 95, places=1)  # used/(used+avail)
+        self.assertEqual(latest["filesystems"][0]["total_bytes"], 100 * GIB)
+        self.assertEqual(latest["load_1m"], 0.5)
+        self.assertEqual(latest["cpu_temp_c"], 48.0)
+        self.assertEqual(latest["updates_available"], 3)
+        self.assertEqual(latest["os"]["kernel"], "6.1.0-13-amd64")
+        self.assertIsNone(latest["cpu_percent"])
+        # A second heartbeat derives cpu_percent from the counters: 100 of 200 busy.
+        r = self.hub.post("/api/v1/agents/heartbeat", heartbeat(t=t + 5, jiffies=(1200, 900)))
+        self.assertEqual(r.status, 200, r)
+        latest = self.hub.get("/api/v1/metrics/laptop/latest").json
+        self.assertAlmostEqual(latest["cpu_percent"], 50.0, places=3)
+        ctr = self.hub.get("/api/v1/servers/laptop/containers").json["containers"]
+        self.assertEqual([c["name"] for c in ctr], ["web"])
+        self.assertEqual(self.stored("laptop"), [t, t + 5])
+
+    def test_declared_server_type_and_existing_machine_kept(self):
+        r = self.hub.post("/api/v1/agents/heartbeat", heartbeat("rack1", machine_type="server"))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.hub.get("/api/v1/servers/rack1").json["machine_type"], "server")
+        self.hub.put("/api/v1/servers/rack1", {"display_name": "Rack one"})
+        r = self.hub.post("/api/v1/agents/heartbeat",
+                          heartbeat("rack1", t=int(time.time()) - 1, machine_type="workstation"))
+        self.assertEqual(r.status, 200, r)
+        m = self.hub.get("/api/v1/servers/rack1").json
+        self.assertEqual((m["machine_type"], m["display_name"]), ("server", "Rack one"))
+
+    def test_resent_spool_stored_once_in_order(self):
+        now = int(time.time())
+        ts = [now - 300 + 10 * i for i in range(10)]
+        # The newest arrives first (live), then the spool, then the spool again.
+        order = [ts[-1]] + ts + ts[:5]
+        for i, t in enumerate(order):
+            jif = (1000 + 100 * ts.index(t), 800 + 50 * ts.index(t))
+            r = self.hub.post("/api/v1/agents/heartbeat", heartbeat("roamer", t=t, jiffies=jif))
+            self.assertEqual(r.status, 200, (i, r))
+        self.assertEqual(self.stored("roamer"), ts)
+        latest = self.hub.get("/api/v1/metrics/roamer/latest").json
+        self.assertEqual(latest["timestamp"], iso(ts[-1]))
+
+    def test_auth_required(self):
+        assert_error(self, self.hub.post("/api/v1/agents/heartbeat", heartbeat(), key=None), 401)
+        assert_error(self, self.hub.post("/api/v1/agents/heartbeat", heartbeat(), key="wrong"),
+                     401)
+        self.assertEqual(self.hub.get("/api/v1/servers").json["total"], 0)
+
+    def test_malformed_corpus_refused_nothing_stored(self):
+        def hb(**kw):
+            return heartbeat("bad", **kw)
+
+        def without(key):
+            h = hb()
+            del h[key]
+            return h
+
+        def metrics(**kw):
+            h = hb()
+            h["metrics"].update(kw)
+            return h
+
+        big = hb(filesystems=[dict(heartbeat()["filesystems"][0], mount=f"/m{i}")
+                              for i in range(65)])
+        cases = [
+            (without("server_id"), 422, "server_id"),
+            (without("timestamp"), 422, "timestamp"),
+            (without("metrics"), 422, "metrics"),
+            (hb(server_id="Bad Id"), 422, "server_id"),
+            (hb(server_id=42), 422, "server_id"),
+            (hb(server_id="a" * 64), 422, "server_id"),
+            (hb(timestamp="yesterday"), 422, "timestamp"),
+            (hb(timestamp=iso(int(time.time()) + 3600)), 422, "timestamp"),
+            (hb(machine_type="toaster"), 422, "machine_type"),
+            (hb(metrics="fast"), 422, "metrics"),
+            (metrics(cpu_percent=101), 422, "metrics.cpu_percent"),
+            (metrics(load_1m=-1), 422, "metrics.load_1m"),
+            (metrics(memory_total_bytes="8G"), 422, "metrics.memory_total_bytes"),
+            (metrics(memory_available_bytes=9 * GIB), 422, "metrics.memory_available_bytes"),
+            (metrics(cpu_idle_jiffies=5000), 422, "metrics.cpu_idle_jiffies"),
+            (metrics(uptime_seconds=1.5), 422, "metrics.uptime_seconds"),
+            (metrics(surprise=1), 422, "metrics.surprise"),
+            (hb(surprise=1), 422, "surprise"),
+            (hb(filesystems={"mount": "/"}), 422, "filesystems"),
+            (big, 422, "filesystems"),
+            (hb(filesystems=[{"mount": "/", "total_bytes": -1, "used_bytes": 0,
+                              "avail_bytes": 0}]), 422, "filesystems[0].total_bytes"),
+            (hb(network=[{"name": "eth0\u0001", "rx_bytes": 0, "tx_bytes": 0}]), 422,
+             "network[0].name"),
+            (hb(services=[{"name": "x", "status": "sleepy"}]), 422, "services[0].status"),
+            (hb(containers=[{"id": "a", "name": "b"}]), 422, "containers[0].state"),
+            (hb(temperatures=[{"zone": "cpu", "celsius": 1e9}]), 422,
+             "temperatures[0].celsius"),
+            (hb(reboot_required="yes"), 422, "reboot_required"),
+            (hb(updates_available=1, security_updates=2), 422, "security_updates"),
+            ([hb()], 422, None),
+        ]
+        for body, status, field in cases:
+            assert_error(self, self.hub.post("/api/v1/agents/heartbeat", body), status,
+                         None, field)
+        raw_cases = [
+            (b"", 400), (b"{", 400), (b"not json", 400),
+            (b'{"server_id":"bad","timestamp":"\xff\xfe"}', 400),
+            (b"[" * 50 + b"]" * 50, 400),
+            (json.dumps(hb(os_info={"id": {"a": {"b": {"c": 1}}}})).encode(), 400),
+            (b'{"server_id":"bad","server_id":"bad"}', 400),
+            (json.dumps(hb(hostname="x" * 300000)).encode(), 413),
+        ]
+        for raw, status in raw_cases:
+            r = self.hub.post("/api/v1/agents/heartbeat", raw=raw,
+                              headers={"Content-Type": "application/json"})
+            assert_error(self, r, status)
+        self.assertEqual(self.hub.get("/api/v1/servers").json["total"], 0)
+        self.assertEqual(self.stored("bad"), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
