@@ -6,7 +6,9 @@ the problem and stores nothing."""
 import datetime
 import json
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import time
 import unittest
@@ -200,6 +202,65 @@ class HeartbeatTest(unittest.TestCase):
             assert_error(self, r, status)
         self.assertEqual(self.hub.get("/api/v1/servers").json["total"], 0)
         self.assertEqual(self.stored("bad"), [])
+
+
+AGENT = os.path.join(os.environ.get("HLC_BUILD_DIR", "build"), "agent-lite", "homelabcmd-agent")
+
+
+def slurp(path):
+    with open(path) as f:
+        return f.read()
+
+
+def meminfo_total():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no MemTotal")
+
+
+class RealAgentTest(unittest.TestCase):
+    """The real homelabcmd-agent posting to the real hub at a 1 s interval."""
+
+    def test_once_prints_heartbeat_and_live_agent_lands(self):
+        out = subprocess.run([AGENT, "--once", "--id", "probe"], capture_output=True,
+                             timeout=60, check=True).stdout
+        hb = json.loads(out)
+        self.assertEqual(hb["server_id"], "probe")
+        self.assertEqual(hb["metrics"]["memory_total_bytes"], meminfo_total())
+        with Hub() as hub:
+            log = os.path.join(hub.data_dir, "agent.log")
+            with open(log, "wb") as lf:
+                proc = subprocess.Popen([AGENT, "--hub", hub.url, "--key", hub.api_key,
+                                         "--id", "this-box", "--interval", "1"],
+                                        stdout=lf, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.time() + 30
+                latest = None
+                while time.time() < deadline:
+                    r = hub.get("/api/v1/metrics/this-box/latest")
+                    if r.status == 200 and r.json.get("cpu_percent") is not None:
+                        latest = r.json
+                        break
+                    time.sleep(0.3)
+                self.assertIsNotNone(latest, slurp(log))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(timeout=20)
+            self.assertEqual(code, 0, slurp(log))
+            agent_log = slurp(log)
+            self.assertNotIn("AddressSanitizer", agent_log)
+            m = hub.get("/api/v1/servers/this-box").json
+            self.assertEqual(m["machine_type"], "workstation")
+            self.assertEqual(latest["source"], "agent")
+            self.assertEqual(latest["memory_total_bytes"], meminfo_total())
+            st = os.statvfs("/")
+            root = [f for f in latest["filesystems"] if f["mount"] == "/"]
+            if root:  # a container may mount / from an overlay, which is not reported
+                self.assertEqual(root[0]["total_bytes"], st.f_blocks * st.f_frsize)
+            self.assertEqual(latest["os"]["kernel"], os.uname().release)
+            self.assertTrue(0 <= latest["cpu_percent"] <= 100)
 
 
 if __name__ == "__main__":
