@@ -36,10 +36,12 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Hub {
+  /** opts.dir: keep the hub's data in this directory (not removed on stop). */
+  constructor(opts = {}) { this.keepDir = opts.dir; }
   async start() {
     if (!existsSync(HUB_BIN)) throw new Error(`no hub binary at ${HUB_BIN} (set HLC_BUILD_DIR)`);
     if (!existsSync(join(WWW, 'index.html'))) throw new Error(`no ${WWW}/index.html: run npm run build in www/`);
-    this.dir = mkdtempSync(join(tmpdir(), 'hlc-browser-'));
+    this.dir = this.keepDir || mkdtempSync(join(tmpdir(), 'hlc-browser-'));
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HOMELABCMD_')));
@@ -73,7 +75,7 @@ export class Hub {
       await new Promise((r) => { const t = setTimeout(() => { this.proc.kill('SIGKILL'); r(); }, 15000); this.proc.once('exit', () => { clearTimeout(t); r(); }); });
     }
     const log = this.log();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir && !this.keepDir) rmSync(this.dir, { recursive: true, force: true });
     if (/ERROR: AddressSanitizer|runtime error:|LeakSanitizer/.test(log)) throw new Error('sanitizer report in hub log:\n' + log.slice(-4000));
   }
 }

@@ -169,7 +169,7 @@ export default function MachineDetail({ id }: { id: string }) {
           <button key={w.id} type="button" className="secondary" onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: false } : x)))}>Show {TITLES[w.id]}</button>))}</p>)}
       <Grid className={`grid ${edit ? 'editing' : ''}`} cols={{ lg: COLS, sm: 1 }} breakpoints={{ lg: 700, sm: 0 }} rowHeight={40}
         layouts={{ lg: shown.map((w) => ({ i: w.id, x: w.x, y: w.y, w: w.w, h: w.h })), sm: shown.map((w, i) => ({ i: w.id, x: 0, y: i * 10, w: 1, h: w.h })) }}
-        isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" onLayoutChange={onLayout} onBreakpointChange={(b) => setBp(b)} margin={[10, 10]}>
+        isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" draggableCancel="button" onLayoutChange={onLayout} onBreakpointChange={(b) => setBp(b)} margin={[10, 10]}>
         {shown.map((w) => (
           <div key={w.id} className="widget" data-widget={w.id}>
             <div className="widget-head"><h3>{TITLES[w.id]}</h3>

@@ -1,0 +1,102 @@
+// bench_dashboard.mjs - the dashboard in headless Chromium on loopback against the
+// real hub holding 50 machines with 30 days of history (seeded into its SQLite
+// file by seed_history.py while the hub is stopped).
+// Figures: time to a rendered dashboard (Performance API, navigation start to all
+// 50 cards drawn with their bars), a 30-day chart's render time (uPlot build,
+// and click-to-drawn including the history request), JS+CSS transferred (gzip).
+// Baseline in the same run: GET /api/v1/servers from Node (the data the page
+// needs, without a browser), so the ratio says what the browser side costs.
+// Goals: <= 500 ms, <= 100 ms, <= 300 KB. HLC_BENCH_RUNS (default 5) loads each.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hub, launch, openPage } from '../browser/harness.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const N = Number(process.env.HLC_BENCH_MACHINES || 50);
+const DAYS = Number(process.env.HLC_BENCH_DAYS || 30);
+const STEP = Number(process.env.HLC_BENCH_STEP || 300);
+const RUNS = Number(process.env.HLC_BENCH_RUNS || 5);
+const med = (a) => { const s = a.slice().sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+
+const dir = mkdtempSync(join(tmpdir(), 'hlc-bench-dash-'));
+let hub = new Hub({ dir });
+let browser;
+try {
+  await hub.start();
+  for (let i = 0; i < N; i++) {
+    const id = `machine-${String(i + 1).padStart(2, '0')}`;
+    const r = await hub.req('POST', '/api/v1/servers', {
+      server_id: id, display_name: `Machine ${i + 1}`, hostname: '127.0.0.1', ssh_port: 1, tdp_watts: 35,
+      machine_type: i % 5 === 4 ? 'workstation' : 'server', expected_services: [{ name: 'sshd', critical: true }],
+    });
+    if (r.status !== 201) throw new Error(r.text);
+  }
+  await hub.stop();
+  const t0 = Date.now();
+  console.log(execFileSync('python3', [join(here, 'seed_history.py'), join(dir, 'homelabcmd.db'), String(DAYS), String(STEP)], { encoding: 'utf8' }).trim(),
+    `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  hub = new Hub({ dir });
+  await hub.start();
+
+  // Baseline: the fleet JSON fetched from Node.
+  const api = [];
+  for (let i = 0; i < RUNS * 2; i++) {
+    const s = performance.now();
+    const r = await fetch(hub.url + '/api/v1/servers', { headers: { 'X-API-Key': (await import('../browser/harness.mjs')).KEY } });
+    await r.json();
+    api.push(performance.now() - s);
+  }
+
+  browser = await launch();
+  const dash = [];
+  const warm = [];
+  let bytes = null;
+  for (let i = 0; i < RUNS; i++) {
+    const page = await openPage(browser, hub); // new context: cold cache
+    for (const store of [dash, warm]) {
+      if (store === warm) await page.goto('about:blank');
+      await page.goto(hub.url + '/');
+      await page.waitForFunction((n) => document.querySelectorAll('.card [role=meter][aria-label=Disk]').length >= n, N * 0.8, { timeout: 30000 });
+      const cards = await page.evaluate(() => document.querySelectorAll('.card').length);
+      if (cards !== N) throw new Error(`${cards} cards drawn, want ${N}`);
+      store.push(await page.evaluate(() => performance.now()));
+      if (store === dash && bytes === null) {
+        bytes = await page.evaluate(() => performance.getEntriesByType('resource')
+          .filter((e) => /\.(js|css)(\?|$)/.test(e.name)).reduce((a, e) => a + e.transferSize, 0));
+      }
+    }
+    await page.context().close();
+  }
+
+  const build = [];
+  const click = [];
+  const page = await openPage(browser, hub);
+  for (let i = 0; i < RUNS; i++) {
+    await page.goto(hub.url + '/#/machine/machine-' + String(i + 1).padStart(2, '0'));
+    await page.locator('.chart-box[data-state=ready]').waitFor({ timeout: 30000 });
+    const s = await page.evaluate(() => performance.now());
+    await page.getByRole('button', { name: '30d' }).click();
+    await page.locator('.chart-box[data-range="30d"][data-state=ready]').waitFor({ timeout: 30000 });
+    const e = await page.evaluate(() => performance.now());
+    click.push(e - s);
+    build.push(Number(await page.locator('.chart-box').getAttribute('data-render-ms')));
+    const pts = Number(await page.locator('.chart-box').getAttribute('data-points'));
+    if (pts < 100) throw new Error(`30-day chart has only ${pts} points`);
+  }
+  await page.context().close();
+
+  const f = (x) => x.toFixed(1);
+  console.log(`machines ${N}, history ${DAYS} d every ${STEP} s, runs ${RUNS}`);
+  console.log(`baseline GET /api/v1/servers from Node: median ${f(med(api))} ms`);
+  console.log(`dashboard rendered (cold cache, navigation start -> ${N} cards): median ${f(med(dash))} ms, max ${f(Math.max(...dash))} ms  (goal <= 500 ms; ${f(med(dash) / med(api))}x the API baseline)`);
+  console.log(`dashboard rendered (warm cache): median ${f(med(warm))} ms`);
+  console.log(`30-day chart: uPlot render median ${f(med(build))} ms (goal <= 100 ms); click -> drawn incl. history request median ${f(med(click))} ms`);
+  console.log(`JS+CSS transferred (gzip, cold): ${(bytes / 1024).toFixed(1)} KiB (goal <= 300 KB)`);
+} finally {
+  await browser?.close();
+  await hub.stop().catch((e) => console.error(String(e).slice(0, 2000)));
+  rmSync(dir, { recursive: true, force: true });
+}
