@@ -5,6 +5,7 @@
  * the heartbeat instead of sending it. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -254,6 +255,108 @@ post(CURL *c, const char *url, const char *body)
     return 0;
 }
 
+/* The spool: heartbeats the hub did not acknowledge, one file each, named by
+ * timestamp so a directory listing sorted by name is their order. Written to
+ * a temporary name, fsynced and renamed, so a crash leaves whole files only.
+ * Holds at most `max` files; the oldest go first. */
+struct spool {
+    const char *dir;  /* NULL: no spool */
+    long max;         /* files kept */
+};
+
+static int
+name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted spool file names (heap); count in *n. */
+static char **
+spool_list(const struct spool *sp, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(sp->dir);
+    if (!d)
+        return NULL;
+    size_t cap = 16;
+    char **v = hlc_xmalloc(cap * sizeof(*v));
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 || de->d_name[0] == '.')
+            continue;
+        if (*n == cap) {
+            cap *= 2;
+            char **nv = realloc(v, cap * sizeof(*v));
+            if (!nv)
+                abort();
+            v = nv;
+        }
+        v[(*n)++] = hlc_xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(v, *n, sizeof(*v), name_cmp);
+    return v;
+}
+
+static void
+spool_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void
+spool_put(const struct spool *sp, int64_t ts, const char *body)
+{
+    char tmp[1200], path[1200];
+    snprintf(tmp, sizeof(tmp), "%s/.%020lld.tmp", sp->dir, (long long)ts);
+    snprintf(path, sizeof(path), "%s/%020lld.json", sp->dir, (long long)ts);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    size_t len = strlen(body), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, body + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    bool ok = off == len && fsync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return;
+    }
+    size_t n;
+    char **v = spool_list(sp, &n);
+    for (size_t i = 0; n > (size_t)sp->max && i < n - (size_t)sp->max; i++) {
+        snprintf(path, sizeof(path), "%s/%s", sp->dir, v[i]);
+        unlink(path);
+    }
+    spool_free(v, n);
+}
+
+/* Sends the spool oldest first; stops at the first refusal. 0 when emptied. */
+static int
+spool_drain(const struct spool *sp, CURL *c, const char *url, char *buf)
+{
+    size_t n;
+    char **v = spool_list(sp, &n);
+    int rc = 0;
+    for (size_t i = 0; i < n && !stopping; i++) {
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/%s", sp->dir, v[i]);
+        long len = read_file(path, buf, MAX_FILE);
+        if (len > 0 && (rc = post(c, url, buf)) != 0)
+            break;
+        unlink(path);
+    }
+    spool_free(v, n);
+    return rc;
+}
+
 static const char *
 opt_env(const char *flag, const char *env)
 {
@@ -268,6 +371,7 @@ usage(void)
 {
     fputs("usage: homelabcmd-agent [--hub URL] [--key KEY] [--id SERVER_ID]\n"
           "         [--type workstation|server] [--interval SECONDS] [--once]\n"
+          "         [--spool-dir DIR] [--spool-max FILES]\n"
           "env: HOMELABCMD_AGENT_HUB, HOMELABCMD_AGENT_KEY, HOMELABCMD_AGENT_ID,\n"
           "     HOMELABCMD_AGENT_INTERVAL\n",
           stderr);
@@ -277,11 +381,13 @@ int
 main(int argc, char **argv)
 {
     const char *hub = NULL, *key = NULL, *id = NULL, *type = "workstation", *ival = NULL;
+    const char *spool_dir = NULL, *spool_max = NULL;
     bool once = false;
     static const struct option opts[] = {
         {"hub", required_argument, NULL, 'h'},  {"key", required_argument, NULL, 'k'},
         {"id", required_argument, NULL, 'i'},   {"type", required_argument, NULL, 't'},
         {"interval", required_argument, NULL, 'n'}, {"once", no_argument, NULL, 'o'},
+        {"spool-dir", required_argument, NULL, 's'}, {"spool-max", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -292,6 +398,8 @@ main(int argc, char **argv)
         case 't': type = optarg; break;
         case 'n': ival = optarg; break;
         case 'o': once = true; break;
+        case 's': spool_dir = optarg; break;
+        case 'm': spool_max = optarg; break;
         default: usage(); return 2;
         }
     }
@@ -304,6 +412,18 @@ main(int argc, char **argv)
         fputs("homelabcmd-agent: --interval must be 1..86400 seconds\n", stderr);
         return 2;
     }
+    struct spool sp = {opt_env(spool_dir, "HOMELABCMD_AGENT_SPOOL_DIR"), 86400 / interval};
+    spool_max = opt_env(spool_max, "HOMELABCMD_AGENT_SPOOL_MAX");
+    int64_t smax;
+    if (spool_max) {
+        if (hlc_parse_i64(spool_max, 1, 1000000, &smax) != 0) {
+            fputs("homelabcmd-agent: --spool-max must be 1..1000000 files\n", stderr);
+            return 2;
+        }
+        sp.max = (long)smax;
+    }
+    if (sp.max < 1)
+        sp.max = 1;
     if (strcmp(type, "workstation") != 0 && strcmp(type, "server") != 0) {
         usage();
         return 2;
@@ -351,8 +471,10 @@ main(int argc, char **argv)
         collect(&s, buf);
         json_t *hb = heartbeat_json(&s, id, type);
         char *body = json_dumps(hb, JSON_COMPACT | JSON_REAL_PRECISION(15));
-        if (body)
-            post(c, url, body);
+        /* Older spooled heartbeats go first so the hub sees them in order. */
+        bool drained = !sp.dir || spool_drain(&sp, c, url, buf) == 0;
+        if (body && (!drained || post(c, url, body) != 0) && sp.dir)
+            spool_put(&sp, s.timestamp, body);
         free(body);
         json_decref(hb);
         hlc_sample_release(&s);

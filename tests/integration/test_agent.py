@@ -262,6 +262,65 @@ class RealAgentTest(unittest.TestCase):
             self.assertEqual(latest["os"]["kernel"], os.uname().release)
             self.assertTrue(0 <= latest["cpu_percent"] <= 100)
 
+    def test_spool_while_hub_down_then_uploaded_once_in_order(self):
+        import hlc
+        with Hub() as hub:
+            spool = os.path.join(hub.data_dir, "spool")
+            os.mkdir(spool)
+            log = os.path.join(hub.data_dir, "agent.log")
+            with open(log, "wb") as lf:
+                proc = subprocess.Popen([AGENT, "--hub", hub.url, "--key", hub.api_key,
+                                         "--id", "roamer", "--interval", "1",
+                                         "--spool-dir", spool],
+                                        stdout=lf, stderr=subprocess.STDOUT)
+            try:
+                db = os.path.join(hub.data_dir, "homelabcmd.db")
+
+                def stored():
+                    c = sqlite3.connect(db, timeout=10)
+                    try:
+                        return [r[0] for r in c.execute(
+                            "SELECT timestamp FROM metrics WHERE server_id='roamer' "
+                            "ORDER BY timestamp")]
+                    finally:
+                        c.close()
+
+                deadline = time.time() + 30
+                while time.time() < deadline and len(stored()) < 2:
+                    time.sleep(0.2)
+                self.assertGreaterEqual(len(stored()), 2, slurp(log))
+                port = hub.port
+                self.assertEqual(hub.stop(), 0)
+                down_from = int(time.time())
+                time.sleep(5)
+                spooled = sorted(os.listdir(spool))
+                self.assertGreaterEqual(len(spooled), 3, slurp(log))
+                down_to = int(time.time())
+                with open(hub.log_path, "ab") as hl:
+                    hub.proc = subprocess.Popen(
+                        [hlc.HUB_BIN, "serve", "--listen", f"127.0.0.1:{port}", *hub.args],
+                        env=hub.env(), stdout=hl, stderr=subprocess.STDOUT)
+                hub.port = port
+                hub.wait_ready()
+                deadline = time.time() + 30
+                while time.time() < deadline and (os.listdir(spool) or
+                                                  stored()[-1] <= down_to):
+                    time.sleep(0.2)
+                self.assertEqual(os.listdir(spool), [], slurp(log))
+                ts = stored()
+                gap = [t for t in ts if down_from < t < down_to]
+                self.assertGreaterEqual(len(gap), down_to - down_from - 2, (ts, slurp(log)))
+                spooled_ts = [int(n.split(".")[0]) for n in spooled]
+                for t in spooled_ts:
+                    self.assertIn(t, ts)
+                self.assertEqual(len(ts), len(set(ts)))
+                latest = hub.get("/api/v1/metrics/roamer/latest").json
+                self.assertEqual(latest["timestamp"], iso(ts[-1]))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(timeout=20)
+            self.assertEqual(code, 0, slurp(log))
+
 
 if __name__ == "__main__":
     unittest.main()
