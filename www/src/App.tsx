@@ -1,9 +1,14 @@
 // App.tsx - shell: API key prompt, navigation, theme, hash routes.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { getKey, setKey, api } from './api';
 import Dashboard from './Dashboard';
-import MachineDetail from './MachineDetail';
-import { AlertsPage, ActionsPage, CostsPage, SettingsPage, MachineForm } from './Pages';
+// The dashboard is the first screen: everything else loads on demand.
+const MachineDetail = lazy(() => import('./MachineDetail'));
+const AlertsPage = lazy(() => import('./Pages').then((m) => ({ default: m.AlertsPage })));
+const ActionsPage = lazy(() => import('./Pages').then((m) => ({ default: m.ActionsPage })));
+const CostsPage = lazy(() => import('./Pages').then((m) => ({ default: m.CostsPage })));
+const SettingsPage = lazy(() => import('./Pages').then((m) => ({ default: m.SettingsPage })));
+const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
 function useHash(): string {
   const [h, setH] = useState(window.location.hash || '#/');
@@ -98,7 +103,7 @@ export default function App() {
         <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark}
           onClick={() => setTheme(isDark ? 'light' : 'dark')}>{isDark ? '☀' : '☾'}</button>
       </header>
-      <main id="main">{page}</main>
+      <main id="main"><Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense></main>
     </>
   );
 }
