@@ -1,6 +1,7 @@
 // App.tsx - shell: API key prompt, navigation, theme, hash routes.
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { getKey, setKey, api } from './api';
+import { getKey, setKey, api, alertsPath, type AlertList } from './api';
+import { usePoll } from './hooks';
 import Dashboard from './Dashboard';
 // The dashboard is the first screen: everything else loads on demand.
 const MachineDetail = lazy(() => import('./MachineDetail'));
@@ -67,6 +68,14 @@ function KeyPrompt({ onDone }: { onDone: () => void }) {
   );
 }
 
+/** Open (unacknowledged) alerts, shown beside "Alerts" in the header. */
+export function AlertCount() {
+  const q = usePoll<AlertList>(alertsPath({ status: 'open', limit: 1 }), 10000);
+  const n = q.data?.total ?? 0;
+  if (!n) return null;
+  return <span className="badge" data-testid="alert-count" aria-label={`${n} open alert${n === 1 ? '' : 's'}`}>{n > 99 ? '99+' : n}</span>;
+}
+
 export default function App() {
   const [hasKey, setHasKey] = useState(!!getKey());
   const [theme, setTheme] = useTheme();
@@ -97,7 +106,7 @@ export default function App() {
         <a className="brand" href="#/">HomelabCmd</a>
         <nav aria-label="Main">
           {nav.map(([h, l]) => (
-            <a key={h} href={h} aria-current={(h === '#/' ? path === '/' : hash.startsWith(h)) ? 'page' : undefined}>{l}</a>
+            <a key={h} href={h} aria-current={(h === '#/' ? path === '/' : hash.startsWith(h)) ? 'page' : undefined}>{l}{h === '#/alerts' && <AlertCount />}</a>
           ))}
         </nav>
         <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark}

@@ -6,7 +6,8 @@ import {
 } from '@dnd-kit/core';
 import { SortableContext, rectSortingStrategy, sortableKeyboardCoordinates, useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
-import { api } from './api';
+import { api, alertsPath, type AlertList, type Costs } from './api';
+import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, cardColour, hasWarning, money, moveId, normaliseThresholds, sortMachines, uptime, type Thresholds } from './format';
 import { Bar, State } from './ui';
@@ -60,20 +61,16 @@ function Group({ title, machines, th, onMove }: { title: string; machines: any[]
 }
 
 export function RecentAlerts({ limit = 5 }: { limit?: number }) {
-  const q = usePoll<any>('/alerts?status=open', 5000);
-  const ack = async (id: string) => { try { await api('POST', `/alerts/${encodeURIComponent(id)}/acknowledge`); } finally { q.reload(); } };
-  const alerts = (q.data?.alerts ?? []).slice(0, limit);
+  const q = usePoll<AlertList>(alertsPath({ status: 'active', limit }), 5000);
+  const alerts = q.data?.alerts ?? [];
+  const total = q.data?.total ?? 0;
   return (
     <section aria-label="Recent alerts" className="panel">
-      <h2>Recent alerts</h2>
-      <State what="alerts" loading={q.loading} error={q.error} missing={q.missing}>
-        {alerts.length === 0 ? <p className="muted">No open alerts.</p> : (
-          <ul className="list">{alerts.map((a: any) => (
-            <li key={a.alert_id} className={`sev-${a.severity}`}>
-              <span><b>{a.severity}</b> {a.title} <span className="muted">· {a.server_id} · {ago(a.created_at)}</span></span>
-              {a.status === 'open' && <button type="button" onClick={() => ack(a.alert_id)}>Acknowledge</button>}
-            </li>))}
-          </ul>)}
+      <h2>Recent alerts {total > 0 && <span className="muted">({total} active)</span>}</h2>
+      <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
+        {alerts.length === 0 ? <p className="muted">No active alerts.</p> : (
+          <ul className="list">{alerts.map((a) => <AlertRow key={a.alert_id} a={a} verbs={['acknowledge']} onChanged={() => q.reload()} />)}</ul>)}
+        {total > alerts.length && <p className="small"><a href="#/alerts">All {total} active alerts →</a></p>}
       </State>
     </section>
   );
@@ -113,7 +110,7 @@ export function PendingActions() {
 export default function Dashboard() {
   const servers = usePoll<any>('/servers', 5000);
   const thq = usePoll<any>('/config/thresholds', 60000);
-  const costs = usePoll<any>('/costs', 60000);
+  const costs = usePoll<Costs>('/costs', 60000);
   const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
   const [order, setOrder] = useState<string[] | null>(null);
   const [saveErr, setSaveErr] = useState<string | null>(null);
@@ -136,7 +133,7 @@ export default function Dashboard() {
         <div><b data-testid="sum-online">{online}</b><span>online</span></div>
         <div><b data-testid="sum-offline">{offline}</b><span>offline</span></div>
         <div><b data-testid="sum-warnings">{warnings}</b><span>warnings</span></div>
-        <div><b>{costs.missing ? '–' : money(costs.data?.daily, costs.data?.currency)}</b><span>{costs.missing ? 'cost n/a' : 'per day'}</span></div>
+        <div><b data-testid="sum-cost">{costs.missing ? '–' : money(costs.data?.fleet?.daily, costs.data?.currency)}</b><span>{costs.missing ? 'cost n/a' : 'per day'}</span></div>
       </section>
       <div className="toolbar"><a className="button" href="#/add">Add machine</a></div>
       {saveErr && <p className="error" role="alert">{saveErr}</p>}

@@ -3,7 +3,8 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Responsive, WidthProvider, type Layout } from 'react-grid-layout';
 import 'react-grid-layout/css/styles.css';
-import { api, isMissingFeature } from './api';
+import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from './api';
+import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
 import { COLS, mergeLayout, type Widget } from './layout';
@@ -14,7 +15,7 @@ const Grid = WidthProvider(Responsive);
 
 const TITLES: Record<string, string> = {
   cpu: 'CPU', memory: 'Memory', load: 'Load', disk: 'Disks', services: 'Services', containers: 'Containers',
-  network: 'Network', system: 'System', cost: 'Cost', chart: 'History',
+  network: 'Network', system: 'System', cost: 'Cost', chart: 'History', alerts: 'Alerts',
 };
 
 function Services({ id }: { id: string }) {
@@ -80,10 +81,30 @@ function Containers({ id }: { id: string }) {
 }
 
 function Cost({ id }: { id: string }) {
-  const q = usePoll<any>(`/costs/${encodeURIComponent(id)}`, 60000);
+  // GET /costs carries the currency; one machine's element of it is this widget.
+  const q = usePoll<Costs>('/costs', 60000);
+  const c = q.data?.servers.find((s) => s.server_id === id);
+  const cur = q.data?.currency;
   return (
-    <State what="costs" loading={q.loading} error={q.error} missing={q.missing}>
-      <p>{money(q.data?.daily, q.data?.currency)} / day · {money(q.data?.monthly, q.data?.currency)} / month</p>
+    <State what="costs" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
+      {!c ? <p className="muted">No cost figures for this machine.</p> : c.tdp_watts == null ? (
+        <p className="muted">Set this machine's power (W) on the <a href="#/costs">costs page</a> to see its cost.</p>) : (
+        <dl className="kv" data-testid="machine-cost">
+          <dt>Day</dt><dd>{money(c.daily, cur)}</dd><dt>Month</dt><dd>{money(c.monthly, cur)}</dd>
+          <dt>Year</dt><dd>{money(c.yearly, cur)}</dd><dt>Month to date</dt><dd>{money(c.month_to_date, cur)}</dd>
+          <dt>Power</dt><dd className="small">{c.tdp_watts} W × {c.hours_per_day} h/day at {q.data!.electricity_rate_kwh} {cur}/kWh</dd>
+        </dl>)}
+    </State>
+  );
+}
+
+function MachineAlerts({ id }: { id: string }) {
+  const q = usePoll<AlertList>(alertsPath({ status: 'active', server_id: id, limit: 20 }), 5000);
+  const list = q.data?.alerts ?? [];
+  return (
+    <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
+      {list.length === 0 ? <p className="muted">No active alerts. <a href={`#/alerts`}>History</a></p> : (
+        <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} showMachine={false} onChanged={() => q.reload()} />)}</ul>)}
     </State>
   );
 }
@@ -117,7 +138,7 @@ export default function MachineDetail({ id }: { id: string }) {
     catch (e: any) { setHk(`Not accepted: ${e?.message ?? e}`); }
   };
   const body = (w: string) => {
-    if (!l && !['services', 'containers', 'cost', 'chart', 'system'].includes(w)) return <p className="muted">No sample yet.</p>;
+    if (!l && !['services', 'containers', 'cost', 'chart', 'system', 'alerts'].includes(w)) return <p className="muted">No sample yet.</p>;
     switch (w) {
       case 'cpu': return <><Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} /><p className="muted small">{l.cpu_cores ?? '?'} cores{l.cpu_temp_c != null ? ` · ${Math.round(l.cpu_temp_c)} °C` : ''}</p></>;
       case 'memory': return <><Bar label="RAM" value={l.memory_percent} warn={th.memory_warning} crit={th.memory_critical} /><p className="muted small">{bytes(l.memory_used_bytes)} of {bytes(l.memory_total_bytes)}{l.swap_total_bytes ? ` · swap ${bytes(l.swap_used_bytes)} / ${bytes(l.swap_total_bytes)}` : ''}</p></>;
@@ -138,6 +159,7 @@ export default function MachineDetail({ id }: { id: string }) {
       case 'containers': return <Containers id={id} />;
       case 'cost': return <Cost id={id} />;
       case 'chart': return <Chart id={id} />;
+      case 'alerts': return <MachineAlerts id={id} />;
     }
     return null;
   };

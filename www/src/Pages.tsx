@@ -1,45 +1,59 @@
 // Pages.tsx - alerts, actions, costs, settings, add/edit machine.
 import { useEffect, useState } from 'react';
-import { api, ApiError, isMissingFeature } from './api';
+import {
+  api, ApiError, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
+} from './api';
+import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 
+const PAGE = 50;
+
 export function AlertsPage() {
-  const [tab, setTab] = useState<'open' | 'history'>('open');
-  const [severity, setSeverity] = useState('');
+  const [view, setView] = useState<'active' | 'history'>('active');
+  const [status, setStatus] = useState<'' | AlertStatus>('');
+  const [severity, setSeverity] = useState<'' | Severity>('');
   const [server, setServer] = useState('');
-  const qs = new URLSearchParams();
-  if (tab === 'open') qs.set('status', 'open');
-  if (severity) qs.set('severity', severity);
-  if (server) qs.set('server_id', server);
-  const q = usePoll<any>(`/alerts?${qs}`, 5000);
-  const act = async (id: string, verb: string) => { try { await api('POST', `/alerts/${encodeURIComponent(id)}/${verb}`); } finally { q.reload(); } };
+  const [offset, setOffset] = useState(0);
+  useEffect(() => setOffset(0), [view, status, severity, server]);
+  const path = alertsPath({ status: view === 'active' ? 'active' : status, severity, server_id: server, limit: PAGE, offset });
+  const q = usePoll<AlertList>(path, 5000);
+  const machines = usePoll<any>('/servers', 60000);
   const list = q.data?.alerts ?? [];
+  const total = q.data?.total ?? 0;
   return (
     <>
       <h1>Alerts</h1>
       <div className="seg" role="group" aria-label="Alert view">
-        <button type="button" aria-pressed={tab === 'open'} onClick={() => setTab('open')}>Active</button>
-        <button type="button" aria-pressed={tab === 'history'} onClick={() => setTab('history')}>History</button>
+        <button type="button" aria-pressed={view === 'active'} onClick={() => setView('active')}>Active</button>
+        <button type="button" aria-pressed={view === 'history'} onClick={() => setView('history')}>History</button>
       </div>
       <div className="filters">
-        <label>Severity <select value={severity} onChange={(e) => setSeverity(e.target.value)}>
-          <option value="">any</option><option>critical</option><option>high</option><option>medium</option><option>low</option></select></label>
-        <label>Machine <input value={server} onChange={(e) => setServer(e.target.value.trim())} placeholder="server id" /></label>
+        {view === 'history' && (
+          <label>Status <select name="status" value={status} onChange={(e) => setStatus(e.target.value as any)}>
+            <option value="">any</option><option value="open">open</option><option value="acknowledged">acknowledged</option>
+            <option value="resolved">resolved</option></select></label>)}
+        <label>Severity <select name="severity" value={severity} onChange={(e) => setSeverity(e.target.value as any)}>
+          <option value="">any</option>{SEVERITIES.map((s) => <option key={s} value={s}>{s}</option>)}</select></label>
+        <label>Machine <select name="server_id" value={server} onChange={(e) => setServer(e.target.value)}>
+          <option value="">all machines</option>
+          {(machines.data?.servers ?? []).map((m: any) => <option key={m.server_id} value={m.server_id}>{m.display_name || m.server_id}</option>)}
+        </select></label>
       </div>
-      <State what="alerts" loading={q.loading && !q.data} error={q.error} missing={q.missing}>
-        {list.length === 0 ? <p className="muted">No alerts.</p> : (
-          <ul className="list">{list.map((a: any) => (
-            <li key={a.alert_id} className={`sev-${a.severity}`}>
-              <span><b>{a.severity}</b> {a.title} <span className="muted">· {a.server_id} · {a.status} · {ago(a.created_at)}</span>
-                {a.message && <><br /><span className="small">{a.message}</span></>}</span>
-              <span className="btns">
-                {a.status === 'open' && <button type="button" onClick={() => act(a.alert_id, 'acknowledge')}>Acknowledge</button>}
-                {a.status !== 'resolved' && <button type="button" className="secondary" onClick={() => act(a.alert_id, 'resolve')}>Resolve</button>}
-              </span>
-            </li>))}</ul>)}
+      <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
+        {q.error && <p className="error small" role="alert">Refresh failed: {q.error}</p>}
+        {list.length === 0 ? <p className="muted">{view === 'active' ? 'No active alerts.' : 'No alerts match.'}</p> : (
+          <>
+            <p className="muted small" data-testid="alert-total">{offset + 1}–{offset + list.length} of {total}</p>
+            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} onChanged={() => q.reload()} />)}</ul>
+          </>)}
+        {(offset > 0 || offset + list.length < total) && (
+          <p className="btns">
+            <button type="button" className="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Newer</button>
+            <button type="button" className="secondary" disabled={offset + list.length >= total} onClick={() => setOffset(offset + PAGE)}>Older</button>
+          </p>)}
       </State>
     </>
   );
@@ -72,27 +86,78 @@ export function ActionsPage() {
   );
 }
 
+/** The body of PUT /costs/config from the form: only what changed, numbers parsed. */
+export function costsConfigBody(d: Costs, rate: string, currency: string, tdp: Record<string, string>): any {
+  const body: any = {};
+  if (rate.trim() !== '' && Number(rate) !== d.electricity_rate_kwh) body.electricity_rate_kwh = Number(rate);
+  if (currency.trim() !== '' && currency.trim() !== d.currency) body.currency = currency.trim();
+  const w: Record<string, number> = {};
+  for (const [id, v] of Object.entries(tdp)) {
+    const cur = d.servers.find((s) => s.server_id === id)?.tdp_watts ?? null;
+    if (v.trim() !== '' && Number(v) !== cur) w[id] = Number(v);
+  }
+  if (Object.keys(w).length) body.tdp_watts = w;
+  return body;
+}
+
 export function CostsPage() {
-  const q = usePoll<any>('/costs', 30000);
+  const q = usePoll<Costs>('/costs', 30000);
   const d = q.data;
+  const [rate, setRate] = useState<string | null>(null);
+  const [currency, setCurrency] = useState<string | null>(null);
+  const [tdp, setTdp] = useState<Record<string, string>>({});
+  const [err, setErr] = useState<ApiError | null>(null);
+  const [msg, setMsg] = useState<string | null>(null);
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!d) return;
+    setErr(null);
+    const body = costsConfigBody(d, rate ?? String(d.electricity_rate_kwh), currency ?? d.currency, tdp);
+    if (!Object.keys(body).length) { setMsg('Nothing changed.'); return; }
+    try {
+      await api('PUT', '/costs/config', body);
+      setMsg('Saved.'); setRate(null); setCurrency(null); setTdp({});
+      q.reload();
+    } catch (x: any) { setErr(x instanceof ApiError ? x : null); setMsg(`Not saved: ${x?.message ?? x}`); }
+  };
+  const ferr = (f: string) => (err?.field === f ? <span className="error small" role="alert" id={`err-${f.replace(/\W/g, '_')}`}>{err.message}</span> : null);
   return (
     <>
       <h1>Costs</h1>
-      <State what="costs" loading={q.loading} error={q.error} missing={q.missing}>
-        {d && (<>
-          <section className="summary">
-            <div><b>{money(d.daily, d.currency)}</b><span>per day</span></div>
-            <div><b>{money(d.monthly, d.currency)}</b><span>per month</span></div>
-            <div><b>{money(d.yearly, d.currency)}</b><span>per year</span></div>
-            <div><b>{money(d.month_to_date, d.currency)}</b><span>month to date</span></div>
+      <State what="costs" loading={q.loading && !d} error={d ? null : q.error} missing={q.missing}>
+        {d && (<form onSubmit={save} aria-label="Electricity costs">
+          <section className="summary" aria-label="Fleet cost">
+            <div><b data-testid="fleet-daily">{money(d.fleet.daily, d.currency)}</b><span>per day</span></div>
+            <div><b>{money(d.fleet.monthly, d.currency)}</b><span>per month</span></div>
+            <div><b>{money(d.fleet.yearly, d.currency)}</b><span>per year</span></div>
+            <div><b>{money(d.fleet.month_to_date, d.currency)}</b><span>month to date</span></div>
           </section>
-          <p className="muted">Rate {d.rate_kwh} {d.currency}/kWh</p>
+          <p className="muted small">{Math.round(d.fleet.watts)} W across the fleet · month = 30 days</p>
+          <div className="form-grid">
+            <label>Rate per kWh
+              <input name="electricity_rate_kwh" type="number" step="0.001" min="0" value={rate ?? String(d.electricity_rate_kwh)}
+                onChange={(e) => setRate(e.target.value)} />{ferr('electricity_rate_kwh')}</label>
+            <label>Currency
+              <input name="currency" value={currency ?? d.currency} maxLength={8} onChange={(e) => setCurrency(e.target.value)} />{ferr('currency')}</label>
+          </div>
           <div className="scroll-x"><table>
-            <thead><tr><th>Machine</th><th>TDP</th><th>Day</th><th>Month</th></tr></thead>
-            <tbody>{(d.servers ?? []).map((s: any) => (
-              <tr key={s.server_id}><td>{s.server_id}</td><td>{s.tdp_watts ?? '–'} W</td><td>{money(s.daily, d.currency)}</td><td>{money(s.monthly, d.currency)}</td></tr>))}</tbody>
+            <thead><tr><th>Machine</th><th>Power (W)</th><th>h/day</th><th>Day</th><th>Month</th><th>Year</th><th>Month to date</th></tr></thead>
+            <tbody>{d.servers.map((s) => (
+              <tr key={s.server_id} data-server-id={s.server_id}>
+                <td><a href={`#/machine/${encodeURIComponent(s.server_id)}`}>{s.display_name || s.server_id}</a>
+                  <span className="muted small"> {s.machine_type}</span></td>
+                <td><input className="num" type="number" min="0" step="1" aria-label={`Power of ${s.display_name || s.server_id} in watts`}
+                  name={`tdp_watts.${s.server_id}`} value={tdp[s.server_id] ?? (s.tdp_watts ?? '')} placeholder="not set"
+                  onChange={(e) => setTdp({ ...tdp, [s.server_id]: e.target.value })} />{ferr(`tdp_watts.${s.server_id}`)}</td>
+                <td>{s.hours_per_day}</td>
+                <td>{money(s.daily, d.currency)}</td><td>{money(s.monthly, d.currency)}</td>
+                <td>{money(s.yearly, d.currency)}</td><td>{money(s.month_to_date, d.currency)}</td>
+              </tr>))}</tbody>
           </table></div>
-        </>)}
+          {err && err.field && !['electricity_rate_kwh', 'currency'].includes(err.field) && !err.field.startsWith('tdp_watts.') &&
+            <p className="error" role="alert">{err.field}: {err.message}</p>}
+          <p><button type="submit">Save costs</button> <span role="status">{msg}</span></p>
+        </form>)}
       </State>
     </>
   );
@@ -103,6 +168,93 @@ const ACTION_TYPES = ['restart_service', 'clear_logs', 'apply_updates', 'custom'
 function FieldError({ err, field }: { err: ApiError | null; field: string }) {
   if (!err || !err.field || (err.field !== field && !err.field.endsWith('.' + field))) return null;
   return <span className="error small" role="alert" id={`err-${field}`}>{err.message}</span>;
+}
+
+export const CHANNELS: [string, string, string][] = [
+  ['slack_webhook_url', 'Slack webhook URL', 'https://hooks.slack.com/services/…'],
+  ['webhook_url', 'Generic webhook URL', 'https://example.lan/hook'],
+  ['ntfy_url', 'ntfy topic URL', 'https://ntfy.example.lan/homelab'],
+];
+const SWITCHES: [string, string][] = [
+  ['notify_on_critical', 'Critical'], ['notify_on_high', 'High'], ['notify_on_medium', 'Medium'], ['notify_on_low', 'Low'],
+  ['notify_on_remediation', 'Auto-remediation results'],
+];
+
+/**
+ * The notifications section to PUT: the switches as they are, and only the URLs the
+ * operator typed or cleared (the hub shows stored URLs masked, so they are never sent back).
+ */
+export function notificationsBody(cfg: Record<string, any>, typed: Record<string, string | null>): Record<string, any> {
+  const body: Record<string, any> = {};
+  for (const [k] of SWITCHES) if (typeof cfg[k] === 'boolean') body[k] = cfg[k];
+  for (const [k] of CHANNELS) {
+    const v = typed[k];
+    if (v === null) body[k] = '';
+    else if (v !== undefined && v.trim() !== '') body[k] = v.trim();
+  }
+  return body;
+}
+
+function Notifications({ cfg, onSaved }: { cfg: Record<string, any>; onSaved: (n: any) => void }) {
+  const [sw, setSw] = useState<Record<string, any>>(cfg);
+  const [typed, setTyped] = useState<Record<string, string | null>>({});
+  const [err, setErr] = useState<ApiError | null>(null);
+  const [msg, setMsg] = useState<string | null>(null);
+  const [test, setTest] = useState<{ busy: boolean; results?: ChannelResult[]; note?: string }>({ busy: false });
+  useEffect(() => setSw(cfg), [cfg]);
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setErr(null);
+    try {
+      const r: any = await api('PUT', '/config', { notifications: notificationsBody(sw, typed) });
+      setTyped({}); setMsg('Saved.');
+      if (r?.notifications) onSaved(r.notifications);
+    } catch (x: any) { setErr(x instanceof ApiError ? x : null); setMsg(`Not saved: ${x?.message ?? x}`); }
+  };
+  const sendTest = async () => {
+    setTest({ busy: true, note: 'Sending…' });
+    try {
+      const r = await api<{ results: ChannelResult[] }>('POST', '/notifications/test');
+      const ok = r.results.filter((c) => c.ok).length;
+      setTest({ busy: false, results: r.results, note: `${ok} of ${r.results.length} channels delivered.` });
+    } catch (x: any) {
+      setTest({ busy: false, note: isMissingFeature(x) ? 'Test notifications are not available on this hub yet.'
+        : x instanceof ApiError && x.code === 'NO_CHANNEL' ? 'No channel is configured: save a URL first.' : `Test failed: ${x?.message ?? x}` });
+    }
+  };
+  return (
+    <form className="panel" aria-label="Notifications" onSubmit={save}>
+      <h2>Notifications</h2>
+      <div className="form-grid">
+        {CHANNELS.map(([k, label, ph]) => (
+          <div key={k} className="field">
+            <label htmlFor={`n-${k}`}>{label}</label>
+            <input id={`n-${k}`} name={`notifications.${k}`} type="text" inputMode="url" autoComplete="off" value={typed[k] ?? ''}
+              placeholder={typed[k] === null ? 'will be cleared' : cfg[k] ? 'type a new URL to replace it' : ph}
+              onChange={(e) => setTyped({ ...typed, [k]: e.target.value })} aria-describedby={`hint-${k} err-${k}`} />
+            <span className="small muted" id={`hint-${k}`} data-channel={k}>{typed[k] === null ? 'will be cleared on save' : cfg[k] ? `saved: ${cfg[k]}` : 'not set'}</span>
+            {cfg[k] && typed[k] !== null && <button type="button" className="linkish small" onClick={() => setTyped({ ...typed, [k]: null })}
+              aria-label={`Clear ${label}`}>clear</button>}
+            <FieldError err={err} field={k} />
+          </div>))}
+      </div>
+      <fieldset className="switches"><legend>Notify on</legend>
+        {SWITCHES.map(([k, label]) => (
+          <label key={k} className="check"><input type="checkbox" name={`notifications.${k}`} checked={!!sw[k]}
+            onChange={(e) => setSw({ ...sw, [k]: e.target.checked })} /> {label}</label>))}
+      </fieldset>
+      <button type="submit">Save notifications</button>{' '}
+      <button type="button" className="secondary" onClick={sendTest} disabled={test.busy}>Send test</button>
+      {' '}<span role="status">{msg}</span>
+      {test.note && <p role="status" data-testid="test-note">{test.note}</p>}
+      {test.results && (
+        <ul className="plain small" aria-label="Test results">{test.results.map((c) => (
+          <li key={c.channel} data-channel={c.channel} data-ok={c.ok}>
+            <span className={c.ok ? 'ok' : 'error'}>{c.ok ? '✓' : '✗'}</span> {c.channel}
+            {c.status != null ? ` · HTTP ${c.status}` : ''}{c.error ? ` · ${c.error}` : ''}</li>))}
+        </ul>)}
+    </form>
+  );
 }
 
 export function SettingsPage() {
@@ -121,10 +273,6 @@ export function SettingsPage() {
       if (r && r[sec]) setCfg((c: any) => ({ ...c, [sec]: r[sec] }));
       setMsg((m) => ({ ...m, [sec]: 'Saved.' }));
     } catch (e: any) { setErr(e instanceof ApiError ? e : null); setMsg((m) => ({ ...m, [sec]: `Not saved: ${e?.message ?? e}` })); }
-  };
-  const test = async () => {
-    try { await api('POST', '/notifications/test'); setMsg((m) => ({ ...m, notifications: 'Test notification sent.' })); }
-    catch (e: any) { setMsg((m) => ({ ...m, notifications: isMissingFeature(e) ? 'Test notifications are not available on this hub yet.' : `Test failed: ${e?.message ?? e}` })); }
   };
   const num = (sec: string, k: string, label: string, step = 1) => (
     <label key={k}>{label}
@@ -149,14 +297,7 @@ export function SettingsPage() {
         </div>
         <button type="submit">Save thresholds</button> <span role="status">{msg.thresholds}</span>
       </form>
-      <form className="panel" aria-label="Notifications" onSubmit={(e) => { e.preventDefault(); save('notifications'); }}>
-        <h2>Notifications</h2>
-        {Object.keys(cfg.notifications ?? {}).filter((k) => typeof cfg.notifications[k] === 'boolean').map((k) => bool('notifications', k, k.replace(/_/g, ' ')))}
-        {Object.keys(cfg.notifications ?? {}).filter((k) => typeof cfg.notifications[k] === 'string').map((k) => (
-          <label key={k}>{k.replace(/_/g, ' ')}<input value={cfg.notifications[k]} onChange={(e) => set('notifications', k, e.target.value)} /><FieldError err={err} field={k} /></label>))}
-        <button type="submit">Save notifications</button> <button type="button" className="secondary" onClick={test}>Send test</button>
-        {' '}<span role="status">{msg.notifications}</span>
-      </form>
+      <Notifications cfg={cfg.notifications ?? {}} onSaved={(n) => setCfg((c: any) => ({ ...c, notifications: n }))} />
       <form className="panel" aria-label="Remediation" onSubmit={(e) => { e.preventDefault(); save('remediation'); }}>
         <h2>Auto-approve</h2>
         {bool('remediation', 'auto_approve_enabled', 'Run covered actions without asking')}

@@ -56,3 +56,43 @@ export function isMissingFeature(e: unknown): boolean {
   return e instanceof ApiError && (e.status === 405 ||
     (e.status === 404 && (e.message === 'no such endpoint' || e.code === '404')));
 }
+
+// ---- alerts, notifications, costs (TEAM.md contract, TRD §4) ----------------
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low'];
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Alert {
+  alert_id: string; server_id: string; severity: Severity; type: string; subject: string;
+  title: string; message: string; metric_value: number | null; threshold_value: number | null;
+  status: AlertStatus; created_at: string; acknowledged_at: string | null; resolved_at: string | null;
+  auto_resolved: boolean;
+  auto_remediation?: { available: boolean; action_id: string | null; status: string | null };
+}
+export interface AlertList { alerts: Alert[]; total: number }
+
+export interface AlertQuery {
+  status?: '' | AlertStatus | 'active'; severity?: '' | Severity; server_id?: string; limit?: number; offset?: number;
+}
+/** The query string of GET /alerts; empty filters are left out. */
+export function alertsPath(q: AlertQuery): string {
+  const p = new URLSearchParams();
+  if (q.status) p.set('status', q.status);
+  if (q.severity) p.set('severity', q.severity);
+  if (q.server_id) p.set('server_id', q.server_id);
+  if (q.limit !== undefined) p.set('limit', String(q.limit));
+  if (q.offset) p.set('offset', String(q.offset));
+  const s = p.toString();
+  return s ? `/alerts?${s}` : '/alerts';
+}
+
+export interface ServerCost {
+  server_id: string; hostname: string; display_name: string | null; machine_type: string;
+  tdp_watts: number | null; hours_per_day: number; daily: number; monthly: number; yearly: number; month_to_date: number;
+}
+export interface Costs {
+  currency: string; electricity_rate_kwh: number;
+  fleet: { daily: number; monthly: number; yearly: number; month_to_date: number; watts: number };
+  servers: ServerCost[];
+}
+export interface ChannelResult { channel: string; ok: boolean; status: number | null; error: string | null }

@@ -1,5 +1,5 @@
 // layout.ts - widget grid layout: the known widgets, a default, validation.
-export const WIDGETS = ['cpu', 'memory', 'load', 'disk', 'services', 'containers', 'network', 'system', 'cost', 'chart'] as const;
+export const WIDGETS = ['cpu', 'memory', 'load', 'disk', 'services', 'containers', 'network', 'system', 'cost', 'chart', 'alerts'] as const;
 export type WidgetId = (typeof WIDGETS)[number];
 export interface Widget { id: string; x: number; y: number; w: number; h: number; hidden?: boolean }
 
@@ -9,13 +9,14 @@ export const DEFAULT_LAYOUT: Widget[] = [
   { id: 'cpu', x: 0, y: 0, w: 4, h: 3 },
   { id: 'memory', x: 4, y: 0, w: 4, h: 3 },
   { id: 'load', x: 8, y: 0, w: 4, h: 3 },
-  { id: 'chart', x: 0, y: 3, w: 12, h: 6 },
-  { id: 'services', x: 0, y: 9, w: 6, h: 6 },
-  { id: 'containers', x: 6, y: 9, w: 6, h: 6 },
-  { id: 'disk', x: 0, y: 15, w: 6, h: 4 },
-  { id: 'network', x: 6, y: 15, w: 6, h: 4 },
-  { id: 'system', x: 0, y: 19, w: 6, h: 4 },
-  { id: 'cost', x: 6, y: 19, w: 6, h: 4 },
+  { id: 'alerts', x: 0, y: 3, w: 12, h: 4 },
+  { id: 'chart', x: 0, y: 7, w: 12, h: 6 },
+  { id: 'services', x: 0, y: 13, w: 6, h: 6 },
+  { id: 'containers', x: 6, y: 13, w: 6, h: 6 },
+  { id: 'disk', x: 0, y: 19, w: 6, h: 4 },
+  { id: 'network', x: 6, y: 19, w: 6, h: 4 },
+  { id: 'system', x: 0, y: 23, w: 6, h: 4 },
+  { id: 'cost', x: 6, y: 23, w: 6, h: 4 },
 ];
 
 /** Keeps known widgets with sane numbers and adds any missing one from the default. */

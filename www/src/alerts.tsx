@@ -1,0 +1,76 @@
+// alerts.tsx - one alert row with acknowledge / resolve, shared by the dashboard's
+// recent alerts, the machine page and the alerts page (TEAM.md contract).
+import { useState } from 'react';
+import { api, ApiError, type Alert } from './api';
+import { ago } from './format';
+
+const TYPE_LABEL: Record<string, string> = {
+  disk_warning: 'disk', disk_critical: 'disk', memory_warning: 'memory', memory_critical: 'memory',
+  cpu_warning: 'CPU', cpu_critical: 'CPU', server_offline: 'offline', service_down: 'service',
+  container_down: 'container', update_available: 'updates', security_updates: 'security updates',
+  reboot_required: 'reboot', host_key_changed: 'host key',
+};
+
+/** "91% (threshold 80%)" for metric alerts, "" when the alert carries no figures. */
+export function alertFigures(a: Pick<Alert, 'type' | 'metric_value' | 'threshold_value'>): string {
+  if (a.metric_value === null || a.metric_value === undefined) return '';
+  const pctType = /^(disk|memory|cpu)_/.test(a.type);
+  const f = (v: number) => (pctType ? `${Math.round(v * 10) / 10}%` : String(Math.round(v * 100) / 100));
+  return a.threshold_value === null || a.threshold_value === undefined
+    ? f(a.metric_value) : `${f(a.metric_value)} (threshold ${f(a.threshold_value)})`;
+}
+
+/** What the operator may still do with an alert. */
+export function alertVerbs(status: string): ('acknowledge' | 'resolve')[] {
+  if (status === 'open') return ['acknowledge', 'resolve'];
+  if (status === 'acknowledged') return ['resolve'];
+  return [];
+}
+
+/** POSTs acknowledge/resolve; answers the updated alert or a message a person understands. */
+export async function alertAction(id: string, verb: 'acknowledge' | 'resolve'): Promise<Alert | string> {
+  try {
+    return await api<Alert>('POST', `/alerts/${encodeURIComponent(id)}/${verb}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) return `Already resolved: ${e.message}`;
+    if (e instanceof ApiError && e.status === 404) return 'This alert no longer exists.';
+    return `${verb === 'acknowledge' ? 'Acknowledge' : 'Resolve'} failed: ${(e as any)?.message ?? e}`;
+  }
+}
+
+export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowledge', 'resolve'] }: {
+  a: Alert; onChanged: (a: Alert | null) => void; showMachine?: boolean; verbs?: ('acknowledge' | 'resolve')[];
+}) {
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<string | null>(null);
+  const run = async (verb: 'acknowledge' | 'resolve') => {
+    setBusy(true); setMsg(null);
+    const r = await alertAction(a.alert_id, verb);
+    setBusy(false);
+    if (typeof r === 'string') { setMsg(r); onChanged(null); } else onChanged(r);
+  };
+  const figures = alertFigures(a);
+  const allowed = alertVerbs(a.status).filter((v) => verbs.includes(v));
+  return (
+    <li className={`alert sev-${a.severity}`} data-alert-id={a.alert_id} data-status={a.status} data-severity={a.severity}>
+      <span>
+        <b className="sev">{a.severity}</b> {a.title}
+        <span className="muted">
+          {showMachine && <> · <a href={`#/machine/${encodeURIComponent(a.server_id)}`}>{a.server_id}</a></>}
+          {a.subject ? ` · ${a.subject}` : ''} · {TYPE_LABEL[a.type] ?? a.type} · <span className="alert-status">{a.status}</span> · {ago(a.created_at)}
+        </span>
+        {(a.message || figures) && <><br /><span className="small">{a.message}{a.message && figures ? ' — ' : ''}{figures}</span></>}
+        {a.status === 'acknowledged' && a.acknowledged_at && <><br /><span className="small muted">acknowledged {ago(a.acknowledged_at)}</span></>}
+        {a.status === 'resolved' && a.resolved_at && <><br /><span className="small muted">{a.auto_resolved ? 'cleared by itself' : 'resolved'} {ago(a.resolved_at)}</span></>}
+        {a.auto_remediation?.available && <><br /><span className="small muted">auto-remediation: {a.auto_remediation.status ?? 'available'}</span></>}
+        {msg && <><br /><span className="error small" role="alert">{msg}</span></>}
+      </span>
+      {allowed.length > 0 && (
+        <span className="btns">{allowed.map((v) => (
+          <button key={v} type="button" className={v === 'resolve' ? 'secondary' : undefined} disabled={busy}
+            onClick={() => run(v)} aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} ${a.title}${showMachine ? ` on ${a.server_id}` : ''}`}>
+            {v === 'acknowledge' ? 'Acknowledge' : 'Resolve'}</button>))}
+        </span>)}
+    </li>
+  );
+}
