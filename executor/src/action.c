@@ -196,9 +196,30 @@ hlc_action_build(const struct hlc_action_spec *spec, char **cmd)
             if (!rc)
                 rc = hlc_buf_appendf(&b, "--vacuum-time=%dd", days);
         } else {
-            rc = put(&b, sudo, "truncate -c -s 0 ");
+            /* truncate(1) follows symlinks, so a link planted under /var/log
+             * would aim a root truncate anywhere. The guard runs first, as
+             * the SSH user: the path must exist and resolve to itself (no
+             * symlink in any component), else nothing is truncated. */
+            rc = put(&b, false, "if [ \"$(realpath -e -- ");
             if (!rc)
                 rc = hlc_shell_quote(&b, spec->target);
+            if (!rc)
+                rc = put(&b, false, ")\" = ");
+            if (!rc)
+                rc = hlc_shell_quote(&b, spec->target);
+            if (!rc)
+                rc = put(&b, false, " ]; then ");
+            if (!rc)
+                rc = put(&b, sudo, "truncate -c -s 0 ");
+            if (!rc)
+                rc = hlc_shell_quote(&b, spec->target);
+            if (!rc)
+                rc = put(&b, false, "; else echo 'clear_logs: refused, missing or reached "
+                                        "through a symlink:' ");
+            if (!rc)
+                rc = hlc_shell_quote(&b, spec->target);
+            if (!rc)
+                rc = put(&b, false, " >&2; exit 1; fi");
         }
         break;
     case HLC_ACT_APPLY_UPDATES:

@@ -4,7 +4,7 @@ Each machine has its own host key, port, authorized_keys and directory. Logins
 use a dedicated user `hlctest` whose login shell is /bin/sh (root's login shell
 runs slow initialisation; TESTING.md), or `hlcroot`, a UID-0 alias with the same
 shell, where root's rights are needed. sshd's `SetEnv` gives each machine its own
-PATH, whose first directory holds stand-ins for `systemctl` and `docker` (no
+PATH, whose first directory holds stand-ins for `systemctl`, `docker` and `journalctl` (no
 systemd or Docker engine runs here): they keep unit and container state in files
 under the machine's directory and follow the real CLIs' documented contracts for
 the calls HomelabCmd makes (and `apt-get -s upgrade`, whose real run takes
@@ -18,6 +18,13 @@ seconds of CPU, lists the upgrades set with set_updates()):
   docker ps -a --format '{{json .}}'   one JSON object per line (ID, Names,
                                 Image, State, Status, ...)
   docker start|stop|restart NAME
+  journalctl --vacuum-time=<n>d deletes the archived files of the machine's
+                                journal ($HLC_MACHINE/journal/<id>, shown as
+                                /var/log/journal/<id>) older than n days, with
+                                the real messages on stderr
+
+`truncate`, `realpath` and /var/log are the real ones: clear_logs tests make
+their files in a fresh directory under this machine's real /var/log.
 
 Limits: the stand-ins ignore options they do not know; no real processes back
 the units (MainPID is a fixed number); everything else a collector reads (/proc,
@@ -49,6 +56,7 @@ SSHD = "/usr/sbin/sshd"
 USER = "hlctest"
 ROOT_USER = "hlcroot"
 HOME = "/var/tmp/hlctest-home"
+JOURNAL_ID = "5f0c2d1e8a6b4c3d9e7f1a2b3c4d5e6f"  # the machines' journal directory (machine id)
 
 SYSTEMCTL = r"""#!/bin/sh
 # Stand-in for systemctl (see tests/integration/sshd.py).
@@ -174,6 +182,39 @@ echo "apt-get stand-in: only simulations are supported" >&2
 exit 100
 """
 
+JOURNALCTL = r"""#!/bin/sh
+# Stand-in for `journalctl --vacuum-time=<n>d` (see tests/integration/sshd.py).
+# The machine's /var/log/journal is $HLC_MACHINE/journal: archived files
+# (<name>@<...>.journal) last written longer ago than the span are deleted and
+# named on stderr with the real messages; the active *.journal files stay.
+echo "$(date +%s) journalctl $*" >> "$HLC_MACHINE/commands.log"
+span=""
+for a in "$@"; do
+  case "$a" in
+    --vacuum-time=*) span="${a#--vacuum-time=}";;
+    *) echo "journalctl stand-in: unsupported argument $a" >&2; exit 1;;
+  esac
+done
+n="${span%d}"
+case "$span:$n" in
+  *d:|*d:*[!0-9]*|[!0-9]*|*[!d]:*) echo "Failed to parse vacuum time: $span" >&2; exit 1;;
+esac
+mins=$((n * 1440))
+bytes() { if [ "$1" -lt 1024 ]; then echo "$1B"; else numfmt --to=iec --format=%.1f "$1"; fi; }
+J="$HLC_MACHINE/journal"
+for d in "$J"/*/; do
+  [ -d "$d" ] || continue
+  id=$(basename "$d"); freed=0
+  for f in $(find "$d" -maxdepth 1 -type f -name '*@*.journal' -mmin +"$mins" | sort); do
+    sz=$(stat -c %s "$f"); freed=$((freed + sz))
+    rm -f "$f"
+    echo "Deleted archived journal /var/log/journal/$id/$(basename "$f") ($(bytes "$sz"))." >&2
+  done
+  echo "Vacuuming done, freed $(bytes "$freed") of archived journals from /var/log/journal/$id." >&2
+done
+exit 0
+"""
+
 GATE = r"""#!/bin/sh
 # ForceCommand gate: logs the command line, waits while the machine "hangs",
 # then runs the command as the login shell would have.
@@ -232,8 +273,9 @@ class Machine:
         os.makedirs(os.path.join(self.dir, "bin"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "units"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "containers"), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "journal", JOURNAL_ID), exist_ok=True)
         for fname, text in (("systemctl", SYSTEMCTL), ("docker", DOCKER), ("apt-get", APT_GET),
-                            ("gate", GATE)):
+                            ("journalctl", JOURNALCTL), ("gate", GATE)):
             p = os.path.join(self.dir, "bin", fname)
             with open(p, "w") as f:
                 f.write(text)
@@ -414,6 +456,19 @@ Subsystem sftp internal-sftp
         with open(p, "w") as f:
             f.write("".join(l + "\n" for l in lines))
         os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+
+    def add_journal_file(self, name, size, age_days):
+        """A journal file of `size` bytes last written `age_days` ago."""
+        p = os.path.join(self.dir, "journal", JOURNAL_ID, name)
+        with open(p, "wb") as f:
+            f.write(b"LPKSHHRH" + b"\0" * (size - 8))
+        t = time.time() - age_days * 86400
+        os.utime(p, (t, t))
+        os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+        return p
+
+    def journal_files(self):
+        return sorted(os.listdir(os.path.join(self.dir, "journal", JOURNAL_ID)))
 
     def command_log(self):
         with open(os.path.join(self.dir, "commands.log")) as f:

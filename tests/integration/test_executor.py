@@ -559,6 +559,160 @@ class ExecutorSshTest(unittest.TestCase):
         self.assertEqual((entry["trigger"], entry["command"]), ("api_key", want))
         self.assertEqual(entry["exit_code"], 100)
 
+    def run_action(self, body):
+        """Queues an action and approves it; returns the approval's body."""
+        a = self.hub.post("/api/v1/actions", body)
+        self.assertEqual(a.status, 201, a)
+        self.assertEqual(a.json["status"], "pending", a)
+        r = self.hub.post(f"/api/v1/actions/{a.json['action_id']}/approve")
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def audit_of(self, action_id):
+        rows = [e for e in self.hub.get("/api/v1/audit?server_id=box0&action_type=clear_logs")
+                .json["entries"] if e["action_id"] == action_id]
+        self.assertEqual(len(rows), 1, rows)
+        return rows[0]
+
+    def test_clear_logs_vacuums_the_journal(self):
+        m = self.m
+        mb = 1 << 20
+        m.add_journal_file("system@0005f1a2b3c4d5e6-aaaa.journal", 8 * mb, 10)
+        m.add_journal_file("user-1000@0005f1a2b3c4d5e6-bbbb.journal", 2 * mb, 5)
+        m.add_journal_file("system@0005f1a2b3c4d5e6-cccc.journal", 4 * mb, 1)
+        m.add_journal_file("system.journal", 16 * mb, 20)  # active: never vacuumed
+        n, nc = len(m.exec_log()), len(m.command_log())
+        b = self.run_action({"server_id": "box0", "action_type": "clear_logs",
+                             "target": "journal", "parameters": {"days": 3}})
+        want = "sudo -n journalctl --vacuum-time=3d"
+        self.assertEqual((b["status"], b["exit_code"], b["stdout"]), ("completed", 0, ""), b)
+        self.assertEqual(b["command"], want)
+        jd = f"/var/log/journal/{sshd.JOURNAL_ID}"
+        self.assertEqual(b["stderr"],
+                         f"Deleted archived journal {jd}/system@0005f1a2b3c4d5e6-aaaa.journal (8.0M).\n"
+                         f"Deleted archived journal {jd}/user-1000@0005f1a2b3c4d5e6-bbbb.journal (2.0M).\n"
+                         f"Vacuuming done, freed 10.0M of archived journals from {jd}.\n")
+        self.assertEqual(m.journal_files(), ["system.journal", "system@0005f1a2b3c4d5e6-cccc.journal"])
+        self.assertEqual(self.action_lines(m, n), [want])
+        self.assertEqual(m.command_log()[nc:], ["sudo -n journalctl --vacuum-time=3d",
+                                                "journalctl --vacuum-time=3d"])
+        a = self.audit_of(b["action_id"])
+        self.assertEqual((a["command"], a["exit_code"], a["status"], a["trigger"]),
+                         (want, 0, "completed", "api_key"))
+        self.assertIn("freed 10.0M", a["stderr"])
+        # the default keeps 7 days: with nothing that old left, nothing goes
+        b = self.run_action({"server_id": "box0", "action_type": "clear_logs", "target": "journal"})
+        self.assertEqual((b["status"], b["command"]),
+                         ("completed", "sudo -n journalctl --vacuum-time=7d"))
+        self.assertEqual(b["stderr"], f"Vacuuming done, freed 0B of archived journals from {jd}.\n")
+        self.assertEqual(len(m.journal_files()), 2)
+        # days that are not a whole number in range never reach the machine
+        n = len(m.exec_log())
+        for days in ("3; reboot", 0, -1, 3651, 2.5, True):
+            r = self.hub.post("/api/v1/actions", {"server_id": "box0", "action_type": "clear_logs",
+                                                  "target": "journal", "parameters": {"days": days}})
+            assert_error(self, r, 422, "VALIDATION_ERROR", "parameters.days")
+        self.assertEqual(self.action_lines(m, n), [])
+
+    def logdir(self):
+        """A fresh directory in this machine's real /var/log, removed afterwards."""
+        d = tempfile.mkdtemp(prefix="hlc-test-", dir="/var/log")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        return d
+
+    def owned_file(self, path, text):
+        """A file the test user may write (the sudo stand-in does not gain root)."""
+        with open(path, "w") as f:
+            f.write(text)
+        os.chown(path, sshd.pwd.getpwnam(sshd.USER).pw_uid, -1)
+
+    def test_clear_logs_truncates_one_file_under_var_log(self):
+        m = self.m
+        d = self.logdir()
+        os.makedirs(os.path.join(d, "nginx"))
+        app = os.path.join(d, "nginx", "access.log.1")
+        other = os.path.join(d, "nginx", "error.log")
+        self.owned_file(app, "GET / 200\n" * 500)
+        self.owned_file(other, "kept\n")
+        n, nc = len(m.exec_log()), len(m.command_log())
+        b = self.run_action({"server_id": "box0", "action_type": "clear_logs", "target": app})
+        want = (f"if [ \"$(realpath -e -- '{app}')\" = '{app}' ]; then sudo -n truncate -c -s 0 "
+                f"'{app}'; else echo 'clear_logs: refused, missing or reached through a symlink:' "
+                f"'{app}' >&2; exit 1; fi")
+        self.assertEqual(b["command"], want)
+        self.assertEqual((b["status"], b["exit_code"], b["stdout"], b["stderr"]),
+                         ("completed", 0, "", ""), b)
+        self.assertEqual(os.path.getsize(app), 0)
+        with open(other) as f:
+            self.assertEqual(f.read(), "kept\n")
+        self.assertEqual(self.action_lines(m, n), [want])
+        self.assertEqual(m.command_log()[nc:], [f"sudo -n truncate -c -s 0 {app}"])
+        a = self.audit_of(b["action_id"])
+        self.assertEqual((a["command"], a["exit_code"], a["status"]), (want, 0, "completed"))
+        # auto-approved clear_logs runs at once and is recorded as such
+        self.owned_file(app, "again\n")
+        self.hub.put("/api/v1/config", {"remediation": {"auto_approve_enabled": True}})
+        r = self.hub.post("/api/v1/actions", {"server_id": "box0", "action_type": "clear_logs",
+                                              "target": app})
+        self.assertEqual((r.status, r.json["status"], r.json["auto_approved"], r.json["exit_code"]),
+                         (201, "completed", True, 0), r)
+        self.assertEqual(os.path.getsize(app), 0)
+        self.assertEqual(self.audit_of(r.json["action_id"])["trigger"], "auto_approve")
+
+    def test_clear_logs_refuses_symlinks_and_missing_files_on_the_target(self):
+        m = self.m
+        d = self.logdir()
+        outside = tempfile.mkdtemp(prefix="hlc-outside-")
+        self.addCleanup(shutil.rmtree, outside, True)
+        os.chmod(outside, 0o755)
+        precious = os.path.join(outside, "shadow")
+        self.owned_file(precious, "root:secret\n")  # writable: only the guard protects it
+        os.symlink(precious, os.path.join(d, "evil.log"))
+        os.symlink(outside, os.path.join(d, "dir"))
+        os.symlink(d, os.path.join(d, "loop"))
+        self.owned_file(os.path.join(d, "real.log"), "x\n")
+        nc = len(m.command_log())
+        for target in (f"{d}/evil.log", f"{d}/dir/shadow", f"{d}/loop/real.log", f"{d}/missing.log"):
+            b = self.run_action({"server_id": "box0", "action_type": "clear_logs", "target": target})
+            self.assertEqual((b["status"], b["exit_code"], b["stdout"]), ("failed", 1, ""), b)
+            # realpath's own complaint (a missing file) may come first
+            self.assertTrue(b["stderr"].endswith(
+                f"clear_logs: refused, missing or reached through a symlink: {target}\n"), b)
+            self.assertEqual(self.audit_of(b["action_id"])["exit_code"], 1)
+        with open(precious) as f:
+            self.assertEqual(f.read(), "root:secret\n")
+        self.assertEqual(os.path.getsize(os.path.join(d, "real.log")), 2)
+        self.assertFalse(os.path.exists(os.path.join(d, "missing.log")))
+        # the guard stopped each before sudo or truncate ran
+        self.assertEqual(m.command_log()[nc:], [])
+
+    def test_clear_logs_hostile_paths_are_400_and_run_nothing(self):
+        m = self.m
+        d = self.logdir()
+        self.owned_file(os.path.join(d, "a.log"), "x\n")
+        base = os.path.basename(d)
+        n, nc = len(m.exec_log()), len(m.command_log())
+        na = self.hub.get("/api/v1/actions?server_id=box0&limit=1000").json["total"]
+        bad = [f"/var/log/{base}/../../../etc/shadow", f"/var/log/{base}/..", "/var/log/..",
+               f"/var/log/{base}/./a.log", f"/var/log/{base}//a.log", f"/var/log/{base}/",
+               f"/var/log/{base}/a log", f"/var/log/{base}/a.log b.log", f"/var/log/{base}/a\nb",
+               f"/var/log/{base}/a.log\n", f"/var/log/{base}/a\tb", f"/var/log/{base}/a.log;reboot",
+               f"/var/log/{base}/$(id)", f"/var/log/{base}/`id`", f"/var/log/{base}/a'b",
+               f"/var/log/{base}/a\"b", f"/var/log/{base}/*.log", f"/var/log/{base}/a|b",
+               f"/var/log/{base}/.hidden", f"/var/log/{base}/a..log",
+               f"/var/log/{base}/é.log", f"/var/log/{base}/" + "a" * 300, "/var/log", "/var/log/",
+               "/var/logx/a.log", "/etc/passwd", f"var/log/{base}/a.log", f" /var/log/{base}/a.log",
+               f"/var/log/{base}/a.log ", "", "/var/log/a/" * 30 + "x"]
+        for target in bad:
+            r = self.hub.post("/api/v1/actions", {"server_id": "box0", "action_type": "clear_logs",
+                                                  "target": target})
+            assert_error(self, r, 400, "INVALID_NAME")
+        self.assertEqual(self.action_lines(m, n), [])
+        self.assertEqual(m.command_log()[nc:], [])
+        self.assertEqual(self.hub.get("/api/v1/actions?server_id=box0&limit=1000").json["total"], na)
+        self.assertEqual(os.path.getsize(os.path.join(d, "a.log")), 2)
+
     def test_offline_and_host_key_refused_are_409(self):
         m = self.fleet.machines[1]
         m.set_unit("nginx", "inactive")

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -77,8 +78,14 @@ test_templates(void **state)
     expect(HLC_ACT_CLEAR_LOGS, "journal", false, "sudo -n journalctl --vacuum-time=7d");
     expect(HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl --vacuum-time=7d");
     expect(HLC_ACT_CLEAR_LOGS, "/var/log/nginx/access.log.1", false,
-           "sudo -n truncate -c -s 0 '/var/log/nginx/access.log.1'");
-    expect(HLC_ACT_CLEAR_LOGS, "/var/log/syslog", true, "truncate -c -s 0 '/var/log/syslog'");
+           "if [ \"$(realpath -e -- '/var/log/nginx/access.log.1')\" = "
+           "'/var/log/nginx/access.log.1' ]; then sudo -n truncate -c -s 0 "
+           "'/var/log/nginx/access.log.1'; else echo 'clear_logs: refused, missing or reached "
+           "through a symlink:' '/var/log/nginx/access.log.1' >&2; exit 1; fi");
+    expect(HLC_ACT_CLEAR_LOGS, "/var/log/syslog", true,
+           "if [ \"$(realpath -e -- '/var/log/syslog')\" = '/var/log/syslog' ]; then "
+           "truncate -c -s 0 '/var/log/syslog'; else echo 'clear_logs: refused, missing or "
+           "reached through a symlink:' '/var/log/syslog' >&2; exit 1; fi");
     const char *upd = "DEBIAN_FRONTEND=noninteractive apt-get -q update && "
                       "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o "
                       "Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade";
@@ -265,7 +272,7 @@ test_through_sh(void **state)
     (void)state;
     char dir[] = "/tmp/hlc-exec-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *tools[] = {"systemctl", "docker", "journalctl", "truncate", "sudo"};
+    const char *tools[] = {"systemctl", "docker", "journalctl", "truncate", "sudo", "realpath"};
     for (size_t i = 0; i < sizeof(tools) / sizeof(*tools); i++) {
         char path[256];
         snprintf(path, sizeof(path), "%s/%s", dir, tools[i]);
@@ -277,6 +284,10 @@ test_through_sh(void **state)
                 tools[i], dir);
         if (strcmp(tools[i], "sudo") == 0)
             fprintf(f, "[ \"$1\" = -n ] || exit 99\nshift\nexec \"$@\"\n");
+        /* realpath -e -- P: P resolves to itself unless it names "link" */
+        if (strcmp(tools[i], "realpath") == 0)
+            fprintf(f, "case \"$3\" in *link*) echo /etc/shadow;; *) printf '%%s\\n' \"$3\";; "
+                       "esac\n");
         fclose(f);
         assert_int_equal(chmod(path, 0755), 0);
     }
@@ -285,17 +296,21 @@ test_through_sh(void **state)
         const char *target;
         bool root;
         const char *log;
+        int status; /* the line's exit status */
     } cases[] = {
         {HLC_ACT_RESTART_SERVICE, "getty@tty1.service", false,
          "sudo [-n] [systemctl] [restart] [getty@tty1.service]\n"
-         "systemctl [restart] [getty@tty1.service]\n"},
-        {HLC_ACT_STOP_SERVICE, "a:b-c_d", true, "systemctl [stop] [a:b-c_d]\n"},
+         "systemctl [restart] [getty@tty1.service]\n", 0},
+        {HLC_ACT_STOP_SERVICE, "a:b-c_d", true, "systemctl [stop] [a:b-c_d]\n", 0},
         {HLC_ACT_CONTAINER_RESTART, "web.1", false,
-         "sudo [-n] [docker] [restart] [web.1]\ndocker [restart] [web.1]\n"},
-        {HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl [--vacuum-time=7d]\n"},
+         "sudo [-n] [docker] [restart] [web.1]\ndocker [restart] [web.1]\n", 0},
+        {HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl [--vacuum-time=7d]\n", 0},
         {HLC_ACT_CLEAR_LOGS, "/var/log/app/x-1.log", false,
+         "realpath [-e] [--] [/var/log/app/x-1.log]\n"
          "sudo [-n] [truncate] [-c] [-s] [0] [/var/log/app/x-1.log]\n"
-         "truncate [-c] [-s] [0] [/var/log/app/x-1.log]\n"},
+         "truncate [-c] [-s] [0] [/var/log/app/x-1.log]\n", 0},
+        {HLC_ACT_CLEAR_LOGS, "/var/log/link.log", true, "realpath [-e] [--] [/var/log/link.log]\n",
+         1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         char logp[256];
@@ -310,7 +325,9 @@ test_through_sh(void **state)
         fprintf(ms, "PATH='%s' /bin/sh -c \"$HLC_CMD\"", dir);
         fclose(ms);
         setenv("HLC_CMD", cmd, 1);
-        assert_int_equal(system(line), 0);
+        int st = system(line);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), cases[i].status);
         free(line);
         free(cmd);
         FILE *f = fopen(logp, "r");
