@@ -31,6 +31,13 @@ hlc_sample_mem_percent(const struct hlc_sample *s)
     return 100.0 * (double)(s->mem_total - s->mem_available) / (double)s->mem_total;
 }
 
+double
+hlc_fs_used_percent(const struct hlc_fs *f)
+{
+    uint64_t denom = f->used_bytes + f->avail_bytes;
+    return denom ? 100.0 * (double)f->used_bytes / (double)denom : 0.0;
+}
+
 const char *
 hlc_sample_service_status(const struct hlc_service *svc)
 {

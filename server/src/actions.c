@@ -7,6 +7,7 @@
 #include <time.h>
 
 
+#include "alerts.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/poller.h"
@@ -396,13 +397,14 @@ load(struct hlc_hub *hub, const char *id, json_t **out)
     return rc;
 }
 
-/* Where a finished action is announced: alerts adds its remediation
- * notification call here once both are on main. */
+/* Where a finished action is announced: the log, and the sender when the
+ * outcome was queued as a remediation notification. */
 static void
-action_finished(struct hlc_hub *hub, const char *id, bool success)
+action_finished(struct hlc_hub *hub, const char *id, bool success, bool notified)
 {
-    (void)hub;
     hlc_log(HLC_LOG_INFO, "actions: %s %s", id, success ? "completed" : "failed");
+    if (notified)
+        hlc_alerts_kick(hub);
 }
 
 int
@@ -496,10 +498,21 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
         }
     }
     o.at = hlc_now();
+    /* The remediation notification (FR5.5) commits with the outcome. */
+    json_object_set_new(act, "status", json_string(o.success ? "completed" : "failed"));
+    json_object_set_new(act, "exit_code", o.ran && o.exited ? json_integer(o.exit_code)
+                                                            : json_null());
+    json_object_set_new(act, "failure_reason", o.reason ? json_string(o.reason) : json_null());
+    struct hlc_outbox_row *nrows = NULL;
+    char *npayload = NULL;
+    o.nnotify = hlc_alerts_remediation_rows(hub, act, &nrows, &npayload);
+    o.notify = nrows;
     rc = hlc_store_action_finish(hub->store, id, &o);
+    free(nrows);
+    free(npayload);
     json_decref(act);
     if (rc == 0) {
-        action_finished(hub, id, o.success);
+        action_finished(hub, id, o.success, o.nnotify > 0);
         if (o.ran && (hlc_action_is_service(type) || hlc_action_is_container(type)))
             enqueue(hub, JOB_REPOLL, server_id, NULL, NULL);
         if (action_out)

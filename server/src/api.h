@@ -71,6 +71,18 @@ int hlc_api_audit_list(struct hlc_req *r);
 int hlc_api_layout_get(struct hlc_req *r);
 int hlc_api_layout_put(struct hlc_req *r);
 
+/* api_alerts.c (alerts, notifications) */
+int hlc_api_alerts_list(struct hlc_req *r);
+int hlc_api_alerts_get(struct hlc_req *r);
+int hlc_api_alerts_acknowledge(struct hlc_req *r);
+int hlc_api_alerts_resolve(struct hlc_req *r);
+int hlc_api_notifications_test(struct hlc_req *r);
+
+/* api_costs.c (electricity cost) */
+int hlc_api_costs_get(struct hlc_req *r);
+int hlc_api_costs_server(struct hlc_req *r);
+int hlc_api_costs_config_put(struct hlc_req *r);
+
 /* api_agents.c (agent) */
 int hlc_api_agent_heartbeat(struct hlc_req *r);
 

@@ -1,8 +1,27 @@
-/* api_config.c - /api/v1/config and /api/v1/config/thresholds. */
+/* api_config.c - /api/v1/config and /api/v1/config/thresholds. The
+ * notification channel URLs in the notifications section are secrets: PUT
+ * seals them as credentials, GET shows them masked. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "alerts.h"
 #include "api.h"
 #include "config.h"
+#include "credentials.h"
 #include "hub.h"
+#include "notify.h"
 #include "validate.h"
+
+/* notifications.<key> -> credential kind */
+static const struct {
+    const char *key, *kind;
+} channel_keys[] = {
+    {"slack_webhook_url", "slack_webhook"},
+    {"webhook_url", "webhook_url"},
+    {"ntfy_url", "ntfy_url"},
+};
+#define NCHANNEL_KEYS (sizeof(channel_keys) / sizeof(channel_keys[0]))
 
 int
 hlc_api_config_get(struct hlc_req *r)
@@ -11,8 +30,11 @@ hlc_api_config_get(struct hlc_req *r)
     int rc = hlc_config_all(r->hub->store, &o);
     if (rc)
         return hlc_reply_err(r, rc, "reading configuration");
+    json_t *ch = hlc_alerts_channels_json(r->hub);
     json_object_set_new(o, "slack_webhook_configured",
-                        json_boolean(r->hub->set.slack_webhook && *r->hub->set.slack_webhook));
+                        json_boolean(json_is_string(json_object_get(ch, "slack_webhook_url"))));
+    json_object_update(json_object_get(o, "notifications"), ch);
+    json_decref(ch);
     return hlc_reply_json(r, 200, o);
 }
 
@@ -43,8 +65,52 @@ hlc_api_config_put(struct hlc_req *r)
     if (!body)
         return ret;
     json_object_del(body, "slack_webhook_configured"); /* echoed back by GET; read-only */
-    if (!apply(r, body, &ret))
+    /* Channel URLs: validated first, stored only after the rest is valid. */
+    json_t *notif = json_object_get(body, "notifications");
+    json_t *urls = json_object();
+    json_object_del(notif, "slack_webhook_source"); /* read-only, echoed by GET */
+    for (size_t i = 0; json_is_object(notif) && i < NCHANNEL_KEYS; i++) {
+        json_t *v = json_object_get(notif, channel_keys[i].key);
+        if (!v)
+            continue;
+        char field[64];
+        snprintf(field, sizeof(field), "notifications.%s", channel_keys[i].key);
+        const char *u = json_string_value(v);
+        bool masked = u && strstr(u, "/…"); /* GET's masked value sent back unchanged */
+        if (!json_is_null(v) && !masked && (!u || (*u && !hlc_notify_url_ok(u)))) {
+            json_decref(urls);
+            json_decref(body);
+            return hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                                   "must be an http:// or https:// URL (at most 2048 characters), "
+                                   "or \"\" to remove it",
+                                   field);
+        }
+        if (!masked)
+            json_object_set_new(urls, channel_keys[i].kind,
+                                json_is_null(v) ? json_string("") : json_incref(v));
+        json_object_del(notif, channel_keys[i].key);
+    }
+    json_incref(body);
+    if (!apply(r, body, &ret)) {
+        json_decref(urls);
+        json_decref(body);
         return ret;
+    }
+    const char *kind;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(urls, kind, v)
+    {
+        if (rc == 0)
+            rc = hlc_credentials_set_secret(r->hub, kind, json_string_value(v));
+        sodium_memzero((char *)json_string_value(v), json_string_length(v));
+    }
+    json_decref(urls);
+    json_decref(body);
+    if (r->body.data) /* the raw request held the URLs too */
+        sodium_memzero(r->body.data, r->body.len);
+    if (rc)
+        return hlc_reply_err(r, rc, "storing the notification channel");
     return hlc_api_config_get(r);
 }
 

@@ -16,7 +16,7 @@
 
 static const char *const kinds[] = {
     "ssh_private_key", "tailscale_api_key", "tailscale_oauth_client", "slack_webhook",
-    "webhook_url",     "ntfy_token",        NULL};
+    "webhook_url",     "ntfy_url",          "ntfy_token",        NULL};
 
 /* The secret: a string of 1..SECRET_MAX bytes; newlines allowed (PEM), NUL not. */
 static bool

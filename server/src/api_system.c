@@ -31,5 +31,8 @@ hlc_api_stats(struct hlc_req *r)
                           (json_int_t)((hlc_mono_ms() - r->hub->started_mono_ms) / 1000),
                           "requests_served", (json_int_t)atomic_load(&r->hub->requests),
                           "database", db);
+    json_t *outbox = NULL;
+    if (hlc_store_outbox_stats(r->hub->store, &outbox) == 0)
+        json_object_set_new(o, "outbox", outbox);
     return hlc_reply_json(r, 200, o);
 }

@@ -1,6 +1,7 @@
 /* config.c - configuration sections, their defaults and their checks. */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,6 +77,14 @@ static const struct section sections[] = {
 static const char *const action_types[] = {
     "restart_service", "start_service",   "stop_service",      "clear_logs", "apply_updates",
     "container_start", "container_stop",  "container_restart", "custom",     NULL};
+
+static atomic_uint version;
+
+unsigned
+hlc_config_version(void)
+{
+    return atomic_load(&version);
+}
 
 static const struct section *
 find_section(const char *name)
@@ -248,8 +257,10 @@ hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *r
         if (!ok)
             break;
     }
-    if (ok)
+    if (ok) {
         *rc = hlc_store_config_set_many(s, writes);
+        atomic_fetch_add(&version, 1);
+    }
     json_decref(writes);
     return ok;
 }

@@ -24,4 +24,8 @@ double hlc_config_number(struct hlc_store *s, const char *section, const char *k
  * false with *e filled when invalid (nothing written); *rc holds a store error. */
 bool hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *rc);
 
+/* A number that changes whenever any hub in this process saved its
+ * configuration: lets readers cache settings. Lock-free. */
+unsigned hlc_config_version(void);
+
 #endif

@@ -299,6 +299,22 @@ hlc_credentials_get_secret(struct hlc_hub *hub, const char *kind, char **secret)
     return rc;
 }
 
+int
+hlc_credentials_set_secret(struct hlc_hub *hub, const char *kind, const char *secret)
+{
+    if (!secret || !*secret)
+        return hlc_store_cred_delete_kind(hub->store, kind);
+    char *sealed = NULL, kid[9], id[37];
+    int rc = hlc_credentials_seal(hub->keyring, secret, &sealed, kid);
+    if (rc != 0)
+        return rc;
+    hlc_uuid4(id);
+    struct hlc_cred_row row = {.id = id, .kind = kind, .sealed = sealed, .key_id = kid};
+    rc = hlc_store_cred_insert(hub->store, &row, true);
+    free(sealed);
+    return rc;
+}
+
 /* ---- rotation ----------------------------------------------------------- */
 
 static int

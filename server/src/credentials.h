@@ -30,6 +30,10 @@ int hlc_credentials_public_key(struct hlc_hub *hub, char **line);
  * global scope: 0, HLC_ENOTFOUND, or a negative HLC_E*. */
 int hlc_credentials_get_secret(struct hlc_hub *hub, const char *kind, char **secret);
 
+/* Seals and stores `secret` as the global secret of `kind`, replacing the
+ * previous one; NULL or "" deletes it. 0 or a negative HLC_E*. */
+int hlc_credentials_set_secret(struct hlc_hub *hub, const char *kind, const char *secret);
+
 /* Wipe and free a secret returned above; NULL is a no-op. */
 void hlc_credentials_free_secret(char *secret);
 

@@ -13,6 +13,7 @@ struct hlc_keyring;
 struct hlc_ingest;
 struct hlc_remote;
 struct hlc_actions;
+struct hlc_alerts;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -42,6 +43,7 @@ struct hlc_hub {
     struct hlc_remote *remote;    /* SSH poller and offline sweep (remote.c), NULL until started */
     struct hlc_ingest *ingest;    /* metrics baselines + pruner (ingest.c), NULL until started */
     struct hlc_actions *actions;  /* actions worker (actions.c), NULL until started */
+    struct hlc_alerts *alerts;    /* alert engine + notification sender (alerts.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "hlc/base.h"
 #include "hlc/sample.h"
 #include "hub.h"
@@ -267,23 +268,13 @@ main_fs(const struct hlc_sample *s)
     for (size_t i = 0; i < s->nfs; i++) {
         if (strcmp(s->fs[i].mount, "/") == 0)
             return &s->fs[i];
-        uint64_t denom = s->fs[i].used_bytes + s->fs[i].avail_bytes;
-        double pct = denom ? 100.0 * (double)s->fs[i].used_bytes / (double)denom : 0;
+        double pct = hlc_fs_used_percent(&s->fs[i]);
         if (pct > best_pct) {
             best_pct = pct;
             best = &s->fs[i];
         }
     }
     return best;
-}
-
-/* Used share as df prints it: used / (used + available), so reserved blocks
- * count as unavailable. */
-static double
-fs_percent(const struct hlc_fs *f)
-{
-    uint64_t denom = f->used_bytes + f->avail_bytes;
-    return denom ? 100.0 * (double)f->used_bytes / (double)denom : 0.0;
 }
 
 static double
@@ -334,7 +325,7 @@ make_point(const struct hlc_sample *s, struct hlc_metric_point *p)
     }
     const struct hlc_fs *f = (s->have & HLC_HAVE_FS) ? main_fs(s) : NULL;
     if (f) {
-        p->disk_percent = round2(fs_percent(f));
+        p->disk_percent = round2(hlc_fs_used_percent(f));
         p->disk_used = clamp_i(f->used_bytes);
         p->disk_total = clamp_i(f->total_bytes);
     }
@@ -412,7 +403,7 @@ hlc_ingest_latest_json(const struct hlc_sample *s, const char *source,
                            str_or_null(f->device), "fstype", str_or_null(f->fstype),
                            "total_bytes", clamp_i(f->total_bytes), "used_bytes",
                            clamp_i(f->used_bytes), "avail_bytes", clamp_i(f->avail_bytes),
-                           "percent", round2(fs_percent(f))));
+                           "percent", round2(hlc_fs_used_percent(f))));
     }
     json_object_set_new(o, "filesystems", (s->have & HLC_HAVE_FS) ? fss : json_null());
     if (!(s->have & HLC_HAVE_FS))
@@ -524,7 +515,7 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
         cache_drop(hub->ingest, server_id);
     if (rc != 0 || duplicate)
         return rc;
-    /* Alert hook: the alert engine evaluates the stored sample here. */
+    hlc_alerts_evaluate(hub, server_id, s, source);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "cli.h"
@@ -138,6 +139,10 @@ main(int argc, char **argv)
 {
     if (sodium_init() < 0) {
         fprintf(stderr, "homelabcmd: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { /* notifications */
+        fprintf(stderr, "homelabcmd: libcurl failed to initialise\n");
         return 1;
     }
     hlc_log_set(log_stderr, NULL, getenv("HOMELABCMD_DEBUG") ? HLC_LOG_DEBUG : HLC_LOG_INFO);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/base.h"
@@ -114,6 +115,7 @@ cb_host_key(void *ud, const char *id, const char *fp, bool changed)
     hlc_store_hostkey_changed(hub->store, id, fp, why);
     hlc_log(HLC_LOG_WARN, "poller: %s: %s", id, why);
     free(why);
+    hlc_alerts_host_key_changed(hub, id, fp);
 }
 
 static int

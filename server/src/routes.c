@@ -55,6 +55,16 @@ const struct hlc_route hlc_routes[] = {
     {"DELETE", "/api/v1/servers/{}/scripts/{}", hlc_api_scripts_delete, 0},
     {"GET", "/api/v1/audit", hlc_api_audit_list, 0},
 
+    /* alerts, notifications and cost */
+    {"GET", "/api/v1/alerts", hlc_api_alerts_list, 0},
+    {"GET", "/api/v1/alerts/{}", hlc_api_alerts_get, 0},
+    {"POST", "/api/v1/alerts/{}/acknowledge", hlc_api_alerts_acknowledge, 0},
+    {"POST", "/api/v1/alerts/{}/resolve", hlc_api_alerts_resolve, 0},
+    {"POST", "/api/v1/notifications/test", hlc_api_notifications_test, 0},
+    {"GET", "/api/v1/costs", hlc_api_costs_get, 0},
+    {"PUT", "/api/v1/costs/config", hlc_api_costs_config_put, 0},
+    {"GET", "/api/v1/costs/{}", hlc_api_costs_server, 0},
+
     /* agent: push heartbeats from homelabcmd-agent */
     {"POST", "/api/v1/agents/heartbeat", hlc_api_agent_heartbeat, 0},
 

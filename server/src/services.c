@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "actions.h"
+#include "alerts.h"
 #include "ingest.h"
 #include "remote.h"
 
@@ -17,6 +18,7 @@ static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop},
     {"poller", hlc_remote_start, hlc_remote_stop},
     {"actions", hlc_actions_start, hlc_actions_stop},
+    {"alerts", hlc_alerts_start, hlc_alerts_stop},
     {NULL, NULL, NULL},
 };
 

@@ -158,6 +158,8 @@ int hlc_store_cred_insert(struct hlc_store *s, const struct hlc_cred_row *row, b
 int hlc_store_cred_list(struct hlc_store *s, json_t **out);
 /* HLC_ENOTFOUND, or HLC_ESTATE for the hub identity (it cannot be deleted). */
 int hlc_store_cred_delete(struct hlc_store *s, const char *id);
+/* Deletes every global credential of `kind` (a cleared setting). */
+int hlc_store_cred_delete_kind(struct hlc_store *s, const char *kind);
 /* The newest credential of `kind` in one scope (server_id NULL = global,
  * identity excluded), or with identity=true the hub identity. Heap copies of
  * the sealed value, ssh_user (may be NULL) and public_key (may be NULL).
@@ -175,6 +177,100 @@ int hlc_store_cred_reseal(struct hlc_store *s, hlc_cred_reseal_fn fn, void *ud, 
  * *count = credentials seen; 0 when the file or the table does not exist. */
 int hlc_store_cred_peek(const char *path, int (*fn)(void *ud, const char *sealed), void *ud,
                         int *count);
+
+/* ---- costs ------------------------------------------------------------- */
+
+/* Every machine with what its cost needs: [{server_id, display_name,
+ * hostname, machine_type, tdp_watts, registered_at (epoch s),
+ * up_hours_window (hours up since window_from), up_hours_month (since
+ * month_from)}], in card order. Up-time is estimated from the hourly
+ * rollups: samples in an hour x the sampling interval (agent_interval_s for
+ * workstations, the machine's poll interval or poll_interval_s otherwise),
+ * capped at one hour per hour. */
+int hlc_store_costs_usage(struct hlc_store *s, int64_t window_from, int64_t month_from,
+                          int agent_interval_s, int poll_interval_s, json_t **out);
+
+/* ---- alerts and the notification outbox ------------------------------ */
+
+/* One row for the outbox: a notification of `kind` ("alert_raised",
+ * "alert_resolved", "remediation", "test") to one channel ("slack",
+ * "webhook", "ntfy"); payload is the event as JSON text. */
+struct hlc_outbox_row {
+    const char *channel;
+    const char *kind;
+    const char *alert_id; /* may be NULL */
+    const char *payload;
+};
+
+/* One change the alert engine makes: raise a new alert (resolve false), or
+ * resolve the active alert alert_id automatically (resolve true). The
+ * notification rows (nrows, may be 0) are written only when the change
+ * applies, in the same transaction. */
+struct hlc_alert_change {
+    bool resolve;
+    char alert_id[37];        /* new alert's uuid (filled by the caller) or the one to resolve */
+    const char *server_id;
+    const char *severity;     /* critical, high, medium, low */
+    const char *type;         /* disk_warning, service_down, ... */
+    const char *subject;      /* mount point, unit, container or "" */
+    const char *title;
+    const char *message;
+    double metric_value;      /* NaN = null */
+    double threshold_value;   /* NaN = null */
+    const struct hlc_outbox_row *rows;
+    size_t nrows;
+    bool applied;             /* out: raised (no active duplicate existed) / resolved */
+};
+/* Applies n changes in one transaction; each change is skipped (applied
+ * false) when another writer got there first: a duplicate active alert, or
+ * an alert already resolved. 0 or HLC_EDB (nothing written). */
+int hlc_store_alerts_apply(struct hlc_store *s, struct hlc_alert_change *ch, size_t n,
+                           int64_t now);
+/* Active (open or acknowledged) alerts of one machine:
+ * [{alert_id, type, subject, severity, status}] (new array). */
+int hlc_store_alerts_active(struct hlc_store *s, const char *server_id, json_t **out);
+/* One alert as the API shows it (with auto_remediation); HLC_ENOTFOUND. */
+int hlc_store_alert_get(struct hlc_store *s, const char *id, json_t **out);
+struct hlc_alert_filter {
+    const char *status;    /* open, acknowledged, resolved, active (= open|acknowledged) or NULL */
+    const char *severity;  /* or NULL */
+    const char *server_id; /* or NULL */
+    const char *type;      /* or NULL */
+    int limit, offset;
+};
+/* Alerts newest first (new array) and how many match in all. */
+int hlc_store_alerts_list(struct hlc_store *s, const struct hlc_alert_filter *f, json_t **out,
+                          long long *total);
+/* Operator moves: to "acknowledged" (from open; a no-op when already
+ * acknowledged) or "resolved" (from open or acknowledged). HLC_ENOTFOUND,
+ * HLC_ESTATE when the alert is resolved already. */
+int hlc_store_alert_move(struct hlc_store *s, const char *id, const char *to, int64_t now);
+/* Links the remediation action queued for an alert. */
+int hlc_store_alert_set_action(struct hlc_store *s, const char *alert_id, const char *action_id);
+/* Server-type machines that are offline with no active server_offline alert:
+ * [{server_id, display_name, hostname, last_seen, last_error}] (new array). */
+int hlc_store_alerts_offline_candidates(struct hlc_store *s, json_t **out);
+/* Deletes resolved alerts resolved before `before` and finished outbox rows
+ * older than `outbox_before`; *deleted counts both. */
+int hlc_store_alerts_prune(struct hlc_store *s, int64_t before, int64_t outbox_before,
+                           int *deleted);
+
+/* Inserts outbox rows in one transaction (notifications not tied to a row
+ * change elsewhere: a test message). */
+int hlc_store_outbox_insert(struct hlc_store *s, const struct hlc_outbox_row *rows, size_t n,
+                            int64_t now);
+/* Up to `limit` pending rows due at now_ms, oldest first:
+ * [{id, channel, kind, alert_id, payload, attempts, created_at}] (new array). */
+int hlc_store_outbox_due(struct hlc_store *s, int64_t now_ms, int limit, json_t **out);
+/* When the next pending row is due (epoch ms); HLC_ENOTFOUND when none. */
+int hlc_store_outbox_next(struct hlc_store *s, int64_t *at_ms);
+/* A row was delivered (2xx): it will never be sent again. */
+int hlc_store_outbox_delivered(struct hlc_store *s, long long id, int64_t now);
+/* A delivery failed: retry at next_ms, or give up (dead) with the error. */
+int hlc_store_outbox_failed(struct hlc_store *s, long long id, int64_t next_ms, bool dead,
+                            const char *error);
+/* Counts of pending, delivered and dead rows (new object). */
+int hlc_store_outbox_stats(struct hlc_store *s, json_t **out);
 
 /* ---- actions (executor): remediation actions, audit log, custom scripts ---- */
 
@@ -225,9 +321,11 @@ struct hlc_action_outcome {
     const char *actor;         /* who: "api_key@127.0.0.1", "alert:<id>", ... */
     size_t audit_out_cap;      /* output kept in the audit row per stream */
     int64_t at;                /* completion time */
+    const struct hlc_outbox_row *notify; /* remediation notifications, may be NULL */
+    size_t nnotify;
 };
-/* executing -> completed|failed with the outcome, and the audit row
- * appended, in one transaction. HLC_ENOTFOUND, HLC_ESTATE (not executing). */
+/* executing -> completed|failed with the outcome, the audit row appended
+ * and the notification rows queued, in one transaction. HLC_ENOTFOUND, HLC_ESTATE (not executing). */
 int hlc_store_action_finish(struct hlc_store *s, const char *id,
                             const struct hlc_action_outcome *o);
 /* At start-up: actions left approved or executing by a hub that stopped are

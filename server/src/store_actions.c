@@ -322,6 +322,8 @@ hlc_store_action_finish(struct hlc_store *s, const char *id, const struct hlc_ac
             goto fail;
         }
     }
+    if (o->nnotify && (rc = store_outbox_put(c, o->notify, o->nnotify, o->at)) != 0)
+        goto fail;
     rc = store_commit(c);
     goto out;
 fail:

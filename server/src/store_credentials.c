@@ -310,3 +310,19 @@ out:
     sqlite3_close(db);
     return rc;
 }
+
+int
+hlc_store_cred_delete_kind(struct hlc_store *s, const char *kind)
+{
+    struct store_conn *c = store_acquire(s);
+    int rc = HLC_EDB;
+    sqlite3_stmt *st = store_stmt(c, sql_replace);
+    if (st) {
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_null(st, 2);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(c, "credential delete kind");
+        sqlite3_reset(st);
+    }
+    store_release(s, c);
+    return rc;
+}

@@ -67,6 +67,10 @@ struct store_col {
 
 /* Builds a JSON object from the current row using `cols` (the statement's
  * result columns in the same order). */
+/* Inserts outbox rows inside the caller's transaction (store_alerts.c). */
+int store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t n,
+                     int64_t now);
+
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1
  * (missing or null keys bind NULL). */

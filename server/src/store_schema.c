@@ -211,6 +211,50 @@ const char *const store_migrations[] = {
     "  widgets TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+    /* 8 (alerts): alerts (TRD §5 plus the subject a condition is about and
+     * whether it cleared by itself; at most one active alert per machine,
+     * type and subject, enforced by a partial unique index) and the
+     * notification outbox: one row per event and channel, written in the
+     * transaction that records the event, delivered and retried by the
+     * sender. next_attempt_ms is epoch milliseconds. */
+    "CREATE TABLE alerts ("
+    "  alert_id TEXT PRIMARY KEY,"
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  severity TEXT NOT NULL CHECK (severity IN ('critical','high','medium','low')),"
+    "  type TEXT NOT NULL,"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  title TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  metric_value REAL,"
+    "  threshold_value REAL,"
+    "  status TEXT NOT NULL DEFAULT 'open'"
+    "    CHECK (status IN ('open','acknowledged','resolved')),"
+    "  created_at INTEGER NOT NULL,"
+    "  acknowledged_at INTEGER,"
+    "  resolved_at INTEGER,"
+    "  auto_resolved INTEGER NOT NULL DEFAULT 0,"
+    "  action_id TEXT,"
+    "  notified INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE UNIQUE INDEX alerts_one_active ON alerts(server_id, type, subject)"
+    "  WHERE status != 'resolved';"
+    "CREATE INDEX alerts_status_time ON alerts(status, created_at DESC);"
+    "CREATE INDEX alerts_server_time ON alerts(server_id, created_at DESC);"
+    "CREATE TABLE notify_outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  channel TEXT NOT NULL CHECK (channel IN ('slack','webhook','ntfy')),"
+    "  kind TEXT NOT NULL,"
+    "  alert_id TEXT,"
+    "  payload TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  status TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (status IN ('pending','delivered','dead')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_ms INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  delivered_at INTEGER"
+    ");"
+    "CREATE INDEX notify_outbox_due ON notify_outbox(next_attempt_ms) WHERE status='pending';",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -127,6 +127,10 @@ void hlc_sample_release(struct hlc_sample *s);
 /* Memory used, in percent of total (0 when the memory section is missing). */
 double hlc_sample_mem_percent(const struct hlc_sample *s);
 
+/* A filesystem's used share as df prints it: used / (used + available), so
+ * reserved blocks count as unavailable; 0 for an empty one. Pure. */
+double hlc_fs_used_percent(const struct hlc_fs *f);
+
 /* A service's state in the API's four words: "running" (active, reloading,
  * activating), "stopped" (inactive, deactivating, or a unit systemd does not
  * know), "failed", or "unknown" when systemd did not report it. Static

@@ -1,0 +1,1013 @@
+/* alerts.c - conditions from samples, the alert lifecycle, the outbox sender. */
+#include "alerts.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+
+#include "actions.h"
+#include "config.h"
+#include "credentials.h"
+#include "hlc/base.h"
+#include "hlc/sample.h"
+#include "hub.h"
+#include "notify.h"
+#include "store.h"
+
+#define SWEEP_PERIOD_MS 5000
+#define PRUNE_PERIOD_MS (6 * 3600 * 1000LL)
+#define RESOLVED_KEEP_DAYS 90 /* TRD §5 retention of resolved alerts */
+#define OUTBOX_KEEP_DAYS 30
+#define SEND_TIMEOUT_MS 10000
+#define RETRY_MAX_S 300
+#define RETRY_GIVE_UP_S (24 * 3600)
+#define MAX_CONDS 512
+#define STREAKS_MAX 8192
+
+/* A machine's run of samples over the CPU thresholds. */
+struct streak {
+    char id[64];
+    int warn, crit;
+};
+
+struct hlc_alerts {
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu; /* guards kick, the streaks and the cached thresholds */
+    pthread_cond_t cv;
+    bool kick;
+    _Atomic bool stopping;
+
+    struct streak *streaks;
+    size_t nstreaks;
+
+    unsigned cfg_version; /* hlc_config_version() the thresholds were read at */
+    bool cfg_loaded;
+    struct thresholds {
+        double disk_w, disk_c, mem_w, mem_c, cpu_w, cpu_c;
+        int cpu_n;
+    } thr;
+};
+
+/* One condition a sample shows. */
+struct cond {
+    const char *type;
+    const char *severity;
+    char subject[256];
+    char title[300];
+    char message[700];
+    double value, threshold;
+    bool restart; /* a critical service: queue restart_service */
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Wall clock in milliseconds (the outbox's retry times). */
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+human_bytes(uint64_t b, char out[static 24])
+{
+    static const char *const units[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1000.0 && u < 5) {
+        v /= 1000.0;
+        u++;
+    }
+    snprintf(out, 24, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static const char *
+severity_switch(const char *sev)
+{
+    if (strcmp(sev, "critical") == 0)
+        return "notify_on_critical";
+    if (strcmp(sev, "high") == 0)
+        return "notify_on_high";
+    if (strcmp(sev, "medium") == 0)
+        return "notify_on_medium";
+    return "notify_on_low";
+}
+
+/* The credential kind holding a channel's URL. */
+static const char *
+channel_kind(const char *channel)
+{
+    if (strcmp(channel, "slack") == 0)
+        return "slack_webhook";
+    if (strcmp(channel, "webhook") == 0)
+        return "webhook_url";
+    return "ntfy_url";
+}
+
+/* The channel's URL (heap, wiped by the caller with hlc_credentials_free_secret)
+ * and for ntfy its bearer token (may stay NULL): the sealed setting, else
+ * SLACK_WEBHOOK_URL for Slack. *source "settings" or "env". HLC_ENOTFOUND. */
+static int
+channel_url(struct hlc_hub *hub, const char *channel, char **url, char **bearer,
+            const char **source)
+{
+    *url = NULL;
+    if (bearer)
+        *bearer = NULL;
+    int rc = hlc_credentials_get_secret(hub, channel_kind(channel), url);
+    if (rc == 0) {
+        if (source)
+            *source = "settings";
+    } else if (rc == HLC_ENOTFOUND && strcmp(channel, "slack") == 0 && hub->set.slack_webhook &&
+               *hub->set.slack_webhook) {
+        *url = hlc_xasprintf("%s", hub->set.slack_webhook);
+        if (source)
+            *source = "env";
+        rc = 0;
+    }
+    if (rc == 0 && bearer && strcmp(channel, "ntfy") == 0 &&
+        hlc_credentials_get_secret(hub, "ntfy_token", bearer) != 0)
+        *bearer = NULL;
+    return rc;
+}
+
+/* Which channels are configured (checked without unsealing anything but Slack's env). */
+static size_t
+configured_channels(struct hlc_hub *hub, const char *out[HLC_NOTIFY_NCHANNELS])
+{
+    size_t n = 0;
+    for (int i = 0; i < HLC_NOTIFY_NCHANNELS; i++) {
+        char *url = NULL;
+        if (channel_url(hub, hlc_notify_channels[i], &url, NULL, NULL) == 0)
+            out[n++] = hlc_notify_channels[i];
+        hlc_credentials_free_secret(url);
+    }
+    return n;
+}
+
+/* How messages name a machine: "Display name (id)", or the id alone. */
+static void
+machine_name(struct hlc_hub *hub, const char *id, char out[static 200])
+{
+    json_t *m = NULL;
+    const char *dn = NULL;
+    if (hlc_store_machine_get(hub->store, id, &m) == 0)
+        dn = json_string_value(json_object_get(m, "display_name"));
+    if (dn && strcmp(dn, id) != 0)
+        snprintf(out, 200, "%.120s (%.63s)", dn, id);
+    else
+        snprintf(out, 200, "%.63s", id);
+    json_decref(m);
+}
+
+static bool
+switch_on(json_t *ncfg, const char *key)
+{
+    return json_is_true(json_object_get(ncfg, key));
+}
+
+/* The event object of a raised or resolved alert (new reference). */
+static json_t *
+alert_event(const char *kind, const struct cond *c, const char *alert_id, const char *server_id,
+            const char *server_name, int64_t now)
+{
+    char iso[32];
+    hlc_time_iso(now, iso);
+    json_t *fields = json_array();
+    if (c->subject[0] && strcmp(c->type, "server_offline") != 0)
+        json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Subject", "value",
+                                                c->subject));
+    if (isfinite(c->threshold) && isfinite(c->value)) {
+        char v[32], t[32];
+        snprintf(v, sizeof(v), "%.1f", c->value);
+        snprintf(t, sizeof(t), "%.0f", c->threshold);
+        json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Value", "value", v));
+        json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Threshold", "value", t));
+    }
+    json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Time", "value", iso));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "kind", kind,
+                     "severity", c->severity, "type", c->type, "title", c->title, "message",
+                     c->message, "server_id", server_id, "time", (json_int_t)now, "alert_id",
+                     alert_id, "server_name", server_name, "fields", fields);
+}
+
+/* ---- thresholds and streaks ------------------------------------------- */
+
+/* The thresholds, re-read when the configuration changed (under a->mu). */
+static void
+load_thresholds(struct hlc_hub *hub, struct hlc_alerts *a)
+{
+    unsigned v = hlc_config_version();
+    if (a->cfg_loaded && v == a->cfg_version)
+        return;
+    json_t *t = NULL;
+    if (hlc_config_section(hub->store, "thresholds", &t) != 0)
+        return;
+    struct thresholds *th = &a->thr;
+    th->disk_w = json_number_value(json_object_get(t, "disk_warning_percent"));
+    th->disk_c = json_number_value(json_object_get(t, "disk_critical_percent"));
+    th->mem_w = json_number_value(json_object_get(t, "memory_warning_percent"));
+    th->mem_c = json_number_value(json_object_get(t, "memory_critical_percent"));
+    th->cpu_w = json_number_value(json_object_get(t, "cpu_warning_percent"));
+    th->cpu_c = json_number_value(json_object_get(t, "cpu_critical_percent"));
+    th->cpu_n = (int)json_integer_value(json_object_get(t, "cpu_sustained_samples"));
+    if (th->cpu_n < 1)
+        th->cpu_n = 1;
+    json_decref(t);
+    a->cfg_version = v;
+    a->cfg_loaded = true;
+}
+
+/* The machine's CPU streak after this sample (under a->mu). */
+static struct streak *
+streak_of(struct hlc_alerts *a, const char *id)
+{
+    for (size_t i = 0; i < a->nstreaks; i++)
+        if (strcmp(a->streaks[i].id, id) == 0)
+            return &a->streaks[i];
+    if (a->nstreaks == STREAKS_MAX)
+        return NULL;
+    a->streaks = hlc_xrealloc(a->streaks, (a->nstreaks + 1) * sizeof(*a->streaks));
+    struct streak *s = &a->streaks[a->nstreaks++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    return s;
+}
+
+/* ---- conditions ---------------------------------------------------------- */
+
+/* The conditions found so far: grown on demand (most samples have none). */
+struct conds {
+    struct cond *v;
+    size_t n, cap;
+};
+
+static struct cond *
+add(struct conds *cs, const char *type, const char *sev, const char *subject)
+{
+    if (cs->n == MAX_CONDS)
+        return NULL;
+    if (cs->n == cs->cap) {
+        cs->cap = cs->cap ? cs->cap * 2 : 4;
+        cs->v = hlc_xrealloc(cs->v, cs->cap * sizeof(*cs->v));
+    }
+    struct cond *c = &cs->v[cs->n++];
+    memset(c, 0, sizeof(*c));
+    c->type = type;
+    c->severity = sev;
+    c->value = c->threshold = NAN;
+    snprintf(c->subject, sizeof(c->subject), "%s", subject ? subject : "");
+    return c;
+}
+
+/* Is a container down? dead or restarting, or exited with a non-zero code
+ * ("Exited (137) 2 hours ago"); a clean exit (0) is a finished job. */
+static bool
+container_down(const struct hlc_container *k, int *code)
+{
+    *code = -1;
+    if (strcmp(k->state, "dead") == 0 || strcmp(k->state, "restarting") == 0)
+        return true;
+    if (strcmp(k->state, "exited") != 0)
+        return false;
+    const char *p = strchr(k->status, '(');
+    if (p && sscanf(p + 1, "%d", code) == 1)
+        return *code != 0;
+    return false;
+}
+
+/* Conditions of a sample; *evaluated gets the alert types this sample can
+ * clear (their sections are present). */
+static void
+conditions(struct hlc_hub *hub, struct hlc_alerts *al, const char *id,
+           const struct hlc_sample *s, struct conds *cs, unsigned *evaluated)
+{
+    pthread_mutex_lock(&al->mu);
+    load_thresholds(hub, al);
+    const struct thresholds th = al->thr, *a = &th;
+    pthread_mutex_unlock(&al->mu);
+    struct cond *c;
+    char used[24], total[24];
+    *evaluated = 0;
+    if (s->have & HLC_HAVE_FS) {
+        *evaluated |= HLC_HAVE_FS;
+        for (size_t i = 0; i < s->nfs; i++) {
+            const struct hlc_fs *f = &s->fs[i];
+            double pct = hlc_fs_used_percent(f);
+            bool crit = pct >= a->disk_c;
+            if (!crit && pct < a->disk_w)
+                continue;
+            if (!(c = add(cs, crit ? "disk_critical" : "disk_warning", crit ? "high" : "medium",
+                          f->mount)))
+                break;
+            human_bytes(f->used_bytes, used);
+            human_bytes(f->used_bytes + f->avail_bytes, total);
+            c->value = round(pct * 10) / 10;
+            c->threshold = crit ? a->disk_c : a->disk_w;
+            snprintf(c->title, sizeof(c->title), "%s on %.200s",
+                     crit ? "Disk almost full" : "Disk usage high", f->mount);
+            snprintf(c->message, sizeof(c->message),
+                     "%.200s is %.1f%% full (%s of %s used); threshold %.0f%%. Consider clearing "
+                     "old files or expanding storage.",
+                     f->mount, pct, used, total, c->threshold);
+        }
+    }
+    if (s->have & HLC_HAVE_MEMORY && s->mem_total > 0) {
+        *evaluated |= HLC_HAVE_MEMORY;
+        double pct = hlc_sample_mem_percent(s);
+        bool crit = pct >= a->mem_c;
+        if ((crit || pct >= a->mem_w) &&
+            (c = add(cs, crit ? "memory_critical" : "memory_warning", crit ? "high" : "medium",
+                     NULL))) {
+            human_bytes(s->mem_total - s->mem_available, used);
+            human_bytes(s->mem_total, total);
+            c->value = round(pct * 10) / 10;
+            c->threshold = crit ? a->mem_c : a->mem_w;
+            snprintf(c->title, sizeof(c->title), "%s", crit ? "Memory almost exhausted"
+                                                            : "Memory usage high");
+            snprintf(c->message, sizeof(c->message),
+                     "Memory is %.1f%% used (%s of %s); threshold %.0f%%.", pct, used, total,
+                     c->threshold);
+        }
+    }
+    if (s->have & HLC_HAVE_CPU_PERCENT) {
+        *evaluated |= HLC_HAVE_CPU_PERCENT;
+        pthread_mutex_lock(&al->mu);
+        struct streak *sk = streak_of(al, id), st = {{0}, 0, 0};
+        if (sk) {
+            sk->warn = s->cpu_percent >= a->cpu_w ? sk->warn + 1 : 0;
+            sk->crit = s->cpu_percent >= a->cpu_c ? sk->crit + 1 : 0;
+            st = *sk;
+        }
+        pthread_mutex_unlock(&al->mu);
+        if (sk) {
+            bool crit = st.crit >= a->cpu_n;
+            if ((crit || st.warn >= a->cpu_n) &&
+                (c = add(cs, crit ? "cpu_critical" : "cpu_warning", crit ? "high" : "medium",
+                         NULL))) {
+                c->value = round(s->cpu_percent * 10) / 10;
+                c->threshold = crit ? a->cpu_c : a->cpu_w;
+                snprintf(c->title, sizeof(c->title), "CPU usage %s", crit ? "critical" : "high");
+                snprintf(c->message, sizeof(c->message),
+                         "CPU has been at or above %.0f%% for %d samples in a row (now %.1f%%).",
+                         c->threshold, crit ? st.crit : st.warn, s->cpu_percent);
+            }
+        }
+    }
+    if (s->have & HLC_HAVE_SERVICES) {
+        *evaluated |= HLC_HAVE_SERVICES;
+        json_t *expected = NULL;
+        for (size_t i = 0; i < s->nservices; i++) {
+            const struct hlc_service *sv = &s->services[i];
+            const char *st = hlc_sample_service_status(sv);
+            if (strcmp(st, "stopped") != 0 && strcmp(st, "failed") != 0)
+                continue;
+            if (!expected && hlc_store_services_get(hub->store, id, &expected) != 0)
+                expected = json_array();
+            bool critical = false;
+            size_t j;
+            json_t *e;
+            json_array_foreach(expected, j, e)
+            {
+                if (strcmp(json_string_value(json_object_get(e, "name")) ?: "", sv->name) == 0)
+                    critical = json_is_true(json_object_get(e, "critical"));
+            }
+            if (!(c = add(cs, "service_down", critical ? "high" : "medium", sv->name)))
+                break;
+            c->restart = critical;
+            snprintf(c->title, sizeof(c->title), "Service %s: %.128s",
+                     strcmp(st, "failed") == 0 ? "failed" : "stopped", sv->name);
+            snprintf(c->message, sizeof(c->message), "%.128s is %s (%.32s/%.32s)%s%s.", sv->name,
+                     st, sv->active_state, sv->sub_state,
+                     strcmp(sv->load_state, "not-found") == 0 ? ", the unit is not installed" : "",
+                     critical ? "; it is a critical service" : "");
+        }
+        json_decref(expected);
+    }
+    if (s->have & HLC_HAVE_CONTAINERS) {
+        *evaluated |= HLC_HAVE_CONTAINERS;
+        for (size_t i = 0; i < s->ncontainers; i++) {
+            const struct hlc_container *k = &s->containers[i];
+            int code;
+            if (!container_down(k, &code) || !(c = add(cs, "container_down", "medium", k->name)))
+                continue;
+            if (code >= 0)
+                c->value = code;
+            snprintf(c->title, sizeof(c->title), "Container down: %.128s", k->name);
+            snprintf(c->message, sizeof(c->message), "Container %.128s (%.200s) is %.32s: %.128s.",
+                     k->name, k->image, k->state, k->status);
+        }
+    }
+    if (s->have & HLC_HAVE_UPDATES) {
+        *evaluated |= HLC_HAVE_UPDATES;
+        if (s->updates_pending > 0 && (c = add(cs, "update_available", "low", NULL))) {
+            c->value = s->updates_pending;
+            snprintf(c->title, sizeof(c->title), "%d update%s available", s->updates_pending,
+                     s->updates_pending == 1 ? "" : "s");
+            snprintf(c->message, sizeof(c->message),
+                     "%d package%s can be upgraded (%d from security sources).",
+                     s->updates_pending, s->updates_pending == 1 ? "" : "s", s->updates_security);
+        }
+        if (s->updates_security > 0 && (c = add(cs, "security_updates", "medium", NULL))) {
+            c->value = s->updates_security;
+            snprintf(c->title, sizeof(c->title), "%d security update%s available",
+                     s->updates_security, s->updates_security == 1 ? "" : "s");
+            snprintf(c->message, sizeof(c->message),
+                     "%d package%s with security fixes can be upgraded.", s->updates_security,
+                     s->updates_security == 1 ? "" : "s");
+        }
+    }
+    if (s->have & HLC_HAVE_REBOOT) {
+        *evaluated |= HLC_HAVE_REBOOT;
+        if (s->reboot_required && (c = add(cs, "reboot_required", "low", NULL))) {
+            snprintf(c->title, sizeof(c->title), "Reboot required");
+            snprintf(c->message, sizeof(c->message),
+                     "The machine asks for a reboot to finish installing updates.");
+        }
+    }
+}
+
+/* May this sample clear an active alert of `type`? */
+static bool
+clears(const char *type, unsigned evaluated, const char *source)
+{
+    static const struct {
+        const char *prefix;
+        unsigned need;
+    } map[] = {
+        {"disk_", HLC_HAVE_FS},          {"memory_", HLC_HAVE_MEMORY},
+        {"cpu_", HLC_HAVE_CPU_PERCENT},  {"service_down", HLC_HAVE_SERVICES},
+        {"container_down", HLC_HAVE_CONTAINERS}, {"update_available", HLC_HAVE_UPDATES},
+        {"security_updates", HLC_HAVE_UPDATES},  {"reboot_required", HLC_HAVE_REBOOT},
+    };
+    if (strcmp(type, "server_offline") == 0)
+        return true; /* any sample is a contact */
+    if (strcmp(type, "host_key_changed") == 0)
+        return strcmp(source, "ssh") == 0; /* SSH works again: the key was accepted */
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strncmp(type, map[i].prefix, strlen(map[i].prefix)) == 0)
+            return (evaluated & map[i].need) != 0;
+    return false;
+}
+
+/* ---- applying changes --------------------------------------------------- */
+
+/* Outbox rows for one event: one per configured channel when the severity's
+ * switch is on. payloads[] keeps the text alive until the rows are stored. */
+struct pending {
+    struct hlc_alert_change *ch;
+    size_t n, cap;
+    struct hlc_outbox_row *rows; /* nchan per change */
+    char **payloads;
+    struct cond *conds;          /* raised: the condition (copy) */
+};
+
+static void
+notify_rows(struct hlc_alert_change *ch, struct hlc_outbox_row *rows, char **payload_slot,
+            json_t *event, const char *kind, const char *const *chans, size_t nchan)
+{
+    *payload_slot = json_dumps(event, JSON_COMPACT);
+    ch->rows = rows;
+    ch->nrows = *payload_slot ? nchan : 0;
+    for (size_t k = 0; k < ch->nrows; k++)
+        rows[k] = (struct hlc_outbox_row){
+            .channel = chans[k], .kind = kind, .alert_id = ch->alert_id, .payload = *payload_slot};
+}
+
+/* Raises `raise` and resolves `resolve` (alert objects from the store) for
+ * server_id in one transaction with their notifications; then queues the
+ * remediation of critical services and wakes the sender. */
+static void
+apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nraise,
+      json_t *resolve, const char *reason)
+{
+    size_t nres = json_array_size(resolve), n = nraise + nres;
+    if (n == 0)
+        return;
+    int64_t now = hlc_now();
+    json_t *ncfg = NULL;
+    if (hlc_config_section(hub->store, "notifications", &ncfg) != 0)
+        ncfg = json_object();
+    const char *chans[HLC_NOTIFY_NCHANNELS];
+    size_t nchan = configured_channels(hub, chans);
+    char name[200];
+    machine_name(hub, server_id, name);
+
+    struct hlc_alert_change *ch = hlc_xcalloc(n, sizeof(*ch));
+    struct hlc_outbox_row *rows = hlc_xcalloc(n * (nchan ? nchan : 1), sizeof(*rows));
+    char **payloads = hlc_xcalloc(n, sizeof(*payloads));
+    for (size_t i = 0; i < nraise; i++) {
+        struct cond *c = &raise[i];
+        hlc_uuid4(ch[i].alert_id);
+        ch[i].server_id = server_id;
+        ch[i].severity = c->severity;
+        ch[i].type = c->type;
+        ch[i].subject = c->subject;
+        ch[i].title = c->title;
+        ch[i].message = c->message;
+        ch[i].metric_value = c->value;
+        ch[i].threshold_value = c->threshold;
+        if (nchan && switch_on(ncfg, severity_switch(c->severity))) {
+            json_t *ev = alert_event("alert_raised", c, ch[i].alert_id, server_id, name, now);
+            notify_rows(&ch[i], rows + i * nchan, &payloads[i], ev, "alert_raised", chans, nchan);
+            json_decref(ev);
+        }
+    }
+    for (size_t j = 0; j < nres; j++) {
+        json_t *al = json_array_get(resolve, j);
+        struct hlc_alert_change *x = &ch[nraise + j];
+        x->resolve = true;
+        snprintf(x->alert_id, sizeof(x->alert_id), "%s",
+                 json_string_value(json_object_get(al, "alert_id")));
+        const char *sev = json_string_value(json_object_get(al, "severity"));
+        if (nchan && sev && switch_on(ncfg, severity_switch(sev))) {
+            struct cond c;
+            memset(&c, 0, sizeof(c));
+            c.type = json_string_value(json_object_get(al, "type"));
+            c.severity = sev;
+            c.value = c.threshold = NAN;
+            snprintf(c.subject, sizeof(c.subject), "%s",
+                     json_string_value(json_object_get(al, "subject")) ?: "");
+            snprintf(c.title, sizeof(c.title), "%s", json_string_value(json_object_get(al, "title")) ?: c.type);
+            snprintf(c.message, sizeof(c.message), "%s", reason);
+            json_t *ev = alert_event("alert_resolved", &c, x->alert_id, server_id, name, now);
+            notify_rows(x, rows + (nraise + j) * nchan, &payloads[nraise + j], ev,
+                        "alert_resolved", chans, nchan);
+            json_decref(ev);
+        }
+    }
+    int rc = hlc_store_alerts_apply(hub->store, ch, n, now);
+    bool any_rows = false;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!ch[i].applied)
+            continue;
+        any_rows |= ch[i].nrows > 0;
+        if (i < nraise)
+            hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)", raise[i].severity,
+                    raise[i].type, server_id, raise[i].subject);
+        if (i < nraise && raise[i].restart) {
+            json_t *act = NULL;
+            int qrc = hlc_actions_queue(hub, server_id, "restart_service", raise[i].subject,
+                                        ch[i].alert_id, &act);
+            const char *aid = json_string_value(json_object_get(act, "action_id"));
+            if (qrc == 0 && aid)
+                hlc_store_alert_set_action(hub->store, ch[i].alert_id, aid);
+            else
+                hlc_log(HLC_LOG_WARN, "alerts: could not queue a restart of %s on %s: %s",
+                        raise[i].subject, server_id, hlc_strerror(qrc));
+            json_decref(act);
+        }
+    }
+    if (rc != 0)
+        hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s", server_id);
+    if (any_rows)
+        hlc_alerts_kick(hub);
+    for (size_t i = 0; i < n; i++)
+        free(payloads[i]);
+    free(payloads);
+    free(rows);
+    free(ch);
+    json_decref(ncfg);
+}
+
+void
+hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id, const struct hlc_sample *s,
+                    const char *source)
+{
+    struct hlc_alerts *a = hub->alerts;
+    if (!a)
+        return;
+    struct conds found = {NULL, 0, 0};
+    unsigned evaluated;
+    conditions(hub, a, server_id, s, &found, &evaluated);
+    struct cond *cs = found.v;
+    size_t n = found.n;
+
+    json_t *active = NULL;
+    if (hlc_store_alerts_active(hub->store, server_id, &active) != 0) {
+        free(cs);
+        return;
+    }
+    /* Resolve what is active and no longer true... */
+    json_t *resolve = json_array();
+    size_t j;
+    json_t *al;
+    json_array_foreach(active, j, al)
+    {
+        const char *type = json_string_value(json_object_get(al, "type"));
+        const char *subject = json_string_value(json_object_get(al, "subject"));
+        if (!type || !subject || !clears(type, evaluated, source))
+            continue;
+        bool still = false;
+        for (size_t i = 0; i < n && !still; i++)
+            still = strcmp(cs[i].type, type) == 0 && strcmp(cs[i].subject, subject) == 0;
+        if (!still)
+            json_array_append(resolve, al);
+    }
+    /* ...and raise what is not active yet (compacting cs in place). */
+    size_t nraise = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool is_active = false;
+        json_array_foreach(active, j, al)
+        {
+            const char *type = json_string_value(json_object_get(al, "type"));
+            const char *subject = json_string_value(json_object_get(al, "subject"));
+            is_active |= type && subject && strcmp(type, cs[i].type) == 0 &&
+                         strcmp(subject, cs[i].subject) == 0;
+        }
+        if (!is_active) {
+            if (nraise != i)
+                cs[nraise] = cs[i];
+            nraise++;
+        }
+    }
+    apply(hub, server_id, cs, nraise, resolve, "The condition cleared.");
+    json_decref(resolve);
+    json_decref(active);
+    free(cs);
+}
+
+void
+hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const char *fingerprint)
+{
+    if (!hub->alerts)
+        return;
+    json_t *active = NULL;
+    if (hlc_store_alerts_active(hub->store, server_id, &active) != 0)
+        return;
+    size_t i;
+    json_t *al;
+    bool have = false;
+    json_array_foreach(active, i, al)
+        have |= strcmp(json_string_value(json_object_get(al, "type")) ?: "", "host_key_changed") == 0;
+    json_decref(active);
+    if (have)
+        return;
+    struct cond c;
+    memset(&c, 0, sizeof(c));
+    c.type = "host_key_changed";
+    c.severity = "critical";
+    c.value = c.threshold = NAN;
+    snprintf(c.title, sizeof(c.title), "SSH host key changed");
+    snprintf(c.message, sizeof(c.message),
+             "The machine presented a different SSH host key (%.100s). The hub refuses to "
+             "connect and runs nothing until an operator accepts the new key; if nobody "
+             "reinstalled the machine, treat this as a possible attack.",
+             fingerprint ? fingerprint : "unknown");
+    json_t *none = json_array();
+    apply(hub, server_id, &c, 1, none, "");
+    json_decref(none);
+}
+
+/* ---- offline sweep ------------------------------------------------------- */
+
+static void
+sweep_offline(struct hlc_hub *hub)
+{
+    json_t *cands = NULL;
+    if (hlc_store_alerts_offline_candidates(hub->store, &cands) != 0)
+        return;
+    int64_t now = hlc_now();
+    size_t i;
+    json_t *m;
+    json_array_foreach(cands, i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "server_id"));
+        const char *seen = json_string_value(json_object_get(m, "last_seen"));
+        const char *err = json_string_value(json_object_get(m, "last_error"));
+        struct cond c;
+        memset(&c, 0, sizeof(c));
+        c.type = "server_offline";
+        c.severity = "critical";
+        c.value = c.threshold = NAN;
+        snprintf(c.title, sizeof(c.title), "Server offline");
+        snprintf(c.message, sizeof(c.message),
+                 "No contact since %.40s.%s%.300s Possible causes: the machine is powered off or "
+                 "crashed, the network is down, or SSH is not answering.",
+                 seen ? seen : "it was added", err ? " Last error: " : "", err ? err : "");
+        json_t *none = json_array();
+        apply(hub, id, &c, 1, none, "");
+        json_decref(none);
+    }
+    (void)now;
+    json_decref(cands);
+}
+
+/* ---- remediation notifications ------------------------------------------ */
+
+size_t
+hlc_alerts_remediation_rows(struct hlc_hub *hub, json_t *action, struct hlc_outbox_row **rows,
+                            char **payload)
+{
+    *rows = NULL;
+    *payload = NULL;
+    const char *alert_id = json_string_value(json_object_get(action, "alert_id"));
+    if (!alert_id && !json_is_true(json_object_get(action, "auto_approved")))
+        return 0; /* an operator's button: they see the outcome on screen */
+    json_t *ncfg = NULL;
+    if (hlc_config_section(hub->store, "notifications", &ncfg) != 0)
+        return 0;
+    bool on = switch_on(ncfg, "notify_on_remediation");
+    json_decref(ncfg);
+    const char *chans[HLC_NOTIFY_NCHANNELS];
+    size_t nchan = on ? configured_channels(hub, chans) : 0;
+    if (nchan == 0)
+        return 0;
+    const char *sid = json_string_value(json_object_get(action, "server_id")) ?: "";
+    const char *type = json_string_value(json_object_get(action, "action_type")) ?: "";
+    const char *target = json_string_value(json_object_get(action, "target")) ?: "";
+    const char *status = json_string_value(json_object_get(action, "status")) ?: "";
+    bool ok = strcmp(status, "completed") == 0;
+    char name[200];
+    machine_name(hub, sid, name);
+    json_t *ec = json_object_get(action, "exit_code");
+    const char *why = json_string_value(json_object_get(action, "failure_reason"));
+    char msg[600], iso[32];
+    int64_t now = hlc_now();
+    hlc_time_iso(now, iso);
+    snprintf(msg, sizeof(msg), "%s %s on %s: %s%s%.300s.", type, target, name,
+             ok ? "success" : "failed", why ? " - " : "", why ? why : "");
+    json_t *fields = json_array();
+    json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Action", "value", type));
+    json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Target", "value", target));
+    if (json_is_integer(ec)) {
+        char e[24];
+        snprintf(e, sizeof(e), "%lld", (long long)json_integer_value(ec));
+        json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Exit code", "value", e));
+    }
+    json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Time", "value", iso));
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:o, s:O}", "kind",
+                           "remediation", "severity", ok ? "low" : "high", "title",
+                           ok ? "Remediation completed" : "Remediation failed", "message", msg,
+                           "server_id", sid, "server_name", name, "time", (json_int_t)now,
+                           "success", ok, "fields", fields, "action_id",
+                           json_object_get(action, "action_id"));
+    json_object_set_new(ev, "alert_id", alert_id ? json_string(alert_id) : json_null());
+    *payload = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (!*payload)
+        return 0;
+    *rows = hlc_xcalloc(nchan, sizeof(**rows));
+    for (size_t k = 0; k < nchan; k++)
+        (*rows)[k] = (struct hlc_outbox_row){
+            .channel = chans[k], .kind = "remediation", .alert_id = NULL, .payload = *payload};
+    return nchan;
+}
+
+/* ---- the sender ------------------------------------------------------------ */
+
+void
+hlc_alerts_kick(struct hlc_hub *hub)
+{
+    struct hlc_alerts *a = hub->alerts;
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->kick = true;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Adds the alert's current remediation to a raised-alert event. */
+static void
+enrich(struct hlc_hub *hub, json_t *ev)
+{
+    const char *aid = json_string_value(json_object_get(ev, "alert_id"));
+    if (!aid || strcmp(json_string_value(json_object_get(ev, "kind")) ?: "", "alert_raised") != 0)
+        return;
+    json_t *al = NULL;
+    if (hlc_store_alert_get(hub->store, aid, &al) != 0)
+        return;
+    json_t *rem = json_object_get(al, "auto_remediation");
+    if (json_is_true(json_object_get(rem, "available"))) {
+        json_t *act = NULL;
+        const char *act_id = json_string_value(json_object_get(rem, "action_id"));
+        if (act_id && hlc_store_action_get(hub->store, act_id, &act) == 0) {
+            json_object_set_new(ev, "remediation",
+                                json_pack("{s:O, s:O, s:O, s:O}", "action_id",
+                                          json_object_get(act, "action_id"), "action_type",
+                                          json_object_get(act, "action_type"), "target",
+                                          json_object_get(act, "target"), "status",
+                                          json_object_get(act, "status")));
+            json_decref(act);
+        }
+    }
+    json_decref(al);
+}
+
+/* Sends one outbox row and records the outcome. */
+static void
+deliver(struct hlc_hub *hub, struct hlc_alerts *a, json_t *row)
+{
+    long long id = json_integer_value(json_object_get(row, "id"));
+    const char *channel = json_string_value(json_object_get(row, "channel"));
+    long long attempts = json_integer_value(json_object_get(row, "attempts"));
+    const char *created = json_string_value(json_object_get(row, "created_at"));
+    int64_t now = hlc_now();
+    int64_t created_at = now;
+    if (created)
+        hlc_time_parse(created, &created_at);
+    json_t *ev = json_loads(json_string_value(json_object_get(row, "payload")) ?: "", 0, NULL);
+    char *url = NULL, *bearer = NULL;
+    if (!ev) {
+        hlc_store_outbox_failed(hub->store, id, 0, true, "the stored event is not JSON");
+        return;
+    }
+    if (channel_url(hub, channel, &url, &bearer, NULL) != 0) {
+        hlc_store_outbox_failed(hub->store, id, 0, true, "the channel is no longer configured");
+        json_decref(ev);
+        return;
+    }
+    enrich(hub, ev);
+    struct hlc_notify_msg m;
+    struct hlc_notify_result res;
+    if (hlc_notify_build(channel, ev, id, &m) != 0) {
+        hlc_store_outbox_failed(hub->store, id, 0, true, "the message could not be built");
+    } else {
+        int64_t t0 = hlc_mono_ms();
+        hlc_notify_post(url, bearer, &m, SEND_TIMEOUT_MS, &a->stopping, &res);
+        int64_t ms = hlc_mono_ms() - t0;
+        if (res.ok) {
+            hlc_store_outbox_delivered(hub->store, id, hlc_now());
+            hlc_log(HLC_LOG_INFO, "notify: %s #%lld delivered in %lld ms", channel, id,
+                    (long long)ms);
+        } else {
+            /* 1 s, 2 s, 4 s ... 5 min; Retry-After wins when longer. */
+            long long wait = attempts >= 9 ? RETRY_MAX_S : (1LL << attempts);
+            if (wait > RETRY_MAX_S)
+                wait = RETRY_MAX_S;
+            if (res.retry_after_s > wait)
+                wait = res.retry_after_s;
+            bool dead = !res.retry || now - created_at > RETRY_GIVE_UP_S;
+            if (atomic_load(&a->stopping)) /* abandoned for shutdown: not an attempt's fault */
+                wait = 0;
+            hlc_store_outbox_failed(hub->store, id, now_ms() + wait * 1000, dead, res.error);
+            hlc_log(dead ? HLC_LOG_ERROR : HLC_LOG_WARN, "notify: %s #%lld %s: %s", channel, id,
+                    dead ? "given up" : "will retry", res.error);
+        }
+        hlc_notify_msg_free(&m);
+    }
+    hlc_credentials_free_secret(url);
+    hlc_credentials_free_secret(bearer);
+    json_decref(ev);
+}
+
+static void *
+sender_main(void *arg)
+{
+    struct hlc_hub *hub = arg;
+    struct hlc_alerts *a = hub->alerts;
+    int64_t next_sweep = hlc_mono_ms() + SWEEP_PERIOD_MS, next_prune = hlc_mono_ms() + 60000;
+    while (!atomic_load(&a->stopping)) {
+        int64_t mono = hlc_mono_ms();
+        if (mono >= next_sweep) {
+            sweep_offline(hub);
+            next_sweep = mono + SWEEP_PERIOD_MS;
+        }
+        if (mono >= next_prune) {
+            int deleted = 0;
+            int64_t now = hlc_now();
+            hlc_store_alerts_prune(hub->store, now - RESOLVED_KEEP_DAYS * 86400LL,
+                                   now - OUTBOX_KEEP_DAYS * 86400LL, &deleted);
+            next_prune = mono + PRUNE_PERIOD_MS;
+        }
+        json_t *due = NULL;
+        if (hlc_store_outbox_due(hub->store, now_ms(), 32, &due) == 0) {
+            size_t i;
+            json_t *row;
+            json_array_foreach(due, i, row)
+            {
+                if (atomic_load(&a->stopping))
+                    break;
+                deliver(hub, a, row);
+            }
+            size_t n = json_array_size(due);
+            json_decref(due);
+            if (n == 32)
+                continue; /* more may be due */
+        }
+        /* Sleep until the next sweep, the next due row, or a kick. */
+        int64_t wait_ms = next_sweep - hlc_mono_ms(), at_ms;
+        if (hlc_store_outbox_next(hub->store, &at_ms) == 0 && at_ms - now_ms() < wait_ms)
+            wait_ms = at_ms - now_ms();
+        if (wait_ms < 0)
+            wait_ms = 0;
+        struct timespec until;
+        hlc_abstime_in(wait_ms, &until);
+        pthread_mutex_lock(&a->mu);
+        while (!a->kick && !atomic_load(&a->stopping) &&
+               pthread_cond_timedwait(&a->cv, &a->mu, &until) == 0) {
+        }
+        a->kick = false;
+        pthread_mutex_unlock(&a->mu);
+    }
+    return NULL;
+}
+
+int
+hlc_alerts_start(struct hlc_hub *hub)
+{
+    struct hlc_alerts *a = hlc_xcalloc(1, sizeof(*a));
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL); /* hlc_abstime_in gives CLOCK_REALTIME deadlines */
+    atomic_init(&a->stopping, false);
+    hub->alerts = a;
+    if (pthread_create(&a->thread, NULL, sender_main, hub) != 0) {
+        hlc_log(HLC_LOG_ERROR, "alerts: could not start the sender thread");
+        hlc_alerts_stop(hub);
+        return HLC_EIO;
+    }
+    a->started = true;
+    return 0;
+}
+
+void
+hlc_alerts_stop(struct hlc_hub *hub)
+{
+    struct hlc_alerts *a = hub->alerts;
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    atomic_store(&a->stopping, true);
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    if (a->started)
+        pthread_join(a->thread, NULL);
+    hub->alerts = NULL;
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a->streaks);
+    free(a);
+}
+
+/* ---- settings and the test message ---------------------------------------- */
+
+json_t *
+hlc_alerts_channels_json(struct hlc_hub *hub)
+{
+    json_t *o = json_object();
+    static const char *const keys[HLC_NOTIFY_NCHANNELS] = {"slack_webhook_url", "webhook_url",
+                                                           "ntfy_url"};
+    for (int i = 0; i < HLC_NOTIFY_NCHANNELS; i++) {
+        char *url = NULL;
+        const char *source = NULL;
+        if (channel_url(hub, hlc_notify_channels[i], &url, NULL, &source) == 0) {
+            char *masked = hlc_notify_url_mask(url);
+            json_object_set_new(o, keys[i], json_string(masked));
+            free(masked);
+        } else {
+            json_object_set_new(o, keys[i], json_null());
+        }
+        if (i == 0)
+            json_object_set_new(o, "slack_webhook_source", source ? json_string(source)
+                                                                  : json_null());
+        hlc_credentials_free_secret(url);
+    }
+    return o;
+}
+
+int
+hlc_alerts_send_test(struct hlc_hub *hub, json_t **results)
+{
+    const char *chans[HLC_NOTIFY_NCHANNELS];
+    size_t nchan = configured_channels(hub, chans);
+    if (nchan == 0)
+        return HLC_ENOTFOUND;
+    int64_t now = hlc_now();
+    char iso[32];
+    hlc_time_iso(now, iso);
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:n, s:n, s:I, s:n, s:[{s:s, s:s}]}", "kind",
+                           "test", "severity", "low", "title", "HomelabCmd test notification",
+                           "message", "If you can read this, notifications from your hub work.",
+                           "server_id", "server_name", "time", (json_int_t)now, "alert_id",
+                           "fields", "title", "Time", "value", iso);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < nchan; i++) {
+        char *url = NULL, *bearer = NULL;
+        struct hlc_notify_result res;
+        memset(&res, 0, sizeof(res));
+        struct hlc_notify_msg m;
+        if (channel_url(hub, chans[i], &url, &bearer, NULL) != 0) {
+            snprintf(res.error, sizeof(res.error), "the channel is not configured");
+        } else if (hlc_notify_build(chans[i], ev, 0, &m) == 0) {
+            hlc_notify_post(url, bearer, &m, SEND_TIMEOUT_MS, NULL, &res);
+            hlc_notify_msg_free(&m);
+        }
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:s?}", "channel", chans[i], "ok",
+                                             res.ok, "status", (json_int_t)res.status, "error",
+                                             res.ok ? NULL : res.error));
+        hlc_credentials_free_secret(url);
+        hlc_credentials_free_secret(bearer);
+    }
+    json_decref(ev);
+    *results = arr;
+    return 0;
+}

@@ -1,0 +1,67 @@
+/* alerts.h - the alert engine and the notification sender.
+ *
+ * Every ingested sample (SSH poll or agent heartbeat) is evaluated against
+ * the thresholds: disk per filesystem, memory, CPU sustained over several
+ * samples, expected services (critical ones high, others medium),
+ * containers, updates, security updates, reboot required; a periodic sweep
+ * raises server_offline for silent server-type machines (never for
+ * workstations) and the poller reports changed host keys. At most one
+ * active alert per machine, type and subject; an alert whose condition
+ * clears resolves itself (auto_resolved). A critical service down queues a
+ * restart_service action linked to its alert (run at once when the
+ * remediation config auto-approves it).
+ *
+ * Notifications go to an outbox in the same transaction as the event; one
+ * sender thread delivers them to Slack / a generic webhook / ntfy, retrying
+ * 408, 429 (honouring Retry-After), 5xx and network errors with exponential
+ * backoff (1 s doubling to 5 min, for up to 24 h), and picks up what is
+ * left after a restart. A row is marked delivered as soon as the receiver
+ * answers 2xx and is never sent again; the only repeat possible is a hub
+ * crash between the receiver's answer and that mark (webhook receivers get
+ * an Idempotency-Key to drop it). All functions are thread-safe. */
+#ifndef HLC_ALERTS_H
+#define HLC_ALERTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct hlc_hub;
+struct hlc_sample;
+struct hlc_outbox_row;
+
+/* Evaluates a stored sample of machine server_id ("ssh" or "agent"). */
+void hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id,
+                         const struct hlc_sample *s, const char *source);
+
+/* The poller met a changed host key on server_id: raises host_key_changed. */
+void hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id,
+                                 const char *fingerprint);
+
+/* Notification rows for a finished remediation action (the API's action
+ * object): only for actions an alert asked for or auto-approve ran, when
+ * notify_on_remediation is on and a channel is configured. Returns the row
+ * count; *rows and *payload (shared by the rows) are heap, freed by the
+ * caller with free() after the rows were stored. */
+size_t hlc_alerts_remediation_rows(struct hlc_hub *hub, json_t *action,
+                                   struct hlc_outbox_row **rows, char **payload);
+
+/* Wakes the sender (new rows were committed outside the engine). */
+void hlc_alerts_kick(struct hlc_hub *hub);
+
+/* Sends a test message to every configured channel now, bypassing the
+ * outbox: *results = [{channel, ok, status, error}]. HLC_ENOTFOUND when no
+ * channel is configured. */
+int hlc_alerts_send_test(struct hlc_hub *hub, json_t **results);
+
+/* The configured channels as the settings show them:
+ * {"slack_webhook_url": masked|null, "slack_webhook_source": "settings"|"env"|null,
+ *  "webhook_url": masked|null, "ntfy_url": masked|null} (new object). */
+json_t *hlc_alerts_channels_json(struct hlc_hub *hub);
+
+/* Background service: offline sweep, pruning and the sender thread. */
+int hlc_alerts_start(struct hlc_hub *hub);
+void hlc_alerts_stop(struct hlc_hub *hub);
+
+#endif
