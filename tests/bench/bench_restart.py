@@ -41,7 +41,7 @@ UNIT = "benchd"
 CMD = f"sudo -n systemctl restart '{UNIT}'"  # what the hub builds for a non-root user
 
 SUDO = r"""#!/bin/sh
-echo "$(date +%s) sudo $*" >> "$HLC_MACHINE/commands.log"
+echo "$$ sudo $*" >> "$HLC_MACHINE/commands.log"
 if [ "$1" != "-n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
 shift
 exec "$@"

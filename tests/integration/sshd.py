@@ -30,7 +30,8 @@ Limits: the stand-ins ignore options they do not know; no real processes back
 the units (MainPID is a fixed number); everything else a collector reads (/proc,
 df, uname, os-release) is this machine's own.
 
-Every command the stand-ins run is appended to `commands.log`; every command
+Every command the stand-ins run is appended to `commands.log` as "<pid> <argv>"
+(no timestamp: `date` would cost a process per call); every command
 line the machine's sshd was asked to execute is appended to `exec.log` (a
 ForceCommand gate, which also implements `hang()`).
 
@@ -60,11 +61,11 @@ JOURNAL_ID = "5f0c2d1e8a6b4c3d9e7f1a2b3c4d5e6f"  # the machines' journal directo
 
 SYSTEMCTL = r"""#!/bin/sh
 # Stand-in for systemctl (see tests/integration/sshd.py).
+# Shell builtins only on the restart path (no date/mkdir/cat/subshells): each
+# extra process costs milliseconds here and would swamp the hub's own time.
 S="$HLC_MACHINE/state/units"
-mkdir -p "$S"
-echo "$(date +%s) systemctl $*" >> "$HLC_MACHINE/commands.log"
-unit() { u="$1"; case "$u" in *.service) u="${u%.service}";; esac; printf '%s' "$u"; }
-state() { if [ -f "$S/$1" ]; then cat "$S/$1"; else echo missing; fi; }
+[ -d "$S" ] || mkdir -p "$S"
+echo "$$ systemctl $*" >> "$HLC_MACHINE/commands.log"
 props=""
 cmd=""
 units=""
@@ -81,8 +82,8 @@ while [ $# -gt 0 ]; do
 done
 rc=0
 for raw in $units; do
-  u=$(unit "$raw")
-  st=$(state "$u")
+  u="${raw%.service}"
+  if [ -f "$S/$u" ]; then read -r st < "$S/$u"; else st=missing; fi
   case "$cmd" in
     is-active)
       case "$st" in
@@ -98,7 +99,9 @@ for raw in $units; do
         broken|failed) as=failed; ss=failed; pid=0; mem='[not set]'; cpu='[not set]'; ls=loaded;;
         *) as="$st"; ss=dead; pid=0; mem='[not set]'; cpu='[not set]'; ls=loaded;;
       esac
-      for p in $(echo "${props:-Id,LoadState,ActiveState,SubState,MainPID}" | tr ',' ' '); do
+      IFS=,
+      set -f
+      for p in ${props:-Id,LoadState,ActiveState,SubState,MainPID}; do
         case "$p" in
           Id) echo "Id=$u.service";;
           LoadState) echo "LoadState=$ls";;
@@ -108,7 +111,9 @@ for raw in $units; do
           MemoryCurrent) echo "MemoryCurrent=$mem";;
           CPUUsageNSec) echo "CPUUsageNSec=$cpu";;
         esac
-      done;;
+      done
+      unset IFS
+      set +f;;
     start|restart)
       if [ "$st" = missing ]; then
         echo "Failed to $cmd $u.service: Unit $u.service not found." >&2; rc=5
@@ -136,7 +141,7 @@ DOCKER = r"""#!/bin/sh
 # Stand-in for the docker CLI (see tests/integration/sshd.py).
 C="$HLC_MACHINE/state/containers"
 mkdir -p "$C"
-echo "$(date +%s) docker $*" >> "$HLC_MACHINE/commands.log"
+echo "$$ docker $*" >> "$HLC_MACHINE/commands.log"
 case "$1" in
   ps)
     for f in "$C"/*; do
@@ -169,7 +174,7 @@ esac
 APT_GET = r"""#!/bin/sh
 # Stand-in for apt-get: `apt-get -s upgrade` prints the Inst lines kept in
 # $HLC_MACHINE/state/updates (none by default), as the real simulation does.
-echo "$(date +%s) apt-get $*" >> "$HLC_MACHINE/commands.log"
+echo "$$ apt-get $*" >> "$HLC_MACHINE/commands.log"
 case " $* " in
   *" -s "*|*" --simulate "*)
     echo "Reading package lists..."
@@ -187,7 +192,7 @@ JOURNALCTL = r"""#!/bin/sh
 # The machine's /var/log/journal is $HLC_MACHINE/journal: archived files
 # (<name>@<...>.journal) last written longer ago than the span are deleted and
 # named on stderr with the real messages; the active *.journal files stay.
-echo "$(date +%s) journalctl $*" >> "$HLC_MACHINE/commands.log"
+echo "$$ journalctl $*" >> "$HLC_MACHINE/commands.log"
 span=""
 for a in "$@"; do
   case "$a" in
@@ -217,10 +222,11 @@ exit 0
 
 GATE = r"""#!/bin/sh
 # ForceCommand gate: logs the command line, waits while the machine "hangs",
-# then runs the command as the login shell would have.
+# then runs the command as the login shell (sh -c) would have; `eval` in this
+# same sh instead of `exec sh -c` saves a process start on every exec.
 printf '%s\n' "$SSH_ORIGINAL_COMMAND" >> "$HLC_MACHINE/exec.log"
 while [ -f "$HLC_MACHINE/hang" ]; do sleep 0.2; done
-exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+eval "$SSH_ORIGINAL_COMMAND"
 """
 
 

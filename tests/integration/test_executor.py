@@ -25,7 +25,7 @@ import sshd  # noqa: E402
 # sends, logs the call like the other stand-ins, passes VAR=value through the
 # environment as sudo does, then runs the command as the same user.
 SUDO = r"""#!/bin/sh
-echo "$(date +%s) sudo $*" >> "$HLC_MACHINE/commands.log"
+echo "$$ sudo $*" >> "$HLC_MACHINE/commands.log"
 if [ "$1" != "-n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
 shift
 while [ $# -gt 0 ]; do case "$1" in *=*) export "$1"; shift;; *) break;; esac; done
