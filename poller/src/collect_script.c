@@ -16,7 +16,9 @@
  * is printed only when its source could be read, so a missing one means the
  * host cannot give it. The output is gathered and printed at the end in one
  * go, so it crosses the SSH channel in a few packets rather than one per
- * command (the hub's CPU per poll is mostly per-packet work). */
+ * command (the hub's CPU per poll is mostly per-packet work). One-line files
+ * are read with the `read` builtin and uname runs once: every process the
+ * script starts is CPU on the monitored machine (a Pi) on every poll. */
 const char hlc_collect_script[] =
     "LC_ALL=C; export LC_ALL\n"
     "PATH=\"$PATH:/usr/sbin:/sbin:/usr/bin:/bin\"; export PATH\n"
@@ -27,10 +29,9 @@ const char hlc_collect_script[] =
     "  if command -v timeout >/dev/null 2>&1; then T='timeout 4'; TA='timeout 6'; fi\n"
     "  if [ -r /etc/os-release ]; then echo '<<<osrelease>>>'; cat /etc/os-release\n"
     "  elif [ -r /usr/lib/os-release ]; then echo '<<<osrelease>>>'; cat /usr/lib/os-release; fi\n"
+    "  un=$(uname -n -r -m 2>/dev/null); hn=${un%% *}; un=${un#* }\n"
     "  echo '<<<uname>>>'\n"
-    "  echo \"hostname=$(uname -n 2>/dev/null)\"\n"
-    "  echo \"kernel=$(uname -r 2>/dev/null)\"\n"
-    "  echo \"arch=$(uname -m 2>/dev/null)\"\n"
+    "  printf 'hostname=%s\\nkernel=%s\\narch=%s\\n' \"$hn\" \"${un%% *}\" \"${un#* }\"\n"
     "  if [ -r /proc/stat ]; then echo '<<<stat>>>'; grep -E '^(cpu|btime)' /proc/stat; fi\n"
     "  n=$(getconf _NPROCESSORS_ONLN 2>/dev/null) && echo '<<<cpus>>>' && echo \"$n\"\n"
     "  if [ -r /proc/meminfo ]; then echo '<<<meminfo>>>'; cat /proc/meminfo; fi\n"
@@ -40,21 +41,23 @@ const char hlc_collect_script[] =
     "    echo '<<<df>>>'; printf '%s\\n' \"$d\"\n"
     "  fi\n"
     "  if [ -r /proc/net/dev ]; then echo '<<<netdev>>>'; cat /proc/net/dev; fi\n"
-    "  if [ -r /proc/loadavg ]; then echo '<<<loadavg>>>'; cat /proc/loadavg; fi\n"
-    "  if [ -r /proc/uptime ]; then echo '<<<uptime>>>'; cat /proc/uptime; fi\n"
+    "  if [ -r /proc/loadavg ] && read -r l </proc/loadavg; then\n"
+    "    printf '<<<loadavg>>>\\n%s\\n' \"$l\"; fi\n"
+    "  if [ -r /proc/uptime ] && read -r l </proc/uptime; then\n"
+    "    printf '<<<uptime>>>\\n%s\\n' \"$l\"; fi\n"
     "  t=''\n"
     "  for z in /sys/class/thermal/thermal_zone*; do\n"
     "    [ -r \"$z/temp\" ] || continue\n"
-    "    v=$(cat \"$z/temp\" 2>/dev/null) || continue\n"
-    "    n=$(cat \"$z/type\" 2>/dev/null) || n=thermal\n"
+    "    read -r v 2>/dev/null <\"$z/temp\" || continue\n"
+    "    read -r n 2>/dev/null <\"$z/type\" || n=thermal\n"
     "    t=\"$t$n $v\n\"\n"
     "  done\n"
     "  for h in /sys/class/hwmon/hwmon*; do\n"
     "    [ -r \"$h/name\" ] || continue\n"
-    "    n=$(cat \"$h/name\" 2>/dev/null) || continue\n"
+    "    read -r n 2>/dev/null <\"$h/name\" || continue\n"
     "    for f in \"$h\"/temp*_input; do\n"
     "      [ -r \"$f\" ] || continue\n"
-    "      v=$(cat \"$f\" 2>/dev/null) || continue\n"
+    "      read -r v 2>/dev/null <\"$f\" || continue\n"
     "      t=\"$t$n $v\n\"\n"
     "    done\n"
     "  done\n"

@@ -140,7 +140,7 @@ exit $rc
 DOCKER = r"""#!/bin/sh
 # Stand-in for the docker CLI (see tests/integration/sshd.py).
 C="$HLC_MACHINE/state/containers"
-mkdir -p "$C"
+[ -d "$C" ] || mkdir -p "$C"
 echo "$$ docker $*" >> "$HLC_MACHINE/commands.log"
 case "$1" in
   ps)
