@@ -42,11 +42,14 @@ hlc_api_servers_poll(struct hlc_req *r)
     int rc = hlc_remote_poll_now(r->hub, id);
     if (rc != 0)
         return hlc_api_reply_remote_error(r, rc, "polling the machine");
-    json_t *latest = NULL;
-    rc = hlc_store_metrics_latest(r->hub->store, id, &latest);
+    /* The stored text is the JSON the ingest just wrote: sent as it is,
+     * not parsed and encoded again. */
+    char *latest = NULL;
+    size_t len = 0;
+    rc = hlc_store_metrics_latest_text(r->hub->store, id, &latest, &len);
     if (rc != 0)
         return hlc_reply_err(r, rc, "reading the fresh sample");
-    return hlc_reply_json(r, 200, latest);
+    return hlc_reply_text(r, 200, "application/json", latest, len, true);
 }
 
 int

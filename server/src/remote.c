@@ -192,22 +192,15 @@ sample_time(struct hlc_remote *rm, const char *id)
 static int
 expected_services(struct hlc_hub *hub, const char *id, char ***names, size_t *n)
 {
-    json_t *svcs = NULL;
-    *names = NULL;
-    *n = 0;
-    int rc = hlc_store_services_get(hub->store, id, &svcs);
-    if (rc != 0)
-        return rc;
-    size_t cnt = json_array_size(svcs);
-    if (cnt > HLC_SAMPLE_MAX_SERVICES)
-        cnt = HLC_SAMPLE_MAX_SERVICES;
-    *names = hlc_xcalloc(cnt ? cnt : 1, sizeof(char *));
-    for (size_t i = 0; i < cnt; i++) {
-        const char *s = json_string_value(json_object_get(json_array_get(svcs, i), "name"));
-        (*names)[(*n)++] = hlc_xstrdup(s ? s : "");
+    int rc = hlc_store_service_names(hub->store, id, HLC_SAMPLE_MAX_SERVICES, names, n);
+    if (rc != 0) {
+        for (size_t i = 0; i < *n; i++)
+            free((*names)[i]);
+        free(*names);
+        *names = NULL;
+        *n = 0;
     }
-    json_decref(svcs);
-    return 0;
+    return rc;
 }
 
 int

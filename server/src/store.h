@@ -49,6 +49,11 @@ int hlc_store_machine_update(struct hlc_store *s, const char *id, json_t *patch)
 int hlc_store_machine_delete(struct hlc_store *s, const char *id);
 /* Expected services [{name, critical, created_at}] of one machine. */
 int hlc_store_services_get(struct hlc_store *s, const char *id, json_t **out);
+/* The names of a machine's expected services, sorted (heap array of heap
+ * strings, *n of them; free each and the array): what a poll asks about.
+ * 0, HLC_ENOTFOUND (no such machine), HLC_EDB. */
+int hlc_store_service_names(struct hlc_store *s, const char *id, size_t max, char ***names,
+                            size_t *n);
 /* Replaces the expected services (array of {name, critical}) in one transaction. */
 int hlc_store_services_set(struct hlc_store *s, const char *id, json_t *services);
 /* Sets sort_order for the listed ids in one transaction (dashboard card order). */
@@ -115,6 +120,9 @@ int hlc_store_metrics_baseline(struct hlc_store *s, const char *id, struct hlc_s
 /* The latest object of one machine (new reference); HLC_ENOTFOUND when the
  * machine has no sample yet. */
 int hlc_store_metrics_latest(struct hlc_store *s, const char *id, json_t **out);
+/* The same latest sample as the JSON text it is stored as (heap, caller
+ * frees): for replies that send it unchanged. 0, HLC_ENOTFOUND, HLC_EDB. */
+int hlc_store_metrics_latest_text(struct hlc_store *s, const char *id, char **out, size_t *len);
 /* Every machine's latest object keyed by server_id (new object). */
 int hlc_store_metrics_latest_all(struct hlc_store *s, json_t **out);
 /* History between [from, to) in buckets of `bucket` seconds aligned to the

@@ -344,6 +344,39 @@ out:
     return rc;
 }
 
+static const char sql_svc_names[] =
+    "SELECT e.service_name FROM servers m LEFT JOIN expected_services e"
+    " ON e.server_id = m.server_id WHERE m.server_id=?1 ORDER BY e.service_name";
+
+int
+hlc_store_service_names(struct hlc_store *s, const char *id, size_t max, char ***names,
+                        size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql_svc_names);
+    int rc = HLC_ENOTFOUND, step;
+    if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    *names = hlc_xcalloc(max ? max : 1, sizeof(char *));
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = 0; /* the machine exists; a NULL name means it expects none */
+        const unsigned char *name = sqlite3_column_text(st, 0);
+        if (name && *n < max)
+            (*names)[(*n)++] = hlc_xstrdup((const char *)name);
+    }
+    if (step != SQLITE_DONE)
+        rc = store_fail(c, "list expected service names");
+    sqlite3_reset(st);
+out:
+    store_release(s, c);
+    return rc;
+}
+
 int
 hlc_store_services_set(struct hlc_store *s, const char *id, json_t *services)
 {

@@ -473,6 +473,36 @@ out:
     return rc;
 }
 
+int
+hlc_store_metrics_latest_text(struct hlc_store *s, const char *id, char **out, size_t *len)
+{
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql_latest_one);
+    int rc = HLC_ENOTFOUND;
+    if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        *out = hlc_xmalloc(n + 1);
+        memcpy(*out, sqlite3_column_text(st, 0), n);
+        (*out)[n] = '\0';
+        *len = n;
+        rc = 0;
+    } else if (step == SQLITE_ROW) {
+        rc = HLC_EDB;
+    } else if (step != SQLITE_DONE) {
+        rc = store_fail(c, "read latest sample");
+    }
+    sqlite3_reset(st);
+out:
+    store_release(s, c);
+    return rc;
+}
+
 static const char sql_latest_all[] = "SELECT server_id, body FROM metrics_latest";
 
 int
