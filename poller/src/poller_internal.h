@@ -15,6 +15,7 @@ struct sess {
     char id[64];              /* machine id */
     pthread_mutex_t mu;       /* held by the one thread using the session */
     ssh_session ssh;          /* connected and authenticated, or NULL */
+    ssh_channel spare;        /* next exec's channel, its open sent ahead, or NULL */
     int64_t last_used_ms;     /* monotonic time of the last exec or keepalive */
     int64_t retry_at_ms;      /* no reconnect before this (backoff) */
     int backoff_ms;           /* current backoff step */

@@ -48,6 +48,9 @@ sess_drop(struct hlc_poller *p, struct sess *s)
 {
     if (!s->ssh)
         return;
+    if (s->spare)
+        ssh_channel_free(s->spare);
+    s->spare = NULL;
     ssh_disconnect(s->ssh);
     ssh_free(s->ssh);
     s->ssh = NULL;
@@ -195,21 +198,58 @@ drain(ssh_channel ch, int is_err, struct hlc_exec_result *res, size_t cap, char 
     return avail == SSH_ERROR ? SSH_ERROR : 0;
 }
 
+/* Sends the open request of the session's next channel and returns without
+ * waiting: the server's confirmation arrives while this exec's command runs
+ * (any read on the session handles it), so the next exec skips that round
+ * trip. Best effort: on failure the next exec opens its own channel. */
+static void
+spare_open(struct sess *s)
+{
+    if (s->spare)
+        return;
+    ssh_channel ch = ssh_channel_new(s->ssh);
+    if (!ch)
+        return;
+    ssh_set_blocking(s->ssh, 0);
+    int rc = ssh_channel_open_session(ch); /* SSH_AGAIN: sent, answer pending */
+    ssh_set_blocking(s->ssh, 1);
+    if (rc == SSH_ERROR)
+        ssh_channel_free(ch);
+    else
+        s->spare = ch;
+}
+
+/* An open session channel: the spare sent ahead if the server accepted it,
+ * else a new one. NULL when none opens (a dead session). */
+static ssh_channel
+channel_get(struct sess *s)
+{
+    ssh_channel ch = s->spare;
+    s->spare = NULL;
+    if (ch) {
+        if (ssh_channel_open_session(ch) == SSH_OK) /* waits only if not yet answered */
+            return ch;
+        ssh_channel_free(ch); /* refused (e.g. MaxSessions): try a fresh one */
+    }
+    ch = ssh_channel_new(s->ssh);
+    if (ch && ssh_channel_open_session(ch) != SSH_OK) {
+        ssh_channel_free(ch);
+        ch = NULL;
+    }
+    return ch;
+}
+
 /* Runs one command on an open session. 0, HLC_ETIMEOUT, HLC_ESSH_EXEC
  * (the channel could not be opened: nothing ran) or HLC_EIO (the session
  * broke while it ran). */
 static int
-run(ssh_session ssh, const char *command, const char *in, size_t inlen, int64_t deadline_ms,
+run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t deadline_ms,
     size_t cap, struct hlc_exec_result *res)
 {
-    ssh_channel ch = ssh_channel_new(ssh);
+    ssh_channel ch = channel_get(s);
     if (!ch)
         return HLC_ESSH_EXEC;
     int rc = 0;
-    if (ssh_channel_open_session(ch) != SSH_OK) {
-        ssh_channel_free(ch);
-        return HLC_ESSH_EXEC;
-    }
     if (ssh_channel_request_exec(ch, command) != SSH_OK) {
         rc = HLC_ESSH_EXEC;
         goto out;
@@ -219,6 +259,7 @@ run(ssh_session ssh, const char *command, const char *in, size_t inlen, int64_t 
         goto out;
     }
     ssh_channel_send_eof(ch);
+    spare_open(s); /* while the command runs */
     char buf[16384];
     for (;;) {
         int64_t left = deadline_ms - hlc_mono_ms();
@@ -296,7 +337,7 @@ hlc_poller_exec(struct hlc_poller *p, const char *id, const char *command, const
             s->retry_at_ms = 0;
         }
         int64_t t0 = hlc_mono_ms();
-        rc = run(s->ssh, command, stdin_data, stdin_len, start + timeout_ms, out_cap, res);
+        rc = run(s, command, stdin_data, stdin_len, start + timeout_ms, out_cap, res);
         res->duration_ms = hlc_mono_ms() - t0;
         s->last_used_ms = hlc_mono_ms();
         if (rc == 0)
