@@ -7,8 +7,11 @@
 // Baseline in the same run: GET /api/v1/servers from Node (the data the page
 // needs, without a browser), so the ratio says what the browser side costs.
 // Goals: <= 500 ms, <= 100 ms, <= 300 KB. HLC_BENCH_RUNS (default 5) loads each.
+// HLC_BENCH_COMPARE_WWW=DIR: also load another build of the dashboard (say the one
+// on main) from a second hub holding a copy of the same data, alternating loads
+// with this one, so load from other processes falls on both alike.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +24,32 @@ const STEP = Number(process.env.HLC_BENCH_STEP || 300);
 const RUNS = Number(process.env.HLC_BENCH_RUNS || 5);
 const med = (a) => { const s = a.slice().sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 
+const COMPARE = process.env.HLC_BENCH_COMPARE_WWW || '';
 const dir = mkdtempSync(join(tmpdir(), 'hlc-bench-dash-'));
+const dir2 = COMPARE ? mkdtempSync(join(tmpdir(), 'hlc-bench-dash-')) : null;
 let hub = new Hub({ dir });
+let hub2 = null;
 let browser;
+
+/** One cold load (new context) then a warm reload: ms from navigation start to N cards. */
+async function load(h, wantBytes) {
+  const page = await openPage(browser, h);
+  const out = {};
+  for (const kind of ['cold', 'warm']) {
+    if (kind === 'warm') await page.goto('about:blank');
+    await page.goto(h.url + '/');
+    await page.waitForFunction((n) => document.querySelectorAll('.card [role=meter][aria-label=Disk]').length >= n, N * 0.8, { timeout: 30000 });
+    const cards = await page.evaluate(() => document.querySelectorAll('.card').length);
+    if (cards !== N) throw new Error(`${cards} cards drawn, want ${N}`);
+    out[kind] = await page.evaluate(() => performance.now());
+    if (kind === 'cold' && wantBytes) {
+      out.bytes = await page.evaluate(() => performance.getEntriesByType('resource')
+        .filter((e) => /\.(js|css)(\?|$)/.test(e.name)).reduce((a, e) => a + e.transferSize, 0));
+    }
+  }
+  await page.context().close();
+  return out;
+}
 try {
   await hub.start();
   for (let i = 0; i < N; i++) {
@@ -38,6 +64,10 @@ try {
   const t0 = Date.now();
   console.log(execFileSync('python3', [join(here, 'seed_history.py'), join(dir, 'homelabcmd.db'), String(DAYS), String(STEP)], { encoding: 'utf8' }).trim(),
     `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  if (COMPARE) {
+    cpSync(dir, dir2, { recursive: true });
+    hub2 = await new Hub({ dir: dir2, www: COMPARE }).start();
+  }
   hub = new Hub({ dir });
   await hub.start();
 
@@ -53,22 +83,18 @@ try {
   browser = await launch();
   const dash = [];
   const warm = [];
+  const dash2 = [];
+  const warm2 = [];
   let bytes = null;
+  let bytes2 = null;
   for (let i = 0; i < RUNS; i++) {
-    const page = await openPage(browser, hub); // new context: cold cache
-    for (const store of [dash, warm]) {
-      if (store === warm) await page.goto('about:blank');
-      await page.goto(hub.url + '/');
-      await page.waitForFunction((n) => document.querySelectorAll('.card [role=meter][aria-label=Disk]').length >= n, N * 0.8, { timeout: 30000 });
-      const cards = await page.evaluate(() => document.querySelectorAll('.card').length);
-      if (cards !== N) throw new Error(`${cards} cards drawn, want ${N}`);
-      store.push(await page.evaluate(() => performance.now()));
-      if (store === dash && bytes === null) {
-        bytes = await page.evaluate(() => performance.getEntriesByType('resource')
-          .filter((e) => /\.(js|css)(\?|$)/.test(e.name)).reduce((a, e) => a + e.transferSize, 0));
-      }
+    const order = i % 2 ? [hub2, hub] : [hub, hub2];
+    for (const h of order) {
+      if (!h) continue;
+      const r = await load(h, (h === hub ? bytes : bytes2) === null);
+      if (h === hub) { dash.push(r.cold); warm.push(r.warm); bytes ??= r.bytes; }
+      else { dash2.push(r.cold); warm2.push(r.warm); bytes2 ??= r.bytes; }
     }
-    await page.context().close();
   }
 
   const build = [];
@@ -95,8 +121,14 @@ try {
   console.log(`dashboard rendered (warm cache): median ${f(med(warm))} ms`);
   console.log(`30-day chart: uPlot render median ${f(med(build))} ms (goal <= 100 ms); click -> drawn incl. history request median ${f(med(click))} ms`);
   console.log(`JS+CSS transferred (gzip, cold): ${(bytes / 1024).toFixed(1)} KiB (goal <= 300 KB)`);
+  if (COMPARE) {
+    console.log(`compared build ${COMPARE}, loads alternated with the above: cold median ${f(med(dash2))} ms, max ${f(Math.max(...dash2))} ms; warm median ${f(med(warm2))} ms; JS+CSS ${(bytes2 / 1024).toFixed(1)} KiB`);
+    console.log(`cold loads, this build vs compared: ${dash.map(f).join(' ')} | ${dash2.map(f).join(' ')}`);
+  }
 } finally {
   await browser?.close();
   await hub.stop().catch((e) => console.error(String(e).slice(0, 2000)));
+  await hub2?.stop().catch((e) => console.error(String(e).slice(0, 2000)));
   rmSync(dir, { recursive: true, force: true });
+  if (dir2) rmSync(dir2, { recursive: true, force: true });
 }

@@ -79,6 +79,7 @@ test('a dragged card keeps its place after reload', async () => {
   await page.goto(hub.url + '/');
   const ids = async () => page.getByRole('region', { name: 'Servers' }).locator('.card').evaluateAll((els) => els.map((e) => e.dataset.serverId));
   await page.locator('[data-server-id="m1"]').waitFor();
+  await page.locator('section[aria-label="Servers"][data-sortable="ready"]').waitFor();
   const before = await ids();
   assert.deepEqual(before, ['m0', 'm1']);
   const from = await page.locator('[data-server-id="m1"] .handle').boundingBox();

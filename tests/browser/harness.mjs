@@ -37,10 +37,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Hub {
   /** opts.dir: keep the hub's data in this directory (not removed on stop). */
-  constructor(opts = {}) { this.keepDir = opts.dir; }
+  constructor(opts = {}) { this.keepDir = opts.dir; this.www = opts.www || WWW; }
   async start() {
     if (!existsSync(HUB_BIN)) throw new Error(`no hub binary at ${HUB_BIN} (set HLC_BUILD_DIR)`);
-    if (!existsSync(join(WWW, 'index.html'))) throw new Error(`no ${WWW}/index.html: run npm run build in www/`);
+    if (!existsSync(join(this.www, 'index.html'))) throw new Error(`no ${this.www}/index.html: run npm run build in www/`);
     this.dir = this.keepDir || mkdtempSync(join(tmpdir(), 'hlc-browser-'));
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
@@ -51,7 +51,7 @@ export class Hub {
     const out = join(this.dir, 'hub.log');
     this.logPath = out;
     const fd = (await import('node:fs')).openSync(out, 'a');
-    this.proc = spawn(HUB_BIN, ['serve', '--listen', `127.0.0.1:${this.port}`, '--www-dir', WWW], { env, stdio: ['ignore', fd, fd] });
+    this.proc = spawn(HUB_BIN, ['serve', '--listen', `127.0.0.1:${this.port}`, '--www-dir', this.www], { env, stdio: ['ignore', fd, fd] });
     for (let i = 0; i < 400; i++) {
       if (this.proc.exitCode !== null) throw new Error('hub exited:\n' + this.log());
       try { const r = await fetch(this.url + '/api/v1/system/health'); if (r.ok) return this; } catch { /* not yet */ }

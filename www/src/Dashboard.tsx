@@ -1,6 +1,6 @@
 // Dashboard.tsx - summary bar, Servers / Workstations card groups with
 // drag-and-drop order saved on the hub, recent alerts, pending actions.
-import { useEffect, useMemo, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   DndContext, KeyboardSensor, PointerSensor, closestCenter, useSensor, useSensors, type DragEndEvent,
 } from '@dnd-kit/core';
@@ -12,15 +12,17 @@ import { usePoll } from './hooks';
 import { ago, cardColour, hasWarning, money, moveId, normaliseThresholds, sortMachines, uptime, type Thresholds } from './format';
 import { Bar, State } from './ui';
 
-function Card({ m, th }: { m: any; th: Required<Thresholds> }) {
-  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: m.server_id });
+interface Sort { ref?: (el: HTMLElement | null) => void; style?: any; handle?: any }
+
+/** One machine card; `sort` carries dnd-kit's ref, style and handle props once drag is live. */
+const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<Thresholds>; sort?: Sort }) {
   const colour = cardColour(m, th);
   const l = m.latest;
-  const style = { transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.6 : 1 };
+  const handle = sort?.handle ?? {};
   return (
-    <li ref={setNodeRef} style={style} className={`card card-${colour}`} data-server-id={m.server_id} data-colour={colour}>
+    <li ref={sort?.ref} style={sort?.style} className={`card card-${colour}`} data-server-id={m.server_id} data-colour={colour}>
       <div className="card-head">
-        <button type="button" className="handle" aria-label={`Move ${m.display_name || m.server_id}`} {...attributes} {...listeners}>⠿</button>
+        <button type="button" className="handle" aria-label={`Move ${m.display_name || m.server_id}`} {...handle}>⠿</button>
         <a href={`#/machine/${encodeURIComponent(m.server_id)}`} className="card-title">{m.display_name || m.server_id}</a>
         <span className={`dot dot-${colour}`} aria-label={`status ${m.status}`} title={m.status} />
       </div>
@@ -41,23 +43,56 @@ function Card({ m, th }: { m: any; th: Required<Thresholds> }) {
       )}
     </li>
   );
+});
+
+function SortableCard({ m, th }: { m: any; th: Required<Thresholds> }) {
+  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: m.server_id });
+  const style = { transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.6 : 1 };
+  return <Card m={m} th={th} sort={{ ref: setNodeRef, style, handle: { ...attributes, ...listeners } }} />;
 }
 
-function Group({ title, machines, th, onMove }: { title: string; machines: any[]; th: Required<Thresholds>; onMove: (a: string, b: string) => void }) {
-  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
-    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }));
+/**
+ * A group of cards. The cards are drawn first as plain elements; dnd-kit (a hook per
+ * card and a registration each) is switched on when the browser is next idle, so the
+ * first screen does not wait for the drag machinery.
+ */
+const Group = memo(function Group({ title, machines, th, onMove, live }: {
+  title: string; machines: any[]; th: Required<Thresholds>; onMove: (a: string, b: string) => void; live: boolean;
+}) {
   if (!machines.length) return null;
-  const end = (e: DragEndEvent) => { if (e.over && e.active.id !== e.over.id) onMove(String(e.active.id), String(e.over.id)); };
   return (
-    <section aria-label={title}>
+    <section aria-label={title} data-sortable={live ? 'ready' : 'pending'}>
       <h2>{title} <span className="muted">({machines.length})</span></h2>
-      <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={end}>
-        <SortableContext items={machines.map((m) => m.server_id)} strategy={rectSortingStrategy}>
-          <ul className="cards">{machines.map((m) => <Card key={m.server_id} m={m} th={th} />)}</ul>
-        </SortableContext>
-      </DndContext>
+      {live ? <SortableCards machines={machines} th={th} onMove={onMove} />
+        : <ul className="cards">{machines.map((m) => <Card key={m.server_id} m={m} th={th} />)}</ul>}
     </section>
   );
+});
+
+function SortableCards({ machines, th, onMove }: { machines: any[]; th: Required<Thresholds>; onMove: (a: string, b: string) => void }) {
+  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
+    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }));
+  const end = (e: DragEndEvent) => { if (e.over && e.active.id !== e.over.id) onMove(String(e.active.id), String(e.over.id)); };
+  return (
+    <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={end}>
+      <SortableContext items={machines.map((m) => m.server_id)} strategy={rectSortingStrategy}>
+        <ul className="cards">{machines.map((m) => <SortableCard key={m.server_id} m={m} th={th} />)}</ul>
+      </SortableContext>
+    </DndContext>
+  );
+}
+
+/** True once the browser has been idle after the first cards were drawn. */
+function useIdleAfter(ready: boolean): boolean {
+  const [idle, setIdle] = useState(false);
+  useEffect(() => {
+    if (idle || !ready) return;
+    const w = window as any;
+    if (w.requestIdleCallback) { const h = w.requestIdleCallback(() => setIdle(true), { timeout: 400 }); return () => w.cancelIdleCallback(h); }
+    const t = window.setTimeout(() => setIdle(true), 50);
+    return () => window.clearTimeout(t);
+  }, [ready, idle]);
+  return idle;
 }
 
 export function RecentAlerts({ limit = 5 }: { limit?: number }) {
@@ -116,14 +151,19 @@ export default function Dashboard() {
   const [saveErr, setSaveErr] = useState<string | null>(null);
   const machines = useMemo(() => sortMachines<any>(servers.data?.servers ?? []), [servers.data]);
   useEffect(() => { setOrder(null); }, [servers.data]);
-  const ordered = order ? order.map((id) => machines.find((m) => m.server_id === id)).filter(Boolean) as any[] : machines;
-
-  const move = async (a: string, b: string) => {
-    const next = moveId(ordered.map((m) => m.server_id), a, b);
+  const ordered = useMemo(() => (order ? order.map((id) => machines.find((m) => m.server_id === id)).filter(Boolean) as any[] : machines), [order, machines]);
+  const servers_ = useMemo(() => ordered.filter((m) => m.machine_type !== 'workstation'), [ordered]);
+  const stations = useMemo(() => ordered.filter((m) => m.machine_type === 'workstation'), [ordered]);
+  const orderedRef = useRef(ordered);
+  orderedRef.current = ordered;
+  const reloadServers = servers.reload;
+  const move = useCallback(async (a: string, b: string) => {
+    const next = moveId(orderedRef.current.map((m) => m.server_id), a, b);
     setOrder(next);
-    try { await api('PUT', '/preferences/card-order', { order: next }); setSaveErr(null); servers.reload(); }
+    try { await api('PUT', '/preferences/card-order', { order: next }); setSaveErr(null); reloadServers(); }
     catch (e: any) { setSaveErr(`Order not saved: ${e?.message ?? e}`); }
-  };
+  }, [reloadServers]);
+  const live = useIdleAfter(machines.length > 0);
   const online = machines.filter((m) => m.status === 'online').length;
   const offline = machines.filter((m) => m.status === 'offline').length;
   const warnings = machines.filter((m) => hasWarning(m, th)).length;
@@ -140,8 +180,8 @@ export default function Dashboard() {
       <State what="machines" loading={servers.loading && !servers.data} error={servers.data ? null : servers.error}>
         {machines.length === 0 ? <p className="muted">No machines yet. <a href="#/add">Add the first one.</a></p> : (
           <>
-            <Group title="Servers" machines={ordered.filter((m) => m.machine_type !== 'workstation')} th={th} onMove={move} />
-            <Group title="Workstations" machines={ordered.filter((m) => m.machine_type === 'workstation')} th={th} onMove={move} />
+            <Group title="Servers" machines={servers_} th={th} onMove={move} live={live} />
+            <Group title="Workstations" machines={stations} th={th} onMove={move} live={live} />
           </>)}
       </State>
       <div className="two">

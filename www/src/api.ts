@@ -32,20 +32,61 @@ export function parseError(status: number, body: unknown): ApiError {
   return new ApiError(status, String(status), msg, null);
 }
 
+/** GETs index.html starts before the app loads (its inline script): the first screen. */
+export const FIRST_SCREEN = ['/alerts?status=open&limit=1', '/servers', '/config/thresholds', '/costs'];
+const PREFETCH_FRESH_MS = 5000;
+
+interface Prefetched { status: number; text: string }
+function prefetchStore(key: string | null): any {
+  const pre = (window as any).__hlcPre;
+  if (!pre || pre.key !== key || Date.now() - pre.at > PREFETCH_FRESH_MS) return null;
+  return pre;
+}
+
+/** The answer index.html already asked for, once, if it is fresh and for the same key. */
+export function takePrefetched(path: string, key: string | null): Promise<Prefetched> | null {
+  const pre = prefetchStore(key);
+  const r = pre?.answers?.[path];
+  if (!r) return null;
+  delete pre.answers[path];
+  delete pre.done[path];
+  return r;
+}
+
+/** A successful prefetched answer that has already arrived, parsed; taken once. */
+export function peekPrefetched<T>(path: string): T | undefined {
+  const pre = prefetchStore(getKey());
+  const d: Prefetched | undefined = pre?.done?.[path];
+  if (!d || d.status !== 200) return undefined;
+  try {
+    const v = JSON.parse(d.text) as T;
+    delete pre.answers[path];
+    delete pre.done[path];
+    return v;
+  } catch { return undefined; }
+}
+
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   const key = getKey();
   if (key) headers['X-API-Key'] = key;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch('/api/v1' + path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
+  let status: number;
+  let text: string;
+  const pre = method === 'GET' ? takePrefetched(path, key) : null;
+  if (pre) ({ status, text } = await pre);
+  else {
+    const res = await fetch('/api/v1' + path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    status = res.status;
+    text = await res.text();
+  }
   let json: any = null;
   if (text) { try { json = JSON.parse(text); } catch { json = null; } }
-  if (!res.ok) {
-    const err = parseError(res.status, json);
-    if (res.status === 401) window.dispatchEvent(new CustomEvent('hlc-unauthorized'));
+  if (status < 200 || status > 299) {
+    const err = parseError(status, json);
+    if (status === 401) window.dispatchEvent(new CustomEvent('hlc-unauthorized'));
     throw err;
   }
   return json as T;

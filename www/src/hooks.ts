@@ -1,6 +1,6 @@
 // hooks.ts - polling data loader with loading / error / not-available states.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, isMissingFeature } from './api';
+import { api, isMissingFeature, peekPrefetched } from './api';
 
 export interface Loaded<T> {
   data: T | null;
@@ -11,11 +11,14 @@ export interface Loaded<T> {
 }
 
 export function usePoll<T>(path: string | null, intervalMs = 5000): Loaded<T> {
-  const [data, setData] = useState<T | null>(null);
+  // An answer index.html fetched before the app loaded is drawn in the first render.
+  const [first] = useState(() => (path ? peekPrefetched<T>(path) : undefined));
+  const [data, setData] = useState<T | null>(first ?? null);
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
-  const [loading, setLoading] = useState(true);
+  const [loading, setLoading] = useState(first === undefined);
   const alive = useRef(true);
+  const fresh = useRef(first !== undefined ? path : null);
   const load = useCallback(async () => {
     if (!path) return;
     try {
@@ -32,8 +35,11 @@ export function usePoll<T>(path: string | null, intervalMs = 5000): Loaded<T> {
   }, [path]);
   useEffect(() => {
     alive.current = true;
-    setLoading(true); setData(null); setMissing(false); setError(null);
-    load();
+    if (fresh.current !== null && fresh.current === path) fresh.current = null; // drawn already
+    else {
+      setLoading(true); setData(null); setMissing(false); setError(null);
+      load();
+    }
     const t = intervalMs > 0 ? window.setInterval(load, intervalMs) : 0;
     return () => { alive.current = false; if (t) window.clearInterval(t); };
   }, [load, intervalMs]);
