@@ -69,6 +69,29 @@ if [ -x deploy/monitor-this-machine.sh ]; then
     echo "quickstart: could not set up monitoring of this machine (see above)"
 fi
 
+# The push agent for this machine too, installed the way any laptop installs it
+# (the hub's own one-line installer), as a workstation "<host>-agent": this
+# machine then shows twice, polled over SSH and pushing heartbeats. Under
+# systemd it runs as homelabcmd-agent.service; elsewhere (a container) the
+# quickstart starts it in the background with its pid in $DATA/agent.pid.
+AGENT_ID="$(hostname | tr 'A-Z' 'a-z' | tr -c 'a-z0-9-\n' '-' | sed 's/^-*//; s/-*$//' | cut -c1-56)"
+AGENT_ID="${AGENT_ID:-this-machine}-agent"
+AGENT_PID=$DATA/agent.pid
+if [ -f "$AGENT_PID" ] && kill -0 "$(cat "$AGENT_PID")" 2>/dev/null; then
+  kill "$(cat "$AGENT_PID")"
+fi
+echo "==> installing the push agent as '$AGENT_ID'"
+if curl -fsS "http://127.0.0.1:$PORT/agent/install.sh" |
+   sh -s -- --hub "http://127.0.0.1:$PORT" --key "$KEY" --id "$AGENT_ID" >/dev/null; then
+  if ! { [ -d /run/systemd/system ] && systemctl is-active --quiet homelabcmd-agent.service; }; then
+    nohup /usr/local/bin/homelabcmd-agent --config /etc/homelabcmd-agent/config.yaml \
+      >>"$DATA/agent.log" 2>&1 &
+    echo $! >"$AGENT_PID"
+  fi
+else
+  echo "quickstart: could not install the push agent (see above)"
+fi
+
 cat <<MSG
 
 HomelabCmd is running.
@@ -77,6 +100,8 @@ HomelabCmd is running.
   API key:    $KEY
   Data:       $DATA   (log: $DATA/homelabcmd.log, pid: $PIDFILE)
 Stop it with: kill \$(cat $PIDFILE)
+  Push agent: /usr/local/bin/homelabcmd-agent as '$AGENT_ID' (config /etc/homelabcmd-agent/config.yaml;
+              remove: curl -fsS http://127.0.0.1:$PORT/agent/install.sh | sh -s -- --uninstall)
 MSG
 if [ -z "${HOMELABCMD_ENCRYPTION_KEY:-}" ] && [ -f "$DATA/encryption_key" ]; then
   cat <<MSG

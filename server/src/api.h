@@ -86,4 +86,8 @@ int hlc_api_costs_config_put(struct hlc_req *r);
 /* api_agents.c (agent) */
 int hlc_api_agent_heartbeat(struct hlc_req *r);
 
+/* api_agent_dist.c: the agent installer and binary (public) */
+int hlc_api_agent_install_sh(struct hlc_req *r);
+int hlc_api_agent_binary(struct hlc_req *r);
+
 #endif

@@ -29,6 +29,7 @@ struct hlc_settings {
     unsigned per_ip_limit; /* HOMELABCMD_PER_IP_LIMIT */
     bool access_log;       /* HOMELABCMD_ACCESS_LOG (default on) */
     unsigned poll_workers; /* HOMELABCMD_POLL_WORKERS, 0 = 2 x cores */
+    char *agent_bin;       /* HOMELABCMD_AGENT_BIN, NULL = next to the hub binary */
 };
 
 struct hlc_hub {

@@ -67,6 +67,8 @@ const struct hlc_route hlc_routes[] = {
 
     /* agent: push heartbeats from homelabcmd-agent */
     {"POST", "/api/v1/agents/heartbeat", hlc_api_agent_heartbeat, 0},
+    {"GET", "/agent/install.sh", hlc_api_agent_install_sh, HLC_ROUTE_PUBLIC},
+    {"GET", "/agent/homelabcmd-agent", hlc_api_agent_binary, HLC_ROUTE_PUBLIC},
 
     {NULL, NULL, NULL, 0},
 };

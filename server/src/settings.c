@@ -38,6 +38,8 @@ hlc_usage(FILE *f)
             "  --per-ip-limit N      HOMELABCMD_PER_IP_LIMIT connections per client (256)\n"
             "  --poll-workers N      HOMELABCMD_POLL_WORKERS SSH poll threads (0 = 2 x cores)\n"
             "  --no-access-log       HOMELABCMD_ACCESS_LOG=0 no per-request log line\n"
+            "  --agent-bin FILE      HOMELABCMD_AGENT_BIN    agent binary served at /agent/\n"
+            "                        (default: homelabcmd-agent next to this program)\n"
             "\n"
             "secrets come only from the environment:\n"
             "  HOMELABCMD_API_KEY         the X-API-Key (generated into DATA_DIR/api_key if unset)\n"
@@ -91,6 +93,7 @@ hlc_settings_release(struct hlc_settings *s)
     free(s->encryption_key);
     free(s->slack_webhook);
     free(s->db_path);
+    free(s->agent_bin);
     memset(s, 0, sizeof(*s));
 }
 
@@ -106,6 +109,7 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->encryption_key = env_or("HOMELABCMD_ENCRYPTION_KEY", NULL);
     s->slack_webhook = env_or("SLACK_WEBHOOK_URL", NULL);
     s->db_path = env_or("HOMELABCMD_DB", NULL);
+    s->agent_bin = env_or("HOMELABCMD_AGENT_BIN", NULL);
     if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 8, &threads) ||
         env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
         env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||
@@ -123,13 +127,14 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
         {"per-ip-limit", required_argument, NULL, 'p'},
         {"poll-workers", required_argument, NULL, 'W'},
         {"no-access-log", no_argument, NULL, 'q'},
+        {"agent-bin", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     int64_t n;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:W:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:W:A:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             replace(&s->data_dir, optarg);
@@ -170,6 +175,9 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
             break;
         case 'q':
             access = 0;
+            break;
+        case 'A':
+            replace(&s->agent_bin, optarg);
             break;
         case 'h':
             hlc_usage(stdout);

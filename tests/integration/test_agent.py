@@ -224,7 +224,7 @@ class RealAgentTest(unittest.TestCase):
     """The real homelabcmd-agent posting to the real hub at a 1 s interval."""
 
     def test_once_prints_heartbeat_and_live_agent_lands(self):
-        out = subprocess.run([AGENT, "--once", "--id", "probe"], capture_output=True,
+        out = subprocess.run([AGENT, "--config", "/dev/null", "--once", "--id", "probe"], capture_output=True,
                              timeout=60, check=True).stdout
         hb = json.loads(out)
         self.assertEqual(hb["server_id"], "probe")
@@ -232,7 +232,7 @@ class RealAgentTest(unittest.TestCase):
         with Hub() as hub:
             log = os.path.join(hub.data_dir, "agent.log")
             with open(log, "wb") as lf:
-                proc = subprocess.Popen([AGENT, "--hub", hub.url, "--key", hub.api_key,
+                proc = subprocess.Popen([AGENT, "--config", "/dev/null", "--hub", hub.url, "--key", hub.api_key,
                                          "--id", "this-box", "--interval", "1"],
                                         stdout=lf, stderr=subprocess.STDOUT)
             try:
@@ -269,7 +269,7 @@ class RealAgentTest(unittest.TestCase):
             os.mkdir(spool)
             log = os.path.join(hub.data_dir, "agent.log")
             with open(log, "wb") as lf:
-                proc = subprocess.Popen([AGENT, "--hub", hub.url, "--key", hub.api_key,
+                proc = subprocess.Popen([AGENT, "--config", "/dev/null", "--hub", hub.url, "--key", hub.api_key,
                                          "--id", "roamer", "--interval", "1",
                                          "--spool-dir", spool],
                                         stdout=lf, stderr=subprocess.STDOUT)

@@ -1,0 +1,116 @@
+/* api_agent_dist.c - what a machine needs to install the push agent, served
+ * without an API key (nothing secret in either): GET /agent/install.sh (the
+ * installer, deploy/agent-install.sh built into the hub) and
+ * GET /agent/homelabcmd-agent (the agent binary for the hub's own
+ * architecture, with X-HomelabCmd-Arch and X-Checksum-Sha256 headers the
+ * installer checks). */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "api.h"
+#include "hub.h"
+
+extern const char hlc_agent_install_sh[];
+extern const unsigned long hlc_agent_install_sh_len;
+
+/* The agent binary is at most this big (it is ~100 KB stripped). */
+#define AGENT_MAX (64L << 20)
+
+int
+hlc_api_agent_install_sh(struct hlc_req *r)
+{
+    return hlc_reply_text(r, 200, "text/x-shellscript; charset=utf-8", hlc_agent_install_sh,
+                          (size_t)hlc_agent_install_sh_len, false);
+}
+
+/* Opens the agent binary: the configured path, else homelabcmd-agent next to
+ * this program, else the build tree's agent-lite/ beside server/. -1 if none. */
+static int
+open_agent(struct hlc_hub *hub, struct stat *sb)
+{
+    char cand[3][PATH_MAX + 64];
+    int n = 0;
+    if (hub->set.agent_bin) {
+        snprintf(cand[n++], sizeof(cand[0]), "%s", hub->set.agent_bin);
+    } else {
+        char exe[PATH_MAX];
+        ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (len > 0) {
+            exe[len] = '\0';
+            char *slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = '\0';
+                snprintf(cand[n++], sizeof(cand[0]), "%s/homelabcmd-agent", exe);
+                snprintf(cand[n++], sizeof(cand[0]), "%s/../agent-lite/homelabcmd-agent", exe);
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int fd = open(cand[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, sb) == 0 && S_ISREG(sb->st_mode) && sb->st_size > 0 &&
+            sb->st_size <= AGENT_MAX)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+int
+hlc_api_agent_binary(struct hlc_req *r)
+{
+    struct stat sb;
+    int fd = open_agent(r->hub, &sb);
+    if (fd < 0)
+        return hlc_reply_error(r, 404, "NOT_FOUND",
+                               "this hub has no agent binary to serve: build homelabcmd-agent "
+                               "or set HOMELABCMD_AGENT_BIN",
+                               NULL);
+    /* The checksum is computed from what is sent: read it once, send the bytes. */
+    size_t len = (size_t)sb.st_size, off = 0;
+    char *data = malloc(len);
+    while (data && off < len) {
+        ssize_t got = read(fd, data + off, len - off);
+        if (got <= 0)
+            break;
+        off += (size_t)got;
+    }
+    close(fd);
+    if (!data || off != len) {
+        free(data);
+        return hlc_reply_error(r, 500, "INTERNAL", "could not read the agent binary", NULL);
+    }
+    unsigned char sum[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(sum, (const unsigned char *)data, len);
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
+    sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+    struct utsname u;
+    if (uname(&u) != 0)
+        snprintf(u.machine, sizeof(u.machine), "unknown");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(resp, "Content-Disposition",
+                            "attachment; filename=\"homelabcmd-agent\"");
+    MHD_add_response_header(resp, "X-HomelabCmd-Arch", u.machine);
+    MHD_add_response_header(resp, "X-Checksum-Sha256", hex);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    r->status = 200;
+    int ret = MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
