@@ -135,7 +135,7 @@ export function CostsPage() {
           <p className="muted small">{Math.round(d.fleet.watts)} W across the fleet · month = 30 days</p>
           <div className="form-grid">
             <label>Rate per kWh
-              <input name="electricity_rate_kwh" type="number" step="0.001" min="0" value={rate ?? String(d.electricity_rate_kwh)}
+              <input name="electricity_rate_kwh" type="number" step="any" value={rate ?? String(d.electricity_rate_kwh)}
                 onChange={(e) => setRate(e.target.value)} />{ferr('electricity_rate_kwh')}</label>
             <label>Currency
               <input name="currency" value={currency ?? d.currency} maxLength={8} onChange={(e) => setCurrency(e.target.value)} />{ferr('currency')}</label>
@@ -146,7 +146,7 @@ export function CostsPage() {
               <tr key={s.server_id} data-server-id={s.server_id}>
                 <td><a href={`#/machine/${encodeURIComponent(s.server_id)}`}>{s.display_name || s.server_id}</a>
                   <span className="muted small"> {s.machine_type}</span></td>
-                <td><input className="num" type="number" min="0" step="1" aria-label={`Power of ${s.display_name || s.server_id} in watts`}
+                <td><input className="num" type="number" step="any" aria-label={`Power of ${s.display_name || s.server_id} in watts`}
                   name={`tdp_watts.${s.server_id}`} value={tdp[s.server_id] ?? (s.tdp_watts ?? '')} placeholder="not set"
                   onChange={(e) => setTdp({ ...tdp, [s.server_id]: e.target.value })} />{ferr(`tdp_watts.${s.server_id}`)}</td>
                 <td>{s.hours_per_day}</td>

@@ -1,10 +1,10 @@
 // The first screen's answers fetched by index.html's inline script before the app loads.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Vite's ?raw imports: the files' text, as the build sees them.
+import html from '../index.html?raw';
+import dashboardSrc from './Dashboard.tsx?raw';
 import { FIRST_SCREEN, alertsPath, api, peekPrefetched } from './api';
 
-const html = readFileSync(join(__dirname, '..', 'index.html'), 'utf8');
 const inline = html.slice(html.indexOf('<script>') + 8, html.indexOf('</script>'));
 
 function runInline(hash: string, key: string | null, answers: Record<string, any>) {
@@ -33,7 +33,7 @@ describe('first-screen prefetch', () => {
   });
   it('the paths are the ones the dashboard and the header ask for', () => {
     expect(FIRST_SCREEN).toContain(alertsPath({ status: 'open', limit: 1 }));
-    const src = readFileSync(join(__dirname, 'Dashboard.tsx'), 'utf8');
+    const src = dashboardSrc;
     for (const p of FIRST_SCREEN.slice(1)) expect(src).toContain(`usePoll<${p === '/costs' ? 'Costs' : 'any'}>('${p}'`);
   });
   it('hands an arrived answer to the first render once, and only for the same key', async () => {
