@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Heartbeat ingest (issue 6): wrk posts realistic agent heartbeats (CPU
+# counters, memory, two filesystems, two interfaces, OS, temperatures, two
+# services) for 500 distinct machines, each machine's timestamps moving on one
+# second per round, so every request is a new sample the hub validates,
+# derives against the machine's previous one, evaluates for alerts and
+# commits (group commit) before it answers 200 (ack after commit).
+# Baseline in the same run with the same wrk settings: the hub's own
+# GET /api/v1/system/health (the HTTP floor: no body, no database).
+# Goal: >= 5,000 heartbeats/s sustained and p99 <= 10 ms on this 2-core
+# machine (seed: < 50 ms processing).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${HLC_BUILD_DIR:-build-release}
+HUB=$BUILD/server/homelabcmd
+DUR=${HLC_BENCH_SECONDS:-15}
+CONNS=${HLC_BENCH_CONNS:-16}
+MACHINES=500
+KEY=bench-key-0123456789abcdef
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+
+P=$(port)
+HOMELABCMD_API_KEY=$KEY "$HUB" serve --listen 127.0.0.1:$P --data-dir "$tmp/hub" --www-dir "$tmp/none" \
+  --no-access-log >"$tmp/hub.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$P/api/v1/system/health"
+
+# Timestamps start a day back so 500 machines x (rounds) stay in the past.
+BASE=$(( $(date +%s) - 86400 ))
+cat > "$tmp/ingest.lua" <<LUA
+local machines, base = $MACHINES, $BASE
+local threads = {}
+local counter = 0
+setup = function(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+  table.insert(threads, thread)
+end
+init = function(args)
+  n = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-API-Key"] = "$KEY"
+end
+local function iso(t)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+end
+request = function()
+  -- each wrk thread owns its own machines, so no two requests collide
+  local m = n % (machines / 2)
+  local round = math.floor(n / (machines / 2))
+  n = n + 1
+  local id = string.format("bench-%d-%03d", tid, m)
+  local t = base + round
+  local jif = 1000000 + round * 400
+  local body = string.format([[{"server_id":"%s","timestamp":"%s","machine_type":"workstation","hostname":"%s.lan",
+"metrics":{"cpu_cores":4,"cpu_total_jiffies":%d,"cpu_idle_jiffies":%d,"memory_total_bytes":16777216000,
+"memory_available_bytes":%d,"swap_total_bytes":2147483648,"swap_free_bytes":2147483648,
+"load_1m":0.42,"load_5m":0.35,"load_15m":0.30,"uptime_seconds":%d},
+"os_info":{"id":"debian","distribution":"Debian GNU/Linux 12 (bookworm)","version":"12","kernel":"6.1.0-18-amd64","architecture":"x86_64"},
+"filesystems":[{"mount":"/","device":"/dev/nvme0n1p2","fstype":"ext4","total_bytes":500107862016,"used_bytes":%d,"avail_bytes":%d},
+{"mount":"/home","device":"/dev/nvme0n1p3","fstype":"ext4","total_bytes":1000204886016,"used_bytes":400000000000,"avail_bytes":549000000000}],
+"network":[{"name":"eth0","rx_bytes":%d,"tx_bytes":%d},{"name":"wlan0","rx_bytes":1000,"tx_bytes":2000}],
+"temperatures":[{"zone":"x86_pkg_temp","celsius":48.5}],
+"services":[{"name":"ssh","status":"running","active_state":"active","sub_state":"running","pid":812},
+{"name":"docker","status":"running","active_state":"active","sub_state":"running","pid":990}],
+"reboot_required":false}]],
+    id, iso(t), id, jif, jif - round * 300, 8000000000 + (round % 7) * 1000000, 3600 + round,
+    200000000000 + round * 1000, 275000000000 - round * 1000, round * 125000, round * 50000)
+  return wrk.format(nil, "/api/v1/agents/heartbeat", nil, body)
+end
+response = function(status, headers, body)
+  if status ~= 200 then
+    bad = (bad or 0) + 1
+    if bad < 3 then io.stderr:write("status " .. status .. ": " .. body .. "\n") end
+  end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+LUA
+cat > "$tmp/plain.lua" <<'LUA'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+LUA
+
+run() { # name script url tag
+  local out
+  out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$2" "$3" 2>"$tmp/wrk.err" | grep '^RESULT' || true)
+  read -r _ rps p50 p95 p99 errs <<<"$out"
+  printf '%-40s %9s req/s  p50 %7s ms  p95 %7s ms  p99 %7s ms  errors %s\n' "$1" "$rps" "$p50" "$p95" "$p99" "$errs"
+  head -3 "$tmp/wrk.err" >&2 || true
+  eval "R_$4=$rps; P99_$4=$p99"
+}
+
+echo "wrk -t2 -c$CONNS -d${DUR}s on $(nproc) cores, heartbeats for $MACHINES machines (~1.6 KB each)"
+run "hub POST /api/v1/agents/heartbeat" "$tmp/ingest.lua" "http://127.0.0.1:$P" hb
+run "floor: hub GET /api/v1/system/health" "$tmp/plain.lua" "http://127.0.0.1:$P/api/v1/system/health" floor
+stored=$(curl -fsS -H "X-API-Key: $KEY" "http://127.0.0.1:$P/api/v1/system/stats" |
+  python3 -c 'import json,sys; d=json.load(sys.stdin)["database"]; print(d.get("metrics_rows", d))')
+machines=$(curl -fsS -H "X-API-Key: $KEY" "http://127.0.0.1:$P/api/v1/servers" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+python3 - "$R_hb" "$P99_hb" "$R_floor" <<'PY'
+import sys
+r, p99, floor = map(float, sys.argv[1:])
+print(f"goal >= 5000/s and p99 <= 10 ms: {r:.0f}/s, p99 {p99:.2f} ms -> "
+      f"{'met' if r >= 5000 and p99 <= 10 else 'NOT met'}; {r / floor * 100:.0f}% of the HTTP floor's rate")
+PY
+echo "machines registered by heartbeat: $machines; sample rows: $stored"
+echo "hub RSS after the run: $(awk '/VmRSS/{print $2" kB"}' /proc/${pids[0]}/status)"
