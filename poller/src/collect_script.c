@@ -17,8 +17,10 @@
  * host cannot give it. The output is gathered and printed at the end in one
  * go, so it crosses the SSH channel in a few packets rather than one per
  * command (the hub's CPU per poll is mostly per-packet work). One-line files
- * are read with the `read` builtin and uname runs once: every process the
- * script starts is CPU on the monitored machine (a Pi) on every poll. */
+ * are read with the `read` builtin, uname runs once and getconf only when
+ * /proc/stat is missing (the parser counts its cpuN lines, the online CPUs):
+ * every process the script starts is CPU on the monitored machine (a Pi) on
+ * every poll. */
 const char hlc_collect_script[] =
     "LC_ALL=C; export LC_ALL\n"
     "PATH=\"$PATH:/usr/sbin:/sbin:/usr/bin:/bin\"; export PATH\n"
@@ -32,8 +34,8 @@ const char hlc_collect_script[] =
     "  un=$(uname -n -r -m 2>/dev/null); hn=${un%% *}; un=${un#* }\n"
     "  echo '<<<uname>>>'\n"
     "  printf 'hostname=%s\\nkernel=%s\\narch=%s\\n' \"$hn\" \"${un%% *}\" \"${un#* }\"\n"
-    "  if [ -r /proc/stat ]; then echo '<<<stat>>>'; grep -E '^(cpu|btime)' /proc/stat; fi\n"
-    "  n=$(getconf _NPROCESSORS_ONLN 2>/dev/null) && echo '<<<cpus>>>' && echo \"$n\"\n"
+    "  if [ -r /proc/stat ]; then echo '<<<stat>>>'; grep -E '^(cpu|btime)' /proc/stat\n"
+    "  elif n=$(getconf _NPROCESSORS_ONLN 2>/dev/null); then echo '<<<cpus>>>'; echo \"$n\"; fi\n"
     "  if [ -r /proc/meminfo ]; then echo '<<<meminfo>>>'; cat /proc/meminfo; fi\n"
     "  if d=$($T df -P -T -B1 2>/dev/null) || [ -n \"$d\" ]; then\n"
     "    echo '<<<df>>>'; printf '%s\\n' \"$d\"\n"
