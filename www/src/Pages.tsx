@@ -120,7 +120,9 @@ export function CostsPage() {
       q.reload();
     } catch (x: any) { setErr(x instanceof ApiError ? x : null); setMsg(`Not saved: ${x?.message ?? x}`); }
   };
-  const ferr = (f: string) => (err?.field === f ? <span className="error small" role="alert" id={`err-${f.replace(/\W/g, '_')}`}>{err.message}</span> : null);
+  // Rate and currency are checked as the config section's fields (costs.<name>).
+  const field = err?.field?.replace(/^costs\./, '') ?? null;
+  const ferr = (f: string) => (field === f ? <span className="error small" role="alert" id={`err-${f.replace(/\W/g, '_')}`}>{err?.message}</span> : null);
   return (
     <>
       <h1>Costs</h1>
@@ -154,7 +156,7 @@ export function CostsPage() {
                 <td>{money(s.yearly, d.currency)}</td><td>{money(s.month_to_date, d.currency)}</td>
               </tr>))}</tbody>
           </table></div>
-          {err && err.field && !['electricity_rate_kwh', 'currency'].includes(err.field) && !err.field.startsWith('tdp_watts.') &&
+          {err && field && !['electricity_rate_kwh', 'currency'].includes(field) && !field.startsWith('tdp_watts.') &&
             <p className="error" role="alert">{err.field}: {err.message}</p>}
           <p><button type="submit">Save costs</button> <span role="status">{msg}</span></p>
         </form>)}

@@ -168,7 +168,7 @@ describe('costs page', () => {
     mockHub((m, p, b) => {
       if (m === 'GET' && p === '/costs') return [200, costs];
       if (m === 'PUT' && p === '/costs/config') {
-        if (fail) return [422, { detail: { code: 'VALIDATION', message: 'must be between 0 and 100', field: 'electricity_rate_kwh' } }];
+        if (fail) return [422, { detail: { code: 'VALIDATION', message: 'must be between 0 and 100', field: 'costs.electricity_rate_kwh' } }];
         put = b; return [200, costs];
       }
       return undefined;
