@@ -184,6 +184,60 @@ class AlertHeartbeatTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(len(slack_alerts(self.recv, "Disk almost full")), 1)
 
+    def test_cpu_must_be_sustained_and_memory_alerts(self):
+        now = int(time.time())
+        # 4 cores at USER_HZ 100 tick 2000 jiffies in 5 s: samples 5 s apart
+        total, idle = 10_000, 8_000
+        self.send("cpu1", 10, t=now - 60, jiffies=(total, idle))
+        # a spike: one sample at 97 % raises nothing (3 samples in a row needed)
+        total += 2000
+        idle += 60
+        self.send("cpu1", 10, t=now - 55, jiffies=(total, idle))
+        total += 2000
+        idle += 1800                                    # back to 10 %
+        self.send("cpu1", 10, t=now - 50, jiffies=(total, idle))
+        self.assertEqual(self.alerts("cpu1", type="cpu_warning"), [])
+        for k in range(3):                               # sustained 95 %
+            total += 2000
+            idle += 100
+            self.send("cpu1", 10, t=now - 45 + k * 5, jiffies=(total, idle))
+            got = self.alerts("cpu1", type="cpu_warning")
+            self.assertEqual(len(got), 1 if k == 2 else 0, (k, got))
+        self.assertEqual(got[0]["severity"], "medium")
+        self.assertAlmostEqual(got[0]["metric_value"], 95.0, delta=0.1)
+        total += 2000
+        idle += 1600
+        self.send("cpu1", 10, t=now - 30, jiffies=(total, idle))
+        self.assertEqual(self.alerts("cpu1", status="active", type="cpu_warning"), [])
+        # memory: 87.5 % used -> warning (medium); 97 % -> critical (high)
+        hb = heartbeat("mem1", t=now - 20)
+        hb["updates_available"] = hb["security_updates"] = 0
+        hb["metrics"]["memory_available_bytes"] = GIB          # of 8 GiB
+        self.assertEqual(self.hub.post("/api/v1/agents/heartbeat", hb).status, 200)
+        m = self.alerts("mem1", status="active")
+        self.assertEqual([(a["type"], a["severity"]) for a in m], [("memory_warning", "medium")])
+        hb = heartbeat("mem1", t=now - 10)
+        hb["updates_available"] = hb["security_updates"] = 0
+        hb["metrics"]["memory_available_bytes"] = GIB // 4
+        self.assertEqual(self.hub.post("/api/v1/agents/heartbeat", hb).status, 200)
+        m = self.alerts("mem1", status="active")
+        self.assertEqual([(a["type"], a["severity"]) for a in m], [("memory_critical", "high")])
+        self.assertIn("Memory is 96.9% used", m[0]["message"])
+
+    def test_thresholds_from_config_apply_at_once(self):
+        now = int(time.time())
+        self.send("thr1", 50, t=now - 30)                       # 52.6 %: below 80
+        self.assertEqual(self.alerts("thr1"), [])
+        r = self.hub.put("/api/v1/config/thresholds", {"disk_warning_percent": 50})
+        self.assertEqual(r.status, 200, r)
+        try:
+            self.send("thr1", 50, t=now - 20)
+            a = self.alerts("thr1", status="active")
+            self.assertEqual([(x["type"], x["threshold_value"]) for x in a],
+                             [("disk_warning", 50)])
+        finally:
+            self.hub.put("/api/v1/config/thresholds", {"disk_warning_percent": 80})
+
     def test_acknowledge_and_resolve(self):
         now = int(time.time())
         self.send("ack1", 90, t=now - 30)
@@ -400,6 +454,34 @@ class RemediationSshTest(unittest.TestCase):
     def poll(self):
         r = self.hub.post("/api/v1/servers/media/poll")
         self.assertEqual(r.status, 200, r)
+
+    def test_host_key_change_raises_critical_until_accepted(self):
+        self.m.set_unit("plex", "active")
+        self.m.set_unit("samba", "active")
+        self.poll()
+        self.m.stop()               # a reinstalled machine: new key, new connections
+        self.m.regen_host_key()
+        self.m.start()
+        # (a scheduled poll may have met the stopped sshd and be backing off)
+        r = wait_for(lambda: (lambda x: x if x.status == 409 else None)(
+            self.hub.post("/api/v1/servers/media/poll")), timeout=20, step=0.5)
+        self.assertIsNotNone(r)
+        self.assertEqual(r.status, 409, r)
+        al = self.hub.get("/api/v1/alerts?server_id=media&type=host_key_changed"
+                          "&status=active").json["alerts"]
+        self.assertEqual(len(al), 1, al)
+        self.assertEqual(al[0]["severity"], "critical")
+        self.assertIn("SHA256:", al[0]["message"])
+        msg = wait_for(lambda: slack_alerts(self.recv, "SSH host key changed"))
+        self.assertEqual(msg[0]["attachments"][0]["color"], "#d50000")
+        self.assertEqual(self.hub.post("/api/v1/servers/media/poll").status, 409)
+        self.assertEqual(len(self.hub.get("/api/v1/alerts?server_id=media&type=host_key_changed")
+                             .json["alerts"]), 1)               # still one, not one per refusal
+        self.assertEqual(self.hub.post("/api/v1/servers/media/host-key/accept").status, 200)
+        self.poll()
+        a = self.hub.get(f"/api/v1/alerts/{al[0]['alert_id']}").json
+        self.assertEqual(a["status"], "resolved")
+        self.assertTrue(a["auto_resolved"])
 
     def test_critical_service_down_pending_then_auto_approved(self):
         self.m.set_unit("plex", "active")
