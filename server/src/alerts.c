@@ -647,7 +647,9 @@ hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const ch
     json_t *al;
     bool have = false;
     json_array_foreach(active, i, al)
+    {
         have |= strcmp(json_string_value(json_object_get(al, "type")) ?: "", "host_key_changed") == 0;
+    }
     json_decref(active);
     if (have)
         return;

@@ -84,8 +84,10 @@ report(struct hlc_hub *hub, int *rc)
     double sums[5] = {0, 0, 0, 0, 0};
     json_t *servers = json_array(), *u;
     size_t i;
-    json_array_foreach(usage, i, u) json_array_append_new(servers,
-                                                          machine_costs(u, rate, now, sums));
+    json_array_foreach(usage, i, u)
+    {
+        json_array_append_new(servers, machine_costs(u, rate, now, sums));
+    }
     json_t *out = json_pack(
         "{s:O, s:f, s:{s:f, s:f, s:f, s:f, s:f}, s:o, s:{s:f, s:f, s:s}}", "currency",
         json_object_get(cfg, "currency"), "electricity_rate_kwh", rate, "fleet", "daily",

@@ -92,7 +92,7 @@ headline(json_t *ev)
                                                     : "ℹ️";
     char up[16];
     size_t i = 0;
-    for (; sev[i] && i < sizeof(up) - 1; i++)
+    for (; i < sizeof(up) - 1 && sev[i]; i++)
         up[i] = (char)toupper((unsigned char)sev[i]);
     up[i] = '\0';
     return hlc_xasprintf("%s %s: %s", icon, up, title);
@@ -130,7 +130,9 @@ plain_text(json_t *ev, bool with_headline)
     json_t *fields = json_object_get(ev, "fields"), *f;
     size_t i;
     json_array_foreach(fields, i, f)
+    {
         hlc_buf_appendf(&b, "\n%s: %s", str(f, "title", ""), str(f, "value", ""));
+    }
     char *rl = remediation_line(ev);
     if (rl)
         hlc_buf_appendf(&b, "\n%s", rl);
@@ -152,8 +154,10 @@ slack_body(json_t *ev)
                                                 str(ev, "severity", ""), "short", 1));
     size_t i;
     json_array_foreach(json_object_get(ev, "fields"), i, f)
+    {
         json_array_append_new(fields, json_pack("{s:s, s:s, s:b}", "title", str(f, "title", ""),
                                                 "value", str(f, "value", ""), "short", 1));
+    }
     char *rl = remediation_line(ev);
     json_t *att = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I}", "fallback", text, "color",
                             hlc_notify_colour(str(ev, "kind", ""), str(ev, "severity", NULL)),

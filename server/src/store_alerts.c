@@ -297,7 +297,10 @@ hlc_store_alerts_list(struct hlc_store *s, const struct hlc_alert_filter *f, jso
     if (rc == 0) {
         size_t i;
         json_t *a;
-        json_array_foreach(*out, i, a) shape_alert(a);
+        json_array_foreach(*out, i, a)
+        {
+            shape_alert(a);
+        }
     }
 out:
     store_release(s, c);
