@@ -805,10 +805,12 @@ enrich(struct hlc_hub *hub, json_t *ev)
     json_decref(al);
 }
 
-/* Sends one outbox row and records the outcome. */
-static void
+/* Sends one outbox row and records the outcome; true when the channel is
+ * down (a retryable failure): its other rows are held back with this one. */
+static bool
 deliver(struct hlc_hub *hub, struct hlc_alerts *a, json_t *row)
 {
+    bool down = false;
     long long id = json_integer_value(json_object_get(row, "id"));
     const char *channel = json_string_value(json_object_get(row, "channel"));
     long long attempts = json_integer_value(json_object_get(row, "attempts"));
@@ -821,12 +823,12 @@ deliver(struct hlc_hub *hub, struct hlc_alerts *a, json_t *row)
     char *url = NULL, *bearer = NULL;
     if (!ev) {
         hlc_store_outbox_failed(hub->store, id, 0, true, "the stored event is not JSON");
-        return;
+        return false;
     }
     if (channel_url(hub, channel, &url, &bearer, NULL) != 0) {
         hlc_store_outbox_failed(hub->store, id, 0, true, "the channel is no longer configured");
         json_decref(ev);
-        return;
+        return false;
     }
     enrich(hub, ev);
     struct hlc_notify_msg m;
@@ -852,6 +854,10 @@ deliver(struct hlc_hub *hub, struct hlc_alerts *a, json_t *row)
             if (atomic_load(&a->stopping)) /* abandoned for shutdown: not an attempt's fault */
                 wait = 0;
             hlc_store_outbox_failed(hub->store, id, now_ms() + wait * 1000, dead, res.error);
+            if (!dead) { /* the channel is down: its other rows wait with this one */
+                hlc_store_outbox_hold(hub->store, channel, now_ms() + wait * 1000);
+                down = true;
+            }
             hlc_log(dead ? HLC_LOG_ERROR : HLC_LOG_WARN, "notify: %s #%lld %s: %s", channel, id,
                     dead ? "given up" : "will retry", res.error);
         }
@@ -860,6 +866,7 @@ deliver(struct hlc_hub *hub, struct hlc_alerts *a, json_t *row)
     hlc_credentials_free_secret(url);
     hlc_credentials_free_secret(bearer);
     json_decref(ev);
+    return down;
 }
 
 static void *
@@ -885,11 +892,18 @@ sender_main(void *arg)
         if (hlc_store_outbox_due(hub->store, now_ms(), 32, &due) == 0) {
             size_t i;
             json_t *row;
+            const char *down[HLC_NOTIFY_NCHANNELS] = {NULL};
+            size_t ndown = 0;
             json_array_foreach(due, i, row)
             {
                 if (atomic_load(&a->stopping))
                     break;
-                deliver(hub, a, row);
+                const char *ch = json_string_value(json_object_get(row, "channel")) ?: "";
+                bool skip = false;
+                for (size_t k = 0; k < ndown; k++)
+                    skip |= strcmp(down[k], ch) == 0;
+                if (!skip && deliver(hub, a, row) && ndown < HLC_NOTIFY_NCHANNELS)
+                    down[ndown++] = ch;
             }
             size_t n = json_array_size(due);
             json_decref(due);

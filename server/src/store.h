@@ -277,6 +277,10 @@ int hlc_store_outbox_delivered(struct hlc_store *s, long long id, int64_t now);
 /* A delivery failed: retry at next_ms, or give up (dead) with the error. */
 int hlc_store_outbox_failed(struct hlc_store *s, long long id, int64_t next_ms, bool dead,
                             const char *error);
+/* Holds back every pending row of `channel` until at least until_ms (a
+ * channel that is down is retried as a whole, oldest first, never one row
+ * after another while the rest wait). */
+int hlc_store_outbox_hold(struct hlc_store *s, const char *channel, int64_t until_ms);
 /* Counts of pending, delivered and dead rows (new object). */
 int hlc_store_outbox_stats(struct hlc_store *s, json_t **out);
 

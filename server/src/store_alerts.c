@@ -89,6 +89,9 @@ static const char sql_outbox_delivered[] =
 static const char sql_outbox_failed[] =
     "UPDATE notify_outbox SET status=CASE WHEN ?3 THEN 'dead' ELSE 'pending' END,"
     " attempts=attempts+1, next_attempt_ms=?2, last_error=?4 WHERE id=?1 AND status='pending'";
+static const char sql_outbox_hold[] =
+    "UPDATE notify_outbox SET next_attempt_ms=max(next_attempt_ms, ?2)"
+    " WHERE status='pending' AND channel=?1";
 static const char sql_outbox_stats[] =
     "SELECT coalesce(sum(status='pending'),0), coalesce(sum(status='delivered'),0),"
     " coalesce(sum(status='dead'),0) FROM notify_outbox";
@@ -466,6 +469,21 @@ hlc_store_outbox_failed(struct hlc_store *s, long long id, int64_t next_ms, bool
         sqlite3_bind_int(st, 3, dead ? 1 : 0);
         sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
         rc = step_done(c, st, "outbox failed");
+    }
+    store_release(s, c);
+    return rc;
+}
+
+int
+hlc_store_outbox_hold(struct hlc_store *s, const char *channel, int64_t until_ms)
+{
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql_outbox_hold);
+    int rc = HLC_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, until_ms);
+        rc = step_done(c, st, "outbox hold");
     }
     store_release(s, c);
     return rc;
