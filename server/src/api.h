@@ -67,6 +67,8 @@ int hlc_api_scripts_create(struct hlc_req *r);
 int hlc_api_scripts_delete(struct hlc_req *r);
 int hlc_api_audit_list(struct hlc_req *r);
 
+/* dashboard: server-sent events (api_events.c); checks the key itself (?key=) */
+int hlc_api_events(struct hlc_req *r);
 /* dashboard: widget layouts (api_layout.c) */
 int hlc_api_layout_get(struct hlc_req *r);
 int hlc_api_layout_put(struct hlc_req *r);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "api_events.h"
 #include "hlc/base.h"
 #include "hlc/sample.h"
 #include "hub.h"
@@ -516,6 +517,7 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
     if (rc != 0 || duplicate)
         return rc;
     hlc_alerts_evaluate(hub, server_id, s, source);
+    hlc_events_publish(hub, "sample", server_id);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "api_events.h"
 #include "cli.h"
 #include "credentials_internal.h"
 #include "hlc/token.h"
@@ -124,6 +125,7 @@ serve(int argc, char **argv)
     hlc_log(HLC_LOG_INFO, "signal %d: shutting down", sig);
     rc = 0;
 out:
+    hlc_events_close(&hub); /* open event streams end before the daemon stops */
     hlc_http_stop(http);
     hlc_services_stop(&hub);
     hlc_store_free(hub.store);

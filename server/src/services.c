@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "actions.h"
 #include "alerts.h"
+#include "api_events.h"
 #include "ingest.h"
 #include "remote.h"
 
@@ -19,6 +20,7 @@ static const struct service services[] = {
     {"poller", hlc_remote_start, hlc_remote_stop},
     {"actions", hlc_actions_start, hlc_actions_stop},
     {"alerts", hlc_alerts_start, hlc_alerts_stop},
+    {"events", hlc_events_start, hlc_events_stop},
     {NULL, NULL, NULL},
 };
 

@@ -70,7 +70,7 @@ function KeyPrompt({ onDone }: { onDone: () => void }) {
 
 /** Open (unacknowledged) alerts, shown beside "Alerts" in the header. */
 export function AlertCount() {
-  const q = usePoll<AlertList>(alertsPath({ status: 'open', limit: 1 }), 10000);
+  const q = usePoll<AlertList>(alertsPath({ status: 'open', limit: 1 }), 10000, '*');
   const n = q.data?.total ?? 0;
   if (!n) return null;
   return <span className="badge" data-testid="alert-count" aria-label={`${n} open alert${n === 1 ? '' : 's'}`}>{n > 99 ? '99+' : n}</span>;

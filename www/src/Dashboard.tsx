@@ -96,7 +96,7 @@ function useIdleAfter(ready: boolean): boolean {
 }
 
 export function RecentAlerts({ limit = 5 }: { limit?: number }) {
-  const q = usePoll<AlertList>(alertsPath({ status: 'active', limit }), 5000);
+  const q = usePoll<AlertList>(alertsPath({ status: 'active', limit }), 5000, '*');
   const alerts = q.data?.alerts ?? [];
   const total = q.data?.total ?? 0;
   return (
@@ -143,7 +143,7 @@ export function PendingActions() {
 }
 
 export default function Dashboard() {
-  const servers = usePoll<any>('/servers', 5000);
+  const servers = usePoll<any>('/servers', 5000, '*');
   const thq = usePoll<any>('/config/thresholds', 60000);
   const costs = usePoll<Costs>('/costs', 60000);
   const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);

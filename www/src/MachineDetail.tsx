@@ -19,7 +19,7 @@ const TITLES: Record<string, string> = {
 };
 
 function Services({ id }: { id: string }) {
-  const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/services`, 5000);
+  const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/services`, 5000, id);
   const [res, setRes] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState<string | null>(null);
   const run = async (name: string, verb: string) => {
@@ -55,7 +55,7 @@ function Services({ id }: { id: string }) {
 }
 
 function Containers({ id }: { id: string }) {
-  const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/containers`, 5000);
+  const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/containers`, 5000, id);
   const [res, setRes] = useState<Record<string, string>>({});
   const run = async (name: string, verb: string) => {
     try {
@@ -99,7 +99,7 @@ function Cost({ id }: { id: string }) {
 }
 
 function MachineAlerts({ id }: { id: string }) {
-  const q = usePoll<AlertList>(alertsPath({ status: 'active', server_id: id, limit: 20 }), 5000);
+  const q = usePoll<AlertList>(alertsPath({ status: 'active', server_id: id, limit: 20 }), 5000, id);
   const list = q.data?.alerts ?? [];
   return (
     <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
@@ -110,7 +110,7 @@ function MachineAlerts({ id }: { id: string }) {
 }
 
 export default function MachineDetail({ id }: { id: string }) {
-  const mq = usePoll<any>(`/servers/${encodeURIComponent(id)}`, 5000);
+  const mq = usePoll<any>(`/servers/${encodeURIComponent(id)}`, 5000, id);
   const thq = usePoll<any>('/config/thresholds', 60000);
   const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
   const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));

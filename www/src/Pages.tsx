@@ -19,7 +19,7 @@ export function AlertsPage() {
   const [offset, setOffset] = useState(0);
   useEffect(() => setOffset(0), [view, status, severity, server]);
   const path = alertsPath({ status: view === 'active' ? 'active' : status, severity, server_id: server, limit: PAGE, offset });
-  const q = usePoll<AlertList>(path, 5000);
+  const q = usePoll<AlertList>(path, 5000, '*');
   const machines = usePoll<any>('/servers', 60000);
   const list = q.data?.alerts ?? [];
   const total = q.data?.total ?? 0;

@@ -1,0 +1,17 @@
+/* api_events.h - server-sent events for the dashboard (GET /api/v1/events). */
+#ifndef HLC_API_EVENTS_H
+#define HLC_API_EVENTS_H
+
+struct hlc_hub;
+
+/* Background service (services.c): the stream registry and its keepalive timer. */
+int hlc_events_start(struct hlc_hub *hub);
+void hlc_events_stop(struct hlc_hub *hub); /* after the HTTP daemon stopped */
+/* Ends every open stream and refuses new ones; before the HTTP daemon stops
+ * (libmicrohttpd cannot stop with suspended connections). */
+void hlc_events_close(struct hlc_hub *hub);
+/* Tells every open stream that `kind` ("sample") happened to machine `id` (a
+ * slug). Cheap when no stream is open; never blocks on a client. */
+void hlc_events_publish(struct hlc_hub *hub, const char *kind, const char *id);
+
+#endif
