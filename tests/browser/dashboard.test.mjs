@@ -210,3 +210,138 @@ test('widget layout is saved per machine on the hub', async (t) => {
   assert.equal(await page.locator('[data-widget="network"]').count(), 0);
   await page.context().close();
 });
+
+test('container start/stop/restart buttons show the real result and change the target', async () => {
+  const m = fleet.machines[0];
+  fleet.setContainer(m, 'web', 'exited');
+  assert.equal((await hub.req('POST', '/api/v1/servers/m0/poll')).status, 200);
+  const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/#/machine/m0');
+  const row = page.locator('[data-widget="containers"] [data-container="web"]');
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-state'), 'exited');
+  for (const [verb, want] of [['start', 'running'], ['stop', 'exited'], ['restart', 'running']]) {
+    await row.getByRole('button', { name: `${verb} web`, exact: true }).click();
+    await row.getByRole('status').filter({ hasText: `${verb}: success` }).waitFor({ timeout: 20000 });
+    assert.equal(fleet.containerState(m, 'web'), want, `${verb} on the target`);
+    // Shown after the next sample (a poll may be refused while a scheduled one runs: ask again).
+    await until(async () => {
+      if ((await row.getAttribute('data-state')) === want) return true;
+      await hub.req('POST', '/api/v1/servers/m0/poll');
+      return (await row.getAttribute('data-state')) === want;
+    }, 20000, 500);
+    assert.equal(await row.getAttribute('data-state'), want, `${verb} shown`);
+  }
+  // A container the target does not have: the real failure, not a success.
+  fleet.setContainer(m, 'ghost', 'running');
+  const ghost = page.locator('[data-widget="containers"] [data-container="ghost"]');
+  await until(async () => (await ghost.count()) > 0 || ((await hub.req('POST', '/api/v1/servers/m0/poll')) && false), 20000, 500);
+  await ghost.waitFor();
+  const { unlinkSync } = await import('node:fs');
+  unlinkSync(`${m.dir}/state/containers/ghost`);
+  await ghost.getByRole('button', { name: 'stop ghost', exact: true }).click();
+  await ghost.getByRole('status').filter({ hasText: 'failed' }).waitFor({ timeout: 20000 });
+  assert.doesNotMatch(await ghost.getByRole('status').textContent(), /success/);
+  await shot(page, 'containers');
+  await page.context().close();
+});
+
+test('widgets resized, hidden and shown in edit mode keep that after reload', async (t) => {
+  const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/#/machine/m1');
+  const cpu = page.locator('[data-widget="cpu"]');
+  await cpu.waitFor();
+  const w0 = (await cpu.boundingBox()).width;
+  await page.getByRole('button', { name: 'Edit layout' }).click();
+  const handle = cpu.locator('.react-resizable-handle');
+  const hb = await handle.boundingBox();
+  await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(hb.x + 150, hb.y + 60, { steps: 10 });
+  await page.mouse.up();
+  await page.getByRole('button', { name: 'Hide Load' }).click();
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByText('Layout saved.').waitFor();
+  let saved = (await hub.req('GET', '/api/v1/servers/m1/layout')).json.widgets;
+  const cpuW = saved.find((w) => w.id === 'cpu');
+  assert.ok(cpuW.w > 4 && cpuW.h > 3, `resized: ${JSON.stringify(cpuW)}`);
+  assert.equal(saved.find((w) => w.id === 'load').hidden, true);
+  await page.reload();
+  await cpu.waitFor();
+  assert.ok((await cpu.boundingBox()).width > w0 + 50, 'wider after reload');
+  assert.equal(await page.locator('[data-widget="load"]').count(), 0);
+  // Show it again.
+  await page.getByRole('button', { name: 'Edit layout' }).click();
+  await page.getByRole('button', { name: 'Show Load' }).click();
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByText('Layout saved.').waitFor();
+  saved = (await hub.req('GET', '/api/v1/servers/m1/layout')).json.widgets;
+  assert.equal(saved.find((w) => w.id === 'load').hidden, false);
+  await page.reload();
+  await page.locator('[data-widget="load"]').waitFor();
+  await shot(page, 'layout-edited');
+  await page.context().close();
+});
+
+test('keyboard: every control reachable with Tab, visible focus, card order moved with keys', async () => {
+  const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/');
+  await page.locator('section[aria-label="Servers"][data-sortable="ready"]').waitFor();
+  const seen = [];
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    const d = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return null;
+      const cs = getComputedStyle(e);
+      return { tag: e.tagName, text: (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 40),
+        outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0 };
+    });
+    if (d) seen.push(d);
+  }
+  const texts = seen.map((d) => d.text);
+  for (const want of ['HomelabCmd', 'Alerts', 'Settings', 'Toggle dark mode', 'Add machine', 'Move Machine 0', 'Machine 0', 'Move Machine 2']) {
+    assert.ok(texts.some((t) => t === want || t.startsWith(want)), `${want} not reached by Tab: ${texts.join(' | ')}`);
+  }
+  assert.ok(seen.filter((d) => d.tag === 'A' || d.tag === 'BUTTON').every((d) => d.outline), 'focus is visible on every control');
+  // Keyboard drag (dnd-kit): pick up the second server card, move it left, drop.
+  const ids = () => page.getByRole('region', { name: 'Servers' }).locator('.card').evaluateAll((els) => els.map((e) => e.dataset.serverId));
+  const before = await ids();
+  const second = before[1];
+  await page.locator(`[data-server-id="${second}"] .handle`).focus();
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(200);
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Space');
+  await until(async () => (await hub.req('GET', '/api/v1/servers')).json.servers[0].server_id === second);
+  assert.equal((await hub.req('GET', '/api/v1/servers')).json.servers[0].server_id, second);
+  assert.deepEqual(await ids(), [second, before[0]]);
+  await page.context().close();
+});
+
+test('host key changed: banner on the machine page, accept, polling resumes', async () => {
+  const m = fleet.machines[2];
+  fleet.rekey(m);
+  let r;
+  await until(async () => { r = await hub.req('POST', '/api/v1/servers/m2/poll'); return r.status === 409; }, 20000, 500);
+  assert.equal(r.status, 409, r.text);
+  assert.equal((await hub.req('GET', '/api/v1/servers/m2')).json.host_key_changed, true);
+  const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/');
+  const card = page.locator('[data-server-id="m2"]');
+  await card.getByText('Host key changed').waitFor();
+  assert.equal(await card.getAttribute('data-colour'), 'red');
+  await page.goto(hub.url + '/#/machine/m2');
+  const banner = page.locator('.banner[role=alert]');
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /host key of this machine changed/);
+  await shot(page, 'host-key-banner');
+  await banner.getByRole('button', { name: 'Accept new host key' }).click();
+  await page.getByText('New host key accepted.').waitFor();
+  assert.equal((await hub.req('GET', '/api/v1/servers/m2')).json.host_key_changed, false);
+  await until(async () => (await banner.count()) === 0);
+  assert.equal(await banner.count(), 0);
+  assert.equal((await hub.req('POST', '/api/v1/servers/m2/poll')).status, 200);
+  await page.context().close();
+});

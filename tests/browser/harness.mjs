@@ -101,6 +101,20 @@ export class Fleet {
     const uid = Number(execFileSync('id', ['-u', this.user], { encoding: 'utf8' }).trim());
     try { chownSync(p, uid, -1); } catch { /* not root: the file is ours already */ }
   }
+  setContainer(m, name, state) {
+    const p = join(m.dir, 'state', 'containers', name);
+    writeFileSync(p, state + '\n');
+    const uid = Number(execFileSync('id', ['-u', this.user], { encoding: 'utf8' }).trim());
+    try { chownSync(p, uid, -1); } catch { /* not root: the file is ours already */ }
+  }
+  containerState(m, name) {
+    try { return readFileSync(join(m.dir, 'state', 'containers', name), 'utf8').trim(); } catch { return null; }
+  }
+  /** A reinstalled machine: new SSH host key, sshd restarted on the same address. */
+  rekey(m) {
+    const out = execFileSync('python3', [SSHD, 'rekey', '--dir', this.dir, '--name', m.name], { encoding: 'utf8' });
+    Object.assign(m, JSON.parse(out.slice(out.indexOf('{'))));
+  }
   unitState(m, unit) {
     try { return readFileSync(join(m.dir, 'state', 'units', unit), 'utf8').trim(); } catch { return null; }
   }

@@ -541,7 +541,34 @@ def _cli():
     up.add_argument("--first-ip", type=int, default=2)
     down = sub.add_parser("down")
     down.add_argument("--dir", required=True)
+    rekey = sub.add_parser("rekey", help="reinstall one machine: new host key, sshd restarted")
+    rekey.add_argument("--dir", required=True)
+    rekey.add_argument("--name", required=True)
     a = ap.parse_args()
+    if a.cmd == "rekey":
+        p = os.path.join(a.dir, "fleet.json")
+        with open(p) as f:
+            doc = json.load(f)
+        m = next(x for x in doc["machines"] if x["name"] == a.name)
+        mach = Machine.__new__(Machine)
+        mach.name, mach.host, mach.port, mach.dir = m["name"], m["host"], m["port"], m["dir"]
+        mach.proc, old = None, m["pid"]
+        mach.pid = old
+        mach.stop()
+        deadline = time.time() + 10
+        while time.time() < deadline:  # the old sshd lets go of the port
+            try:
+                os.kill(old, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        mach.regen_host_key()
+        mach.start(detach=True)
+        m["pid"] = mach.pid
+        with open(p, "w") as f:
+            json.dump(doc, f)
+        print(json.dumps(m))
+        return 0
     if a.cmd == "up":
         os.makedirs(a.dir, exist_ok=True)
         with open(a.pubkey_file) as f:

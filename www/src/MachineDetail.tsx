@@ -69,7 +69,7 @@ function Containers({ id }: { id: string }) {
     <State what="containers" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No containers.</p> : (
         <ul className="list">{list.map((c: any) => (
-          <li key={c.id || c.name}>
+          <li key={c.id || c.name} data-container={c.name} data-state={c.state}>
             <span>{c.name} <span className="muted">{c.image} · {c.state}</span>
               {res[c.name] && <span className="result" role="status"> — {res[c.name]}</span>}</span>
             <span className="btns">{['start', 'stop', 'restart'].map((v) => (
