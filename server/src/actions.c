@@ -261,11 +261,14 @@ hlc_actions_auto_approved(struct hlc_hub *hub, enum hlc_action_type type)
 static int
 timeout_ms(struct hlc_hub *hub, enum hlc_action_type type)
 {
-    double s = hlc_config_number(hub->store, "remediation", "command_timeout_seconds",
-                                 DEFAULT_TIMEOUT_S);
-    double l = hlc_config_number(hub->store, "remediation", "updates_timeout_seconds",
-                                 DEFAULT_UPDATES_TIMEOUT_S);
-    return hlc_action_timeout_ms(type, (int)(s * 1000), (int)(l * 1000));
+    /* Only the limit this type uses: each config read is a query and a parse
+     * on the restart button's path. */
+    bool updates = hlc_action_timeout_ms(type, 0, 1) == 1;
+    double v = updates ? hlc_config_number(hub->store, "remediation", "updates_timeout_seconds",
+                                           DEFAULT_UPDATES_TIMEOUT_S)
+                       : hlc_config_number(hub->store, "remediation", "command_timeout_seconds",
+                                           DEFAULT_TIMEOUT_S);
+    return (int)(v * 1000);
 }
 
 /* ---- building ------------------------------------------------------- */
@@ -277,9 +280,8 @@ static int
 build_command(struct hlc_hub *hub, const char *server_id, enum hlc_action_type type,
               const char *target, int days, char **cmd)
 {
-    char *key = NULL, *user = NULL, *script = NULL;
-    int rc = hlc_credentials_ssh_key_for(hub, server_id, &key, &user);
-    hlc_credentials_free_secret(key); /* only the user is needed here */
+    char *user = NULL, *script = NULL;
+    int rc = hlc_credentials_ssh_user_for(hub, server_id, &user);
     if (rc != 0)
         goto out;
     if (type == HLC_ACT_CUSTOM) {

@@ -276,6 +276,32 @@ hlc_credentials_ssh_key_for(struct hlc_hub *hub, const char *server_id, char **p
 }
 
 int
+hlc_credentials_ssh_user_for(struct hlc_hub *hub, const char *server_id, char **ssh_user)
+{
+    *ssh_user = NULL;
+    struct hlc_store_ssh_target t;
+    int rc = hlc_store_ssh_target(hub->store, server_id, &t);
+    if (rc != 0)
+        return rc;
+    char *sealed = NULL, *user = NULL;
+    rc = hlc_store_cred_find(hub->store, "ssh_private_key", server_id, false, &sealed, &user,
+                             NULL);
+    if (rc == HLC_ENOTFOUND)
+        rc = hlc_store_cred_find(hub->store, "ssh_private_key", NULL, false, &sealed, &user,
+                                 NULL);
+    if (rc == HLC_ENOTFOUND)
+        rc = hlc_store_cred_find(hub->store, NULL, NULL, true, &sealed, &user, NULL);
+    free(sealed);
+    if (rc == 0) {
+        *ssh_user = user ? user : hlc_xstrdup(t.user ? t.user : "homelabcmd");
+        user = NULL;
+    }
+    free(user);
+    hlc_store_ssh_target_release(&t);
+    return rc;
+}
+
+int
 hlc_credentials_public_key(struct hlc_hub *hub, char **line)
 {
     char *sealed = NULL;

@@ -21,6 +21,10 @@ struct hlc_hub;
  * HLC_ECRYPTO_* or HLC_EDB. */
 int hlc_credentials_ssh_key_for(struct hlc_hub *hub, const char *server_id, char **privkey,
                                 char **ssh_user);
+/* Only the user hlc_credentials_ssh_key_for would give (heap), found without
+ * unsealing the key: what a command line needs (sudo or not). 0,
+ * HLC_ENOTFOUND (no machine) or HLC_EDB. */
+int hlc_credentials_ssh_user_for(struct hlc_hub *hub, const char *server_id, char **ssh_user);
 
 /* The hub identity's public key as one authorized_keys line
  * ("ssh-ed25519 AAAA... homelabcmd@hub"). 0 or a negative HLC_E*. */

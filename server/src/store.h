@@ -378,6 +378,7 @@ struct hlc_store_ssh_target {
     int port;             /* ssh_port */
     char *pinned;         /* host_key_fingerprint, NULL before first contact */
     bool changed;         /* a changed key is waiting to be accepted */
+    char *user;           /* ssh_user, NULL when unset */
 };
 void hlc_store_ssh_target_release(struct hlc_store_ssh_target *t);
 /* HLC_ENOTFOUND when there is no such machine. */

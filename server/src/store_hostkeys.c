@@ -11,7 +11,8 @@ static const char sql_target[] =
     "SELECT CASE WHEN connectivity='tailscale'"
     "  THEN COALESCE(tailscale_ip, tailscale_hostname, ip_address, hostname)"
     "  ELSE COALESCE(ip_address, hostname) END,"
-    " ssh_port, host_key_fingerprint, host_key_changed FROM servers WHERE server_id=?1";
+    " ssh_port, host_key_fingerprint, host_key_changed, ssh_user FROM servers"
+    " WHERE server_id=?1";
 static const char sql_targets[] =
     "SELECT server_id, COALESCE(poll_interval_seconds, ?1) FROM servers"
     " WHERE machine_type='server' ORDER BY server_id";
@@ -37,6 +38,7 @@ hlc_store_ssh_target_release(struct hlc_store_ssh_target *t)
         return;
     free(t->address);
     free(t->pinned);
+    free(t->user);
     memset(t, 0, sizeof(*t));
 }
 
@@ -88,6 +90,8 @@ hlc_store_ssh_target(struct hlc_store *s, const char *id, struct hlc_store_ssh_t
         t->port = sqlite3_column_int(st, 1);
         t->pinned = fp ? hlc_xstrdup(fp) : NULL;
         t->changed = sqlite3_column_int(st, 3) != 0;
+        const char *u = (const char *)sqlite3_column_text(st, 4);
+        t->user = u ? hlc_xstrdup(u) : NULL;
     } else {
         rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "ssh target");
     }
