@@ -286,7 +286,13 @@ test('widgets resized, hidden and shown in edit mode keep that after reload', as
 test('keyboard: every control reachable with Tab, visible focus, card order moved with keys', async () => {
   const page = await openPage(browser, hub);
   await page.goto(hub.url + '/');
+  // Focus a card's handle before drag is switched on: it keeps the focus when it is.
+  await page.locator('[data-server-id="m0"] .handle').waitFor();
+  await page.locator('[data-server-id="m0"] .handle').focus();
   await page.locator('section[aria-label="Servers"][data-sortable="ready"]').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Move Machine 0');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-roledescription')), 'sortable', 'the focused handle is dnd-kit\'s');
+  await page.evaluate(() => document.activeElement?.blur());
   const seen = [];
   for (let i = 0; i < 80; i++) {
     await page.keyboard.press('Tab');

@@ -1,55 +1,14 @@
 // Dashboard.tsx - summary bar, Servers / Workstations card groups with
 // drag-and-drop order saved on the hub, recent alerts, pending actions.
-import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import {
-  DndContext, KeyboardSensor, PointerSensor, closestCenter, useSensor, useSensors, type DragEndEvent,
-} from '@dnd-kit/core';
-import { SortableContext, rectSortingStrategy, sortableKeyboardCoordinates, useSortable } from '@dnd-kit/sortable';
-import { CSS } from '@dnd-kit/utilities';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api, alertsPath, type AlertList, type Costs } from './api';
 import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
-import { ago, cardColour, hasWarning, money, moveId, normaliseThresholds, sortMachines, uptime, type Thresholds } from './format';
-import { Bar, State } from './ui';
+import { ago, hasWarning, money, moveId, normaliseThresholds, sortMachines, type Thresholds } from './format';
+import { State } from './ui';
+import { Card } from './cards';
 
-interface Sort { ref?: (el: HTMLElement | null) => void; style?: any; handle?: any }
-
-/** One machine card; `sort` carries dnd-kit's ref, style and handle props once drag is live. */
-const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<Thresholds>; sort?: Sort }) {
-  const colour = cardColour(m, th);
-  const l = m.latest;
-  const handle = sort?.handle ?? {};
-  return (
-    <li ref={sort?.ref} style={sort?.style} className={`card card-${colour}`} data-server-id={m.server_id} data-colour={colour}>
-      <div className="card-head">
-        <button type="button" className="handle" aria-label={`Move ${m.display_name || m.server_id}`} {...handle}>⠿</button>
-        <a href={`#/machine/${encodeURIComponent(m.server_id)}`} className="card-title">{m.display_name || m.server_id}</a>
-        <span className={`dot dot-${colour}`} aria-label={`status ${m.status}`} title={m.status} />
-      </div>
-      {m.host_key_changed && <p className="error small">Host key changed</p>}
-      {m.status === 'online' && l ? (
-        <>
-          <Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} />
-          <Bar label="RAM" value={l.memory_percent} warn={th.memory_warning} crit={th.memory_critical} />
-          <Bar label="Disk" value={l.disk_percent} warn={th.disk_warning} crit={th.disk_critical} />
-          <p className="muted small">{uptime(l.uptime_seconds)}{l.updates_available ? ` · ${l.updates_available} updates` : ''}</p>
-        </>
-      ) : (
-        <p className="muted small">
-          {m.status === 'offline' ? `${m.machine_type === 'workstation' ? 'Asleep' : 'Offline'} · last seen ${ago(m.last_seen)}`
-            : m.status === 'online' ? 'Waiting for the first sample' : 'Not polled yet'}
-          {m.last_error && m.status !== 'online' ? <><br />{m.last_error}</> : null}
-        </p>
-      )}
-    </li>
-  );
-});
-
-function SortableCard({ m, th }: { m: any; th: Required<Thresholds> }) {
-  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: m.server_id });
-  const style = { transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.6 : 1 };
-  return <Card m={m} th={th} sort={{ ref: setNodeRef, style, handle: { ...attributes, ...listeners } }} />;
-}
+type SortableModule = typeof import('./sortable');
 
 /**
  * A group of cards. The cards are drawn first as plain elements; dnd-kit (a hook per
@@ -57,42 +16,66 @@ function SortableCard({ m, th }: { m: any; th: Required<Thresholds> }) {
  * first screen does not wait for the drag machinery.
  */
 const Group = memo(function Group({ title, machines, th, onMove, live }: {
-  title: string; machines: any[]; th: Required<Thresholds>; onMove: (a: string, b: string) => void; live: boolean;
+  title: string; machines: any[]; th: Required<Thresholds>; onMove: (a: string, b: string) => void; live: SortableModule | null;
 }) {
   if (!machines.length) return null;
   return (
     <section aria-label={title} data-sortable={live ? 'ready' : 'pending'}>
       <h2>{title} <span className="muted">({machines.length})</span></h2>
-      {live ? <SortableCards machines={machines} th={th} onMove={onMove} />
+      {live ? <live.SortableCards machines={machines} th={th} onMove={onMove} />
         : <ul className="cards">{machines.map((m) => <Card key={m.server_id} m={m} th={th} />)}</ul>}
     </section>
   );
 });
 
-function SortableCards({ machines, th, onMove }: { machines: any[]; th: Required<Thresholds>; onMove: (a: string, b: string) => void }) {
-  const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 4 } }),
-    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }));
-  const end = (e: DragEndEvent) => { if (e.over && e.active.id !== e.over.id) onMove(String(e.active.id), String(e.over.id)); };
-  return (
-    <DndContext sensors={sensors} collisionDetection={closestCenter} onDragEnd={end}>
-      <SortableContext items={machines.map((m) => m.server_id)} strategy={rectSortingStrategy}>
-        <ul className="cards">{machines.map((m) => <SortableCard key={m.server_id} m={m} th={th} />)}</ul>
-      </SortableContext>
-    </DndContext>
-  );
-}
+// Where the keyboard focus was (card id + its handle or title) when drag was switched on.
+let refocus: [string, string] | null = null;
 
-/** True once the browser has been idle after the first cards were drawn. */
-function useIdleAfter(ready: boolean): boolean {
-  const [idle, setIdle] = useState(false);
+/**
+ * dnd-kit's module, loaded when a pointer or the keyboard focus first comes to the
+ * cards, or after the first screen has settled (about a second, when idle), so
+ * the first screen neither downloads nor runs the drag machinery.
+ */
+function useIdleSortable(ready: boolean): SortableModule | null {
+  const [mod, setMod] = useState<SortableModule | null>(null);
   useEffect(() => {
-    if (idle || !ready) return;
+    if (mod || !ready) return;
+    let alive = true;
+    let started = false;
+    const load = () => {
+      if (started) return;
+      started = true;
+      import('./sortable').then((m) => { if (alive) setMod(m); });
+    };
+    const near = (e: Event) => {
+      const el = e.target as Element | null;
+      const card = el?.closest?.('.cards [data-server-id]');
+      if (!card) return;
+      if (e.type === 'focusin') refocus = [card.getAttribute('data-server-id') ?? '', el?.closest('.handle') ? '.handle' : '.card-title'];
+      load();
+    };
     const w = window as any;
-    if (w.requestIdleCallback) { const h = w.requestIdleCallback(() => setIdle(true), { timeout: 400 }); return () => w.cancelIdleCallback(h); }
-    const t = window.setTimeout(() => setIdle(true), 50);
-    return () => window.clearTimeout(t);
-  }, [ready, idle]);
-  return idle;
+    let idle = 0;
+    const t = window.setTimeout(() => { if (w.requestIdleCallback) idle = w.requestIdleCallback(load, { timeout: 1000 }); else load(); }, 800);
+    document.addEventListener('pointerover', near, true);
+    document.addEventListener('focusin', near, true);
+    return () => {
+      alive = false;
+      window.clearTimeout(t);
+      if (idle) w.cancelIdleCallback(idle);
+      document.removeEventListener('pointerover', near, true);
+      document.removeEventListener('focusin', near, true);
+    };
+  }, [ready, mod]);
+  // The cards are drawn anew with dnd-kit: keep the keyboard focus where it was.
+  useLayoutEffect(() => {
+    if (!mod || !refocus) return;
+    const [id, part] = refocus;
+    refocus = null;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    document.querySelector<HTMLElement>(`.cards [data-server-id="${CSS.escape(id)}"] ${part}`)?.focus();
+  }, [mod]);
+  return mod;
 }
 
 export function RecentAlerts({ limit = 5 }: { limit?: number }) {
@@ -163,7 +146,7 @@ export default function Dashboard() {
     try { await api('PUT', '/preferences/card-order', { order: next }); setSaveErr(null); reloadServers(); }
     catch (e: any) { setSaveErr(`Order not saved: ${e?.message ?? e}`); }
   }, [reloadServers]);
-  const live = useIdleAfter(machines.length > 0);
+  const live = useIdleSortable(machines.length > 0);
   const online = machines.filter((m) => m.status === 'online').length;
   const offline = machines.filter((m) => m.status === 'offline').length;
   const warnings = machines.filter((m) => hasWarning(m, th)).length;

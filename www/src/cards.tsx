@@ -1,0 +1,39 @@
+// cards.tsx - one machine card (PRD colour table), drawn without any drag machinery;
+// sortable.tsx wraps it with dnd-kit once drag is switched on.
+import { memo } from 'react';
+import { ago, cardColour, uptime, type Thresholds } from './format';
+import { Bar } from './ui';
+
+export interface Sort { ref?: (el: HTMLElement | null) => void; style?: any; handle?: any }
+
+/** One machine card; `sort` carries dnd-kit's ref, style and handle props once drag is live. */
+export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<Thresholds>; sort?: Sort }) {
+  const colour = cardColour(m, th);
+  const l = m.latest;
+  const handle = sort?.handle ?? {};
+  return (
+    <li ref={sort?.ref} style={sort?.style} className={`card card-${colour}`} data-server-id={m.server_id} data-colour={colour}>
+      <div className="card-head">
+        <button type="button" className="handle" aria-label={`Move ${m.display_name || m.server_id}`} {...handle}>⠿</button>
+        <a href={`#/machine/${encodeURIComponent(m.server_id)}`} className="card-title">{m.display_name || m.server_id}</a>
+        <span className={`dot dot-${colour}`} aria-label={`status ${m.status}`} title={m.status} />
+      </div>
+      {m.host_key_changed && <p className="error small">Host key changed</p>}
+      {m.status === 'online' && l ? (
+        <>
+          <Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} />
+          <Bar label="RAM" value={l.memory_percent} warn={th.memory_warning} crit={th.memory_critical} />
+          <Bar label="Disk" value={l.disk_percent} warn={th.disk_warning} crit={th.disk_critical} />
+          <p className="muted small">{uptime(l.uptime_seconds)}{l.updates_available ? ` · ${l.updates_available} updates` : ''}</p>
+        </>
+      ) : (
+        <p className="muted small">
+          {m.status === 'offline' ? `${m.machine_type === 'workstation' ? 'Asleep' : 'Offline'} · last seen ${ago(m.last_seen)}`
+            : m.status === 'online' ? 'Waiting for the first sample' : 'Not polled yet'}
+          {m.last_error && m.status !== 'online' ? <><br />{m.last_error}</> : null}
+        </p>
+      )}
+    </li>
+  );
+});
+
