@@ -151,7 +151,7 @@ export function CostsPage() {
                 <td><input className="num" type="number" step="any" aria-label={`Power of ${s.display_name || s.server_id} in watts`}
                   name={`tdp_watts.${s.server_id}`} value={tdp[s.server_id] ?? (s.tdp_watts ?? '')} placeholder="not set"
                   onChange={(e) => setTdp({ ...tdp, [s.server_id]: e.target.value })} />{ferr(`tdp_watts.${s.server_id}`)}</td>
-                <td>{s.hours_per_day}</td>
+                <td title={s.basis}>{s.hours_per_day}{s.basis && /measured/.test(s.basis) ? <span className="muted small"> measured</span> : null}</td>
                 <td>{money(s.daily, d.currency)}</td><td>{money(s.monthly, d.currency)}</td>
                 <td>{money(s.yearly, d.currency)}</td><td>{money(s.month_to_date, d.currency)}</td>
               </tr>))}</tbody>
@@ -234,8 +234,9 @@ function Notifications({ cfg, onSaved }: { cfg: Record<string, any>; onSaved: (n
             <input id={`n-${k}`} name={`notifications.${k}`} type="text" inputMode="url" autoComplete="off" value={typed[k] ?? ''}
               placeholder={typed[k] === null ? 'will be cleared' : cfg[k] ? 'type a new URL to replace it' : ph}
               onChange={(e) => setTyped({ ...typed, [k]: e.target.value })} aria-describedby={`hint-${k} err-${k}`} />
-            <span className="small muted" id={`hint-${k}`} data-channel={k}>{typed[k] === null ? 'will be cleared on save' : cfg[k] ? `saved: ${cfg[k]}` : 'not set'}</span>
-            {cfg[k] && typed[k] !== null && <button type="button" className="linkish small" onClick={() => setTyped({ ...typed, [k]: null })}
+            <span className="small muted" id={`hint-${k}`} data-channel={k}>{typed[k] === null ? 'will be cleared on save' : cfg[k] ? `saved: ${cfg[k]}` : 'not set'}
+              {k === 'slack_webhook_url' && cfg.slack_webhook_source === 'env' ? ' (from SLACK_WEBHOOK_URL in the hub\'s environment)' : ''}</span>
+            {cfg[k] && typed[k] !== null && !(k === 'slack_webhook_url' && cfg.slack_webhook_source === 'env') && <button type="button" className="linkish small" onClick={() => setTyped({ ...typed, [k]: null })}
               aria-label={`Clear ${label}`}>clear</button>}
             <FieldError err={err} field={k} />
           </div>))}

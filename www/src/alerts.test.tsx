@@ -35,7 +35,7 @@ const costs: Costs = {
   fleet: { daily: 0.96, monthly: 28.8, yearly: 345.6, month_to_date: 21.12, watts: 165 },
   servers: [
     { server_id: 'nas', hostname: 'nas.lan', display_name: 'NAS', machine_type: 'server', tdp_watts: 65, hours_per_day: 24, daily: 0.37, monthly: 11.23, yearly: 134.78, month_to_date: 8.24 },
-    { server_id: 'pi', hostname: 'pi.lan', display_name: null, machine_type: 'server', tdp_watts: null, hours_per_day: 24, daily: 0, monthly: 0, yearly: 0, month_to_date: 0 },
+    { server_id: 'pi', hostname: 'pi.lan', display_name: null, machine_type: 'workstation', tdp_watts: null, hours_per_day: 5.5, basis: 'measured up-time (last 30 days)', daily: 0, monthly: 0, yearly: 0, month_to_date: 0 },
   ],
 };
 
@@ -176,6 +176,8 @@ describe('costs page', () => {
     render(<CostsPage />);
     expect((await screen.findByTestId('fleet-daily')).textContent).toBe('£0.96');
     expect(document.querySelector('tr[data-server-id=nas]')!.textContent).toContain('£134.78');
+    expect(document.querySelector('tr[data-server-id=pi]')!.textContent).toContain('5.5 measured');
+    expect(document.querySelector('tr[data-server-id=nas]')!.textContent).not.toContain('measured');
     fireEvent.change(screen.getByLabelText('Rate per kWh'), { target: { value: '0.3' } });
     fireEvent.change(screen.getByLabelText('Power of pi in watts'), { target: { value: '7' } });
     fireEvent.click(screen.getByRole('button', { name: 'Save costs' }));
@@ -189,6 +191,14 @@ describe('costs page', () => {
 });
 
 describe('notification settings', () => {
+  it('says when the Slack URL comes from the hub\'s environment and offers no clear for it', async () => {
+    mockHub((m, p) => (m === 'GET' && p === '/config' ? [200, { thresholds: {}, costs: {}, remediation: {},
+      notifications: { notify_on_critical: true, slack_webhook_url: 'https://hooks.slack.com/…', slack_webhook_source: 'env', webhook_url: null, ntfy_url: null } }] : undefined));
+    render(<SettingsPage />);
+    await screen.findByLabelText('Slack webhook URL');
+    expect(document.querySelector('[data-channel=slack_webhook_url]')!.textContent).toContain('SLACK_WEBHOOK_URL');
+    expect(screen.queryByRole('button', { name: 'Clear Slack webhook URL' })).toBeNull();
+  });
   const cfg = {
     thresholds: {}, costs: {}, remediation: {},
     notifications: { notify_on_critical: true, notify_on_high: true, notify_on_medium: false, notify_on_low: false, notify_on_remediation: true,
@@ -214,6 +224,8 @@ describe('notification settings', () => {
     render(<SettingsPage />);
     const ntfy = await screen.findByLabelText('ntfy topic URL');
     expect(document.querySelector('[data-channel=slack_webhook_url]')!.textContent).toContain('saved: https://hooks.slack.com/…');
+    expect(document.querySelector('[data-channel=slack_webhook_url]')!.textContent).not.toContain('SLACK_WEBHOOK_URL');
+    expect(screen.getByRole('button', { name: 'Clear Slack webhook URL' })).toBeTruthy();
     fireEvent.change(ntfy, { target: { value: 'http://127.0.0.1:9/topic' } });
     fireEvent.click(screen.getByLabelText('Medium'));
     fireEvent.click(screen.getByRole('button', { name: 'Save notifications' }));

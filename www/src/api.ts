@@ -129,7 +129,7 @@ export function alertsPath(q: AlertQuery): string {
 
 export interface ServerCost {
   server_id: string; hostname: string; display_name: string | null; machine_type: string;
-  tdp_watts: number | null; hours_per_day: number; daily: number; monthly: number; yearly: number; month_to_date: number;
+  tdp_watts: number | null; hours_per_day: number; basis?: string; daily: number; monthly: number; yearly: number; month_to_date: number;
 }
 export interface Costs {
   currency: string; electricity_rate_kwh: number;
