@@ -23,7 +23,7 @@ hlc_agent_config_defaults(struct hlc_agent_config *c)
     c->updates_check_hours = 6;
 }
 
-static int
+__attribute__((format(printf, 3, 4))) static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
