@@ -29,10 +29,13 @@
 #define MAX_CONDS 512
 #define STREAKS_MAX 8192
 
-/* A machine's run of samples over the CPU thresholds. */
+/* A machine's run of samples over the CPU thresholds, and whether it was
+ * known to have no active alert as of an alerts generation of the store. */
 struct streak {
     char id[64];
     int warn, crit;
+    bool quiet;
+    unsigned long long quiet_gen;
 };
 
 struct hlc_alerts {
@@ -242,6 +245,24 @@ streak_of(struct hlc_alerts *a, const char *id)
     return s;
 }
 
+/* With set: records that the machine had no active alert as of alerts
+ * generation gen. Without: whether that is still known at gen. */
+static bool
+quiet_as_of(struct hlc_alerts *a, const char *id, unsigned long long gen, bool set)
+{
+    pthread_mutex_lock(&a->mu);
+    struct streak *sk = streak_of(a, id);
+    bool known = false;
+    if (sk && set) {
+        sk->quiet = true;
+        sk->quiet_gen = gen;
+    } else if (sk) {
+        known = sk->quiet && sk->quiet_gen == gen;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return known;
+}
+
 /* ---- conditions ---------------------------------------------------------- */
 
 /* The conditions found so far: grown on demand (most samples have none). */
@@ -341,7 +362,7 @@ conditions(struct hlc_hub *hub, struct hlc_alerts *al, const char *id,
     if (s->have & HLC_HAVE_CPU_PERCENT) {
         *evaluated |= HLC_HAVE_CPU_PERCENT;
         pthread_mutex_lock(&al->mu);
-        struct streak *sk = streak_of(al, id), st = {{0}, 0, 0};
+        struct streak *sk = streak_of(al, id), st = {{0}, 0, 0, false, 0};
         if (sk) {
             sk->warn = s->cpu_percent >= a->cpu_w ? sk->warn + 1 : 0;
             sk->crit = s->cpu_percent >= a->cpu_c ? sk->crit + 1 : 0;
@@ -591,11 +612,21 @@ hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id, const struct hlc
     struct cond *cs = found.v;
     size_t n = found.n;
 
+    /* The common case, a healthy machine with no active alert: nothing to
+     * read while no alert has been raised anywhere since it was last seen
+     * so (only a raised alert makes one active). */
+    unsigned long long gen = hlc_store_alerts_generation(hub->store);
+    if (n == 0 && quiet_as_of(a, server_id, gen, false)) {
+        free(cs);
+        return;
+    }
     json_t *active = NULL;
     if (hlc_store_alerts_active(hub->store, server_id, &active) != 0) {
         free(cs);
         return;
     }
+    if (n == 0 && json_array_size(active) == 0)
+        quiet_as_of(a, server_id, gen, true);
     /* Resolve what is active and no longer true... */
     json_t *resolve = json_array();
     size_t j;

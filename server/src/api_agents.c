@@ -11,26 +11,20 @@
 #include "ingest.h"
 #include "store.h"
 
-/* Registers server_id as a new machine of the declared type; an existing
- * machine is left as it is. 0 or HLC_E*. */
+/* Registers server_id as a new machine of the declared type; one registered
+ * meanwhile is left as it is. 0 or HLC_E*. */
 static int
-ensure_machine(struct hlc_hub *hub, const struct hlc_heartbeat *hb)
+register_machine(struct hlc_hub *hub, const struct hlc_heartbeat *hb)
 {
-    json_t *m = NULL;
-    int rc = hlc_store_machine_get(hub->store, hb->server_id, &m);
-    json_decref(m);
-    if (rc != HLC_ENOTFOUND)
-        return rc;
-    const char *host = hb->s.hostname[0] && hlc_valid_hostname(hb->s.hostname)
-                           ? hb->s.hostname
-                           : hb->server_id;
-    m = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:[]}", "server_id", hb->server_id,
-                  "display_name", hb->server_id, "hostname", host, "tdp_watts", 50,
-                  "machine_type", hb->machine_type, "connectivity", "direct", "ssh_port", 22,
-                  "ssh_user", "homelabcmd", "tags");
+    const char *host =
+        hb->s.hostname[0] && hlc_valid_hostname(hb->s.hostname) ? hb->s.hostname : hb->server_id;
+    json_t *m = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:[]}", "server_id",
+                          hb->server_id, "display_name", hb->server_id, "hostname", host,
+                          "tdp_watts", 50, "machine_type", hb->machine_type, "connectivity",
+                          "direct", "ssh_port", 22, "ssh_user", "homelabcmd", "tags");
     if (!m)
         return HLC_ENOMEM;
-    rc = hlc_store_machine_insert(hub->store, m);
+    int rc = hlc_store_machine_insert(hub->store, m);
     json_decref(m);
     return rc == HLC_EEXISTS ? 0 : rc;
 }
@@ -57,11 +51,16 @@ hlc_api_agent_heartbeat(struct hlc_req *r)
                               "timestamp is too far ahead of the hub's clock", "timestamp");
         goto out;
     }
-    if ((rc = ensure_machine(r->hub, &hb)) != 0) {
-        ret = hlc_reply_err(r, rc, "registering the machine");
-        goto out;
-    }
+    /* Known machines are the rule: ingest finds out (in its transaction)
+     * whether the machine exists, and only a first heartbeat registers it. */
     rc = hlc_ingest_sample(r->hub, hb.server_id, &hb.s, "agent");
+    if (rc == HLC_ENOTFOUND) {
+        if ((rc = register_machine(r->hub, &hb)) != 0) {
+            ret = hlc_reply_err(r, rc, "registering the machine");
+            goto out;
+        }
+        rc = hlc_ingest_sample(r->hub, hb.server_id, &hb.s, "agent");
+    }
     if (rc == HLC_EINVAL) {
         ret = hlc_reply_error(r, 422, "VALIDATION_ERROR",
                               "timestamp is too far ahead of the hub's clock", "timestamp");
@@ -73,9 +72,9 @@ hlc_api_agent_heartbeat(struct hlc_req *r)
     }
     char now[32];
     hlc_time_iso(hlc_now(), now);
-    ret = hlc_reply_json(r, 200,
-                         json_pack("{s:b, s:s, s:[]}", "received", 1, "server_time", now,
-                                   "pending_commands"));
+    ret = hlc_reply_json(
+        r, 200,
+        json_pack("{s:b, s:s, s:[]}", "received", 1, "server_time", now, "pending_commands"));
 out:
     hlc_sample_release(&hb.s);
     return ret;

@@ -109,6 +109,70 @@ store_stmt(struct store_conn *c, const char *sql)
     return NULL;
 }
 
+/* ---- WAL checkpoints off the request path ---------------------------------- */
+
+/* WAL frames written since the last checkpoint after which another is asked
+ * for (SQLite's own default is 1000), and the WAL size at which the
+ * checkpointer makes writers wait until the log has been copied and can
+ * start over (a log that writers never let a passive checkpoint finish
+ * must not grow without bound). */
+#define STORE_CKPT_PAGES 2000
+#define STORE_CKPT_RESTART_PAGES (8 * STORE_CKPT_PAGES)
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct hlc_store *s = arg;
+    int done = atomic_load(&s->ckpt_done);
+    if (pages < done) /* the log started over */
+        done = 0;
+    if (pages - done >= STORE_CKPT_PAGES) {
+        pthread_mutex_lock(&s->ckpt_mu);
+        s->ckpt_want = true;
+        s->ckpt_pages = pages;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->ckpt_mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *
+ckpt_main(void *arg)
+{
+    struct hlc_store *s = arg;
+    pthread_mutex_lock(&s->ckpt_mu);
+    for (;;) {
+        while (!s->ckpt_want && !s->ckpt_stop)
+            pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+        if (s->ckpt_stop)
+            break;
+        s->ckpt_want = false;
+        int mode = s->ckpt_pages >= STORE_CKPT_RESTART_PAGES ? SQLITE_CHECKPOINT_RESTART
+                                                             : SQLITE_CHECKPOINT_PASSIVE;
+        pthread_mutex_unlock(&s->ckpt_mu);
+        /* PASSIVE copies what no reader still needs and never blocks writers;
+         * RESTART waits for them so the next one starts the log over. */
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL, mode, &log, &done) != SQLITE_OK)
+            hlc_log(HLC_LOG_WARN, "store: checkpoint: %s", sqlite3_errmsg(s->ckpt.db));
+        atomic_store(&s->ckpt_done, done > 0 ? done : 0);
+        pthread_mutex_lock(&s->ckpt_mu);
+    }
+    pthread_mutex_unlock(&s->ckpt_mu);
+    return NULL;
+}
+
+/* Hands a connection's checkpoints to the checkpointer. */
+static void
+conn_hook(struct hlc_store *s, struct store_conn *c)
+{
+    sqlite3_wal_hook(c->db, wal_hook, s);
+}
+
+/* ---- connection pool ---------------------------------------------------------- */
+
 struct store_conn *
 store_acquire(struct hlc_store *s)
 {
@@ -134,6 +198,23 @@ store_release(struct hlc_store *s, struct store_conn *c)
     s->free = c;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+}
+
+struct store_conn *
+store_acquire_ingest(struct hlc_store *s)
+{
+    pthread_mutex_lock(&s->ingest_mu);
+    s->ingest.changes_at_acquire = sqlite3_total_changes64(s->ingest.db);
+    return &s->ingest;
+}
+
+void
+store_release_ingest(struct hlc_store *s, struct store_conn *c)
+{
+    store_rollback(c);
+    if (sqlite3_total_changes64(c->db) != c->changes_at_acquire)
+        atomic_fetch_add(&s->generation, 1);
+    pthread_mutex_unlock(&s->ingest_mu);
 }
 
 static int
@@ -190,6 +271,9 @@ hlc_store_open(struct hlc_store **out, const char *path, unsigned nconns)
     s->conns = hlc_xcalloc(nconns, sizeof(*s->conns));
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->ingest_mu, NULL);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
     int rc = 0;
     for (unsigned i = 0; i < nconns; i++) {
         if ((rc = conn_open(&s->conns[i], path)) != 0)
@@ -197,9 +281,18 @@ hlc_store_open(struct hlc_store **out, const char *path, unsigned nconns)
         s->nconns = i + 1;
         if (i == 0 && (rc = migrate(&s->conns[0])) != 0)
             goto fail;
+        conn_hook(s, &s->conns[i]);
         s->conns[i].next_free = s->free;
         s->free = &s->conns[i];
     }
+    if ((rc = conn_open(&s->ingest, path)) != 0 || (rc = conn_open(&s->ckpt, path)) != 0)
+        goto fail;
+    conn_hook(s, &s->ingest);
+    if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+        rc = HLC_ENOMEM;
+        goto fail;
+    }
+    s->ckpt_started = true;
     *out = s;
     return 0;
 fail:
@@ -212,12 +305,24 @@ hlc_store_free(struct hlc_store *s)
 {
     if (!s)
         return;
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckpt_mu);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->ckpt_mu);
+        pthread_join(s->ckpt_thread, NULL);
+    }
     if (s->nconns > 0 && s->conns[0].db)
         sqlite3_wal_checkpoint_v2(s->conns[0].db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     for (unsigned i = 0; i < s->nconns; i++)
         conn_close(&s->conns[i]);
+    conn_close(&s->ingest);
+    conn_close(&s->ckpt);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->ingest_mu);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
     free(s->conns);
     free(s->path);
     free(s);
@@ -236,6 +341,12 @@ unsigned long long
 hlc_store_generation(struct hlc_store *s)
 {
     return atomic_load(&s->generation);
+}
+
+unsigned long long
+hlc_store_alerts_generation(struct hlc_store *s)
+{
+    return atomic_load(&s->alerts_generation);
 }
 
 int

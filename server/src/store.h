@@ -28,6 +28,8 @@ int hlc_store_latest_version(void);
 /* A number that changes after every call that wrote to the database: lets
  * callers cache what they computed from it. Lock-free. */
 unsigned long long hlc_store_generation(struct hlc_store *s);
+/* Changes after every committed write to the alerts table (lock-free). */
+unsigned long long hlc_store_alerts_generation(struct hlc_store *s);
 /* True when a trivial query answers. */
 bool hlc_store_ping(struct hlc_store *s);
 /* Database file sizes and row counts for /system/stats (new object). */

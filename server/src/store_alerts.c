@@ -193,6 +193,8 @@ hlc_store_alerts_apply(struct hlc_store *s, struct hlc_alert_change *ch, size_t 
         for (size_t i = 0; i < n; i++)
             ch[i].applied = false;
     store_release(s, c);
+    /* After the commit: a reader of the old generation reads again. */
+    atomic_fetch_add(&s->alerts_generation, 1);
     return rc;
 }
 
@@ -340,6 +342,7 @@ hlc_store_alert_move(struct hlc_store *s, const char *id, const char *to, int64_
     sqlite3_reset(st);
 out:
     store_release(s, c);
+    atomic_fetch_add(&s->alerts_generation, 1);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #define HLC_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 
 #include <sqlite3.h>
@@ -29,6 +30,21 @@ struct hlc_store {
     pthread_mutex_t mu;         /* guards free */
     pthread_cond_t cv;          /* signalled when one is returned */
     _Atomic unsigned long long generation; /* bumped after any call that wrote */
+    _Atomic unsigned long long alerts_generation; /* bumped after alert writes */
+    /* Metric ingest's own connection: always the same one, so the pages it
+     * rewrites on every batch stay in its cache instead of being re-read
+     * by whichever pool connection comes next. */
+    struct store_conn ingest;
+    pthread_mutex_t ingest_mu;
+    /* WAL checkpoints run on a thread of their own (never inside a commit a
+     * request waits for): commits signal it past STORE_CKPT_PAGES. */
+    struct store_conn ckpt;
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;
+    bool ckpt_want, ckpt_stop, ckpt_started;
+    int ckpt_pages;          /* WAL frames when last asked */
+    _Atomic int ckpt_done;   /* frames the last checkpoint copied */
 };
 
 /* Migrations: index i holds the SQL that upgrades user_version i to i+1. */
@@ -38,6 +54,9 @@ extern const int store_nmigrations;
 /* Takes a connection from the pool (blocks while all are busy). */
 struct store_conn *store_acquire(struct hlc_store *s);
 void store_release(struct hlc_store *s, struct store_conn *c);
+/* Metric ingest's dedicated connection (one user at a time). */
+struct store_conn *store_acquire_ingest(struct hlc_store *s);
+void store_release_ingest(struct hlc_store *s, struct store_conn *c);
 /* A cached prepared statement for a static SQL string (keyed by its address),
  * reset and unbound. NULL on a prepare error (logged). */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);

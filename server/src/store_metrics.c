@@ -93,27 +93,54 @@ static const char sql_latest_upsert[] =
     " containers_at=COALESCE(excluded.containers_at, metrics_latest.containers_at)"
     " WHERE excluded.timestamp > metrics_latest.timestamp";
 
+/* Seen now, and the OS fields of the newest sample (NULL binds keep them). */
 static const char sql_seen[] =
     "UPDATE servers SET last_seen=MAX(COALESCE(last_seen,0), ?2), status='online',"
-    " last_error=NULL WHERE server_id=?1";
-static const char sql_os[] =
-    "UPDATE servers SET os_distribution=COALESCE(?2, os_distribution),"
-    " os_version=COALESCE(?3, os_version), kernel=COALESCE(?4, kernel),"
-    " architecture=COALESCE(?5, architecture) WHERE server_id=?1";
+    " last_error=NULL, os_distribution=COALESCE(?3, os_distribution),"
+    " os_version=COALESCE(?4, os_version), kernel=COALESCE(?5, kernel),"
+    " architecture=COALESCE(?6, architecture) WHERE server_id=?1";
 
-static const char sql_fs_clear[] = "DELETE FROM filesystem_latest WHERE server_id=?1";
+/* Snapshot rows are updated in place (no delete + re-insert of rows that
+ * are still there), then the ones the sample no longer has are dropped. */
+static const char sql_fs_clear[] =
+    "DELETE FROM filesystem_latest WHERE server_id=?1 AND checked_at < ?2";
 static const char sql_fs_insert[] =
-    "INSERT OR REPLACE INTO filesystem_latest(server_id, mount, device, fstype, total_bytes,"
-    " used_bytes, avail_bytes, checked_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)";
-static const char sql_svc_clear[] = "DELETE FROM service_latest WHERE server_id=?1";
+    "INSERT INTO filesystem_latest(server_id, mount, device, fstype, total_bytes,"
+    " used_bytes, avail_bytes, checked_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
+    " ON CONFLICT(server_id, mount) DO UPDATE SET device=excluded.device,"
+    " fstype=excluded.fstype, total_bytes=excluded.total_bytes,"
+    " used_bytes=excluded.used_bytes, avail_bytes=excluded.avail_bytes,"
+    " checked_at=excluded.checked_at";
+static const char sql_svc_clear[] =
+    "DELETE FROM service_latest WHERE server_id=?1 AND checked_at < ?2";
 static const char sql_svc_insert[] =
-    "INSERT OR REPLACE INTO service_latest(server_id, service_name, status, active_state,"
+    "INSERT INTO service_latest(server_id, service_name, status, active_state,"
     " sub_state, load_state, pid, memory_bytes, cpu_usage_ns, checked_at)"
-    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
-static const char sql_ctr_clear[] = "DELETE FROM container_latest WHERE server_id=?1";
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+    " ON CONFLICT(server_id, service_name) DO UPDATE SET status=excluded.status,"
+    " active_state=excluded.active_state, sub_state=excluded.sub_state,"
+    " load_state=excluded.load_state, pid=excluded.pid, memory_bytes=excluded.memory_bytes,"
+    " cpu_usage_ns=excluded.cpu_usage_ns, checked_at=excluded.checked_at";
+static const char sql_ctr_clear[] =
+    "DELETE FROM container_latest WHERE server_id=?1 AND checked_at < ?2";
 static const char sql_ctr_insert[] =
-    "INSERT OR REPLACE INTO container_latest(server_id, name, container_id, image, state,"
-    " status, checked_at) VALUES(?1,?2,?3,?4,?5,?6,?7)";
+    "INSERT INTO container_latest(server_id, name, container_id, image, state,"
+    " status, checked_at) VALUES(?1,?2,?3,?4,?5,?6,?7)"
+    " ON CONFLICT(server_id, name) DO UPDATE SET container_id=excluded.container_id,"
+    " image=excluded.image, state=excluded.state, status=excluded.status,"
+    " checked_at=excluded.checked_at";
+
+/* Drops a machine's snapshot rows older than this sample's. */
+static int
+clear_stale(struct store_conn *c, const char *sql, const char *id, int64_t ts, const char *what)
+{
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return HLC_EDB;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ts);
+    return step_done(c, st, what);
+}
 
 static int
 snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, unsigned write)
@@ -122,11 +149,6 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
     int rc;
     write &= smp->have;
     if (write & HLC_HAVE_FS) {
-        if (!(st = store_stmt(c, sql_fs_clear)))
-            return HLC_EDB;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if ((rc = step_done(c, st, "clear filesystems")) != 0)
-            return rc;
         for (size_t i = 0; i < smp->nfs; i++) {
             const struct hlc_fs *f = &smp->fs[i];
             if (!(st = store_stmt(c, sql_fs_insert)))
@@ -142,13 +164,10 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             if ((rc = step_done(c, st, "store filesystem")) != 0)
                 return rc;
         }
+        if ((rc = clear_stale(c, sql_fs_clear, id, smp->timestamp, "clear filesystems")) != 0)
+            return rc;
     }
     if (write & HLC_HAVE_SERVICES) {
-        if (!(st = store_stmt(c, sql_svc_clear)))
-            return HLC_EDB;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if ((rc = step_done(c, st, "clear services")) != 0)
-            return rc;
         for (size_t i = 0; i < smp->nservices; i++) {
             const struct hlc_service *v = &smp->services[i];
             if (!(st = store_stmt(c, sql_svc_insert)))
@@ -166,13 +185,10 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             if ((rc = step_done(c, st, "store service state")) != 0)
                 return rc;
         }
+        if ((rc = clear_stale(c, sql_svc_clear, id, smp->timestamp, "clear services")) != 0)
+            return rc;
     }
     if (write & HLC_HAVE_CONTAINERS) {
-        if (!(st = store_stmt(c, sql_ctr_clear)))
-            return HLC_EDB;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        if ((rc = step_done(c, st, "clear containers")) != 0)
-            return rc;
         for (size_t i = 0; i < smp->ncontainers; i++) {
             const struct hlc_container *k = &smp->containers[i];
             if (!(st = store_stmt(c, sql_ctr_insert)))
@@ -187,6 +203,8 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             if ((rc = step_done(c, st, "store container")) != 0)
                 return rc;
         }
+        if ((rc = clear_stale(c, sql_ctr_clear, id, smp->timestamp, "clear containers")) != 0)
+            return rc;
     }
     return 0;
 }
@@ -301,26 +319,16 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
+    if (*newest && (smp->have & HLC_HAVE_IDENTITY)) {
+        bind_text_or_null(st, 3, smp->os_name[0] ? smp->os_name : smp->os_id);
+        bind_text_or_null(st, 4, smp->os_version);
+        bind_text_or_null(st, 5, smp->kernel);
+        bind_text_or_null(st, 6, smp->arch);
+    }
     if ((rc = step_done(c, st, "mark machine seen")) != 0)
         goto out;
-
-    if (*newest) {
-        if ((rc = snapshots(c, id, smp, write_snapshots)) != 0)
-            goto out;
-        if (smp->have & HLC_HAVE_IDENTITY) {
-            if (!(st = store_stmt(c, sql_os))) {
-                rc = HLC_EDB;
-                goto out;
-            }
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            bind_text_or_null(st, 2, smp->os_name[0] ? smp->os_name : smp->os_id);
-            bind_text_or_null(st, 3, smp->os_version);
-            bind_text_or_null(st, 4, smp->kernel);
-            bind_text_or_null(st, 5, smp->arch);
-            if ((rc = step_done(c, st, "store os fields")) != 0)
-                goto out;
-        }
-    }
+    if (*newest)
+        rc = snapshots(c, id, smp, write_snapshots);
 out:
     return rc;
 }
@@ -343,19 +351,21 @@ hlc_store_metrics_ingest_batch(struct hlc_store *s, struct hlc_metric_write *con
         w[i]->rc = HLC_EDB;
         w[i]->duplicate = w[i]->newest = false;
     }
-    struct store_conn *c = store_acquire(s);
+    struct store_conn *c = store_acquire_ingest(s);
     int rc = store_begin(c);
+    /* Each sample of a batch in its own savepoint: one that fails leaves no
+     * trace and does not take the others down with it. A batch of one needs
+     * none: its failure rolls the transaction back. */
+    bool sp = n > 1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        /* Each sample in its own savepoint: one that fails leaves no trace
-         * and does not take the others down with it. */
-        if ((rc = run_plain(c, sql_savepoint)) != 0)
+        if (sp && (rc = run_plain(c, sql_savepoint)) != 0)
             break;
         w[i]->rc = ingest_one(c, w[i]);
         if (w[i]->rc != 0) {
             w[i]->newest = false;
-            rc = run_plain(c, sql_rollback_to);
+            rc = sp ? run_plain(c, sql_rollback_to) : w[i]->rc;
         }
-        if (rc == 0)
+        if (sp && rc == 0)
             rc = run_plain(c, sql_release);
     }
     if (rc == 0)
@@ -366,7 +376,7 @@ hlc_store_metrics_ingest_batch(struct hlc_store *s, struct hlc_metric_write *con
                 w[i]->rc = rc;
             w[i]->duplicate = w[i]->newest = false;
         }
-    store_release(s, c); /* rolls back anything left open */
+    store_release_ingest(s, c); /* rolls back anything left open */
     return rc;
 }
 

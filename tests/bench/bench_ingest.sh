@@ -95,11 +95,18 @@ done = function(summary, latency, requests)
 end
 LUA
 
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() { # name script url tag
-  local out
+  local out t0 t1
+  t0=$(ticks "${pids[0]}")
   out=$(wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$2" "$3" 2>"$tmp/wrk.err" | grep '^RESULT' || true)
   read -r _ rps p50 p95 p99 errs <<<"$out"
   printf '%-40s %9s req/s  p50 %7s ms  p95 %7s ms  p99 %7s ms  errors %s\n' "$1" "$rps" "$p50" "$p95" "$p99" "$errs"
+  t1=$(ticks "${pids[0]}")
+  # The hub's own CPU (user + system) per answered request, and the cores
+  # it kept busy: what the rate costs, apart from wrk on the same cores.
+  python3 -c 'import sys,os; t,r,d=map(float,sys.argv[1:]); hz=os.sysconf("SC_CLK_TCK"); print(f"  hub CPU {t/hz/(r*d)*1e6:.0f} us per request, {t/hz/d:.2f} cores busy")' \
+    "$((t1 - t0))" "${rps:-0}" "$DUR"
   head -3 "$tmp/wrk.err" >&2 || true
   eval "R_$4=$rps; P99_$4=$p99"
 }
@@ -107,8 +114,7 @@ run() { # name script url tag
 echo "wrk -t2 -c$CONNS -d${DUR}s on $(nproc) cores, heartbeats for $MACHINES machines (~1.6 KB each)"
 run "hub POST /api/v1/agents/heartbeat" "$tmp/ingest.lua" "http://127.0.0.1:$P" hb
 run "floor: hub GET /api/v1/system/health" "$tmp/plain.lua" "http://127.0.0.1:$P/api/v1/system/health" floor
-stored=$(curl -fsS -H "X-API-Key: $KEY" "http://127.0.0.1:$P/api/v1/system/stats" |
-  python3 -c 'import json,sys; d=json.load(sys.stdin)["database"]; print(d.get("metrics_rows", d))')
+stored=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM metrics").fetchone()[0])' "$tmp/hub/homelabcmd.db")
 machines=$(curl -fsS -H "X-API-Key: $KEY" "http://127.0.0.1:$P/api/v1/servers" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 python3 - "$R_hb" "$P99_hb" "$R_floor" <<'PY'
@@ -117,5 +123,6 @@ r, p99, floor = map(float, sys.argv[1:])
 print(f"goal >= 5000/s and p99 <= 10 ms: {r:.0f}/s, p99 {p99:.2f} ms -> "
       f"{'met' if r >= 5000 and p99 <= 10 else 'NOT met'}; {r / floor * 100:.0f}% of the HTTP floor's rate")
 PY
-echo "machines registered by heartbeat: $machines; sample rows: $stored"
+echo "machines registered by heartbeat: $machines; sample rows stored: $stored (one per acknowledged heartbeat)"
+echo "WAL after the run: $(( $(stat -c %s "$tmp/hub/homelabcmd.db-wal" 2>/dev/null || echo 0) / 1024 )) KiB (checkpointed off the request path)"
 echo "hub RSS after the run: $(awk '/VmRSS/{print $2" kB"}' /proc/${pids[0]}/status)"
