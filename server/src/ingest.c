@@ -12,6 +12,7 @@
 #include "hlc/base.h"
 #include "hlc/sample.h"
 #include "hub.h"
+#include "jsonw.h"
 #include "store.h"
 
 #define CACHE_BUCKETS 1024
@@ -284,10 +285,10 @@ round2(double v)
     return round(v * 100.0) / 100.0;
 }
 
-static json_int_t
+static int64_t
 clamp_i(uint64_t v)
 {
-    return v > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)v;
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
 static void
@@ -352,111 +353,137 @@ make_point(const struct hlc_sample *s, struct hlc_metric_point *p)
         p->cpu_temp_c = round2(s->cpu_temp_c);
 }
 
-static json_t *
-real_or_null(double v)
+/* The timestamp as ISO 8601 text, or null when unknown. */
+static void
+put_iso(struct jsonw *w, const char *key, int64_t t)
 {
-    return isnan(v) ? json_null() : json_real(v);
-}
-
-static json_t *
-int_or_null(int64_t v)
-{
-    return v < 0 ? json_null() : json_integer(v);
-}
-
-static json_t *
-str_or_null(const char *v)
-{
-    return v && *v ? json_string(v) : json_null();
-}
-
-static json_t *
-iso_or_null(int64_t t)
-{
-    if (t <= 0)
-        return json_null();
     char iso[32];
+    if (t <= 0) {
+        jsonw_null(w, key);
+        return;
+    }
     hlc_time_iso(t, iso);
-    return json_string(iso);
+    jsonw_str(w, key, iso);
 }
 
-json_t *
-hlc_ingest_latest_json(const struct hlc_sample *s, const char *source,
+static void
+put_count(struct jsonw *w, const char *key, int64_t v)
+{
+    if (v < 0)
+        jsonw_null(w, key);
+    else
+        jsonw_int(w, key, v);
+}
+
+static void
+put_text(struct jsonw *w, const char *key, const char *v)
+{
+    jsonw_str(w, key, v && *v ? v : NULL);
+}
+
+char *
+hlc_ingest_latest_text(const struct hlc_sample *s, const char *source,
                        const struct hlc_sample *prev_updates)
 {
     struct hlc_metric_point p;
     make_point(s, &p);
-    json_t *o = json_object();
-    json_object_set_new(o, "timestamp", iso_or_null(s->timestamp));
-    json_object_set_new(o, "cpu_percent", real_or_null(p.cpu_percent));
-    json_object_set_new(o, "memory_percent", real_or_null(p.memory_percent));
-    json_object_set_new(o, "memory_used_bytes", int_or_null(p.memory_used));
-    json_object_set_new(o, "memory_total_bytes", int_or_null(p.memory_total));
-    json_object_set_new(o, "swap_total_bytes", int_or_null(p.swap_total));
-    json_object_set_new(o, "swap_used_bytes", int_or_null(p.swap_used));
-    json_object_set_new(o, "disk_percent", real_or_null(p.disk_percent));
+    struct jsonw w;
+    jsonw_init(&w);
+    jsonw_object(&w, NULL);
+    put_iso(&w, "timestamp", s->timestamp);
+    jsonw_real(&w, "cpu_percent", p.cpu_percent);
+    jsonw_real(&w, "memory_percent", p.memory_percent);
+    put_count(&w, "memory_used_bytes", p.memory_used);
+    put_count(&w, "memory_total_bytes", p.memory_total);
+    put_count(&w, "swap_total_bytes", p.swap_total);
+    put_count(&w, "swap_used_bytes", p.swap_used);
+    jsonw_real(&w, "disk_percent", p.disk_percent);
 
-    json_t *fss = json_array();
-    for (size_t i = 0; i < s->nfs; i++) {
-        const struct hlc_fs *f = &s->fs[i];
-        json_array_append_new(
-            fss, json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:f}", "mount", f->mount, "device",
-                           str_or_null(f->device), "fstype", str_or_null(f->fstype),
-                           "total_bytes", clamp_i(f->total_bytes), "used_bytes",
-                           clamp_i(f->used_bytes), "avail_bytes", clamp_i(f->avail_bytes),
-                           "percent", round2(hlc_fs_used_percent(f))));
+    if (s->have & HLC_HAVE_FS) {
+        jsonw_array(&w, "filesystems");
+        for (size_t i = 0; i < s->nfs; i++) {
+            const struct hlc_fs *f = &s->fs[i];
+            jsonw_object(&w, NULL);
+            jsonw_str(&w, "mount", f->mount);
+            put_text(&w, "device", f->device);
+            put_text(&w, "fstype", f->fstype);
+            jsonw_int(&w, "total_bytes", clamp_i(f->total_bytes));
+            jsonw_int(&w, "used_bytes", clamp_i(f->used_bytes));
+            jsonw_int(&w, "avail_bytes", clamp_i(f->avail_bytes));
+            jsonw_real(&w, "percent", round2(hlc_fs_used_percent(f)));
+            jsonw_end_object(&w);
+        }
+        jsonw_end_array(&w);
+    } else {
+        jsonw_null(&w, "filesystems");
     }
-    json_object_set_new(o, "filesystems", (s->have & HLC_HAVE_FS) ? fss : json_null());
-    if (!(s->have & HLC_HAVE_FS))
-        json_decref(fss);
 
-    json_t *nets = json_array();
-    bool rates = s->have & HLC_HAVE_NET_RATES;
-    for (size_t i = 0; i < s->nnet; i++) {
-        const struct hlc_net *n = &s->net[i];
-        json_array_append_new(
-            nets, json_pack("{s:s, s:I, s:I, s:o, s:o}", "name", n->name, "rx_bytes",
-                            clamp_i(n->rx_bytes), "tx_bytes", clamp_i(n->tx_bytes), "rx_bps",
-                            rates ? json_real(round2(n->rx_bps)) : json_null(), "tx_bps",
-                            rates ? json_real(round2(n->tx_bps)) : json_null()));
+    if (s->have & HLC_HAVE_NET) {
+        bool rates = s->have & HLC_HAVE_NET_RATES;
+        jsonw_array(&w, "network");
+        for (size_t i = 0; i < s->nnet; i++) {
+            const struct hlc_net *n = &s->net[i];
+            jsonw_object(&w, NULL);
+            jsonw_str(&w, "name", n->name);
+            jsonw_int(&w, "rx_bytes", clamp_i(n->rx_bytes));
+            jsonw_int(&w, "tx_bytes", clamp_i(n->tx_bytes));
+            jsonw_real(&w, "rx_bps", rates ? round2(n->rx_bps) : NAN);
+            jsonw_real(&w, "tx_bps", rates ? round2(n->tx_bps) : NAN);
+            jsonw_end_object(&w);
+        }
+        jsonw_end_array(&w);
+    } else {
+        jsonw_null(&w, "network");
     }
-    json_object_set_new(o, "network", (s->have & HLC_HAVE_NET) ? nets : json_null());
-    if (!(s->have & HLC_HAVE_NET))
-        json_decref(nets);
-    json_object_set_new(o, "network_rx_bps", real_or_null(p.rx_bps));
-    json_object_set_new(o, "network_tx_bps", real_or_null(p.tx_bps));
-    json_object_set_new(o, "load_1m", real_or_null(p.load1));
-    json_object_set_new(o, "load_5m", real_or_null(p.load5));
-    json_object_set_new(o, "load_15m", real_or_null(p.load15));
-    json_object_set_new(o, "uptime_seconds", int_or_null(p.uptime_seconds));
-    json_object_set_new(o, "boot_time", iso_or_null(s->boot_time));
-    json_object_set_new(o, "cpu_cores",
-                        s->cpu_cores ? json_integer(s->cpu_cores) : json_null());
-    json_object_set_new(o, "cpu_temp_c", real_or_null(p.cpu_temp_c));
-    json_t *temps = json_array();
-    for (size_t i = 0; i < s->ntemps; i++)
-        json_array_append_new(temps, json_pack("{s:s, s:f}", "zone", s->temps[i].zone,
-                                               "celsius", round2(s->temps[i].celsius)));
-    json_object_set_new(o, "temperatures", temps);
-    json_object_set_new(o, "reboot_required", (s->have & HLC_HAVE_REBOOT)
-                                                   ? json_boolean(s->reboot_required)
-                                                   : json_null());
+    jsonw_real(&w, "network_rx_bps", p.rx_bps);
+    jsonw_real(&w, "network_tx_bps", p.tx_bps);
+    jsonw_real(&w, "load_1m", p.load1);
+    jsonw_real(&w, "load_5m", p.load5);
+    jsonw_real(&w, "load_15m", p.load15);
+    put_count(&w, "uptime_seconds", p.uptime_seconds);
+    put_iso(&w, "boot_time", s->boot_time);
+    if (s->cpu_cores)
+        jsonw_int(&w, "cpu_cores", s->cpu_cores);
+    else
+        jsonw_null(&w, "cpu_cores");
+    jsonw_real(&w, "cpu_temp_c", p.cpu_temp_c);
+    jsonw_array(&w, "temperatures");
+    for (size_t i = 0; i < s->ntemps; i++) {
+        jsonw_object(&w, NULL);
+        jsonw_str(&w, "zone", s->temps[i].zone);
+        jsonw_real(&w, "celsius", round2(s->temps[i].celsius));
+        jsonw_end_object(&w);
+    }
+    jsonw_end_array(&w);
+    if (s->have & HLC_HAVE_REBOOT)
+        jsonw_bool(&w, "reboot_required", s->reboot_required);
+    else
+        jsonw_null(&w, "reboot_required");
     const struct hlc_sample *u = (s->have & HLC_HAVE_UPDATES) ? s
                                  : (prev_updates && (prev_updates->have & HLC_HAVE_UPDATES))
                                      ? prev_updates
                                      : NULL;
-    json_object_set_new(o, "updates_available", u ? json_integer(u->updates_pending) : json_null());
-    json_object_set_new(o, "security_updates", u ? json_integer(u->updates_security) : json_null());
-    bool id = s->have & HLC_HAVE_IDENTITY;
-    json_object_set_new(
-        o, "os",
-        id ? json_pack("{s:o, s:o, s:o, s:o, s:o}", "hostname", str_or_null(s->hostname),
-                       "distribution", str_or_null(s->os_name[0] ? s->os_name : s->os_id),
-                       "version", str_or_null(s->os_version), "kernel", str_or_null(s->kernel),
-                       "architecture", str_or_null(s->arch))
-           : json_null());
-    json_object_set_new(o, "source", json_string(source));
-    return o;
+    if (u) {
+        jsonw_int(&w, "updates_available", u->updates_pending);
+        jsonw_int(&w, "security_updates", u->updates_security);
+    } else {
+        jsonw_null(&w, "updates_available");
+        jsonw_null(&w, "security_updates");
+    }
+    if (s->have & HLC_HAVE_IDENTITY) {
+        jsonw_object(&w, "os");
+        put_text(&w, "hostname", s->hostname);
+        put_text(&w, "distribution", s->os_name[0] ? s->os_name : s->os_id);
+        put_text(&w, "version", s->os_version);
+        put_text(&w, "kernel", s->kernel);
+        put_text(&w, "architecture", s->arch);
+        jsonw_end_object(&w);
+    } else {
+        jsonw_null(&w, "os");
+    }
+    jsonw_str(&w, "source", source);
+    jsonw_end_object(&w);
+    return jsonw_finish(&w);
 }
 
 int
@@ -498,9 +525,7 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
 
     struct hlc_metric_point p;
     make_point(s, &p);
-    json_t *latest = hlc_ingest_latest_json(s, source, have_prev ? &prev : NULL);
-    char *text = json_dumps(latest, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(latest);
+    char *text = hlc_ingest_latest_text(s, source, have_prev ? &prev : NULL);
     hlc_sample_release(&prev);
     struct hlc_metric_write w = {
         .id = server_id, .smp = s, .point = &p, .source = source, .latest_json = text,

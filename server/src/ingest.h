@@ -30,11 +30,13 @@ struct hlc_sample;
 int hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
                       const char *source);
 
-/* The API's `latest` object for a derived sample (new reference). `prev_updates`
- * (may be NULL) supplies updates_available/security_updates when s lacks the
- * updates section, since that is asked for only every few hours. Pure. */
-json_t *hlc_ingest_latest_json(const struct hlc_sample *s, const char *source,
-                               const struct hlc_sample *prev_updates);
+/* The API's `latest` object for a derived sample, as compact JSON text
+ * (free() it; NULL when a string in the sample is not valid UTF-8).
+ * `prev_updates` (may be NULL) supplies updates_available/security_updates
+ * when s lacks the updates section, since that is asked for only every few
+ * hours. Pure. */
+char *hlc_ingest_latest_text(const struct hlc_sample *s, const char *source,
+                             const struct hlc_sample *prev_updates);
 
 /* Background service: the per-machine baseline cache, group commit (samples
  * ingested concurrently share one transaction) and the pruning thread.

@@ -1,0 +1,225 @@
+/* jsonw.c - direct JSON text writer (see jsonw.h). */
+#include "jsonw.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Far above any sample's latest row (the sample itself is capped at 1 MiB
+ * of collector text); a writer that reaches it fails rather than grows. */
+#define JSONW_CAP (8u << 20)
+
+void
+jsonw_init(struct jsonw *w)
+{
+    hlc_buf_init(&w->b, JSONW_CAP);
+    w->first = true;
+    w->bad = false;
+}
+
+static void
+put(struct jsonw *w, const char *s, size_t n)
+{
+    if (!w->bad && hlc_buf_append(&w->b, s, n) != 0)
+        w->bad = true;
+}
+
+/* The separator and key that come before a value. */
+static void
+lead(struct jsonw *w, const char *key)
+{
+    if (!w->first)
+        put(w, ",", 1);
+    w->first = false;
+    if (key) {
+        put(w, "\"", 1);
+        put(w, key, strlen(key));
+        put(w, "\":", 2);
+    }
+}
+
+void
+jsonw_object(struct jsonw *w, const char *key)
+{
+    lead(w, key);
+    put(w, "{", 1);
+    w->first = true;
+}
+
+void
+jsonw_array(struct jsonw *w, const char *key)
+{
+    lead(w, key);
+    put(w, "[", 1);
+    w->first = true;
+}
+
+void
+jsonw_end_object(struct jsonw *w)
+{
+    put(w, "}", 1);
+    w->first = false;
+}
+
+void
+jsonw_end_array(struct jsonw *w)
+{
+    put(w, "]", 1);
+    w->first = false;
+}
+
+void
+jsonw_null(struct jsonw *w, const char *key)
+{
+    lead(w, key);
+    put(w, "null", 4);
+}
+
+void
+jsonw_bool(struct jsonw *w, const char *key, bool v)
+{
+    lead(w, key);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void
+jsonw_int(struct jsonw *w, const char *key, int64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRId64, v);
+    lead(w, key);
+    put(w, num, (size_t)n);
+}
+
+void
+jsonw_real(struct jsonw *w, const char *key, double v)
+{
+    if (!isfinite(v)) {
+        jsonw_null(w, key);
+        return;
+    }
+    /* As jansson writes a real: 15 significant digits, always marked as a
+     * real (".0" when printf gave an integer), exponent without '+' or
+     * leading zeros. */
+    char num[40], out[48];
+    snprintf(num, sizeof(num), "%.15g", v);
+    size_t o = 0;
+    const char *e = strchr(num, 'e');
+    if (!e) {
+        o = strlen(num);
+        memcpy(out, num, o);
+        if (!strchr(num, '.')) {
+            memcpy(out + o, ".0", 2);
+            o += 2;
+        }
+    } else {
+        o = (size_t)(e - num) + 1;
+        memcpy(out, num, o);
+        const char *x = e + 1;
+        if (*x == '+')
+            x++;
+        else if (*x == '-')
+            out[o++] = *x++;
+        while (*x == '0' && x[1])
+            x++;
+        size_t rest = strlen(x);
+        memcpy(out + o, x, rest);
+        o += rest;
+    }
+    lead(w, key);
+    put(w, out, o);
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], cp;
+    size_t len;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+void
+jsonw_str(struct jsonw *w, const char *key, const char *s)
+{
+    if (!s) {
+        jsonw_null(w, key);
+        return;
+    }
+    lead(w, key);
+    put(w, "\"", 1);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), run = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            size_t len = utf8_seq(p + i, n - i);
+            if (len == 0) {
+                w->bad = true;
+                return;
+            }
+            i += len;
+            run += len;
+            continue;
+        }
+        put(w, (const char *)p + i - run, run);
+        run = 0;
+        char esc[8];
+        const char *e = c == '"'    ? "\\\""
+                        : c == '\\' ? "\\\\"
+                        : c == '\n' ? "\\n"
+                        : c == '\t' ? "\\t"
+                        : c == '\r' ? "\\r"
+                        : c == '\b' ? "\\b"
+                        : c == '\f' ? "\\f"
+                                    : NULL;
+        if (!e) {
+            snprintf(esc, sizeof(esc), "\\u%04X", c);
+            e = esc;
+        }
+        put(w, e, strlen(e));
+        i++;
+    }
+    put(w, (const char *)p + n - run, run);
+    put(w, "\"", 1);
+}
+
+char *
+jsonw_finish(struct jsonw *w)
+{
+    if (w->bad) {
+        hlc_buf_release(&w->b);
+        jsonw_init(w);
+        return NULL;
+    }
+    if (!w->b.data)
+        put(w, "", 0);
+    char *text = hlc_buf_steal(&w->b);
+    jsonw_init(w);
+    return text;
+}
