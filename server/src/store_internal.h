@@ -43,7 +43,6 @@ struct hlc_store {
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cv;
     bool ckpt_want, ckpt_stop, ckpt_started;
-    int ckpt_pages;          /* WAL frames when last asked */
     _Atomic int ckpt_done;   /* frames the last checkpoint copied */
 };
 
