@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -614,6 +615,34 @@ test_threads(void **state)
     hlc_sample_release(&s);
 }
 
+/* Ingest that never pauses still keeps the WAL near the checkpointer's
+ * threshold (2,000 pages, ~8 MB): the log must start over between batches,
+ * not grow for as long as samples keep coming (~20,000 frames here, ~80 MB
+ * if it never did). */
+static void
+test_wal_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct worker w[3] = {
+        {f, "nas", 1733000000, 1500, 0},
+        {f, "pi", 1733000000, 1500, 0},
+        {f, "laptop", 1733000000, 1500, 0},
+    };
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM metrics"), 4500);
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", f->path);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    assert_true(st.st_size < 24 * 1024 * 1024);
+}
+
 int
 main(void)
 {
@@ -627,6 +656,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_skip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
