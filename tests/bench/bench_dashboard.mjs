@@ -31,17 +31,40 @@ let hub = new Hub({ dir });
 let hub2 = null;
 let browser;
 
-/** One cold load (new context) then a warm reload: ms from navigation start to N cards. */
+/** Installed in every page before its own scripts: the Performance API time of
+ * the first frame painted with all N cards and their bars (the DOM change that
+ * completes them, then the end of the frame that draws it: a task posted from
+ * requestAnimationFrame runs after that frame's paint). */
+function markRendered(n) {
+  const done = () => document.querySelectorAll('.card').length >= n
+    && document.querySelectorAll('.card [role=meter][aria-label=Disk]').length >= n * 0.8;
+  const mo = new MutationObserver(() => {
+    if (!done()) return;
+    mo.disconnect();
+    requestAnimationFrame(() => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => { window.__hlcRendered = performance.now(); };
+      ch.port2.postMessage(0);
+    });
+  });
+  mo.observe(document, { childList: true, subtree: true });
+}
+
+/** One cold load (new context) then a warm reload: ms from navigation start to
+ * the N cards painted (in the page), and to the test driver seeing them. */
 async function load(h, wantBytes) {
   const page = await openPage(browser, h);
+  await page.context().addInitScript(markRendered, N);
   const out = {};
   for (const kind of ['cold', 'warm']) {
     if (kind === 'warm') await page.goto('about:blank');
     await page.goto(h.url + '/');
-    await page.waitForFunction((n) => document.querySelectorAll('.card [role=meter][aria-label=Disk]').length >= n, N * 0.8, { timeout: 30000 });
+    await page.waitForFunction(() => window.__hlcRendered !== undefined, null, { timeout: 30000 });
     const cards = await page.evaluate(() => document.querySelectorAll('.card').length);
     if (cards !== N) throw new Error(`${cards} cards drawn, want ${N}`);
-    out[kind] = await page.evaluate(() => performance.now());
+    const [painted, seen] = await page.evaluate(() => [window.__hlcRendered, performance.now()]);
+    out[kind] = painted;
+    out[kind + 'Seen'] = seen;
     if (kind === 'cold' && wantBytes) {
       out.bytes = await page.evaluate(() => performance.getEntriesByType('resource')
         .filter((e) => /\.(js|css)(\?|$)/.test(e.name)).reduce((a, e) => a + e.transferSize, 0));
@@ -83,6 +106,7 @@ try {
   browser = await launch();
   const dash = [];
   const warm = [];
+  const seen = [];
   const dash2 = [];
   const warm2 = [];
   let bytes = null;
@@ -92,7 +116,7 @@ try {
     for (const h of order) {
       if (!h) continue;
       const r = await load(h, (h === hub ? bytes : bytes2) === null);
-      if (h === hub) { dash.push(r.cold); warm.push(r.warm); bytes ??= r.bytes; }
+      if (h === hub) { dash.push(r.cold); warm.push(r.warm); seen.push(r.coldSeen); bytes ??= r.bytes; }
       else { dash2.push(r.cold); warm2.push(r.warm); bytes2 ??= r.bytes; }
     }
   }
@@ -117,8 +141,9 @@ try {
   const f = (x) => x.toFixed(1);
   console.log(`machines ${N}, history ${DAYS} d every ${STEP} s, runs ${RUNS}`);
   console.log(`baseline GET /api/v1/servers from Node: median ${f(med(api))} ms`);
-  console.log(`dashboard rendered (cold cache, navigation start -> ${N} cards): median ${f(med(dash))} ms, max ${f(Math.max(...dash))} ms  (goal <= 500 ms; ${f(med(dash) / med(api))}x the API baseline)`);
+  console.log(`dashboard rendered (cold cache, navigation start -> first frame painted with ${N} cards): median ${f(med(dash))} ms, max ${f(Math.max(...dash))} ms  (goal <= 500 ms; ${f(med(dash) / med(api))}x the API baseline)`);
   console.log(`dashboard rendered (warm cache): median ${f(med(warm))} ms`);
+  console.log(`cold loads as the test driver saw them (its polling and round trips to the page added): median ${f(med(seen))} ms`);
   console.log(`30-day chart: uPlot render median ${f(med(build))} ms (goal <= 100 ms); click -> drawn incl. history request median ${f(med(click))} ms`);
   console.log(`JS+CSS transferred (gzip, cold): ${(bytes / 1024).toFixed(1)} KiB (goal <= 300 KB)`);
   if (COMPARE) {
