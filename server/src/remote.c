@@ -123,8 +123,12 @@ cb_schedule(void *ud, struct hlc_poll_entry **list, size_t *n)
 {
     struct hlc_hub *hub = ud;
     int def = (int)hlc_config_number(hub->store, "polling", "poll_interval_seconds", 60);
+    /* A server heard from its push agent within the offline threshold is not
+     * also polled over SSH; once the agent is silent that long, SSH takes over. */
+    int offline =
+        (int)hlc_config_number(hub->store, "thresholds", "server_offline_seconds", 180);
     void *v = NULL;
-    int rc = hlc_store_poll_targets(hub->store, def, &v, n);
+    int rc = hlc_store_poll_targets(hub->store, def, hlc_now() - offline, &v, n);
     *list = v;
     return rc;
 }

@@ -387,8 +387,11 @@ void hlc_store_ssh_target_release(struct hlc_store_ssh_target *t);
 int hlc_store_ssh_target(struct hlc_store *s, const char *id, struct hlc_store_ssh_target *t);
 /* Machines polled over SSH (machine_type 'server') with their interval
  * (their own, else default_interval): a heap array of `struct
- * hlc_poll_entry` from hlc/poller.h. */
-int hlc_store_poll_targets(struct hlc_store *s, int default_interval, void **list, size_t *n);
+ * hlc_poll_entry` from hlc/poller.h. A server whose push agent reported at
+ * or after agent_since is left out: its agent is the source while it talks,
+ * and SSH takes over when it falls silent. */
+int hlc_store_poll_targets(struct hlc_store *s, int default_interval, int64_t agent_since,
+                           void **list, size_t *n);
 /* Pins a first-seen host key (only if none is pinned yet). */
 int hlc_store_hostkey_pin(struct hlc_store *s, const char *id, const char *fingerprint);
 /* Records a changed host key and the reason in last_error. */

@@ -14,8 +14,10 @@ static const char sql_target[] =
     " ssh_port, host_key_fingerprint, host_key_changed, ssh_user FROM servers"
     " WHERE server_id=?1";
 static const char sql_targets[] =
-    "SELECT server_id, COALESCE(poll_interval_seconds, ?1) FROM servers"
-    " WHERE machine_type='server' ORDER BY server_id";
+    "SELECT s.server_id, COALESCE(s.poll_interval_seconds, ?1) FROM servers s"
+    " WHERE s.machine_type='server' AND NOT EXISTS (SELECT 1 FROM metrics_latest l"
+    " WHERE l.server_id=s.server_id AND l.source='agent' AND l.timestamp >= ?2)"
+    " ORDER BY s.server_id";
 static const char sql_pin[] =
     "UPDATE servers SET host_key_fingerprint=?2 WHERE server_id=?1"
     " AND host_key_fingerprint IS NULL";
@@ -102,7 +104,8 @@ out:
 }
 
 int
-hlc_store_poll_targets(struct hlc_store *s, int default_interval, void **list, size_t *n)
+hlc_store_poll_targets(struct hlc_store *s, int default_interval, int64_t agent_since,
+                       void **list, size_t *n)
 {
     *list = NULL;
     *n = 0;
@@ -116,6 +119,7 @@ hlc_store_poll_targets(struct hlc_store *s, int default_interval, void **list, s
         goto out;
     }
     sqlite3_bind_int(st, 1, default_interval);
+    sqlite3_bind_int64(st, 2, agent_since);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {

@@ -9,6 +9,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from hlc import Hub, assert_error  # noqa: E402
 import sshd  # noqa: E402
+from test_agent import heartbeat  # noqa: E402
 
 
 def meminfo_total():
@@ -197,6 +198,39 @@ class PollerTest(unittest.TestCase):
             m.hang(False)
         self.assertTrue(wait_for(lambda: self.hub.post("/api/v1/servers/m3/poll").status == 200,
                                  40, 1))
+
+    def test_server_heard_from_its_agent_is_not_polled_over_ssh(self):
+        """A server pushing heartbeats is not also polled on schedule; once its
+        agent has been silent past the offline threshold (30 s here), SSH takes over."""
+        extra = sshd.Fleet(1, self.pub, base=os.path.join(self.fleet.base, "extra"),
+                           first_ip=9).start()
+        try:
+            m = extra.machines[0]
+            ssh = {"hostname": m.host, "ip_address": m.host, "ssh_port": m.port,
+                   "ssh_user": sshd.USER}
+            # Fresh heartbeats: registered as a server by the first one, then
+            # pointed at a reachable sshd; no collector runs there.
+            self.assertEqual(self.hub.post("/api/v1/agents/heartbeat",
+                                           heartbeat("pushy", machine_type="server")).status, 200)
+            self.assertEqual(self.hub.get("/api/v1/servers/pushy").json["machine_type"], "server")
+            self.assertEqual(self.hub.put("/api/v1/servers/pushy", ssh).status, 200)
+            for _ in range(8):  # past a schedule refresh (5 s) and a new machine's first slot (2 s)
+                self.assertEqual(self.hub.post("/api/v1/agents/heartbeat",
+                                               heartbeat("pushy", machine_type="server")).status,
+                                 200)
+                time.sleep(1)
+            self.assertEqual(m.exec_log(), [])
+            # An agent silent for longer than the threshold: polled over SSH.
+            old = heartbeat("quiet", t=int(time.time()) - 45, machine_type="server")
+            self.assertEqual(self.hub.post("/api/v1/agents/heartbeat", old).status, 200)
+            self.assertEqual(self.hub.put("/api/v1/servers/quiet", ssh).status, 200)
+            self.assertTrue(wait_for(lambda: m.exec_log(), 15), "the silent agent's server was not polled")
+            self.assertTrue(wait_for(
+                lambda: (self.hub.get("/api/v1/metrics/quiet/latest").json or {}).get("source") == "ssh",
+                15), self.hub.get("/api/v1/metrics/quiet/latest").json)
+            self.assertEqual(self.hub.get("/api/v1/metrics/pushy/latest").json["source"], "agent")
+        finally:
+            extra.stop()
 
 
 if __name__ == "__main__":
