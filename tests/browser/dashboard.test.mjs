@@ -268,6 +268,7 @@ test('widgets resized, hidden and shown in edit mode keep that after reload', as
   assert.equal(saved.find((w) => w.id === 'load').hidden, true);
   await page.reload();
   await cpu.waitFor();
+  // Measured as soon as it shows: the grid is first drawn with the saved layout (no jump from the default).
   assert.ok((await cpu.boundingBox()).width > w0 + 50, 'wider after reload');
   assert.equal(await page.locator('[data-widget="load"]').count(), 0);
   // Show it again.

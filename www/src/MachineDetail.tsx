@@ -116,12 +116,19 @@ export default function MachineDetail({ id }: { id: string }) {
   const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
   const [layoutNote, setLayoutNote] = useState<string | null>(null);
   const [layoutSaved, setLayoutSaved] = useState(true);
+  // The grid waits for the saved layout (or 1.5 s) so it does not jump from the default.
+  const [layoutReady, setLayoutReady] = useState(false);
   const [edit, setEdit] = useState(false);
   const [bp, setBp] = useState('lg');
   const [hk, setHk] = useState<string | null>(null);
   useEffect(() => {
-    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { setLayout(mergeLayout(d?.widgets)); setLayoutSaved(true); })
-      .catch((e) => { setLayoutSaved(!isMissingFeature(e)); if (isMissingFeature(e)) setLayoutNote('Saving layouts is not available on this hub yet; the default layout is shown.'); });
+    let alive = true;
+    setLayoutReady(false);
+    const late = window.setTimeout(() => setLayoutReady(true), 1500);
+    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { setLayout(mergeLayout(d?.widgets)); setLayoutSaved(true); } })
+      .catch((e) => { if (!alive) return; setLayoutSaved(!isMissingFeature(e)); if (isMissingFeature(e)) setLayoutNote('Saving layouts is not available on this hub yet; the default layout is shown.'); })
+      .finally(() => { if (alive) { window.clearTimeout(late); setLayoutReady(true); } });
+    return () => { alive = false; window.clearTimeout(late); };
   }, [id]);
   const m = mq.data;
   const l = m?.latest;
@@ -189,7 +196,7 @@ export default function MachineDetail({ id }: { id: string }) {
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (
           <button key={w.id} type="button" className="secondary" onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: false } : x)))}>Show {TITLES[w.id]}</button>))}</p>)}
-      <Grid className={`grid ${edit ? 'editing' : ''}`} cols={{ lg: COLS, sm: 1 }} breakpoints={{ lg: 700, sm: 0 }} rowHeight={40}
+      {!layoutReady ? <p className="muted">Loading…</p> : <Grid className={`grid ${edit ? 'editing' : ''}`} cols={{ lg: COLS, sm: 1 }} breakpoints={{ lg: 700, sm: 0 }} rowHeight={40}
         layouts={{ lg: shown.map((w) => ({ i: w.id, x: w.x, y: w.y, w: w.w, h: w.h })), sm: shown.map((w, i) => ({ i: w.id, x: 0, y: i * 10, w: 1, h: w.h })) }}
         isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" draggableCancel="button" onLayoutChange={onLayout} onBreakpointChange={(b) => setBp(b)} margin={[10, 10]}>
         {shown.map((w) => (
@@ -199,7 +206,7 @@ export default function MachineDetail({ id }: { id: string }) {
                 onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
             <div className="widget-body">{body(w.id)}</div>
           </div>))}
-      </Grid>
+      </Grid>}
     </>
   );
 }
