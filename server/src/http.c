@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,11 +16,29 @@
 #include "hub.h"
 #include "static_files.h"
 
+/* A slow route's request waiting for, or running on, a worker. */
+struct slow_job {
+    struct hlc_req *r;
+    hlc_handler_fn fn;
+    struct slow_job *next;
+};
+
+/* Workers for HLC_ROUTE_SLOW handlers, started as needed up to SLOW_MAX. */
+#define SLOW_MAX 16
+
 struct hlc_http {
     struct MHD_Daemon *daemon; /* running daemon */
     struct hlc_hub *hub;       /* passed to every request */
     struct hlc_http_cfg cfg;   /* as started */
     atomic_int inflight;       /* requests begun and not yet completed */
+    pthread_mutex_t mu;        /* guards the fields below */
+    pthread_cond_t cv;         /* a job queued, or stopping */
+    struct slow_job *head, *tail; /* queued jobs, oldest first */
+    pthread_t workers[SLOW_MAX];
+    int nworkers;              /* started */
+    int idle;                  /* waiting for a job */
+    int queued;                /* jobs not yet taken by a worker */
+    bool stopping;             /* workers finish the queue and exit */
 };
 
 static int
@@ -30,9 +49,81 @@ queue(struct hlc_req *r, int status, struct MHD_Response *resp)
     r->status = status;
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->slow == 1) {
+        /* On a worker: libmicrohttpd takes it when the connection resumes. */
+        if (r->held)
+            MHD_destroy_response(r->held);
+        r->held = resp;
+        r->held_status = status;
+        return MHD_YES;
+    }
     int ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static void *
+slow_main(void *arg)
+{
+    struct hlc_http *h = arg;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        while (!h->head && !h->stopping) {
+            h->idle++;
+            pthread_cond_wait(&h->cv, &h->mu);
+            h->idle--;
+        }
+        struct slow_job *j = h->head;
+        if (!j)
+            break; /* stopping and nothing left */
+        h->head = j->next;
+        if (!h->head)
+            h->tail = NULL;
+        h->queued--;
+        pthread_mutex_unlock(&h->mu);
+        struct hlc_req *r = j->r;
+        hlc_handler_fn fn = j->fn;
+        free(j);
+        fn(r);
+        r->slow = 2;
+        /* From here on the request belongs to libmicrohttpd again. */
+        MHD_resume_connection(r->conn);
+        pthread_mutex_lock(&h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* Hands r to a worker and suspends its connection; the reply goes out when
+ * the worker is done (on_request, resumed). Runs the handler here when no
+ * worker can be had. */
+static int
+defer(struct hlc_http *h, struct hlc_req *r, hlc_handler_fn fn)
+{
+    struct slow_job *j = hlc_xcalloc(1, sizeof(*j));
+    j->r = r;
+    j->fn = fn;
+    pthread_mutex_lock(&h->mu);
+    /* A new worker when the idle ones are all spoken for. */
+    if (!h->stopping && h->queued >= h->idle && h->nworkers < SLOW_MAX &&
+        pthread_create(&h->workers[h->nworkers], NULL, slow_main, h) == 0)
+        h->nworkers++;
+    if (h->stopping || h->nworkers == 0) {
+        pthread_mutex_unlock(&h->mu);
+        free(j);
+        return fn(r);
+    }
+    r->slow = 1;
+    MHD_suspend_connection(r->conn);
+    if (h->tail)
+        h->tail->next = j;
+    else
+        h->head = j;
+    h->tail = j;
+    h->queued++;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return MHD_YES;
 }
 
 int
@@ -197,7 +288,7 @@ route_terminate_params(struct hlc_req *r)
 }
 
 static int
-dispatch(struct hlc_req *r)
+dispatch(struct hlc_http *h, struct hlc_req *r)
 {
     bool path_matched = false;
     for (const struct hlc_route *rt = hlc_routes; rt->method; rt++) {
@@ -219,6 +310,8 @@ dispatch(struct hlc_req *r)
             if (!hlc_hub_key_ok(r->hub, key))
                 return hlc_reply_error(r, 401, "UNAUTHORIZED", "the API key is not valid", NULL);
         }
+        if (rt->flags & HLC_ROUTE_SLOW)
+            return defer(h, r, rt->handler);
         return rt->handler(r);
     }
     if (path_matched)
@@ -281,12 +374,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->slow == 2) { /* resumed: the worker's reply, or none (close) */
+        r->slow = 0;
+        struct MHD_Response *resp = r->held;
+        r->held = NULL;
+        if (!resp)
+            return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->held_status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (r->status) /* already answered (early 413) */
         return MHD_YES;
     if (r->body_toobig)
         return (enum MHD_Result)hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE",
                                                 "request body is too large", NULL);
-    return (enum MHD_Result)dispatch(r);
+    return (enum MHD_Result)dispatch(h, r);
 }
 
 static void
@@ -305,6 +408,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         fprintf(stderr, "access %s %s %d %.2fms%s\n", r->method, r->path, r->status, ms,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     }
+    if (r->held) /* resumed but never asked for its reply (the daemon stopping) */
+        MHD_destroy_response(r->held);
     hlc_buf_release(&r->body);
     free(r->path);
     free(r);
@@ -390,6 +495,8 @@ hlc_http_start(struct hlc_http **out, const struct hlc_http_cfg *cfg, struct hlc
     struct hlc_http *h = hlc_xcalloc(1, sizeof(*h));
     h->hub = hub;
     h->cfg = *cfg;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
@@ -406,6 +513,8 @@ hlc_http_start(struct hlc_http **out, const struct hlc_http_cfg *cfg, struct hlc
     if (!h->daemon) {
         hlc_log(HLC_LOG_ERROR, "cannot listen on %s (address in use or not permitted)",
                 cfg->listen);
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->cv);
         free(h);
         return HLC_EIO;
     }
@@ -432,6 +541,17 @@ hlc_http_stop(struct hlc_http *h)
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Slow requests still running finish and resume their connections
+     * first: libmicrohttpd cannot stop with a connection suspended. */
+    pthread_mutex_lock(&h->mu);
+    h->stopping = true;
+    pthread_cond_broadcast(&h->cv);
+    int n = h->nworkers;
+    pthread_mutex_unlock(&h->mu);
+    for (int i = 0; i < n; i++)
+        pthread_join(h->workers[i], NULL);
     MHD_stop_daemon(h->daemon);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
     free(h);
 }

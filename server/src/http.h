@@ -27,6 +27,11 @@ struct hlc_req {
     int64_t start_ns;                     /* monotonic time the request began */
     int status;                           /* status sent, for the access log */
     char client_ip[48];                   /* peer address, for audit */
+    /* HLC_ROUTE_SLOW: the handler runs on a worker while the connection is
+     * suspended; its reply is held here until libmicrohttpd resumes it. */
+    int slow;                             /* 0, 1 running on a worker, 2 done */
+    struct MHD_Response *held;            /* the reply the worker made */
+    int held_status;                      /* its status */
 };
 
 /* A route handler queues exactly one response through the reply helpers
@@ -35,6 +40,10 @@ typedef int (*hlc_handler_fn)(struct hlc_req *r);
 
 enum hlc_route_flags {
     HLC_ROUTE_PUBLIC = 1 << 0, /* no X-API-Key needed */
+    /* May take seconds (SSH, a webhook): runs on a worker thread with the
+     * connection suspended, so the HTTP thread goes on serving the other
+     * connections it holds instead of waiting on a remote machine. */
+    HLC_ROUTE_SLOW = 1 << 1,
 };
 
 struct hlc_route {

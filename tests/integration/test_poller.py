@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -231,6 +232,43 @@ class PollerTest(unittest.TestCase):
             self.assertEqual(self.hub.get("/api/v1/metrics/pushy/latest").json["source"], "agent")
         finally:
             extra.stop()
+
+    def test_slow_request_does_not_hold_up_the_http_thread(self):
+        """A poll waiting on a hanging machine runs off the HTTP thread: with a
+        single HTTP thread, other requests are still answered at once."""
+        hub = Hub(env={"HOMELABCMD_HTTP_THREADS": "1"}).start()
+        extra = None
+        try:
+            self.assertEqual(hub.put("/api/v1/config", {"polling": {"ssh_timeout_seconds": 6}}).status,
+                             200)
+            pub = hub.get("/api/v1/ssh/public-key").json["public_key"]
+            extra = sshd.Fleet(1, pub, base=os.path.join(self.fleet.base, "one-thread"),
+                               first_ip=10).start()
+            m = extra.machines[0]
+            self.assertEqual(hub.post("/api/v1/servers", {
+                "server_id": "slow", "hostname": m.host, "ip_address": m.host,
+                "ssh_port": m.port, "ssh_user": sshd.USER, "machine_type": "workstation"}).status, 201)
+            self.assertEqual(hub.post("/api/v1/servers/slow/poll").status, 200)  # session warm
+            m.hang(True)
+            out = {}
+            t = threading.Thread(target=lambda: out.update(r=hub.post("/api/v1/servers/slow/poll")))
+            t0 = time.time()
+            t.start()
+            time.sleep(0.5)
+            self.assertTrue(t.is_alive())
+            for path in ("/api/v1/system/health", "/api/v1/servers", "/api/v1/servers/slow"):
+                s = time.time()
+                self.assertEqual(hub.get(path).status, 200)
+                self.assertLess(time.time() - s, 1.0, path)
+            t.join(30)
+            assert_error(self, out["r"], 504, "TIMEOUT")
+            self.assertGreater(time.time() - t0, 5)
+        finally:
+            if extra:
+                extra.machines[0].hang(False)
+                extra.stop()
+            self.assertEqual(hub.stop(), 0, hub.log()[-3000:])
+            hub.cleanup()
 
 
 if __name__ == "__main__":
