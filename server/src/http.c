@@ -49,12 +49,11 @@ queue(struct hlc_req *r, int status, struct MHD_Response *resp)
     r->status = status;
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (r->slow == 1) {
-        /* On a worker: libmicrohttpd takes it when the connection resumes. */
+    if (r->slow == HLC_REQ_ON_WORKER) {
+        /* libmicrohttpd takes it when the connection resumes. */
         if (r->held)
             MHD_destroy_response(r->held);
         r->held = resp;
-        r->held_status = status;
         return MHD_YES;
     }
     int ret = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -85,7 +84,7 @@ slow_main(void *arg)
         hlc_handler_fn fn = j->fn;
         free(j);
         fn(r);
-        r->slow = 2;
+        r->slow = HLC_REQ_WORKER_DONE;
         /* From here on the request belongs to libmicrohttpd again. */
         MHD_resume_connection(r->conn);
         pthread_mutex_lock(&h->mu);
@@ -113,7 +112,7 @@ defer(struct hlc_http *h, struct hlc_req *r, hlc_handler_fn fn)
         free(j);
         return fn(r);
     }
-    r->slow = 1;
+    r->slow = HLC_REQ_ON_WORKER;
     MHD_suspend_connection(r->conn);
     if (h->tail)
         h->tail->next = j;
@@ -374,13 +373,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->slow == 2) { /* resumed: the worker's reply, or none (close) */
-        r->slow = 0;
+    if (r->slow == HLC_REQ_WORKER_DONE) { /* resumed: the worker's reply, or none (close) */
+        r->slow = HLC_REQ_INLINE;
         struct MHD_Response *resp = r->held;
         r->held = NULL;
         if (!resp)
             return MHD_NO;
-        enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->held_status, resp);
+        enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
         MHD_destroy_response(resp);
         return ret;
     }

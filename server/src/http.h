@@ -28,10 +28,10 @@ struct hlc_req {
     int status;                           /* status sent, for the access log */
     char client_ip[48];                   /* peer address, for audit */
     /* HLC_ROUTE_SLOW: the handler runs on a worker while the connection is
-     * suspended; its reply is held here until libmicrohttpd resumes it. */
-    int slow;                             /* 0, 1 running on a worker, 2 done */
+     * suspended; its reply (status in `status`) is held here until
+     * libmicrohttpd resumes the connection. */
+    enum { HLC_REQ_INLINE, HLC_REQ_ON_WORKER, HLC_REQ_WORKER_DONE } slow;
     struct MHD_Response *held;            /* the reply the worker made */
-    int held_status;                      /* its status */
 };
 
 /* A route handler queues exactly one response through the reply helpers
