@@ -708,7 +708,6 @@ sweep_offline(struct hlc_hub *hub)
     json_t *cands = NULL;
     if (hlc_store_alerts_offline_candidates(hub->store, &cands) != 0)
         return;
-    int64_t now = hlc_now();
     size_t i;
     json_t *m;
     json_array_foreach(cands, i, m)
@@ -730,7 +729,6 @@ sweep_offline(struct hlc_hub *hub)
         apply(hub, id, &c, 1, none, "");
         json_decref(none);
     }
-    (void)now;
     json_decref(cands);
 }
 
