@@ -11,6 +11,7 @@
 
 
 #include "actions.h"
+#include "api_events.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/base.h"
@@ -505,14 +506,15 @@ notify_rows(struct hlc_alert_change *ch, struct hlc_outbox_row *rows, char **pay
 
 /* Raises `raise` and resolves `resolve` (alert objects from the store) for
  * server_id in one transaction with their notifications; then queues the
- * remediation of critical services and wakes the sender. */
-static void
+ * remediation of critical services and wakes the sender. Whether any alert
+ * was raised or resolved. */
+static bool
 apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nraise,
       json_t *resolve, const char *reason)
 {
     size_t nres = json_array_size(resolve), n = nraise + nres;
     if (n == 0)
-        return;
+        return false;
     int64_t now = hlc_now();
     json_t *ncfg = NULL;
     if (hlc_config_section(hub->store, "notifications", &ncfg) != 0)
@@ -566,10 +568,11 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         }
     }
     int rc = hlc_store_alerts_apply(hub->store, ch, n, now);
-    bool any_rows = false;
+    bool any_rows = false, changed = false;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!ch[i].applied)
             continue;
+        changed = true;
         any_rows |= ch[i].nrows > 0;
         if (i < nraise)
             hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)", raise[i].severity,
@@ -597,6 +600,7 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
     free(rows);
     free(ch);
     json_decref(ncfg);
+    return changed;
 }
 
 void
@@ -726,7 +730,9 @@ sweep_offline(struct hlc_hub *hub)
                  "crashed, the network is down, or SSH is not answering.",
                  seen ? seen : "it was added", err ? " Last error: " : "", err ? err : "");
         json_t *none = json_array();
-        apply(hub, id, &c, 1, none, "");
+        /* No sample comes with this one: tell open dashboards now. */
+        if (apply(hub, id, &c, 1, none, ""))
+            hlc_events_publish(hub, "alert", id);
         json_decref(none);
     }
     json_decref(cands);

@@ -1,6 +1,7 @@
 /* api_events.c - GET /api/v1/events: a server-sent-events stream telling the
- * dashboard that something changed (a new sample of machine X), so it refetches at
- * once instead of waiting for its next poll.
+ * dashboard that something changed (a new sample of machine X, or an alert raised
+ * on X with no sample behind it), so it refetches at once instead of waiting for
+ * its next poll.
  *
  * Each stream is a libmicrohttpd callback response. With nothing to send, its
  * reader suspends the connection (no thread waits); hlc_events_publish() and the

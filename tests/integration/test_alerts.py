@@ -24,6 +24,7 @@ from hlc import Hub, assert_error  # noqa: E402
 import sshd  # noqa: E402
 from test_agent import heartbeat, GIB  # noqa: E402
 from test_executor import SUDO  # noqa: E402
+from test_events import open_stream  # noqa: E402
 
 
 class Receiver:
@@ -331,11 +332,17 @@ class AlertHeartbeatTest(unittest.TestCase):
 
     def test_silent_workstation_raises_nothing_silent_server_does(self):
         self.hub.put("/api/v1/config/thresholds", {"server_offline_seconds": 30})
+        stream = open_stream(self.hub)  # an open dashboard
+        self.addCleanup(stream.close)
         now = int(time.time())
         self.send("ws-quiet", 10, t=now - 1, machine_type="workstation")
         self.send("srv-quiet", 10, t=now - 1, machine_type="server")
         off = wait_for(lambda: self.alerts("srv-quiet", type="server_offline"), timeout=60, step=1)
         self.assertEqual(len(off), 1, off)
+        # No sample comes with an offline alert: the sweep tells the stream itself.
+        got = stream.wait_for('"kind":"alert","id":"srv-quiet"}', 2.0)
+        self.assertIn("event: alert", got)
+        self.assertNotIn('"kind":"alert","id":"ws-quiet"', got)
         self.assertEqual(off[0]["severity"], "critical")
         self.assertEqual(self.alerts("ws-quiet"), [])
         ws = self.hub.get("/api/v1/servers/ws-quiet").json

@@ -24,9 +24,11 @@ function connect() {
   const es = new EventSource(`/api/v1/events?key=${encodeURIComponent(key)}`);
   source = es;
   const fire = (kind: string, id: string) => listeners.forEach((l) => l(kind, id));
-  es.addEventListener('sample', (e) => {
+  const relay = (e: Event) => {
     try { const d = JSON.parse((e as MessageEvent).data); fire(String(d.kind), String(d.id)); } catch { /* not ours */ }
-  });
+  };
+  es.addEventListener('sample', relay);
+  es.addEventListener('alert', relay); // raised with no sample behind it (a server gone offline)
   es.addEventListener('resync', () => fire('resync', '*'));
   es.addEventListener('open', () => { if (retry) fire('resync', '*'); }); // missed events while away
   es.addEventListener('error', () => {
@@ -37,7 +39,7 @@ function connect() {
   });
 }
 
-/** Calls onEvent for every live event from the hub (kind "sample" with a machine id, or "resync"). */
+/** Calls onEvent for every live event from the hub (kind "sample" or "alert" with a machine id, or "resync"). */
 export function subscribeLive(onEvent: Listener): () => void {
   listeners.add(onEvent);
   connect();
