@@ -700,7 +700,8 @@ hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const ch
              "reinstalled the machine, treat this as a possible attack.",
              fingerprint ? fingerprint : "unknown");
     json_t *none = json_array();
-    apply(hub, server_id, &c, 1, none, "");
+    if (apply(hub, server_id, &c, 1, none, "")) /* no sample behind it either */
+        hlc_events_publish(hub, "alert", server_id);
     json_decref(none);
 }
 

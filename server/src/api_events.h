@@ -12,7 +12,7 @@ void hlc_events_stop(struct hlc_hub *hub); /* after the HTTP daemon stopped */
 void hlc_events_close(struct hlc_hub *hub);
 /* Tells every open stream that `kind` happened to machine `id` (a slug):
  * "sample" (a new sample is stored) or "alert" (an alert raised with no sample
- * behind it: the offline sweep). Cheap when no stream is open; never blocks
+ * behind it: the offline sweep, a changed host key). Cheap when no stream is open; never blocks
  * on a client. */
 void hlc_events_publish(struct hlc_hub *hub, const char *kind, const char *id);
 

@@ -466,6 +466,8 @@ class RemediationSshTest(unittest.TestCase):
         self.m.set_unit("plex", "active")
         self.m.set_unit("samba", "active")
         self.poll()
+        stream = open_stream(self.hub)  # an open dashboard
+        self.addCleanup(stream.close)
         self.m.stop()               # a reinstalled machine: new key, new connections
         self.m.regen_host_key()
         self.m.start()
@@ -479,11 +481,15 @@ class RemediationSshTest(unittest.TestCase):
         self.assertEqual(len(al), 1, al)
         self.assertEqual(al[0]["severity"], "critical")
         self.assertIn("SHA256:", al[0]["message"])
+        # no sample comes with it: the stream is told directly, once
+        got = stream.wait_for('"kind":"alert","id":"media"}', 2.0)
+        self.assertIn("event: alert", got)
         msg = wait_for(lambda: slack_alerts(self.recv, "SSH host key changed"))
         self.assertEqual(msg[0]["attachments"][0]["color"], "#d50000")
         self.assertEqual(self.hub.post("/api/v1/servers/media/poll").status, 409)
         self.assertEqual(len(self.hub.get("/api/v1/alerts?server_id=media&type=host_key_changed")
                              .json["alerts"]), 1)               # still one, not one per refusal
+        self.assertNotIn('"kind":"alert"', stream.text(0.3))      # and no second event
         self.assertEqual(self.hub.post("/api/v1/servers/media/host-key/accept").status, 200)
         self.poll()
         a = self.hub.get(f"/api/v1/alerts/{al[0]['alert_id']}").json

@@ -28,7 +28,7 @@ function connect() {
     try { const d = JSON.parse((e as MessageEvent).data); fire(String(d.kind), String(d.id)); } catch { /* not ours */ }
   };
   es.addEventListener('sample', relay);
-  es.addEventListener('alert', relay); // raised with no sample behind it (a server gone offline)
+  es.addEventListener('alert', relay); // raised with no sample behind it (offline, host key changed)
   es.addEventListener('resync', () => fire('resync', '*'));
   es.addEventListener('open', () => { if (retry) fire('resync', '*'); }); // missed events while away
   es.addEventListener('error', () => {
