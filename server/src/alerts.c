@@ -670,6 +670,18 @@ hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id, const struct hlc
     free(cs);
 }
 
+/* Raises one alert that no sample comes with (host key refused, machine
+ * silent) and, if it is new, tells open dashboards at once: no "sample"
+ * event will. */
+static void
+raise_alone(struct hlc_hub *hub, const char *server_id, struct cond *c)
+{
+    json_t *none = json_array();
+    if (apply(hub, server_id, c, 1, none, ""))
+        hlc_events_publish(hub, "alert", server_id);
+    json_decref(none);
+}
+
 void
 hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const char *fingerprint)
 {
@@ -699,10 +711,7 @@ hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const ch
              "connect and runs nothing until an operator accepts the new key; if nobody "
              "reinstalled the machine, treat this as a possible attack.",
              fingerprint ? fingerprint : "unknown");
-    json_t *none = json_array();
-    if (apply(hub, server_id, &c, 1, none, "")) /* no sample behind it either */
-        hlc_events_publish(hub, "alert", server_id);
-    json_decref(none);
+    raise_alone(hub, server_id, &c);
 }
 
 /* ---- offline sweep ------------------------------------------------------- */
@@ -730,11 +739,7 @@ sweep_offline(struct hlc_hub *hub)
                  "No contact since %.40s.%s%.300s Possible causes: the machine is powered off or "
                  "crashed, the network is down, or SSH is not answering.",
                  seen ? seen : "it was added", err ? " Last error: " : "", err ? err : "");
-        json_t *none = json_array();
-        /* No sample comes with this one: tell open dashboards now. */
-        if (apply(hub, id, &c, 1, none, ""))
-            hlc_events_publish(hub, "alert", id);
-        json_decref(none);
+        raise_alone(hub, id, &c);
     }
     json_decref(cands);
 }

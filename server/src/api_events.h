@@ -11,9 +11,9 @@ void hlc_events_stop(struct hlc_hub *hub); /* after the HTTP daemon stopped */
  * (libmicrohttpd cannot stop with suspended connections). */
 void hlc_events_close(struct hlc_hub *hub);
 /* Tells every open stream that `kind` happened to machine `id` (a slug):
- * "sample" (a new sample is stored) or "alert" (an alert raised with no sample
- * behind it: the offline sweep, a changed host key). Cheap when no stream is open; never blocks
- * on a client. */
+ * "sample" (a new sample is stored) or "alert" (an alert raised with no
+ * sample behind it: the offline sweep, a changed host key). Cheap when no
+ * stream is open; never blocks on a client. */
 void hlc_events_publish(struct hlc_hub *hub, const char *kind, const char *id);
 
 #endif

@@ -118,6 +118,13 @@ cb_host_key(void *ud, const char *id, const char *fp, bool changed)
     hlc_alerts_host_key_changed(hub, id, fp);
 }
 
+/* How long a machine may be silent before it counts as offline. */
+static int
+offline_seconds(struct hlc_hub *hub)
+{
+    return (int)hlc_config_number(hub->store, "thresholds", "server_offline_seconds", 180);
+}
+
 static int
 cb_schedule(void *ud, struct hlc_poll_entry **list, size_t *n)
 {
@@ -125,10 +132,8 @@ cb_schedule(void *ud, struct hlc_poll_entry **list, size_t *n)
     int def = (int)hlc_config_number(hub->store, "polling", "poll_interval_seconds", 60);
     /* A server heard from its push agent within the offline threshold is not
      * also polled over SSH; once the agent is silent that long, SSH takes over. */
-    int offline =
-        (int)hlc_config_number(hub->store, "thresholds", "server_offline_seconds", 180);
     void *v = NULL;
-    int rc = hlc_store_poll_targets(hub->store, def, hlc_now() - offline, &v, n);
+    int rc = hlc_store_poll_targets(hub->store, def, hlc_now() - offline_seconds(hub), &v, n);
     *list = v;
     return rc;
 }
@@ -292,8 +297,7 @@ sweeper_main(void *arg)
     pthread_mutex_lock(&rm->mu);
     while (!rm->stop) {
         pthread_mutex_unlock(&rm->mu);
-        int threshold =
-            (int)hlc_config_number(hub->store, "thresholds", "server_offline_seconds", 180);
+        int threshold = offline_seconds(hub);
         int changed = 0;
         hlc_store_machines_mark_offline(hub->store, hlc_now(), threshold, &changed);
         if (changed > 0)
