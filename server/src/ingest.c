@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +35,14 @@ struct baseline {
     struct baseline *next;  /* hash chain */
 };
 
-/* A sample waiting to be committed with whatever else is waiting. */
+/* A sample waiting to be committed with whatever else is waiting. Its
+ * thread sleeps on its own semaphore: posted once, either when the sample
+ * is stored (or failed: w->rc says) or when the thread is to commit the
+ * next batch itself (lead). Nobody else is woken for it. */
 struct group_job {
     struct hlc_metric_write *w; /* what to store; results land in it */
-    bool done;                  /* stored (or failed): w->rc says */
+    sem_t wake;                 /* posted once, by whoever finished with it */
+    bool lead;                  /* woken to commit the next batch */
     struct group_job *next;     /* queue link */
 };
 
@@ -45,9 +50,8 @@ struct hlc_ingest {
     pthread_mutex_t mu;                    /* guards buckets */
     struct baseline *buckets[CACHE_BUCKETS];
     pthread_mutex_t group_mu;              /* guards the fields below */
-    pthread_cond_t group_cv;               /* a batch finished */
     struct group_job *queue, *queue_tail;  /* samples waiting for a commit */
-    bool committing;                       /* a thread is running a batch */
+    bool committing;                       /* a thread leads (the queue is empty if not) */
     pthread_t pruner;                      /* pruning thread */
     bool pruner_running;                   /* pruner was started */
     pthread_mutex_t stop_mu;               /* guards stopping */
@@ -203,7 +207,9 @@ cache_drop(struct hlc_ingest *in, const char *id)
  * if no batch is running, its thread takes everything queued (up to
  * GROUP_MAX) and commits it in one transaction, while samples arriving
  * meanwhile queue up for the next batch. Alone, a sample commits at once;
- * under load, one commit's fixed cost is shared by many. */
+ * under load, one commit's fixed cost is shared by many. When a batch is
+ * stored, its threads are woken one by one and the first sample still
+ * queued is handed the lead: no thread wakes only to sleep again. */
 static void
 commit_grouped(struct hlc_hub *hub, struct hlc_metric_write *w)
 {
@@ -212,39 +218,54 @@ commit_grouped(struct hlc_hub *hub, struct hlc_metric_write *w)
         hlc_store_metrics_ingest(hub->store, w);
         return;
     }
-    struct group_job job = {w, false, NULL};
+    struct group_job job = {.w = w};
+    sem_init(&job.wake, 0, 0);
     pthread_mutex_lock(&in->group_mu);
     if (in->queue_tail)
         in->queue_tail->next = &job;
     else
         in->queue = &job;
     in->queue_tail = &job;
-    while (!job.done) {
-        if (in->committing) {
-            pthread_cond_wait(&in->group_cv, &in->group_mu);
-            continue;
-        }
-        in->committing = true;
-        struct group_job *batch[GROUP_MAX];
-        struct hlc_metric_write *ws[GROUP_MAX];
-        size_t n = 0;
-        while (in->queue && n < GROUP_MAX) {
-            batch[n] = in->queue;
-            ws[n] = in->queue->w;
-            in->queue = in->queue->next;
-            n++;
-        }
-        if (!in->queue)
-            in->queue_tail = NULL;
-        pthread_mutex_unlock(&in->group_mu);
-        hlc_store_metrics_ingest_batch(hub->store, ws, n);
-        pthread_mutex_lock(&in->group_mu);
-        for (size_t i = 0; i < n; i++)
-            batch[i]->done = true; /* their threads may return once we unlock */
-        in->committing = false;
-        pthread_cond_broadcast(&in->group_cv);
-    }
+    bool lead = !in->committing;
+    in->committing = true;
     pthread_mutex_unlock(&in->group_mu);
+    if (!lead) {
+        while (sem_wait(&job.wake) != 0)
+            ; /* EINTR */
+        if (!job.lead) {
+            sem_destroy(&job.wake);
+            return; /* stored by the leader of its batch */
+        }
+    }
+    /* Leading: this job heads the queue; take it and what waits behind it. */
+    struct group_job *batch[GROUP_MAX];
+    struct hlc_metric_write *ws[GROUP_MAX];
+    size_t n = 0;
+    pthread_mutex_lock(&in->group_mu);
+    while (in->queue && n < GROUP_MAX) {
+        batch[n] = in->queue;
+        ws[n] = in->queue->w;
+        in->queue = in->queue->next;
+        n++;
+    }
+    if (!in->queue)
+        in->queue_tail = NULL;
+    pthread_mutex_unlock(&in->group_mu);
+    hlc_store_metrics_ingest_batch(hub->store, ws, n);
+    /* Hand the lead to the first of those who came meanwhile, or give it up. */
+    pthread_mutex_lock(&in->group_mu);
+    struct group_job *next = in->queue;
+    if (next)
+        next->lead = true;
+    else
+        in->committing = false;
+    pthread_mutex_unlock(&in->group_mu);
+    for (size_t i = 0; i < n; i++)
+        if (batch[i] != &job)
+            sem_post(&batch[i]->wake); /* batch[i] may be gone once posted */
+    if (next)
+        sem_post(&next->wake);
+    sem_destroy(&job.wake);
 }
 
 /* Interfaces whose traffic is already counted on a physical one (bridges,
@@ -599,7 +620,6 @@ hlc_ingest_start(struct hlc_hub *hub)
     struct hlc_ingest *in = hlc_xcalloc(1, sizeof(*in));
     pthread_mutex_init(&in->mu, NULL);
     pthread_mutex_init(&in->group_mu, NULL);
-    pthread_cond_init(&in->group_cv, NULL);
     pthread_mutex_init(&in->stop_mu, NULL);
     pthread_cond_init(&in->stop_cv, NULL);
     hub->ingest = in;
@@ -635,7 +655,6 @@ hlc_ingest_stop(struct hlc_hub *hub)
         }
     pthread_mutex_destroy(&in->mu);
     pthread_mutex_destroy(&in->group_mu);
-    pthread_cond_destroy(&in->group_cv);
     pthread_mutex_destroy(&in->stop_mu);
     pthread_cond_destroy(&in->stop_cv);
     free(in);
