@@ -420,7 +420,7 @@ store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols)
     for (int i = 0; i < ncols; i++) {
         json_t *v;
         if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-            v = cols[i].kind == COL_JSON ? json_null() : json_null();
+            v = json_null();
         } else {
             switch (cols[i].kind) {
             case COL_INT:

@@ -192,8 +192,8 @@ int hlc_store_cred_peek(const char *path, int (*fn)(void *ud, const char *sealed
 
 /* Every machine with what its cost needs: [{server_id, display_name,
  * hostname, machine_type, tdp_watts, registered_at (epoch s),
- * up_hours_window (hours up since window_from), up_hours_month (since
- * month_from)}], in card order. Up-time is estimated from the hourly
+ * up_hours_window (hours up since window_from; workstations only, null
+ * for servers), up_hours_month (since month_from)}], in card order. Up-time is estimated from the hourly
  * rollups: samples in an hour x the sampling interval (agent_interval_s for
  * workstations, the machine's poll interval or poll_interval_s otherwise),
  * capped at one hour per hour. */

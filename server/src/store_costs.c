@@ -11,9 +11,12 @@
     " s.machine_type='workstation' THEN ?3 ELSE coalesce(s.poll_interval_seconds, ?4) END"   \
     " / 3600.0)), 0) FROM metrics_hourly h WHERE h.server_id=s.server_id AND h.hour >= " from \
     ")"
+/* The 30-day window is read only for workstations (a server's day is 24 h),
+ * so servers skip that scan: CASE evaluates its subquery only when taken. */
 static const char sql_costs_usage[] =
     "SELECT s.server_id, s.display_name, s.hostname, s.machine_type, s.tdp_watts,"
-    " s.registered_at, " UP_HOURS("?1") ", " UP_HOURS("?2") " FROM servers s"
+    " s.registered_at, CASE WHEN s.machine_type='workstation' THEN " UP_HOURS("?1") " END, "
+    UP_HOURS("?2") " FROM servers s"
     " ORDER BY s.sort_order IS NULL, s.sort_order, s.server_id";
 static const struct store_col usage_cols[] = {
     {"server_id", COL_TEXT},     {"display_name", COL_TEXT}, {"hostname", COL_TEXT},
