@@ -249,56 +249,22 @@ hlc_credentials_ssh_key_for(struct hlc_hub *hub, const char *server_id, char **p
                             char **ssh_user)
 {
     *privkey = NULL;
-    *ssh_user = NULL;
-    json_t *m = NULL;
-    int rc = hlc_store_machine_get(hub->store, server_id, &m);
-    if (rc != 0)
-        return rc;
-    char *sealed = NULL, *user = NULL;
-    rc = hlc_store_cred_find(hub->store, "ssh_private_key", server_id, false, &sealed, &user,
-                             NULL);
-    if (rc == HLC_ENOTFOUND)
-        rc = hlc_store_cred_find(hub->store, "ssh_private_key", NULL, false, &sealed, &user,
-                                 NULL);
-    if (rc == HLC_ENOTFOUND)
-        rc = hlc_store_cred_find(hub->store, NULL, NULL, true, &sealed, &user, NULL);
+    char *sealed = NULL;
+    int rc = hlc_store_cred_for_machine(hub->store, server_id, &sealed, ssh_user);
     if (rc == 0)
         rc = unseal(hub, sealed, privkey);
-    if (rc == 0) {
-        const char *mu = json_string_value(json_object_get(m, "ssh_user"));
-        *ssh_user = user ? user : hlc_xstrdup(mu ? mu : "homelabcmd");
-        user = NULL;
+    if (rc != 0) {
+        free(*ssh_user);
+        *ssh_user = NULL;
     }
-    free(user);
     free(sealed);
-    json_decref(m);
     return rc;
 }
 
 int
 hlc_credentials_ssh_user_for(struct hlc_hub *hub, const char *server_id, char **ssh_user)
 {
-    *ssh_user = NULL;
-    struct hlc_store_ssh_target t;
-    int rc = hlc_store_ssh_target(hub->store, server_id, &t);
-    if (rc != 0)
-        return rc;
-    char *sealed = NULL, *user = NULL;
-    rc = hlc_store_cred_find(hub->store, "ssh_private_key", server_id, false, &sealed, &user,
-                             NULL);
-    if (rc == HLC_ENOTFOUND)
-        rc = hlc_store_cred_find(hub->store, "ssh_private_key", NULL, false, &sealed, &user,
-                                 NULL);
-    if (rc == HLC_ENOTFOUND)
-        rc = hlc_store_cred_find(hub->store, NULL, NULL, true, &sealed, &user, NULL);
-    free(sealed);
-    if (rc == 0) {
-        *ssh_user = user ? user : hlc_xstrdup(t.user ? t.user : "homelabcmd");
-        user = NULL;
-    }
-    free(user);
-    hlc_store_ssh_target_release(&t);
-    return rc;
+    return hlc_store_cred_for_machine(hub->store, server_id, NULL, ssh_user);
 }
 
 int

@@ -176,6 +176,13 @@ int hlc_store_cred_delete_kind(struct hlc_store *s, const char *kind);
  * HLC_ENOTFOUND when none. */
 int hlc_store_cred_find(struct hlc_store *s, const char *kind, const char *server_id,
                         bool identity, char **sealed, char **ssh_user, char **public_key);
+/* The SSH credential a machine connects with, found in one query: its own
+ * ssh_private_key, else the fleet-wide one, else the hub identity. Heap
+ * copies of the sealed key (when `sealed` is not NULL) and of the user it
+ * logs in as: the credential's, else the machine's ssh_user, else
+ * "homelabcmd". HLC_ENOTFOUND when the machine or every credential is missing. */
+int hlc_store_cred_for_machine(struct hlc_store *s, const char *server_id, char **sealed,
+                               char **ssh_user);
 /* Re-seals every credential in ONE transaction: fn gets each sealed value and
  * returns 0 with the new token and key id (heap), or an error that rolls the
  * whole transaction back and is returned. *count = credentials re-sealed. */

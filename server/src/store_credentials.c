@@ -24,6 +24,14 @@ static const char sql_find[] =
     " AND is_identity=0 ORDER BY created_at DESC, rowid DESC LIMIT 1";
 static const char sql_identity[] =
     "SELECT sealed, ssh_user, public_key FROM credentials WHERE is_identity=1";
+/* Own key first, then the fleet-wide one, then the identity; newest first
+ * within each, as sql_find. */
+static const char sql_for_machine[] =
+    "SELECT c.sealed, COALESCE(c.ssh_user, s.ssh_user, 'homelabcmd') FROM servers s"
+    " JOIN (SELECT sealed, ssh_user FROM credentials WHERE is_identity=1 OR"
+    " (kind='ssh_private_key' AND (server_id=?1 OR server_id IS NULL))"
+    " ORDER BY is_identity, server_id IS NULL, created_at DESC, rowid DESC LIMIT 1) c"
+    " WHERE s.server_id=?1";
 static const char sql_all_sealed[] = "SELECT id, sealed FROM credentials ORDER BY id";
 static const char sql_reseal[] =
     "UPDATE credentials SET sealed=?2, key_id=?3, updated_at=?4 WHERE id=?1";
@@ -203,6 +211,35 @@ hlc_store_cred_find(struct hlc_store *s, const char *kind, const char *server_id
             *public_key = col_dup(st, 2);
     } else {
         rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "credential find");
+    }
+    sqlite3_reset(st);
+out:
+    store_release(s, c);
+    return rc;
+}
+
+int
+hlc_store_cred_for_machine(struct hlc_store *s, const char *server_id, char **sealed,
+                           char **ssh_user)
+{
+    if (sealed)
+        *sealed = NULL;
+    *ssh_user = NULL;
+    struct store_conn *c = store_acquire(s);
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(c, sql_for_machine);
+    if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if (sealed)
+            *sealed = col_dup(st, 0);
+        *ssh_user = col_dup(st, 1);
+    } else {
+        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "machine credential");
     }
     sqlite3_reset(st);
 out:

@@ -237,6 +237,60 @@ test_patterns(void **state)
     assert_false(hlc_valid_ssh_user("a b"));
 }
 
+/* Which key and user a machine logs in with: its own key, else the
+ * fleet-wide one, else the identity; the key's user, else the machine's. */
+static void
+test_machine_credential(void **state)
+{
+    struct fx *f = *state;
+    json_t *m = machine("nas");
+    assert_int_equal(hlc_store_machine_insert(f->s, m), 0);
+    json_decref(m);
+    m = machine("pi");
+    json_object_set_new(m, "ssh_user", json_string("pi"));
+    assert_int_equal(hlc_store_machine_insert(f->s, m), 0);
+    json_decref(m);
+    char *sealed = NULL, *user = NULL;
+    /* nothing sealed yet */
+    assert_int_equal(hlc_store_cred_for_machine(f->s, "nas", &sealed, &user), HLC_ENOTFOUND);
+    struct hlc_cred_row ident = {"i1", "ssh_private_key", NULL, NULL, "pub", true, "S-ident", "k"};
+    assert_int_equal(hlc_store_cred_insert(f->s, &ident, false), 0);
+    struct {
+        const char *server, *want_sealed, *want_user;
+    } cases[3][2] = {
+        {{"nas", "S-ident", "homelabcmd"}, {"pi", "S-ident", "pi"}},
+        {{"nas", "S-fleet", "admin"}, {"pi", "S-fleet", "admin"}},
+        {{"nas", "S-nas", "homelabcmd"}, {"pi", "S-fleet", "admin"}},
+    };
+    struct hlc_cred_row fleet = {"g1", "ssh_private_key", NULL, "admin", NULL, false, "S-fleet", "k"};
+    struct hlc_cred_row own = {"n1", "ssh_private_key", "nas", NULL, NULL, false, "S-nas", "k"};
+    struct hlc_cred_row other = {"t1", "tailscale_api_key", "nas", NULL, NULL, false, "S-ts", "k"};
+    for (int step = 0; step < 3; step++) {
+        if (step == 1) {
+            assert_int_equal(hlc_store_cred_insert(f->s, &fleet, false), 0);
+            assert_int_equal(hlc_store_cred_insert(f->s, &other, false), 0);
+        }
+        if (step == 2)
+            assert_int_equal(hlc_store_cred_insert(f->s, &own, false), 0);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(hlc_store_cred_for_machine(f->s, cases[step][i].server, &sealed, &user),
+                             0);
+            assert_string_equal(sealed, cases[step][i].want_sealed);
+            assert_string_equal(user, cases[step][i].want_user);
+            free(sealed);
+            free(user);
+            /* the user alone, without the key */
+            assert_int_equal(hlc_store_cred_for_machine(f->s, cases[step][i].server, NULL, &user),
+                             0);
+            assert_string_equal(user, cases[step][i].want_user);
+            free(user);
+        }
+    }
+    assert_int_equal(hlc_store_cred_for_machine(f->s, "ghost", &sealed, &user), HLC_ENOTFOUND);
+    assert_null(sealed);
+    assert_null(user);
+}
+
 int
 main(void)
 {
@@ -249,6 +303,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_services_replace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_machine_credential, setup, teardown),
         cmocka_unit_test(test_patterns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
