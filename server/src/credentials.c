@@ -200,7 +200,7 @@ int
 hlc_credentials_ensure_identity(struct hlc_hub *hub)
 {
     char *sealed = NULL;
-    int rc = hlc_store_cred_find(hub->store, NULL, NULL, true, &sealed, NULL, NULL);
+    int rc = hlc_store_cred_find(hub->store, NULL, true, &sealed, NULL);
     free(sealed);
     if (rc != HLC_ENOTFOUND)
         return rc;
@@ -272,7 +272,7 @@ hlc_credentials_public_key(struct hlc_hub *hub, char **line)
 {
     char *sealed = NULL;
     *line = NULL;
-    int rc = hlc_store_cred_find(hub->store, NULL, NULL, true, &sealed, NULL, line);
+    int rc = hlc_store_cred_find(hub->store, NULL, true, &sealed, line);
     free(sealed);
     if (rc == 0 && !*line)
         rc = HLC_ENOTFOUND;
@@ -284,7 +284,7 @@ hlc_credentials_get_secret(struct hlc_hub *hub, const char *kind, char **secret)
 {
     char *sealed = NULL;
     *secret = NULL;
-    int rc = hlc_store_cred_find(hub->store, kind, NULL, false, &sealed, NULL, NULL);
+    int rc = hlc_store_cred_find(hub->store, kind, false, &sealed, NULL);
     if (rc == 0)
         rc = unseal(hub, sealed, secret);
     free(sealed);

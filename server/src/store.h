@@ -170,12 +170,12 @@ int hlc_store_cred_list(struct hlc_store *s, json_t **out);
 int hlc_store_cred_delete(struct hlc_store *s, const char *id);
 /* Deletes every global credential of `kind` (a cleared setting). */
 int hlc_store_cred_delete_kind(struct hlc_store *s, const char *kind);
-/* The newest credential of `kind` in one scope (server_id NULL = global,
- * identity excluded), or with identity=true the hub identity. Heap copies of
- * the sealed value, ssh_user (may be NULL) and public_key (may be NULL).
- * HLC_ENOTFOUND when none. */
-int hlc_store_cred_find(struct hlc_store *s, const char *kind, const char *server_id,
-                        bool identity, char **sealed, char **ssh_user, char **public_key);
+/* The newest global credential of `kind` (identity excluded), or with
+ * identity=true the hub identity. Heap copies of the sealed value and, when
+ * asked, of public_key (may be NULL). HLC_ENOTFOUND when none. A machine's
+ * SSH credential: hlc_store_cred_for_machine. */
+int hlc_store_cred_find(struct hlc_store *s, const char *kind, bool identity, char **sealed,
+                        char **public_key);
 /* The SSH credential a machine connects with, found in one query: its own
  * ssh_private_key, else the fleet-wide one, else the hub identity. Heap
  * copies of the sealed key (when `sealed` is not NULL) and of the user it
@@ -200,10 +200,10 @@ int hlc_store_cred_peek(const char *path, int (*fn)(void *ud, const char *sealed
 /* Every machine with what its cost needs: [{server_id, display_name,
  * hostname, machine_type, tdp_watts, registered_at (epoch s),
  * up_hours_window (hours up since window_from; workstations only, null
- * for servers), up_hours_month (since month_from)}], in card order. Up-time is estimated from the hourly
- * rollups: samples in an hour x the sampling interval (agent_interval_s for
- * workstations, the machine's poll interval or poll_interval_s otherwise),
- * capped at one hour per hour. */
+ * for servers), up_hours_month (since month_from)}], in card order. Up-time
+ * is estimated from the hourly rollups: samples in an hour x the sampling
+ * interval (agent_interval_s for workstations, the machine's poll interval or
+ * poll_interval_s otherwise), capped at one hour per hour. */
 int hlc_store_costs_usage(struct hlc_store *s, int64_t window_from, int64_t month_from,
                           int agent_interval_s, int poll_interval_s, json_t **out);
 

@@ -20,10 +20,10 @@ static const char sql_list[] =
 static const char sql_is_identity[] = "SELECT is_identity FROM credentials WHERE id=?1";
 static const char sql_delete[] = "DELETE FROM credentials WHERE id=?1 AND is_identity=0";
 static const char sql_find[] =
-    "SELECT sealed, ssh_user, public_key FROM credentials WHERE kind=?1 AND server_id IS ?2"
+    "SELECT sealed, public_key FROM credentials WHERE kind=?1 AND server_id IS NULL"
     " AND is_identity=0 ORDER BY created_at DESC, rowid DESC LIMIT 1";
 static const char sql_identity[] =
-    "SELECT sealed, ssh_user, public_key FROM credentials WHERE is_identity=1";
+    "SELECT sealed, public_key FROM credentials WHERE is_identity=1";
 /* Own key first, then the fleet-wide one, then the identity; newest first
  * within each, as sql_find. */
 static const char sql_for_machine[] =
@@ -183,12 +183,10 @@ out:
 }
 
 int
-hlc_store_cred_find(struct hlc_store *s, const char *kind, const char *server_id, bool identity,
-                    char **sealed, char **ssh_user, char **public_key)
+hlc_store_cred_find(struct hlc_store *s, const char *kind, bool identity, char **sealed,
+                    char **public_key)
 {
     *sealed = NULL;
-    if (ssh_user)
-        *ssh_user = NULL;
     if (public_key)
         *public_key = NULL;
     struct store_conn *c = store_acquire(s);
@@ -198,17 +196,13 @@ hlc_store_cred_find(struct hlc_store *s, const char *kind, const char *server_id
         rc = HLC_EDB;
         goto out;
     }
-    if (!identity) {
+    if (!identity)
         sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, server_id, -1, SQLITE_STATIC);
-    }
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         *sealed = col_dup(st, 0);
-        if (ssh_user)
-            *ssh_user = col_dup(st, 1);
         if (public_key)
-            *public_key = col_dup(st, 2);
+            *public_key = col_dup(st, 1);
     } else {
         rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "credential find");
     }

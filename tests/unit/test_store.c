@@ -262,7 +262,8 @@ test_machine_credential(void **state)
         {{"nas", "S-fleet", "admin"}, {"pi", "S-fleet", "admin"}},
         {{"nas", "S-nas", "homelabcmd"}, {"pi", "S-fleet", "admin"}},
     };
-    struct hlc_cred_row fleet = {"g1", "ssh_private_key", NULL, "admin", NULL, false, "S-fleet", "k"};
+    struct hlc_cred_row fleet = {"g1",  "ssh_private_key", NULL, "admin", NULL,
+                                 false, "S-fleet",         "k"};
     struct hlc_cred_row own = {"n1", "ssh_private_key", "nas", NULL, NULL, false, "S-nas", "k"};
     struct hlc_cred_row other = {"t1", "tailscale_api_key", "nas", NULL, NULL, false, "S-ts", "k"};
     for (int step = 0; step < 3; step++) {
@@ -273,8 +274,8 @@ test_machine_credential(void **state)
         if (step == 2)
             assert_int_equal(hlc_store_cred_insert(f->s, &own, false), 0);
         for (int i = 0; i < 2; i++) {
-            assert_int_equal(hlc_store_cred_for_machine(f->s, cases[step][i].server, &sealed, &user),
-                             0);
+            assert_int_equal(
+                hlc_store_cred_for_machine(f->s, cases[step][i].server, &sealed, &user), 0);
             assert_string_equal(sealed, cases[step][i].want_sealed);
             assert_string_equal(user, cases[step][i].want_user);
             free(sealed);
