@@ -354,3 +354,37 @@ hlc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     *out = (int64_t)v;
     return 0;
 }
+
+size_t
+hlc_utf8_len(const void *p, size_t avail)
+{
+    const unsigned char *q = p;
+    unsigned c = q[0], lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    /* The second byte's range rules out overlong forms, surrogates and
+     * values past U+10FFFF. */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (avail < n || q[1] < lo || q[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((q[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}

@@ -365,20 +365,8 @@ utf8_clean(const char *s, size_t n)
     hlc_buf_append(&b, "", 0);
     size_t i = 0;
     while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = len > 0 && c != 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-        if (ok && len > 1) {
-            /* overlong forms, surrogates and values past U+10FFFF */
-            unsigned c1 = (unsigned char)s[i + 1];
-            if ((len == 2 && c < 0xc2) || (len == 3 && c == 0xe0 && c1 < 0xa0) ||
-                (len == 3 && c == 0xed && c1 >= 0xa0) || (len == 4 && c == 0xf0 && c1 < 0x90) ||
-                (len == 4 && (c > 0xf4 || (c == 0xf4 && c1 >= 0x90))))
-                ok = false;
-        }
-        if (ok) {
+        size_t len = s[i] ? hlc_utf8_len(s + i, n - i) : 0;
+        if (len) {
             hlc_buf_append(&b, s + i, len);
             i += len;
         } else {

@@ -131,39 +131,6 @@ jsonw_real(struct jsonw *w, const char *key, double v)
     put(w, out, o);
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if none. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0], cp;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 void
 jsonw_str(struct jsonw *w, const char *key, const char *s)
 {
@@ -178,7 +145,7 @@ jsonw_str(struct jsonw *w, const char *key, const char *s)
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
-            size_t len = utf8_seq(p + i, n - i);
+            size_t len = hlc_utf8_len(p + i, n - i);
             if (len == 0) {
                 w->bad = true;
                 return;

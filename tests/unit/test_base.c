@@ -1,12 +1,15 @@
-/* test_base.c - error table, bounded buffer, time and number parsing. */
+/* test_base.c - error table, bounded buffer, time and number parsing, UTF-8
+ * character lengths (checked against jansson's own UTF-8 check). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include "hlc/base.h"
@@ -114,6 +117,45 @@ test_ids(void **state)
     assert_int_equal(strlen(hex), 16);
 }
 
+/* jansson's own UTF-8 check: true when b[0..len) is valid text. */
+static bool
+jansson_valid(const unsigned char *b, size_t len)
+{
+    json_t *j = json_stringn((const char *)b, len);
+    json_decref(j);
+    return j != NULL;
+}
+
+/* Every first and second byte, with third and fourth bytes from each class
+ * (ASCII, continuation edges, lead bytes): a length n > 0 is a character
+ * jansson takes whole and no shorter prefix of which it takes; 0 means b
+ * starts no character, so jansson takes no prefix at all. */
+static void
+test_utf8_len(void **state)
+{
+    (void)state;
+    static const unsigned char tail[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90,
+                                         0x9f, 0xa0, 0xbf, 0xc0, 0xf5, 0xff};
+    unsigned char b[4];
+    for (unsigned b0 = 0; b0 < 256; b0++)
+        for (unsigned b1 = 0; b1 < 256; b1++)
+            for (size_t k2 = 0; k2 < sizeof(tail); k2++)
+                for (size_t k3 = 0; k3 < sizeof(tail); k3 += 3) {
+                    b[0] = (unsigned char)b0;
+                    b[1] = (unsigned char)b1;
+                    b[2] = tail[k2];
+                    b[3] = tail[k3];
+                    size_t n = hlc_utf8_len(b, sizeof(b));
+                    assert_true(n <= 4);
+                    if (n)
+                        assert_true(jansson_valid(b, n));
+                    for (size_t len = 1; len <= 4 && (len < n || n == 0); len++)
+                        assert_false(jansson_valid(b, len));
+                    if (n > 1)
+                        assert_int_equal(hlc_utf8_len(b, n - 1), 0); /* cut short */
+                }
+}
+
 int
 main(void)
 {
@@ -122,7 +164,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror), cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_time),     cmocka_unit_test(test_parse_i64),
-        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_ids),      cmocka_unit_test(test_utf8_len),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

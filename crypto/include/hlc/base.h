@@ -102,4 +102,10 @@ void hlc_random_hex(char *out, size_t n);
  * [min, max]. 0, HLC_EPARSE or HLC_ERANGE. */
 int hlc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* Length of the well-formed UTF-8 character at p, which has `avail` bytes (at
+ * least 1): 1 for ASCII (NUL included), 2 to 4 for a multi-byte sequence,
+ * 0 for anything else (a stray or missing continuation byte, an overlong
+ * form, a surrogate, a value past U+10FFFF). */
+size_t hlc_utf8_len(const void *p, size_t avail);
+
 #endif
