@@ -6,6 +6,7 @@
 
 #include "heartbeat.h"
 #include "hlc/base.h"
+#include "jsonr.h"
 
 #define U64MAX ((long long)LLONG_MAX)
 
@@ -414,8 +415,8 @@ hlc_heartbeat_decode(const char *text, size_t len, struct hlc_heartbeat *hb, str
         hlc_v_fail(e, "", "a heartbeat nests at most %d levels deep", HLC_HEARTBEAT_MAX_DEPTH);
         return HLC_EPARSE;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    struct jsonr_error jerr;
+    json_t *root = jsonr_parse(text, len, &jerr);
     if (!root) {
         hlc_v_fail(e, "", "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
                    jerr.text);

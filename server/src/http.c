@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "hub.h"
+#include "jsonr.h"
 #include "static_files.h"
 
 /* A slow route's request waiting for, or running on, a worker. */
@@ -212,10 +213,10 @@ hlc_req_json(struct hlc_req *r, int *mhd_ret)
         *mhd_ret = hlc_reply_error(r, 400, "BAD_REQUEST", "a JSON body is required", NULL);
         return NULL;
     }
-    json_error_t jerr;
-    /* Depth and duplicate keys are bounded: jansson caps nesting at 2048 and
-     * we refuse duplicates so a field cannot be said twice. */
-    json_t *j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    struct jsonr_error jerr;
+    /* Depth and duplicate keys are bounded: nesting stops at 2048 and
+     * duplicates are refused so a field cannot be said twice. */
+    json_t *j = jsonr_parse(r->body.data, r->body.len, &jerr);
     if (!j) {
         char msg[300];
         snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s", jerr.line,
