@@ -74,9 +74,15 @@ nest(struct hlc_verr *e, const char *prefix, long i)
 static void
 copy_str(char *dst, size_t cap, json_t *obj, const char *key)
 {
-    const char *v = json_string_value(json_object_get(obj, key));
-    if (v)
-        snprintf(dst, cap, "%s", v);
+    json_t *j = json_object_get(obj, key);
+    const char *v = json_string_value(j);
+    if (!v || cap == 0)
+        return;
+    size_t n = json_string_length(j); /* validated to fit, but never trusted */
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
 }
 
 static bool

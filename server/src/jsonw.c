@@ -1,8 +1,8 @@
 /* jsonw.c - direct JSON text writer (see jsonw.h). */
 #include "jsonw.h"
 
-#include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,13 +83,59 @@ jsonw_bool(struct jsonw *w, const char *key, bool v)
     put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
+/* The decimal digits of v, written backwards from end; where they start.
+ * (snprintf costs some 1,800 instructions a number: a sample's latest row
+ * has dozens.) */
+static char *
+digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
 void
 jsonw_int(struct jsonw *w, const char *key, int64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%" PRId64, v);
+    char num[24], *end = num + sizeof(num);
+    char *p = digits(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
     lead(w, key);
-    put(w, num, (size_t)n);
+    put(w, p, (size_t)(end - p));
+}
+
+/* What %.15g gives for a value with at most two decimals (percentages and
+ * other rounded figures), without printf: k = v * 100 is an integer below
+ * 10^14 and v the double nearest k / 100, and a decimal of at most 15
+ * significant digits comes back from its nearest double unchanged (DBL_DIG),
+ * so the text is k / 100 with trailing zeros dropped. 0 when v is not such a
+ * value (-0 included: it prints a sign); otherwise the length written. */
+static size_t
+two_decimals(double v, char out[static 24])
+{
+    if (!(fabs(v) < 1e12) || (v == 0 && signbit(v)))
+        return 0;
+    double k = round(v * 100.0);
+    if (k / 100.0 != v)
+        return 0;
+    uint64_t mag = (uint64_t)fabs(k);
+    char tmp[24], *end = tmp + sizeof(tmp), *p = end;
+    unsigned frac = (unsigned)(mag % 100);
+    if (frac) {
+        if (frac % 10)
+            *--p = (char)('0' + frac % 10);
+        *--p = (char)('0' + frac / 10);
+        *--p = '.';
+    }
+    p = digits(p, mag / 100);
+    if (k < 0)
+        *--p = '-';
+    size_t n = (size_t)(end - p);
+    memcpy(out, p, n);
+    return n;
 }
 
 void
@@ -103,8 +149,17 @@ jsonw_real(struct jsonw *w, const char *key, double v)
      * real (".0" when printf gave an integer), exponent without '+' or
      * leading zeros. */
     char num[40], out[48];
+    size_t o = two_decimals(v, num);
+    if (o) {
+        if (!memchr(num, '.', o)) {
+            memcpy(num + o, ".0", 2);
+            o += 2;
+        }
+        lead(w, key);
+        put(w, num, o);
+        return;
+    }
     snprintf(num, sizeof(num), "%.15g", v);
-    size_t o = 0;
     const char *e = strchr(num, 'e');
     if (!e) {
         o = strlen(num);
