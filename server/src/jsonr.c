@@ -189,7 +189,7 @@ read_string(struct reader *r, const char **s, size_t *n)
         }
         if (c < 0x20)
             return fail(r, q, "control character 0x%02x in string", c);
-        size_t len = hlc_utf8_len(q, (size_t)(r->end - q));
+        size_t len = c < 0x80 ? 1 : hlc_utf8_len(q, (size_t)(r->end - q));
         if (!len)
             return fail(r, q, "invalid UTF-8 byte 0x%02x in string", c);
         if (escaped && !put(r, q, len))

@@ -200,7 +200,7 @@ jsonw_str(struct jsonw *w, const char *key, const char *s)
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
-            size_t len = hlc_utf8_len(p + i, n - i);
+            size_t len = c < 0x80 ? 1 : hlc_utf8_len(p + i, n - i);
             if (len == 0) {
                 w->bad = true;
                 return;
