@@ -267,6 +267,18 @@ read_number(struct reader *r)
 
 static json_t *read_value(struct reader *r);
 
+/* What follows a member or an element: 1 after a ',' (another comes), 0
+ * after the closing byte, -1 (reported) on anything else. */
+static int
+next_or_close(struct reader *r, unsigned char close, const char *in)
+{
+    skip_ws(r);
+    if (r->p < r->end && (*r->p == ',' || *r->p == close))
+        return *r->p++ == ',';
+    fail(r, r->p, "',' or '%c' expected in %s", close, in);
+    return -1;
+}
+
 static json_t *
 read_object(struct reader *r)
 {
@@ -319,16 +331,11 @@ read_object(struct reader *r)
                 fail(r, at, "out of memory");
             break;
         }
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        int more = next_or_close(r, '}', "an object");
+        if (more > 0)
             continue;
-        }
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
+        if (more == 0)
             return obj;
-        }
-        fail(r, r->p, "',' or '}' expected in an object");
         break;
     }
     json_decref(obj);
@@ -356,16 +363,11 @@ read_array(struct reader *r)
             fail(r, at, "out of memory");
             break;
         }
-        skip_ws(r);
-        if (r->p < r->end && *r->p == ',') {
-            r->p++;
+        int more = next_or_close(r, ']', "an array");
+        if (more > 0)
             continue;
-        }
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
+        if (more == 0)
             return arr;
-        }
-        fail(r, r->p, "',' or ']' expected in an array");
         break;
     }
     json_decref(arr);
