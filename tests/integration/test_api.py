@@ -188,6 +188,17 @@ class ApiTest(unittest.TestCase):
         self.assertIn(b" 413 ", reply.split(b"\r\n")[0])
         self.assertIn(b"PAYLOAD_TOO_LARGE", reply)
 
+    def test_header_size_cap(self):
+        # 8 KB of headers (nginx's usual cap) are read; far past the cap is a clear 431.
+        r = self.hub.request("GET", "/api/v1/servers", headers={"X-Pad": "x" * 8000})
+        self.assertEqual(r.status, 200)
+        with socket.create_connection(("127.0.0.1", self.hub.port)) as s:
+            s.sendall(b"GET /api/v1/servers HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"x" * 40000 +
+                      b"\r\nConnection: close\r\n\r\n")
+            reply = s.recv(65536)
+        self.assertIn(b" 431 ", reply.split(b"\r\n")[0])
+        self.assertEqual(self.hub.get("/api/v1/system/health").status, 200)
+
     def test_unknown_routes_and_methods(self):
         assert_error(self, self.hub.get("/api/v1/nope"), 404, "NOT_FOUND")
         assert_error(self, self.hub.request("PATCH", "/api/v1/servers"), 405)
