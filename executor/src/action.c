@@ -196,10 +196,13 @@ hlc_action_build(const struct hlc_action_spec *spec, char **cmd)
             if (!rc)
                 rc = hlc_buf_appendf(&b, "--vacuum-time=%dd", days);
         } else {
-            /* truncate(1) follows symlinks, so a link planted under /var/log
-             * would aim a root truncate anywhere. The guard runs first, as
-             * the SSH user: the path must exist and resolve to itself (no
-             * symlink in any component), else nothing is truncated. */
+            /* A link planted under /var/log must not aim a root truncate
+             * anywhere. The guard runs first, as the SSH user: the path must
+             * exist and resolve to itself (no symlink in any component), else
+             * nothing is truncated. Then dd empties it opening with
+             * O_NOFOLLOW, so a file swapped for a symlink after the guard
+             * looked is refused too (truncate(1) would follow it), and
+             * O_NONBLOCK, so one swapped for a FIFO fails instead of hanging. */
             rc = put(&b, false, "if [ \"$(realpath -e -- ");
             if (!rc)
                 rc = hlc_shell_quote(&b, spec->target);
@@ -210,9 +213,11 @@ hlc_action_build(const struct hlc_action_spec *spec, char **cmd)
             if (!rc)
                 rc = put(&b, false, " ]; then ");
             if (!rc)
-                rc = put(&b, sudo, "truncate -c -s 0 ");
+                rc = put(&b, sudo, "dd if=/dev/null of=");
             if (!rc)
                 rc = hlc_shell_quote(&b, spec->target);
+            if (!rc)
+                rc = put(&b, false, " oflag=nofollow,nonblock conv=nocreat status=none");
             if (!rc)
                 rc = put(&b, false, "; else echo 'clear_logs: refused, missing or reached "
                                         "through a symlink:' ");

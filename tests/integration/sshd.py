@@ -23,7 +23,7 @@ seconds of CPU, lists the upgrades set with set_updates()):
                                 /var/log/journal/<id>) older than n days, with
                                 the real messages on stderr
 
-`truncate`, `realpath` and /var/log are the real ones: clear_logs tests make
+`dd`, `realpath` and /var/log are the real ones: clear_logs tests make
 their files in a fresh directory under this machine's real /var/log.
 
 Limits: the stand-ins ignore options they do not know; no real processes back

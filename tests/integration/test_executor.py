@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +35,7 @@ exec "$@"
 
 # What only an action (never a poll) runs on a machine.
 ACTION_WORDS = ("sudo", "systemctl restart", "systemctl start", "systemctl stop", "docker start",
-                "docker stop", "docker restart", "journalctl", "truncate", "apt-get")
+                "docker stop", "docker restart", "journalctl", "dd if=", "apt-get")
 
 
 def hostile_names():
@@ -640,9 +641,10 @@ class ExecutorSshTest(unittest.TestCase):
         self.owned_file(other, "kept\n")
         n, nc = len(m.exec_log()), len(m.command_log())
         b = self.run_action({"server_id": "box0", "action_type": "clear_logs", "target": app})
-        want = (f"if [ \"$(realpath -e -- '{app}')\" = '{app}' ]; then sudo -n truncate -c -s 0 "
-                f"'{app}'; else echo 'clear_logs: refused, missing or reached through a symlink:' "
-                f"'{app}' >&2; exit 1; fi")
+        want = (f"if [ \"$(realpath -e -- '{app}')\" = '{app}' ]; then sudo -n dd if=/dev/null "
+                f"of='{app}' oflag=nofollow,nonblock conv=nocreat status=none; else echo "
+                f"'clear_logs: refused, missing or reached through a symlink:' '{app}' >&2; "
+                f"exit 1; fi")
         self.assertEqual(b["command"], want)
         self.assertEqual((b["status"], b["exit_code"], b["stdout"], b["stderr"]),
                          ("completed", 0, "", ""), b)
@@ -650,7 +652,8 @@ class ExecutorSshTest(unittest.TestCase):
         with open(other) as f:
             self.assertEqual(f.read(), "kept\n")
         self.assertEqual(self.action_lines(m, n), [want])
-        self.assertEqual(m.command_log()[nc:], [f"sudo -n truncate -c -s 0 {app}"])
+        self.assertEqual(m.command_log()[nc:], [f"sudo -n dd if=/dev/null of={app} oflag=nofollow,nonblock conv=nocreat "
+                                                  "status=none"])
         a = self.audit_of(b["action_id"])
         self.assertEqual((a["command"], a["exit_code"], a["status"]), (want, 0, "completed"))
         # auto-approved clear_logs runs at once and is recorded as such
@@ -687,8 +690,23 @@ class ExecutorSshTest(unittest.TestCase):
             self.assertEqual(f.read(), "root:secret\n")
         self.assertEqual(os.path.getsize(os.path.join(d, "real.log")), 2)
         self.assertFalse(os.path.exists(os.path.join(d, "missing.log")))
-        # the guard stopped each before sudo or truncate ran
+        # the guard stopped each before sudo or dd ran
         self.assertEqual(m.command_log()[nc:], [])
+        # What the guard cannot see, a file swapped for a symlink or a FIFO after it looked:
+        # the emptying step alone, as the hub writes it, refuses both and returns at once.
+        os.mkfifo(os.path.join(d, "pipe.log"))
+        for name in ("evil.log", "pipe.log"):
+            target = os.path.join(d, name)
+            b = self.run_action({"server_id": "box0", "action_type": "clear_logs",
+                                 "target": target})
+            step = b["command"].split("; then sudo -n ", 1)[1].split("; else", 1)[0]
+            self.assertTrue(step.startswith("dd if=/dev/null of="), step)
+            t0 = time.monotonic()
+            r = subprocess.run(["/bin/sh", "-c", step], capture_output=True, text=True, timeout=10)
+            self.assertNotEqual(r.returncode, 0, (name, r))
+            self.assertLess(time.monotonic() - t0, 5, name)
+        with open(precious) as f:
+            self.assertEqual(f.read(), "root:secret\n")
 
     def test_clear_logs_hostile_paths_are_400_and_run_nothing(self):
         m = self.m

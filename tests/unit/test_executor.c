@@ -79,13 +79,15 @@ test_templates(void **state)
     expect(HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl --vacuum-time=7d");
     expect(HLC_ACT_CLEAR_LOGS, "/var/log/nginx/access.log.1", false,
            "if [ \"$(realpath -e -- '/var/log/nginx/access.log.1')\" = "
-           "'/var/log/nginx/access.log.1' ]; then sudo -n truncate -c -s 0 "
-           "'/var/log/nginx/access.log.1'; else echo 'clear_logs: refused, missing or reached "
-           "through a symlink:' '/var/log/nginx/access.log.1' >&2; exit 1; fi");
+           "'/var/log/nginx/access.log.1' ]; then sudo -n dd if=/dev/null "
+           "of='/var/log/nginx/access.log.1' oflag=nofollow,nonblock conv=nocreat status=none; "
+           "else echo 'clear_logs: refused, missing or reached through a symlink:' "
+           "'/var/log/nginx/access.log.1' >&2; exit 1; fi");
     expect(HLC_ACT_CLEAR_LOGS, "/var/log/syslog", true,
            "if [ \"$(realpath -e -- '/var/log/syslog')\" = '/var/log/syslog' ]; then "
-           "truncate -c -s 0 '/var/log/syslog'; else echo 'clear_logs: refused, missing or "
-           "reached through a symlink:' '/var/log/syslog' >&2; exit 1; fi");
+           "dd if=/dev/null of='/var/log/syslog' oflag=nofollow,nonblock conv=nocreat status=none; "
+           "else echo 'clear_logs: refused, missing or reached through a symlink:' "
+           "'/var/log/syslog' >&2; exit 1; fi");
     const char *upd = "DEBIAN_FRONTEND=noninteractive apt-get -q update && "
                       "DEBIAN_FRONTEND=noninteractive apt-get -q -y -o "
                       "Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade";
@@ -264,7 +266,7 @@ test_hostile_corpus(void **state)
 }
 
 /* Every built line, run by a real /bin/sh with stand-in systemctl, docker,
- * journalctl, truncate and sudo on PATH, passes the target as one argument
+ * journalctl, dd and sudo on PATH, passes the target as one argument
  * and runs exactly one program with exactly the template's words. */
 static void
 test_through_sh(void **state)
@@ -272,7 +274,7 @@ test_through_sh(void **state)
     (void)state;
     char dir[] = "/tmp/hlc-exec-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    const char *tools[] = {"systemctl", "docker", "journalctl", "truncate", "sudo", "realpath"};
+    const char *tools[] = {"systemctl", "docker", "journalctl", "dd", "sudo", "realpath"};
     for (size_t i = 0; i < sizeof(tools) / sizeof(*tools); i++) {
         char path[256];
         snprintf(path, sizeof(path), "%s/%s", dir, tools[i]);
@@ -307,8 +309,10 @@ test_through_sh(void **state)
         {HLC_ACT_CLEAR_LOGS, "journal", true, "journalctl [--vacuum-time=7d]\n", 0},
         {HLC_ACT_CLEAR_LOGS, "/var/log/app/x-1.log", false,
          "realpath [-e] [--] [/var/log/app/x-1.log]\n"
-         "sudo [-n] [truncate] [-c] [-s] [0] [/var/log/app/x-1.log]\n"
-         "truncate [-c] [-s] [0] [/var/log/app/x-1.log]\n", 0},
+         "sudo [-n] [dd] [if=/dev/null] [of=/var/log/app/x-1.log] [oflag=nofollow,nonblock] "
+         "[conv=nocreat] [status=none]\n"
+         "dd [if=/dev/null] [of=/var/log/app/x-1.log] [oflag=nofollow,nonblock] [conv=nocreat] "
+         "[status=none]\n", 0},
         {HLC_ACT_CLEAR_LOGS, "/var/log/link.log", true, "realpath [-e] [--] [/var/log/link.log]\n",
          1},
     };

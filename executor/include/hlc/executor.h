@@ -18,8 +18,9 @@ enum hlc_action_type {
     HLC_ACT_RESTART_SERVICE,   /* systemctl restart <unit> */
     HLC_ACT_START_SERVICE,     /* systemctl start <unit> */
     HLC_ACT_STOP_SERVICE,      /* systemctl stop <unit> */
-    HLC_ACT_CLEAR_LOGS,        /* journalctl --vacuum-time=<d>d, or truncate one /var/log file
-                                  reached without symlinks (realpath -e guard) */
+    HLC_ACT_CLEAR_LOGS,        /* journalctl --vacuum-time=<d>d, or empty one /var/log file
+                                  reached without symlinks (realpath -e guard, then dd
+                                  oflag=nofollow) */
     HLC_ACT_APPLY_UPDATES,     /* apt-get update && apt-get upgrade, non-interactive */
     HLC_ACT_CONTAINER_START,   /* docker start <name> */
     HLC_ACT_CONTAINER_STOP,    /* docker stop <name> */
