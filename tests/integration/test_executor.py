@@ -21,10 +21,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hlc import Hub, assert_error, free_port  # noqa: E402
 import sshd  # noqa: E402
 
-# Stand-in for sudo on the test machines (none is installed here, and the
-# test user must not gain root): accepts only the non-interactive form the hub
-# sends, logs the call like the other stand-ins, passes VAR=value through the
-# environment as sudo does, then runs the command as the same user.
+# Stand-in for sudo on the test machines (the real one, installed for visudo,
+# must not give the test user root): accepts only the non-interactive form
+# the hub sends, logs the call like the other stand-ins, passes VAR=value
+# through the environment as sudo does, then runs the command as the same user.
 SUDO = r"""#!/bin/sh
 echo "$$ sudo $*" >> "$HLC_MACHINE/commands.log"
 if [ "$1" != "-n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
