@@ -267,6 +267,20 @@ read_number(struct reader *r)
 
 static json_t *read_value(struct reader *r);
 
+/* Steps past the opening '{' or '[' and any space after it; true (and past
+ * it too) when the closing byte comes at once: an empty object or array. */
+static bool
+closed_at_once(struct reader *r, unsigned char close)
+{
+    r->p++;
+    skip_ws(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
 /* What follows a member or an element: 1 after a ',' (another comes), 0
  * after the closing byte, -1 (reported) on anything else. */
 static int
@@ -285,12 +299,8 @@ read_object(struct reader *r)
     json_t *obj = json_object();
     if (!obj)
         return fail(r, r->p, "out of memory");
-    r->p++; /* '{' */
-    skip_ws(r);
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
+    if (closed_at_once(r, '}'))
         return obj;
-    }
     for (;;) {
         skip_ws(r);
         if (r->p >= r->end || *r->p != '"') {
@@ -348,12 +358,8 @@ read_array(struct reader *r)
     json_t *arr = json_array();
     if (!arr)
         return fail(r, r->p, "out of memory");
-    r->p++; /* '[' */
-    skip_ws(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
+    if (closed_at_once(r, ']'))
         return arr;
-    }
     for (;;) {
         const unsigned char *at = r->p;
         json_t *v = read_value(r);

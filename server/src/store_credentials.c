@@ -182,29 +182,34 @@ out:
     return rc;
 }
 
-int
-hlc_store_cred_find(struct hlc_store *s, const char *kind, bool identity, char **sealed,
-                    char **public_key)
+/* Runs sql, its ?1 bound to `param` unless NULL, and copies the first row's
+ * two text columns into *first and *second (each may be NULL: not wanted).
+ * HLC_ENOTFOUND when there is no row. */
+static int
+first_row(struct hlc_store *s, const char *sql, const char *param, char **first, char **second,
+          const char *what)
 {
-    *sealed = NULL;
-    if (public_key)
-        *public_key = NULL;
+    if (first)
+        *first = NULL;
+    if (second)
+        *second = NULL;
     struct store_conn *c = store_acquire(s);
     int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, identity ? sql_identity : sql_find);
+    sqlite3_stmt *st = store_stmt(c, sql);
     if (!st) {
         rc = HLC_EDB;
         goto out;
     }
-    if (!identity)
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    if (param)
+        sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
-        *sealed = col_dup(st, 0);
-        if (public_key)
-            *public_key = col_dup(st, 1);
+        if (first)
+            *first = col_dup(st, 0);
+        if (second)
+            *second = col_dup(st, 1);
     } else {
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "credential find");
+        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, what);
     }
     sqlite3_reset(st);
 out:
@@ -213,32 +218,18 @@ out:
 }
 
 int
+hlc_store_cred_find(struct hlc_store *s, const char *kind, bool identity, char **sealed,
+                    char **public_key)
+{
+    return first_row(s, identity ? sql_identity : sql_find, identity ? NULL : kind, sealed,
+                     public_key, "credential find");
+}
+
+int
 hlc_store_cred_for_machine(struct hlc_store *s, const char *server_id, char **sealed,
                            char **ssh_user)
 {
-    if (sealed)
-        *sealed = NULL;
-    *ssh_user = NULL;
-    struct store_conn *c = store_acquire(s);
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_for_machine);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        if (sealed)
-            *sealed = col_dup(st, 0);
-        *ssh_user = col_dup(st, 1);
-    } else {
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "machine credential");
-    }
-    sqlite3_reset(st);
-out:
-    store_release(s, c);
-    return rc;
+    return first_row(s, sql_for_machine, server_id, sealed, ssh_user, "machine credential");
 }
 
 int

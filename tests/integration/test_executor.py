@@ -652,8 +652,9 @@ class ExecutorSshTest(unittest.TestCase):
         with open(other) as f:
             self.assertEqual(f.read(), "kept\n")
         self.assertEqual(self.action_lines(m, n), [want])
-        self.assertEqual(m.command_log()[nc:], [f"sudo -n dd if=/dev/null of={app} oflag=nofollow,nonblock conv=nocreat "
-                                                  "status=none"])
+        self.assertEqual(m.command_log()[nc:],
+                         [f"sudo -n dd if=/dev/null of={app} oflag=nofollow,nonblock conv=nocreat "
+                          "status=none"])
         a = self.audit_of(b["action_id"])
         self.assertEqual((a["command"], a["exit_code"], a["status"]), (want, 0, "completed"))
         # auto-approved clear_logs runs at once and is recorded as such
