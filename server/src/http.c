@@ -253,14 +253,14 @@ hlc_req_header(struct hlc_req *r, const char *name)
 /* Matches `path` against `pattern`, filling params. Segments are compared
  * exactly; "{}" takes one non-empty segment. */
 static bool
-route_match(const char *pattern, char *path, struct hlc_req *r)
+route_match(const char *pattern, const char *path, struct hlc_req *r)
 {
     const char *pp = pattern;
-    char *sp = path;
+    const char *sp = path;
     int n = 0;
     while (*pp && *sp) {
         if (pp[0] == '{' && pp[1] == '}') {
-            char *end = strchr(sp, '/');
+            const char *end = strchr(sp, '/');
             size_t len = end ? (size_t)(end - sp) : strlen(sp);
             if (len == 0 || n >= HLC_HTTP_MAX_PARAMS)
                 return false;
@@ -297,15 +297,12 @@ dispatch(struct hlc_http *h, struct hlc_req *r)
 {
     bool path_matched = false;
     for (const struct hlc_route *rt = hlc_routes; rt->method; rt++) {
-        char *scratch = hlc_xstrdup(r->path);
-        bool m = route_match(rt->pattern, scratch, r);
-        free(scratch);
-        if (!m)
+        /* Matching only reads the path (params point into it), so no copy. */
+        if (!route_match(rt->pattern, r->path, r))
             continue;
         path_matched = true;
         if (strcmp(rt->method, r->method) != 0)
             continue;
-        route_match(rt->pattern, r->path, r); /* params now point into r->path */
         route_terminate_params(r);
         if (!(rt->flags & HLC_ROUTE_PUBLIC)) {
             const char *key = hlc_req_header(r, "X-API-Key");
