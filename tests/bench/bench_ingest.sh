@@ -34,30 +34,35 @@ wait_http "http://127.0.0.1:$P/api/v1/system/health"
 # Timestamps start a day back so 500 machines x (rounds) stay in the past.
 BASE=$(( $(date +%s) - 86400 ))
 cat > "$tmp/ingest.lua" <<LUA
+-- The load generator shares the two cores with the hub, so each request is
+-- built with little Lua: machine ids and each round's timestamp are made
+-- once, the request line and headers are one prebuilt prefix, and there is
+-- no response() callback (which would hand every reply's headers and body
+-- to Lua); wrk still counts every non-2xx reply in errors.status.
 local machines, base = $MACHINES, $BASE
-local threads = {}
+local per = machines / 2
 local counter = 0
 setup = function(thread)
   counter = counter + 1
   thread:set("tid", counter)
-  table.insert(threads, thread)
 end
 init = function(args)
   n = 0
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["X-API-Key"] = "$KEY"
-end
-local function iso(t)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+  ids = {}
+  for m = 0, per - 1 do ids[m] = string.format("bench-%d-%03d", tid, m) end
+  head = "POST /api/v1/agents/heartbeat HTTP/1.1\r\nHost: " .. wrk.host .. ":" .. wrk.port ..
+    "\r\nContent-Type: application/json\r\nX-API-Key: $KEY\r\nContent-Length: "
+  stamp_round, stamp = -1, nil
 end
 request = function()
   -- each wrk thread owns its own machines, so no two requests collide
-  local m = n % (machines / 2)
-  local round = math.floor(n / (machines / 2))
+  local m = n % per
+  local round = (n - m) / per
   n = n + 1
-  local id = string.format("bench-%d-%03d", tid, m)
-  local t = base + round
+  if round ~= stamp_round then
+    stamp_round, stamp = round, os.date("!%Y-%m-%dT%H:%M:%SZ", base + round)
+  end
+  local id = ids[m]
   local jif = 1000000 + round * 400
   local body = string.format([[{"server_id":"%s","timestamp":"%s","machine_type":"workstation","hostname":"%s.lan",
 "metrics":{"cpu_cores":4,"cpu_total_jiffies":%d,"cpu_idle_jiffies":%d,"memory_total_bytes":16777216000,
@@ -71,27 +76,23 @@ request = function()
 "services":[{"name":"ssh","status":"running","active_state":"active","sub_state":"running","pid":812},
 {"name":"docker","status":"running","active_state":"active","sub_state":"running","pid":990}],
 "reboot_required":false}]],
-    id, iso(t), id, jif, jif - round * 300, 8000000000 + (round % 7) * 1000000, 3600 + round,
+    id, stamp, id, jif, jif - round * 300, 8000000000 + (round % 7) * 1000000, 3600 + round,
     200000000000 + round * 1000, 275000000000 - round * 1000, round * 125000, round * 50000)
-  return wrk.format(nil, "/api/v1/agents/heartbeat", nil, body)
-end
-response = function(status, headers, body)
-  if status ~= 200 then
-    bad = (bad or 0) + 1
-    if bad < 3 then io.stderr:write("status " .. status .. ": " .. body .. "\n") end
-  end
+  return head .. #body .. "\r\n\r\n" .. body
 end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d\n", summary.requests / (summary.duration / 1e6),
+  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
+    summary.requests))
 end
 LUA
 cat > "$tmp/plain.lua" <<'LUA'
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d\n", summary.requests / (summary.duration / 1e6),
+  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
+    summary.requests))
 end
 LUA
 
@@ -106,7 +107,7 @@ r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print("WRKCPU", r.ru_utime + r.ru_stime)' wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$2" "$3" 2>"$tmp/wrk.err" | grep -E '^(RESULT|WRKCPU)' || true)
   wcpu=$(awk '/^WRKCPU/{print $2}' <<<"$out")
   out=$(grep '^RESULT' <<<"$out" || true)
-  read -r _ rps p50 p95 p99 errs <<<"$out"
+  read -r _ rps p50 p95 p99 errs total <<<"$out"
   printf '%-40s %9s req/s  p50 %7s ms  p95 %7s ms  p99 %7s ms  errors %s\n' "$1" "$rps" "$p50" "$p95" "$p99" "$errs"
   t1=$(ticks "${pids[0]}")
   # The hub's own CPU (user + system) per answered request, and the cores
@@ -114,7 +115,7 @@ print("WRKCPU", r.ru_utime + r.ru_stime)' wrk -t2 -c"$CONNS" -d"${DUR}s" -s "$2"
   python3 -c 'import sys,os; t,r,d,w=map(float,sys.argv[1:]); hz=os.sysconf("SC_CLK_TCK"); print(f"  hub CPU {t/hz/(r*d)*1e6:.0f} us per request, {t/hz/d:.2f} cores busy; wrk itself {w/d:.2f} cores")' \
     "$((t1 - t0))" "${rps:-0}" "$DUR" "${wcpu:-0}"
   head -3 "$tmp/wrk.err" >&2 || true
-  eval "R_$4=$rps; P99_$4=$p99"
+  eval "R_$4=$rps; P99_$4=$p99; E_$4=${errs:-1}; N_$4=${total:-0}"
 }
 
 echo "wrk -t2 -c$CONNS -d${DUR}s on $(nproc) cores, heartbeats for $MACHINES machines (~1.6 KB each)"
@@ -123,11 +124,14 @@ run "floor: hub GET /api/v1/system/health" "$tmp/plain.lua" "http://127.0.0.1:$P
 stored=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM metrics").fetchone()[0])' "$tmp/hub/homelabcmd.db")
 machines=$(curl -fsS -H "X-API-Key: $KEY" "http://127.0.0.1:$P/api/v1/servers" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
-python3 - "$R_hb" "$P99_hb" "$R_floor" <<'PY'
+# Met only when every request was answered 200 and each one stored a row.
+python3 - "$R_hb" "$P99_hb" "$R_floor" "$E_hb" "$N_hb" "$stored" <<'PY'
 import sys
-r, p99, floor = map(float, sys.argv[1:])
-print(f"goal >= 5000/s and p99 <= 10 ms: {r:.0f}/s, p99 {p99:.2f} ms -> "
-      f"{'met' if r >= 5000 and p99 <= 10 else 'NOT met'}; {r / floor * 100:.0f}% of the HTTP floor's rate")
+r, p99, floor, errs, answered, stored = map(float, sys.argv[1:])
+ok = r >= 5000 and p99 <= 10 and errs == 0 and stored >= answered
+print(f"goal >= 5000/s and p99 <= 10 ms: {r:.0f}/s, p99 {p99:.2f} ms, {errs:.0f} errors, "
+      f"{stored:.0f} rows for {answered:.0f} answers -> {'met' if ok else 'NOT met'}; "
+      f"{r / floor * 100:.0f}% of the HTTP floor's rate")
 PY
 echo "machines registered by heartbeat: $machines; sample rows stored: $stored (one per acknowledged heartbeat)"
 echo "WAL after the run: $(( $(stat -c %s "$tmp/hub/homelabcmd.db-wal" 2>/dev/null || echo 0) / 1024 )) KiB (checkpointed off the request path)"
