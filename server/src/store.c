@@ -152,7 +152,11 @@ ckpt_main(void *arg)
          * transaction going across the checkpoint's end: a second pass
          * between two ingest batches copies the few frames added since and
          * lets the next batch start the log over, so the WAL stays near its
-         * threshold instead of growing for as long as heartbeats come. */
+         * threshold instead of growing for as long as heartbeats come.
+         * That second pass is what ingest waits for: under the ingest
+         * bench it holds the lock 6-11 ms (a few hundred frames and two
+         * fsyncs) about every 2,000 frames. Letting the log grow to 4x
+         * the threshold between such passes measured slower, not faster. */
         int log = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         if (rc == SQLITE_OK) {
