@@ -20,8 +20,7 @@ struct reader {
     int depth;                            /* values open now */
     struct jsonr_error *err;              /* filled on the first error */
     bool failed;                          /* an error was reported */
-    char *buf;                            /* decoded text of an escaped string */
-    size_t len, cap;                      /* bytes in buf, its size */
+    struct hlc_buf buf;                   /* decoded text of an escaped string */
 };
 
 /* Reports an error at byte `at` (the first one reported wins); NULL. */
@@ -63,24 +62,12 @@ is_digit(const unsigned char *q, const unsigned char *end)
     return q < end && *q >= '0' && *q <= '9';
 }
 
+/* Appends to the decoded string; its cap, the text's length, is never
+ * reached (unescaping only shortens). */
 static bool
 put(struct reader *r, const void *s, size_t n)
 {
-    if (n == 0)
-        return true;
-    if (r->cap - r->len < n) {
-        size_t cap = r->cap ? r->cap : 256;
-        while (cap - r->len < n)
-            cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (!b)
-            return false;
-        r->buf = b;
-        r->cap = cap;
-    }
-    memcpy(r->buf + r->len, s, n);
-    r->len += n;
-    return true;
+    return hlc_buf_append(&r->buf, s, n) == 0;
 }
 
 /* The four hex digits at q as a number, or -1. */
@@ -170,13 +157,13 @@ read_string(struct reader *r, const char **s, size_t *n)
 {
     const unsigned char *begin = ++r->p, *q = begin;
     bool escaped = false;
-    r->len = 0;
+    hlc_buf_reset(&r->buf);
     while (q < r->end) {
         unsigned c = *q;
         if (c == '"') {
             r->p = q + 1;
-            *s = escaped ? r->buf : (const char *)begin;
-            *n = escaped ? r->len : (size_t)(q - begin);
+            *s = escaped ? r->buf.data : (const char *)begin;
+            *n = escaped ? r->buf.len : (size_t)(q - begin);
             return true;
         }
         if (c == '\\') {
@@ -318,7 +305,7 @@ read_object(struct reader *r)
         }
         /* An escaped key lives in r->buf, which the value may reuse. */
         char *kcopy = NULL;
-        if (k == r->buf) {
+        if (k == r->buf.data) {
             if (!(kcopy = malloc(kn ? kn : 1))) {
                 fail(r, at, "out of memory");
                 break;
@@ -456,6 +443,7 @@ jsonr_parse(const char *text, size_t len, struct jsonr_error *err)
         .end = (const unsigned char *)text + len,
         .err = err,
     };
+    hlc_buf_init(&r.buf, len);
     memset(err, 0, sizeof(*err));
     skip_ws(&r);
     json_t *root = NULL;
@@ -469,6 +457,6 @@ jsonr_parse(const char *text, size_t len, struct jsonr_error *err)
             root = NULL;
         }
     }
-    free(r.buf);
+    hlc_buf_release(&r.buf);
     return root;
 }
