@@ -1,5 +1,8 @@
 /* sshpool.c - one pooled libssh session per machine, and exec on it. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -239,9 +242,27 @@ channel_get(struct sess *s)
     return ch;
 }
 
+/* Holds the session's small packets in the kernel until cork(s, false),
+ * which sends them as one segment: the exec request, the command's input,
+ * its end and the next channel's open leave together. Best effort. */
+static void
+cork(struct sess *s, bool on)
+{
+    int fd = ssh_get_fd(s->ssh);
+    int v = on;
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+}
+
 /* Runs one command on an open session. 0, HLC_ETIMEOUT, HLC_ESSH_EXEC
- * (the channel could not be opened: nothing ran) or HLC_EIO (the session
- * broke while it ran). */
+ * (the channel could not be opened or the server refused the command:
+ * nothing ran) or HLC_EIO (the session broke while it ran).
+ *
+ * A command without input is not waited for: its exec request, end of
+ * input and the next channel's open leave as one segment, and the server's
+ * answer is read with the output. Input has to wait for the answer (OpenSSH
+ * opens a session channel's window only when its command starts); then the
+ * input, its end and the next channel's open leave as one segment. */
 static int
 run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t deadline_ms,
     size_t cap, struct hlc_exec_result *res)
@@ -249,17 +270,34 @@ run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t d
     ssh_channel ch = channel_get(s);
     if (!ch)
         return HLC_ESSH_EXEC;
-    int rc = 0;
-    if (ssh_channel_request_exec(ch, command) != SSH_OK) {
+    int rc = 0, exec;
+    bool input = in && inlen > 0;
+    if (input) {
+        exec = ssh_channel_request_exec(ch, command);
+        cork(s, true);
+    } else {
+        cork(s, true);
+        ssh_set_blocking(s->ssh, 0);
+        exec = ssh_channel_request_exec(ch, command); /* SSH_AGAIN: sent, answer pending */
+        ssh_set_blocking(s->ssh, 1);
+    }
+    if (exec == SSH_ERROR) {
+        cork(s, false);
         rc = HLC_ESSH_EXEC;
         goto out;
     }
-    if (in && inlen > 0 && ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen) {
+    if (input && ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen) {
+        cork(s, false);
         rc = HLC_EIO;
         goto out;
     }
     ssh_channel_send_eof(ch);
-    spare_open(s); /* while the command runs */
+    spare_open(s); /* answered while the command runs */
+    cork(s, false);
+    if (exec == SSH_AGAIN && ssh_channel_request_exec(ch, command) != SSH_OK) {
+        rc = HLC_ESSH_EXEC;
+        goto out;
+    }
     char buf[16384];
     for (;;) {
         int64_t left = deadline_ms - hlc_mono_ms();
