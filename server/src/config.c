@@ -1,6 +1,7 @@
 /* config.c - configuration sections, their defaults and their checks. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,13 +96,29 @@ find_section(const char *name)
     return NULL;
 }
 
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]) - 1)
+
+/* Each section's defaults, parsed once and never changed after. */
+static json_t *section_defaults[NSECTIONS];
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+
+static void
+parse_defaults(void)
+{
+    for (size_t i = 0; i < NSECTIONS; i++) {
+        json_t *o = json_object();
+        for (const struct spec *sp = sections[i].specs; sp->key; sp++)
+            json_object_set_new(o, sp->key, json_loads(sp->def, JSON_DECODE_ANY, NULL));
+        section_defaults[i] = o;
+    }
+}
+
+/* A fresh copy of the section's defaults, the caller's to change. */
 static json_t *
 defaults(const struct section *sec)
 {
-    json_t *o = json_object();
-    for (const struct spec *sp = sec->specs; sp->key; sp++)
-        json_object_set_new(o, sp->key, json_loads(sp->def, JSON_DECODE_ANY, NULL));
-    return o;
+    pthread_once(&defaults_once, parse_defaults);
+    return json_deep_copy(section_defaults[sec - sections]);
 }
 
 static json_t *
@@ -143,12 +160,23 @@ hlc_config_all(struct hlc_store *s, json_t **out)
 double
 hlc_config_number(struct hlc_store *s, const char *section, const char *key, double fallback)
 {
-    json_t *o = NULL;
-    if (hlc_config_section(s, section, &o) != 0)
+    /* One value: the stored one if the key is known, else its default,
+     * without building the whole merged section. */
+    const struct section *sec = find_section(section);
+    if (!sec)
         return fallback;
-    json_t *v = json_object_get(o, key);
+    const struct spec *sp = sec->specs;
+    while (sp->key && strcmp(sp->key, key) != 0)
+        sp++;
+    if (!sp->key)
+        return fallback;
+    json_t *stored = NULL, *v;
+    pthread_once(&defaults_once, parse_defaults);
+    if (hlc_store_config_get(s, section, &stored) != 0 ||
+        !json_is_number(v = json_object_get(stored, key)))
+        v = json_object_get(section_defaults[sec - sections], key);
     double d = json_is_number(v) ? json_number_value(v) : fallback;
-    json_decref(o);
+    json_decref(stored);
     return d;
 }
 

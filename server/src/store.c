@@ -283,6 +283,7 @@ hlc_store_open(struct hlc_store **out, const char *path, unsigned nconns)
     pthread_mutex_init(&s->ingest_mu, NULL);
     pthread_mutex_init(&s->ckpt_mu, NULL);
     pthread_cond_init(&s->ckpt_cv, NULL);
+    pthread_mutex_init(&s->cfg_mu, NULL);
     int rc = 0;
     for (unsigned i = 0; i < nconns; i++) {
         if ((rc = conn_open(&s->conns[i], path)) != 0)
@@ -332,6 +333,9 @@ hlc_store_free(struct hlc_store *s)
     pthread_mutex_destroy(&s->ingest_mu);
     pthread_mutex_destroy(&s->ckpt_mu);
     pthread_cond_destroy(&s->ckpt_cv);
+    for (size_t i = 0; i < STORE_CFG_MEMO; i++)
+        json_decref(s->cfg_memo[i].value);
+    pthread_mutex_destroy(&s->cfg_mu);
     free(s->conns);
     free(s->path);
     free(s);
@@ -489,10 +493,41 @@ store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store_col
     return 0;
 }
 
+/* The memo slot of key, or NULL when it has none and none is free (cfg_mu). */
+static struct store_cfg_memo *
+cfg_slot(struct hlc_store *s, const char *key)
+{
+    struct store_cfg_memo *free_slot = NULL;
+    for (size_t i = 0; i < STORE_CFG_MEMO; i++) {
+        struct store_cfg_memo *m = &s->cfg_memo[i];
+        if (strcmp(m->key, key) == 0)
+            return m;
+        if (!m->key[0] && !free_slot)
+            free_slot = m;
+    }
+    if (free_slot && strlen(key) < sizeof(free_slot->key))
+        snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
+    else
+        free_slot = NULL;
+    return free_slot;
+}
+
 int
 hlc_store_config_get(struct hlc_store *s, const char *key, json_t **out)
 {
     static const char sql[] = "SELECT value FROM config WHERE key=?1";
+    /* Read before the row: a write that lands meanwhile leaves the memo stale. */
+    unsigned long long gen = atomic_load(&s->cfg_generation);
+    *out = NULL;
+    pthread_mutex_lock(&s->cfg_mu);
+    struct store_cfg_memo *m = cfg_slot(s, key);
+    if (m && m->gen == gen + 1) { /* gen + 1: 0 means never read */
+        *out = m->value ? json_deep_copy(m->value) : NULL;
+        pthread_mutex_unlock(&s->cfg_mu);
+        return *out ? 0 : HLC_ENOTFOUND;
+    }
+    pthread_mutex_unlock(&s->cfg_mu);
+
     struct store_conn *c = store_acquire(s);
     sqlite3_stmt *st = store_stmt(c, sql);
     int rc = HLC_ENOTFOUND;
@@ -512,6 +547,15 @@ hlc_store_config_get(struct hlc_store *s, const char *key, json_t **out)
     sqlite3_reset(st);
 out:
     store_release(s, c);
+    if (rc == 0 || rc == HLC_ENOTFOUND) {
+        pthread_mutex_lock(&s->cfg_mu);
+        if ((m = cfg_slot(s, key))) {
+            json_decref(m->value);
+            m->value = *out ? json_deep_copy(*out) : NULL;
+            m->gen = gen + 1;
+        }
+        pthread_mutex_unlock(&s->cfg_mu);
+    }
     return rc;
 }
 
@@ -547,6 +591,7 @@ hlc_store_config_set(struct hlc_store *s, const char *key, json_t *value)
     struct store_conn *c = store_acquire(s);
     int rc = config_put(c, key, value);
     store_release(s, c);
+    atomic_fetch_add(&s->cfg_generation, 1);
     return rc;
 }
 
@@ -565,5 +610,6 @@ hlc_store_config_set_many(struct hlc_store *s, json_t *obj)
     if (rc == 0)
         rc = store_commit(c);
     store_release(s, c);
+    atomic_fetch_add(&s->cfg_generation, 1);
     return rc;
 }

@@ -12,6 +12,14 @@
 #include "store.h"
 
 #define STORE_STMT_CACHE 96
+#define STORE_CFG_MEMO 16
+
+/* A config row as last read, valid until the next config write. */
+struct store_cfg_memo {
+    char key[32];           /* config key */
+    json_t *value;          /* parsed value, or NULL when no row */
+    unsigned long long gen; /* cfg_generation it was read at, plus 1 (0: unread) */
+};
 
 struct store_conn {
     sqlite3 *db;                             /* one SQLite connection */
@@ -44,6 +52,12 @@ struct hlc_store {
     pthread_cond_t ckpt_cv;
     bool ckpt_want, ckpt_stop, ckpt_started;
     _Atomic int ckpt_done;   /* frames the last checkpoint copied */
+    /* Config rows are read on every poll and many requests and written
+     * only when an operator saves settings: the parsed rows are kept until
+     * the next config write. */
+    pthread_mutex_t cfg_mu;                    /* guards cfg_memo */
+    _Atomic unsigned long long cfg_generation; /* bumped after each config write */
+    struct store_cfg_memo cfg_memo[STORE_CFG_MEMO];
 };
 
 /* Migrations: index i holds the SQL that upgrades user_version i to i+1. */

@@ -167,6 +167,33 @@ test_config(void **state)
     assert_int_equal(rc, 0);
     json_decref(good);
     assert_true(hlc_config_number(f->s, "costs", "electricity_rate_kwh", -1) == 0.31);
+
+    /* Reads are kept between writes: what a caller does to its copy stays
+     * its own, and every write is seen by the next read. */
+    assert_int_equal(hlc_config_section(f->s, "costs", &t), 0);
+    json_object_set_new(t, "electricity_rate_kwh", json_real(9.0));
+    json_object_set_new(t, "currency", json_string("XXX"));
+    json_decref(t);
+    assert_int_equal(hlc_config_section(f->s, "costs", &t), 0);
+    assert_true(json_number_value(json_object_get(t, "electricity_rate_kwh")) == 0.31);
+    assert_string_equal(json_string_value(json_object_get(t, "currency")), "EUR");
+    json_decref(t);
+    assert_int_equal(hlc_store_config_get(f->s, "unset", &t), HLC_ENOTFOUND);
+    assert_int_equal(hlc_store_config_get(f->s, "unset", &t), HLC_ENOTFOUND);
+    json_t *v = json_pack("{s:i}", "n", 1);
+    assert_int_equal(hlc_store_config_set(f->s, "unset", v), 0);
+    json_decref(v);
+    assert_int_equal(hlc_store_config_get(f->s, "unset", &t), 0);
+    assert_int_equal(json_integer_value(json_object_get(t, "n")), 1);
+    json_object_set_new(t, "n", json_integer(7));
+    json_decref(t);
+    v = json_pack("{s:i}", "n", 2);
+    assert_int_equal(hlc_store_config_set(f->s, "unset", v), 0);
+    json_decref(v);
+    assert_int_equal(hlc_store_config_get(f->s, "unset", &t), 0);
+    assert_int_equal(json_integer_value(json_object_get(t, "n")), 2);
+    json_decref(t);
+    assert_true(hlc_config_number(f->s, "polling", "ssh_timeout_seconds", -1) == 10);
 }
 
 struct worker_arg {
