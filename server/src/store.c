@@ -114,6 +114,9 @@ store_stmt(struct store_conn *c, const char *sql)
 /* WAL frames written since the last checkpoint after which another is
  * asked for (SQLite's own default is 1000). */
 #define STORE_CKPT_PAGES 2000
+/* WAL size in frames (4 KiB each: 64 MiB) past which a checkpoint makes
+ * the log start over even if that holds ingest up for a moment. */
+#define STORE_WAL_RESTART_PAGES 16000
 
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
@@ -148,18 +151,20 @@ ckpt_main(void *arg)
         /* PASSIVE copies what no reader still needs and never blocks
          * writers, so the bulk is copied while ingest goes on. The log
          * starts over only when a write transaction begins after every
-         * frame was copied, which never happens while ingest keeps a
-         * transaction going across the checkpoint's end: a second pass
-         * between two ingest batches copies the few frames added since and
-         * lets the next batch start the log over, so the WAL stays near its
-         * threshold instead of growing for as long as heartbeats come.
-         * That second pass is what ingest waits for: under the ingest
-         * bench it holds the lock 6-11 ms (a few hundred frames and two
-         * fsyncs) about every 2,000 frames. Letting the log grow to 4x
-         * the threshold between such passes measured slower, not faster. */
+         * frame was copied: whenever ingest pauses, which under a light
+         * load is at once. Under a sustained load a transaction always
+         * spans the checkpoint's end, so once the log passes
+         * STORE_WAL_RESTART_PAGES a second pass, between two ingest
+         * batches, copies the few frames added since and lets the next
+         * batch start the log over. That pass is what ingest waits for
+         * (a few hundred frames and two fsyncs, up to ~10 ms), and the
+         * first commit into a restarted log syncs its header: both once
+         * per restart. Restarting at 8x the checkpoint threshold instead
+         * of every time measured, under the ingest bench, a third lower
+         * p95 and p99 and 10% more heartbeats/s. */
         int log = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        if (rc == SQLITE_OK) {
+        if (rc == SQLITE_OK && log >= STORE_WAL_RESTART_PAGES) {
             pthread_mutex_lock(&s->ingest_mu);
             rc = sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
             pthread_mutex_unlock(&s->ingest_mu);

@@ -615,18 +615,18 @@ test_threads(void **state)
     hlc_sample_release(&s);
 }
 
-/* Ingest that never pauses still keeps the WAL near the checkpointer's
- * threshold (2,000 pages, ~8 MB): the log must start over between batches,
- * not grow for as long as samples keep coming (~20,000 frames here, ~80 MB
- * if it never did). */
+/* Ingest that never pauses still keeps the WAL bounded (it starts over
+ * past 16,000 frames, ~64 MB): the log must start over between batches,
+ * not grow for as long as samples keep coming (~53,000 frames here,
+ * ~210 MB if it never did). */
 static void
 test_wal_bounded(void **state)
 {
     struct fx *f = *state;
     struct worker w[3] = {
-        {f, "nas", 1733000000, 1500, 0},
-        {f, "pi", 1733000000, 1500, 0},
-        {f, "laptop", 1733000000, 1500, 0},
+        {f, "nas", 1733000000, 4000, 0},
+        {f, "pi", 1733000000, 4000, 0},
+        {f, "laptop", 1733000000, 4000, 0},
     };
     pthread_t t[3];
     for (int i = 0; i < 3; i++)
@@ -635,12 +635,12 @@ test_wal_bounded(void **state)
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].failures, 0);
     }
-    assert_int_equal(count(f, "SELECT count(*) FROM metrics"), 4500);
+    assert_int_equal(count(f, "SELECT count(*) FROM metrics"), 12000);
     char wal[160];
     snprintf(wal, sizeof(wal), "%s-wal", f->path);
     struct stat st;
     assert_int_equal(stat(wal, &st), 0);
-    assert_true(st.st_size < 24 * 1024 * 1024);
+    assert_true(st.st_size < 100 * 1024 * 1024);
 }
 
 int
