@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -367,6 +368,53 @@ class LifecycleTest(unittest.TestCase):
             hub.start()
             self.assertEqual(hub.stop(sig=signal.SIGINT), 0)
         finally:
+            hub.cleanup()
+
+    def test_connection_limits_and_ipv6(self):
+        """Connections past the per-address limit are closed unserved; the
+        ones within it are served; an IPv6 listen address serves over IPv6."""
+        with Hub(env={"HOMELABCMD_PER_IP_LIMIT": "5"}) as hub:
+            time.sleep(0.5)  # the readiness probes' connections are closed and counted out
+            socks = [socket.create_connection(("127.0.0.1", hub.port)) for _ in range(9)]
+            served = 0
+            try:
+                time.sleep(0.3)
+                for s in socks:
+                    s.settimeout(2)
+                    try:
+                        s.sendall(b"GET /api/v1/system/health HTTP/1.1\r\nHost: h\r\n\r\n")
+                        served += s.recv(64).startswith(b"HTTP/1.1 200")
+                    except OSError:
+                        pass
+            finally:
+                for s in socks:
+                    s.close()
+            self.assertEqual(served, 5)
+            self.assertEqual(hub.get("/api/v1/system/health").status, 200)
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+                port = probe.getsockname()[1]
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        hub = Hub()
+        try:
+            hub.proc = subprocess.Popen([HUB_BIN, "serve", "--listen", f"[::1]:{port}"],
+                                        env=hub.env(), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+            body = b""
+            for _ in range(100):
+                try:
+                    with socket.create_connection(("::1", port), timeout=2) as c:
+                        c.sendall(b"GET /api/v1/system/health HTTP/1.1\r\nHost: h\r\n\r\n")
+                        body = c.recv(256)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            self.assertTrue(body.startswith(b"HTTP/1.1 200"), body)
+            self.assertEqual(hub.stop(), 0)
+        finally:
+            hub.stop()
             hub.cleanup()
 
     def test_upgrade_from_schema_v1_fixture(self):
