@@ -161,7 +161,7 @@ worker(void *arg)
             if (rc != 0)
                 hlc_log(HLC_LOG_WARN, "actions: running %s: %s", j->id, hlc_strerror(rc));
         } else {
-            int rc = hlc_remote_poll_now(a->hub, j->id);
+            int rc = hlc_remote_poll_now(a->hub, j->id, NULL);
             if (rc != 0)
                 hlc_log(HLC_LOG_INFO, "actions: re-poll of %s after an action: %s", j->id,
                         hlc_strerror(rc));

@@ -39,15 +39,14 @@ int
 hlc_api_servers_poll(struct hlc_req *r)
 {
     const char *id = r->params[0];
-    int rc = hlc_remote_poll_now(r->hub, id);
+    char *latest = NULL;
+    int rc = hlc_remote_poll_now(r->hub, id, &latest);
     if (rc != 0)
         return hlc_api_reply_remote_error(r, rc, "polling the machine");
-    /* The stored text is the JSON the ingest just wrote: sent as it is,
-     * not parsed and encoded again. */
-    char *latest = NULL;
-    size_t len = 0;
-    rc = hlc_store_metrics_latest_text(r->hub->store, id, &latest, &len);
-    if (rc != 0)
+    /* The JSON text the ingest just stored as the machine's latest, sent as
+     * it is; read back only if a newer sample (a heartbeat) holds the row. */
+    size_t len = latest ? strlen(latest) : 0;
+    if (!latest && (rc = hlc_store_metrics_latest_text(r->hub->store, id, &latest, &len)) != 0)
         return hlc_reply_err(r, rc, "reading the fresh sample");
     return hlc_reply_text(r, 200, "application/json", latest, len, true);
 }

@@ -511,6 +511,15 @@ int
 hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
                   const char *source)
 {
+    return hlc_ingest_sample_latest(hub, server_id, s, source, NULL);
+}
+
+int
+hlc_ingest_sample_latest(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
+                         const char *source, char **latest)
+{
+    if (latest)
+        *latest = NULL;
     if (!hub || !hub->store || !server_id || !s || !source ||
         (strcmp(source, "ssh") != 0 && strcmp(source, "agent") != 0))
         return HLC_EINVAL;
@@ -556,7 +565,10 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
         commit_grouped(hub, &w);
     int rc = w.rc;
     bool duplicate = w.duplicate, newest = w.newest;
-    free(text);
+    if (latest && rc == 0 && newest)
+        *latest = text; /* what the latest row now holds */
+    else
+        free(text);
     cache_end(hub->ingest, server_id, s, rc == 0 && newest, hash);
     if (rc == HLC_ENOTFOUND)
         cache_drop(hub->ingest, server_id);

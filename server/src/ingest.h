@@ -30,6 +30,11 @@ struct hlc_sample;
 int hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
                       const char *source);
 
+/* hlc_ingest_sample, and when the sample became the machine's latest,
+ * *latest gets the latest row's JSON text as stored (free() it; else NULL). */
+int hlc_ingest_sample_latest(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
+                             const char *source, char **latest);
+
 /* The API's `latest` object for a derived sample, as compact JSON text
  * (free() it; NULL when a string in the sample is not valid UTF-8).
  * `prev_updates` (may be NULL) supplies updates_available/security_updates

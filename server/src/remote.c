@@ -141,7 +141,7 @@ cb_schedule(void *ud, struct hlc_poll_entry **list, size_t *n)
 static void
 cb_poll(void *ud, const char *id)
 {
-    hlc_remote_poll_now(ud, id);
+    hlc_remote_poll_now(ud, id, NULL);
 }
 
 /* ---- polling ----------------------------------------------------------- */
@@ -213,8 +213,10 @@ expected_services(struct hlc_hub *hub, const char *id, char ***names, size_t *n)
 }
 
 int
-hlc_remote_poll_now(struct hlc_hub *hub, const char *id)
+hlc_remote_poll_now(struct hlc_hub *hub, const char *id, char **latest)
 {
+    if (latest)
+        *latest = NULL;
     struct hlc_remote *rm = remote_of(hub);
     if (!rm)
         return HLC_EBUSY;
@@ -244,7 +246,7 @@ hlc_remote_poll_now(struct hlc_hub *hub, const char *id)
         rc = HLC_EPARSE; /* not the collector talking (a login banner, a broken shell) */
     if (rc == 0) {
         s.timestamp = sample_time(rm, id);
-        rc = hlc_ingest_sample(hub, id, &s, "ssh");
+        rc = hlc_ingest_sample_latest(hub, id, &s, "ssh", latest);
         /* Asked is enough: a machine whose package manager fails or is slow
          * past its timeout is not asked again on every poll. */
         if (rc == 0 && with_updates)

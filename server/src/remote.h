@@ -23,8 +23,9 @@ int hlc_remote_exec(struct hlc_hub *hub, const char *server_id, const char *comm
 
 /* Polls machine server_id now, synchronously, and ingests the sample. On
  * failure the machine's last_error says why, in words a person understands.
- * 0 or an error as above (HLC_EPARSE when the output made no sense). */
-int hlc_remote_poll_now(struct hlc_hub *hub, const char *server_id);
+ * 0 or an error as above (HLC_EPARSE when the output made no sense).
+ * latest (may be NULL): as for hlc_ingest_sample_latest. */
+int hlc_remote_poll_now(struct hlc_hub *hub, const char *server_id, char **latest);
 
 /* A reason a person understands for an error of hlc_remote_exec. */
 const char *hlc_remote_reason(int err);

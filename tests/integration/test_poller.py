@@ -87,6 +87,8 @@ class PollerTest(unittest.TestCase):
         self.assertLess(abs(latest["load_1m"] - load1), 1.5)
         self.assertEqual(latest["source"], "ssh")
         self.assertGreater(latest["uptime_seconds"], 0)
+        # The poll answers with exactly what it stored as the latest sample.
+        self.assertEqual(self.hub.get("/api/v1/metrics/m0/latest").json, latest)
         mach = self.machine(0)
         self.assertEqual(mach["status"], "online")
         self.assertIsNone(mach["last_error"])
