@@ -281,23 +281,19 @@ run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t d
         exec = ssh_channel_request_exec(ch, command); /* SSH_AGAIN: sent, answer pending */
         ssh_set_blocking(s->ssh, 1);
     }
-    if (exec == SSH_ERROR) {
-        cork(s, false);
+    if (exec == SSH_ERROR)
         rc = HLC_ESSH_EXEC;
-        goto out;
-    }
-    if (input && ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen) {
-        cork(s, false);
+    else if (input && ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen)
         rc = HLC_EIO;
-        goto out;
+    if (rc == 0) {
+        ssh_channel_send_eof(ch);
+        spare_open(s); /* answered while the command runs */
     }
-    ssh_channel_send_eof(ch);
-    spare_open(s); /* answered while the command runs */
     cork(s, false);
-    if (exec == SSH_AGAIN && ssh_channel_request_exec(ch, command) != SSH_OK) {
+    if (rc == 0 && exec == SSH_AGAIN && ssh_channel_request_exec(ch, command) != SSH_OK)
         rc = HLC_ESSH_EXEC;
+    if (rc != 0)
         goto out;
-    }
     char buf[16384];
     for (;;) {
         int64_t left = deadline_ms - hlc_mono_ms();

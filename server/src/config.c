@@ -113,12 +113,19 @@ parse_defaults(void)
     }
 }
 
+/* The section's defaults, shared: read only. */
+static const json_t *
+shared_defaults(const struct section *sec)
+{
+    pthread_once(&defaults_once, parse_defaults);
+    return section_defaults[sec - sections];
+}
+
 /* A fresh copy of the section's defaults, the caller's to change. */
 static json_t *
 defaults(const struct section *sec)
 {
-    pthread_once(&defaults_once, parse_defaults);
-    return json_deep_copy(section_defaults[sec - sections]);
+    return json_deep_copy(shared_defaults(sec));
 }
 
 static json_t *
@@ -170,11 +177,11 @@ hlc_config_number(struct hlc_store *s, const char *section, const char *key, dou
         sp++;
     if (!sp->key)
         return fallback;
-    json_t *stored = NULL, *v;
-    pthread_once(&defaults_once, parse_defaults);
+    json_t *stored = NULL;
+    const json_t *v;
     if (hlc_store_config_get(s, section, &stored) != 0 ||
         !json_is_number(v = json_object_get(stored, key)))
-        v = json_object_get(section_defaults[sec - sections], key);
+        v = json_object_get(shared_defaults(sec), key);
     double d = json_is_number(v) ? json_number_value(v) : fallback;
     json_decref(stored);
     return d;
