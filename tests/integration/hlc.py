@@ -176,3 +176,10 @@ def assert_error(tc, resp, status, code=None, field=None):
     if field:
         tc.assertEqual(detail.get("field"), field, resp)
     return detail
+
+
+def spool_entries(spool):
+    """The agent's committed spool files, oldest first. The agent writes each one
+    under a hidden temporary name and renames it, so a listing taken while it
+    writes can hold a '.…tmp' that is not (yet) an entry."""
+    return sorted(n for n in os.listdir(spool) if n.endswith(".json") and not n.startswith("."))

@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, assert_error  # noqa: E402
+from hlc import Hub, assert_error, spool_entries  # noqa: E402
 
 GIB = 1 << 30
 
@@ -293,7 +293,7 @@ class RealAgentTest(unittest.TestCase):
                 self.assertEqual(hub.stop(), 0)
                 down_from = int(time.time())
                 time.sleep(5)
-                spooled = sorted(os.listdir(spool))
+                spooled = spool_entries(spool)
                 self.assertGreaterEqual(len(spooled), 3, slurp(log))
                 down_to = int(time.time())
                 with open(hub.log_path, "ab") as hl:
@@ -303,10 +303,10 @@ class RealAgentTest(unittest.TestCase):
                 hub.port = port
                 hub.wait_ready()
                 deadline = time.time() + 30
-                while time.time() < deadline and (os.listdir(spool) or
+                while time.time() < deadline and (spool_entries(spool) or
                                                   stored()[-1] <= down_to):
                     time.sleep(0.2)
-                self.assertEqual(os.listdir(spool), [], slurp(log))
+                self.assertEqual(spool_entries(spool), [], slurp(log))
                 ts = stored()
                 gap = [t for t in ts if down_from < t < down_to]
                 self.assertGreaterEqual(len(gap), down_to - down_from - 2, (ts, slurp(log)))
