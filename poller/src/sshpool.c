@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -88,6 +89,29 @@ connect_error(ssh_session ssh)
     return HLC_ESSH_CONNECT;
 }
 
+/* The ciphers the hub offers, best first. Where the CPU has AES and
+ * carry-less multiply instructions, AES-GCM costs a fraction of what
+ * ChaCha20-Poly1305 does per packet (which also goes through OpenSSL's
+ * parameter lookups for each packet's Poly1305 key); where it has not (a
+ * Raspberry Pi 4, say), ChaCha20 stays first. Both are in either list, and
+ * AES-CTR with an HMAC for servers that offer neither. */
+static const char *
+cipher_order(void)
+{
+    bool aes = false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    aes = __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#elif defined(__aarch64__)
+    unsigned long hw = getauxval(AT_HWCAP);
+    aes = (hw & (1UL << 3)) && (hw & (1UL << 4)); /* HWCAP_AES, HWCAP_PMULL */
+#endif
+    return aes ? "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,"
+                 "aes128-ctr,aes192-ctr,aes256-ctr"
+               : "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                 "aes128-ctr,aes192-ctr,aes256-ctr";
+}
+
 /* Connects, checks the host key against the pin and authenticates. */
 static int
 sess_connect(struct hlc_poller *p, struct sess *s)
@@ -116,6 +140,9 @@ sess_connect(struct hlc_poller *p, struct sess *s)
     ssh_options_set(ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
     int nodelay = 1; /* no Nagle: a small exec request must not wait for a delayed ACK */
     ssh_options_set(ssh, SSH_OPTIONS_NODELAY, &nodelay);
+    const char *ciphers = cipher_order();
+    ssh_options_set(ssh, SSH_OPTIONS_CIPHERS_C_S, ciphers);
+    ssh_options_set(ssh, SSH_OPTIONS_CIPHERS_S_C, ciphers);
     if (ssh_connect(ssh) != SSH_OK) {
         rc = connect_error(ssh);
         hlc_log(HLC_LOG_DEBUG, "poller: %s: connect to %s:%d: %s", s->id, t.host, t.port,
@@ -243,8 +270,7 @@ channel_get(struct sess *s)
 }
 
 /* Holds the session's small packets in the kernel until cork(s, false),
- * which sends them as one segment: the exec request, the command's input,
- * its end and the next channel's open leave together. Best effort. */
+ * which sends them as one segment. Best effort. */
 static void
 cork(struct sess *s, bool on)
 {
@@ -254,15 +280,22 @@ cork(struct sess *s, bool on)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
 }
 
+/* While output is read the session stays corked, so the window adjust
+ * libssh sends on the first read leaves with the channel's close as one
+ * segment. Past this much output it goes at once: the server's window
+ * (64,000 bytes at the channel's open) must not run dry while it waits. */
+#define CORKED_READ_MAX 32768
+
 /* Runs one command on an open session. 0, HLC_ETIMEOUT, HLC_ESSH_EXEC
  * (the channel could not be opened or the server refused the command:
  * nothing ran) or HLC_EIO (the session broke while it ran).
  *
- * A command without input is not waited for: its exec request, end of
- * input and the next channel's open leave as one segment, and the server's
- * answer is read with the output. Input has to wait for the answer (OpenSSH
- * opens a session channel's window only when its command starts); then the
- * input, its end and the next channel's open leave as one segment. */
+ * Few segments each way: the exec request and the next channel's open
+ * leave as one (with the end of input when there is none), and the server
+ * answers both in one. Input has to wait for that answer (OpenSSH opens a
+ * session channel's window only when its command starts); then the input
+ * and its end leave as one. The window adjust libssh sends on the first
+ * read leaves with the channel's close. */
 static int
 run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t deadline_ms,
     size_t cap, struct hlc_exec_result *res)
@@ -270,30 +303,32 @@ run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t d
     ssh_channel ch = channel_get(s);
     if (!ch)
         return HLC_ESSH_EXEC;
-    int rc = 0, exec;
+    int rc = 0;
     bool input = in && inlen > 0;
-    if (input) {
-        exec = ssh_channel_request_exec(ch, command);
-        cork(s, true);
-    } else {
-        cork(s, true);
-        ssh_set_blocking(s->ssh, 0);
-        exec = ssh_channel_request_exec(ch, command); /* SSH_AGAIN: sent, answer pending */
-        ssh_set_blocking(s->ssh, 1);
-    }
-    if (exec == SSH_ERROR)
-        rc = HLC_ESSH_EXEC;
-    else if (input && ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen)
-        rc = HLC_EIO;
-    if (rc == 0) {
-        ssh_channel_send_eof(ch);
-        spare_open(s); /* answered while the command runs */
+    cork(s, true);
+    ssh_set_blocking(s->ssh, 0);
+    int exec = ssh_channel_request_exec(ch, command); /* SSH_AGAIN: sent, answer pending */
+    ssh_set_blocking(s->ssh, 1);
+    if (exec != SSH_ERROR) {
+        if (!input)
+            ssh_channel_send_eof(ch);
+        spare_open(s); /* answered with the exec */
     }
     cork(s, false);
-    if (rc == 0 && exec == SSH_AGAIN && ssh_channel_request_exec(ch, command) != SSH_OK)
+    if (exec == SSH_ERROR || (exec == SSH_AGAIN && ssh_channel_request_exec(ch, command) != SSH_OK))
         rc = HLC_ESSH_EXEC;
+    else if (input) {
+        cork(s, true);
+        if (ssh_channel_write(ch, in, (uint32_t)inlen) != (int)inlen)
+            rc = HLC_EIO;
+        else
+            ssh_channel_send_eof(ch);
+        cork(s, false); /* input and its end */
+    }
     if (rc != 0)
         goto out;
+    cork(s, true); /* held: the window adjust, until the close */
+    bool corked = true;
     char buf[16384];
     for (;;) {
         int64_t left = deadline_ms - hlc_mono_ms();
@@ -312,6 +347,10 @@ run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t d
             rc = HLC_EIO;
             goto out;
         }
+        if (corked && res->out_len + res->err_len > CORKED_READ_MAX) {
+            cork(s, false);
+            corked = false;
+        }
         if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch)) {
             if (drain(ch, 0, res, cap, buf, sizeof(buf)) != 0 ||
                 drain(ch, 1, res, cap, buf, sizeof(buf)) != 0)
@@ -325,6 +364,7 @@ run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t d
 out:
     ssh_channel_close(ch);
     ssh_channel_free(ch);
+    cork(s, false); /* whatever is held leaves with the close */
     return rc;
 }
 

@@ -276,6 +276,7 @@ class Machine:
         self.proc = None
         self.pid = None
         self.pubkey_lines = pubkey_lines
+        self.extra_config = ""  # sshd_config lines for the next start(), winning over ours
         os.makedirs(os.path.join(self.dir, "bin"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "units"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "containers"), exist_ok=True)
@@ -343,6 +344,7 @@ PrintMotd no
 LogLevel ERROR
 Subsystem sftp internal-sftp
 """
+        cfg = self.extra_config + cfg  # sshd keeps a keyword's first value
         with open(os.path.join(self.dir, "sshd_config"), "w") as f:
             f.write(cfg)
 

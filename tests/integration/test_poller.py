@@ -1,5 +1,6 @@
 """The agentless poller against real OpenSSH machines on 127.0.0.x."""
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,34 @@ class PollerTest(unittest.TestCase):
         execs = m.exec_log()
         self.assertTrue(all(e.startswith("sh -s --") for e in execs), execs[-3:])
         self.assertNotIn("meminfo", "".join(execs))
+
+    def test_cipher_preference_and_fallbacks(self):
+        """AES-GCM first where this CPU has AES instructions (else ChaCha20);
+        a server that offers only ChaCha20 or only AES-CTR is polled as well."""
+        extra = sshd.Fleet(3, self.pub, base=os.path.join(self.fleet.base, "ciphers"),
+                           first_ip=14)
+        extra.machines[0].extra_config = "LogLevel DEBUG1\n"
+        extra.machines[1].extra_config = "Ciphers chacha20-poly1305@openssh.com\nLogLevel DEBUG1\n"
+        extra.machines[2].extra_config = "Ciphers aes128-ctr\nLogLevel DEBUG1\n"
+        extra.start()
+        try:
+            with open("/proc/cpuinfo") as f:
+                flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+            aes = "aes" in flags and "pclmulqdq" in flags
+            want = ["aes128-gcm@openssh.com" if aes else "chacha20-poly1305@openssh.com",
+                    "chacha20-poly1305@openssh.com", "aes128-ctr"]
+            for i, m in enumerate(extra.machines):
+                self.assertEqual(self.hub.post("/api/v1/servers", {
+                    "server_id": f"cipher{i}", "hostname": m.host, "ip_address": m.host,
+                    "ssh_port": m.port, "ssh_user": sshd.USER,
+                    "machine_type": "workstation"}).status, 201)
+                r = self.hub.post(f"/api/v1/servers/cipher{i}/poll")
+                self.assertEqual(r.status, 200, (r, m.sshd_log()[-2000:]))
+                with open(os.path.join(m.dir, "sshd.log"), errors="replace") as f:
+                    self.assertIn(f"kex: client->server cipher: {want[i]} ", f.read())
+                self.assertEqual(self.hub.delete(f"/api/v1/servers/cipher{i}").status, 204)
+        finally:
+            extra.stop()
 
     def test_scheduled_polls_reach_every_machine(self):
         for i in (1, 2):
