@@ -177,14 +177,11 @@ hlc_config_number(struct hlc_store *s, const char *section, const char *key, dou
         sp++;
     if (!sp->key)
         return fallback;
-    json_t *stored = NULL;
-    const json_t *v;
-    if (hlc_store_config_get(s, section, &stored) != 0 ||
-        !json_is_number(v = json_object_get(stored, key)))
-        v = json_object_get(shared_defaults(sec), key);
-    double d = json_is_number(v) ? json_number_value(v) : fallback;
-    json_decref(stored);
-    return d;
+    double d;
+    if (hlc_store_config_number(s, section, key, &d) == 0)
+        return d;
+    const json_t *v = json_object_get(shared_defaults(sec), key);
+    return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
 static bool

@@ -24,6 +24,12 @@ struct upd_mark {
     char id[64];        /* machine */
     int64_t at;         /* wall-clock seconds of the last successful ask */
     int64_t last_ts;    /* timestamp of the last sample taken over SSH */
+    /* Its expected service names as read at machines generation
+     * names_gen - 1 (0: never read): a poll reads them only after a
+     * machine was added, edited or deleted. */
+    char **names;
+    size_t nnames;
+    unsigned long long names_gen;
 };
 
 struct hlc_remote {
@@ -146,14 +152,24 @@ cb_poll(void *ud, const char *id)
 
 /* ---- polling ----------------------------------------------------------- */
 
+/* The mark of machine id if it has one. Holds rm->mu. */
+static struct upd_mark *
+mark_find(struct hlc_remote *rm, const char *id)
+{
+    for (size_t i = 0; i < rm->nmarks; i++)
+        if (strcmp(rm->marks[i].id, id) == 0)
+            return &rm->marks[i];
+    return NULL;
+}
+
 static bool
 updates_due(struct hlc_remote *rm, const char *id, int64_t now, int every_s)
 {
     bool due = true;
     pthread_mutex_lock(&rm->mu);
-    for (size_t i = 0; i < rm->nmarks; i++)
-        if (strcmp(rm->marks[i].id, id) == 0)
-            due = now - rm->marks[i].at >= every_s;
+    const struct upd_mark *m = mark_find(rm, id);
+    if (m)
+        due = now - m->at >= every_s;
     pthread_mutex_unlock(&rm->mu);
     return due;
 }
@@ -162,10 +178,10 @@ updates_due(struct hlc_remote *rm, const char *id, int64_t now, int every_s)
 static struct upd_mark *
 mark_of(struct hlc_remote *rm, const char *id)
 {
-    size_t i;
-    for (i = 0; i < rm->nmarks; i++)
-        if (strcmp(rm->marks[i].id, id) == 0)
-            return &rm->marks[i];
+    struct upd_mark *m = mark_find(rm, id);
+    if (m)
+        return m;
+    size_t i = rm->nmarks;
     rm->marks = hlc_xrealloc(rm->marks, (rm->nmarks + 1) * sizeof(*rm->marks));
     memset(&rm->marks[i], 0, sizeof(rm->marks[i]));
     snprintf(rm->marks[i].id, sizeof(rm->marks[i].id), "%s", id);
@@ -198,18 +214,58 @@ sample_time(struct hlc_remote *rm, const char *id)
     return now;
 }
 
+static void
+names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static char **
+names_copy(char *const *names, size_t n)
+{
+    char **out = hlc_xcalloc(n ? n : 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[i] = hlc_xstrdup(names[i]);
+    return out;
+}
+
+/* The machine's expected service names (the caller frees them), or
+ * HLC_ENOTFOUND when there is no such machine. Read from the store only
+ * when a machine changed since the last read. */
 static int
 expected_services(struct hlc_hub *hub, const char *id, char ***names, size_t *n)
 {
+    struct hlc_remote *rm = remote_of(hub);
+    *names = NULL;
+    *n = 0;
+    /* Before the read: a write that lands meanwhile leaves the copy stale. */
+    unsigned long long gen = hlc_store_machines_generation(hub->store);
+    pthread_mutex_lock(&rm->mu);
+    struct upd_mark *m = mark_find(rm, id);
+    if (m && m->names_gen == gen + 1) {
+        *names = names_copy(m->names, m->nnames);
+        *n = m->nnames;
+        pthread_mutex_unlock(&rm->mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&rm->mu);
     int rc = hlc_store_service_names(hub->store, id, HLC_SAMPLE_MAX_SERVICES, names, n);
     if (rc != 0) {
-        for (size_t i = 0; i < *n; i++)
-            free((*names)[i]);
-        free(*names);
+        names_free(*names, *n);
         *names = NULL;
         *n = 0;
+        return rc;
     }
-    return rc;
+    pthread_mutex_lock(&rm->mu);
+    m = mark_of(rm, id); /* the machine exists: a mark is bounded by the fleet */
+    names_free(m->names, m->nnames);
+    m->names = names_copy(*names, *n);
+    m->nnames = *n;
+    m->names_gen = gen + 1;
+    pthread_mutex_unlock(&rm->mu);
+    return 0;
 }
 
 int
@@ -362,6 +418,8 @@ hlc_remote_stop(struct hlc_hub *hub)
      * workers finish (a poll in flight is bounded by its timeouts). */
     hub->remote = NULL;
     hlc_poller_free(rm->poller);
+    for (size_t i = 0; i < rm->nmarks; i++)
+        names_free(rm->marks[i].names, rm->marks[i].nnames);
     free(rm->marks);
     pthread_cond_destroy(&rm->cv);
     pthread_mutex_destroy(&rm->mu);

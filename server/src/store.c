@@ -367,6 +367,12 @@ hlc_store_alerts_generation(struct hlc_store *s)
     return atomic_load(&s->alerts_generation);
 }
 
+unsigned long long
+hlc_store_machines_generation(struct hlc_store *s)
+{
+    return atomic_load(&s->machines_generation);
+}
+
 int
 hlc_store_latest_version(void)
 {
@@ -561,6 +567,34 @@ out:
         }
         pthread_mutex_unlock(&s->cfg_mu);
     }
+    return rc;
+}
+
+int
+hlc_store_config_number(struct hlc_store *s, const char *key, const char *field, double *out)
+{
+    /* From the memo when it is fresh: no copy of the whole row. */
+    unsigned long long gen = atomic_load(&s->cfg_generation);
+    pthread_mutex_lock(&s->cfg_mu);
+    struct store_cfg_memo *m = cfg_slot(s, key);
+    if (m && m->gen == gen + 1) {
+        const json_t *v = json_object_get(m->value, field); /* NULL-safe */
+        int rc = json_is_number(v) ? 0 : HLC_ENOTFOUND;
+        if (rc == 0)
+            *out = json_number_value(v);
+        pthread_mutex_unlock(&s->cfg_mu);
+        return rc;
+    }
+    pthread_mutex_unlock(&s->cfg_mu);
+    json_t *row = NULL;
+    int rc = hlc_store_config_get(s, key, &row);
+    if (rc == 0) {
+        const json_t *v = json_object_get(row, field);
+        rc = json_is_number(v) ? 0 : HLC_ENOTFOUND;
+        if (rc == 0)
+            *out = json_number_value(v);
+    }
+    json_decref(row);
     return rc;
 }
 

@@ -30,6 +30,9 @@ int hlc_store_latest_version(void);
 unsigned long long hlc_store_generation(struct hlc_store *s);
 /* Changes after every committed write to the alerts table (lock-free). */
 unsigned long long hlc_store_alerts_generation(struct hlc_store *s);
+/* Changes after every write that adds, edits or deletes a machine or sets
+ * its expected services (lock-free): what a poll reads about a machine. */
+unsigned long long hlc_store_machines_generation(struct hlc_store *s);
 /* True when a trivial query answers. */
 bool hlc_store_ping(struct hlc_store *s);
 /* Database file sizes and row counts for /system/stats (new object). */
@@ -65,6 +68,9 @@ int hlc_store_machine_order_set(struct hlc_store *s, json_t *ids);
 
 /* The JSON stored under `key`; HLC_ENOTFOUND when never set. */
 int hlc_store_config_get(struct hlc_store *s, const char *key, json_t **out);
+/* One number of a config row: 0 and *out, HLC_ENOTFOUND when the row or
+ * the field is missing or not a number. */
+int hlc_store_config_number(struct hlc_store *s, const char *key, const char *field, double *out);
 /* Stores `value` under `key` (insert or replace). */
 int hlc_store_config_set(struct hlc_store *s, const char *key, json_t *value);
 /* Stores every key of `obj` in one transaction: all or nothing. */

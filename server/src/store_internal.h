@@ -39,6 +39,8 @@ struct hlc_store {
     pthread_cond_t cv;          /* signalled when one is returned */
     _Atomic unsigned long long generation; /* bumped after any call that wrote */
     _Atomic unsigned long long alerts_generation; /* bumped after alert writes */
+    /* bumped after each write to machines' rows or expected services */
+    _Atomic unsigned long long machines_generation;
     /* Metric ingest's own connection: always the same one, so the pages it
      * rewrites on every batch stay in its cache instead of being re-read
      * by whichever pool connection comes next. */

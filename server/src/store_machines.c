@@ -135,6 +135,15 @@ exists(struct store_conn *c, const char *id, int *err)
     return rc == SQLITE_ROW;
 }
 
+/* Ends a call that may have written machines' rows: the generation moves
+ * after the commit, so a reader that saw the old one reads again. */
+static void
+machines_release(struct hlc_store *s, struct store_conn *c)
+{
+    store_release(s, c);
+    atomic_fetch_add(&s->machines_generation, 1);
+}
+
 int
 hlc_store_machine_insert(struct hlc_store *s, json_t *m)
 {
@@ -174,7 +183,7 @@ hlc_store_machine_insert(struct hlc_store *s, json_t *m)
         goto out;
     rc = store_commit(c);
 out:
-    store_release(s, c); /* rolls back anything left open */
+    machines_release(s, c); /* rolls back anything left open */
     return rc;
 }
 
@@ -302,7 +311,7 @@ hlc_store_machine_update(struct hlc_store *s, const char *id, json_t *patch)
     rc = store_commit(c);
 out:
     json_decref(cur);
-    store_release(s, c);
+    machines_release(s, c);
     return rc;
 }
 
@@ -324,7 +333,7 @@ hlc_store_machine_delete(struct hlc_store *s, const char *id)
     else if (sqlite3_changes(c->db) == 0)
         rc = HLC_ENOTFOUND;
 out:
-    store_release(s, c);
+    machines_release(s, c);
     return rc;
 }
 
@@ -405,7 +414,7 @@ hlc_store_services_set(struct hlc_store *s, const char *id, json_t *services)
         goto out;
     rc = store_commit(c);
 out:
-    store_release(s, c);
+    machines_release(s, c);
     return rc;
 }
 

@@ -116,6 +116,45 @@ class PollerTest(unittest.TestCase):
         self.assertTrue(all(e.startswith("sh -s --") for e in execs), execs[-3:])
         self.assertNotIn("meminfo", "".join(execs))
 
+    def test_machine_edits_reach_the_next_poll(self):
+        """The expected services a poll asks for are kept between polls; an
+        edit, a services change and a delete are each seen by the next poll."""
+        extra = sshd.Fleet(1, self.pub, base=os.path.join(self.fleet.base, "edits"),
+                           first_ip=11).start()
+        try:
+            m = extra.machines[0]
+            body = {"server_id": "edited", "hostname": m.host, "ip_address": m.host,
+                    "ssh_port": m.port, "ssh_user": sshd.USER, "machine_type": "workstation",
+                    "expected_services": [{"name": "plex"}]}
+            self.assertEqual(self.hub.post("/api/v1/servers", body).status, 201)
+            m.set_unit("plex", "active")
+            m.set_unit("radarr", "active")
+
+            def asked():
+                """The service names the collector was asked about."""
+                self.assertEqual(self.hub.post("/api/v1/servers/edited/poll").status, 200)
+                line = m.exec_log()[-1]
+                self.assertTrue(line.startswith("sh -s --"), line)
+                return [a for a in shlex.split(line)[3:] if a != "--updates"]
+            self.assertEqual(asked(), ["plex"])
+            self.assertEqual(asked(), ["plex"])
+            r = self.hub.put("/api/v1/servers/edited/services",
+                             {"services": [{"name": "plex"}, {"name": "radarr"}]})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(asked(), ["plex", "radarr"])
+            svcs = {s["service_name"]: s["status"] for s in
+                    self.hub.get("/api/v1/servers/edited/services").json["services"]}
+            self.assertEqual(svcs, {"plex": "running", "radarr": "running"})
+            r = self.hub.put("/api/v1/servers/edited", {"expected_services": []})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(asked(), [])
+            self.assertEqual(self.hub.delete("/api/v1/servers/edited").status, 204)
+            n = len(m.exec_log())
+            assert_error(self, self.hub.post("/api/v1/servers/edited/poll"), 404)
+            self.assertEqual(len(m.exec_log()), n)  # nothing ran for a deleted machine
+        finally:
+            extra.stop()
+
     def test_cipher_preference_and_fallbacks(self):
         """AES-GCM first where this CPU has AES instructions (else ChaCha20);
         a server that offers only ChaCha20 or only AES-CTR is polled as well."""
