@@ -332,16 +332,20 @@ parse_meminfo(struct lines it, struct hlc_sample *s)
     uint64_t val[NKEYS] = {0};
     bool got[NKEYS] = {false};
     while (next_line(&it, line, sizeof(line), &toolong)) {
-        if (toolong)
+        /* Most of the ~55 lines are none of the keys: their first letter says so. */
+        if (toolong || !strchr("MBCS", line[0]))
             continue;
         size_t n = split(line, tok, 4);
         if (n < 2 || n > 3 || (n == 3 && strcmp(tok[2], "kB") != 0))
             continue;
         for (int k = 0; k < NKEYS; k++) {
             uint64_t v;
-            if (strcmp(tok[0], keys[k]) == 0 && parse_u64(tok[1], MAX_KB, &v)) {
-                val[k] = v * 1024;
-                got[k] = true;
+            if (tok[0][0] == keys[k][0] && strcmp(tok[0], keys[k]) == 0) {
+                if (parse_u64(tok[1], MAX_KB, &v)) {
+                    val[k] = v * 1024;
+                    got[k] = true;
+                }
+                break;
             }
         }
     }

@@ -29,12 +29,23 @@ put(struct jsonw *w, const char *s, size_t n)
 static void
 lead(struct jsonw *w, const char *key)
 {
+    char tmp[64]; /* the keys are the hub's own short names: one append */
+    size_t n = 0, k = key ? strlen(key) : 0;
     if (!w->first)
-        put(w, ",", 1);
+        tmp[n++] = ',';
     w->first = false;
+    if (key && k + 4 <= sizeof(tmp)) {
+        tmp[n++] = '"';
+        memcpy(tmp + n, key, k);
+        n += k;
+        tmp[n++] = '"';
+        tmp[n++] = ':';
+        key = NULL;
+    }
+    put(w, tmp, n);
     if (key) {
         put(w, "\"", 1);
-        put(w, key, strlen(key));
+        put(w, key, k);
         put(w, "\":", 2);
     }
 }
