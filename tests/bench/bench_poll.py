@@ -12,6 +12,7 @@ Env: HLC_BUILD_DIR (a Release build), HLC_BENCH_SIZES (default "50 200"),
 HLC_BENCH_CONCURRENCY (default 2 x cores).
 """
 import concurrent.futures
+import http.client
 import os
 import re
 import resource
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,10 +60,30 @@ def children_cpu():
 
 
 def hub_round(hub, ids, conc):
-    """POSTs /poll for every machine, conc at a time; returns wall seconds."""
+    """POSTs /poll for every machine, conc at a time, each client thread on
+    one kept-alive connection (as a browser or a script's HTTP session
+    does); returns wall seconds."""
+    local, conns, lock = threading.local(), [], threading.Lock()
+
+    def poll(i):
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = local.conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=120)
+            with lock:
+                conns.append(c)
+        c.request("POST", f"/api/v1/servers/{i}/poll", body=b"",
+                  headers={"X-API-Key": hub.api_key})
+        r = c.getresponse()
+        r.read()
+        return r.status
+
     t0 = time.time()
-    with concurrent.futures.ThreadPoolExecutor(conc) as ex:
-        codes = list(ex.map(lambda i: hub.post(f"/api/v1/servers/{i}/poll", timeout=120).status, ids))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(conc) as ex:
+            codes = list(ex.map(poll, ids))
+    finally:
+        for c in conns:
+            c.close()
     wall = time.time() - t0
     bad = [c for c in codes if c != 200]
     if bad:
