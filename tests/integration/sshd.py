@@ -268,6 +268,8 @@ def loopback_ip(n):
 class Machine:
     """One fake machine: a real sshd on host:port with its own state."""
 
+    extra_config = ""  # sshd_config lines for the next start(), winning over ours
+
     def __init__(self, base, index, pubkey_lines, ip=None, name=None):
         self.name = name or f"m{index}"
         self.host = ip or f"127.0.0.{index + 2}"
@@ -276,7 +278,6 @@ class Machine:
         self.proc = None
         self.pid = None
         self.pubkey_lines = pubkey_lines
-        self.extra_config = ""  # sshd_config lines for the next start(), winning over ours
         os.makedirs(os.path.join(self.dir, "bin"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "units"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "state", "containers"), exist_ok=True)
