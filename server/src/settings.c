@@ -33,7 +33,7 @@ hlc_usage(FILE *f)
             "  --listen HOST:PORT    HOMELABCMD_LISTEN       listen address (0.0.0.0:8080)\n"
             "  --www-dir DIR         HOMELABCMD_WWW_DIR      built dashboard (%s)\n"
             "  --db FILE             HOMELABCMD_DB           database file (DATA_DIR/homelabcmd.db)\n"
-            "  --http-threads N      HOMELABCMD_HTTP_THREADS HTTP worker threads (8)\n"
+            "  --http-threads N      HOMELABCMD_HTTP_THREADS HTTP worker threads (16)\n"
             "  --max-body BYTES      HOMELABCMD_MAX_BODY     request body cap (1048576)\n"
             "  --per-ip-limit N      HOMELABCMD_PER_IP_LIMIT connections per client (256)\n"
             "  --poll-workers N      HOMELABCMD_POLL_WORKERS SSH poll threads (0 = 2 x cores)\n"
@@ -110,7 +110,7 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->slack_webhook = env_or("SLACK_WEBHOOK_URL", NULL);
     s->db_path = env_or("HOMELABCMD_DB", NULL);
     s->agent_bin = env_or("HOMELABCMD_AGENT_BIN", NULL);
-    if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 8, &threads) ||
+    if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 16, &threads) ||
         env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
         env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||
         env_uint("HOMELABCMD_POLL_WORKERS", 0, 1024, 0, &workers) ||
