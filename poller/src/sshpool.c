@@ -347,7 +347,8 @@ run(struct sess *s, const char *command, const char *in, size_t inlen, int64_t d
             rc = HLC_EIO;
             goto out;
         }
-        if (corked && res->out_len + res->err_len > CORKED_READ_MAX) {
+        if (corked && (res->out_len + res->err_len > CORKED_READ_MAX || res->out_truncated ||
+                       res->err_truncated)) { /* past a small cap the lengths stop growing */
             cork(s, false);
             corked = false;
         }
