@@ -96,6 +96,16 @@ find_section(const char *name)
     return NULL;
 }
 
+/* The setting key of sec, or NULL when it has none. */
+static const struct spec *
+find_spec(const struct section *sec, const char *key)
+{
+    for (const struct spec *sp = sec->specs; sp->key; sp++)
+        if (strcmp(sp->key, key) == 0)
+            return sp;
+    return NULL;
+}
+
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]) - 1)
 
 /* Each section's defaults, parsed once and never changed after. */
@@ -170,12 +180,7 @@ hlc_config_number(struct hlc_store *s, const char *section, const char *key, dou
     /* One value: the stored one if the key is known, else its default,
      * without building the whole merged section. */
     const struct section *sec = find_section(section);
-    if (!sec)
-        return fallback;
-    const struct spec *sp = sec->specs;
-    while (sp->key && strcmp(sp->key, key) != 0)
-        sp++;
-    if (!sp->key)
+    if (!sec || !find_spec(sec, key))
         return fallback;
     double d;
     if (hlc_store_config_number(s, section, key, &d) == 0)
@@ -265,10 +270,8 @@ hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *r
         json_t *v;
         json_object_foreach(part, key, v)
         {
-            const struct spec *sp = sec->specs;
-            while (sp->key && strcmp(sp->key, key) != 0)
-                sp++;
-            if (!sp->key) {
+            const struct spec *sp = find_spec(sec, key);
+            if (!sp) {
                 char field[64];
                 snprintf(field, sizeof(field), "%s.%.40s", name, key);
                 ok = hlc_v_fail(e, field, "unknown setting '%s'", field);

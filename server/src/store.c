@@ -523,6 +523,25 @@ cfg_slot(struct hlc_store *s, const char *key)
     return free_slot;
 }
 
+/* The memo of key if it is as fresh as config generation gen (cfg_mu). */
+static struct store_cfg_memo *
+cfg_fresh(struct hlc_store *s, const char *key, unsigned long long gen)
+{
+    struct store_cfg_memo *m = cfg_slot(s, key);
+    return m && m->gen == gen + 1 ? m : NULL; /* gen + 1: 0 means never read */
+}
+
+/* field of a config row as a number: 0, or HLC_ENOTFOUND (NULL row too). */
+static int
+field_number(const json_t *row, const char *field, double *out)
+{
+    const json_t *v = json_object_get(row, field);
+    if (!json_is_number(v))
+        return HLC_ENOTFOUND;
+    *out = json_number_value(v);
+    return 0;
+}
+
 int
 hlc_store_config_get(struct hlc_store *s, const char *key, json_t **out)
 {
@@ -531,8 +550,8 @@ hlc_store_config_get(struct hlc_store *s, const char *key, json_t **out)
     unsigned long long gen = atomic_load(&s->cfg_generation);
     *out = NULL;
     pthread_mutex_lock(&s->cfg_mu);
-    struct store_cfg_memo *m = cfg_slot(s, key);
-    if (m && m->gen == gen + 1) { /* gen + 1: 0 means never read */
+    struct store_cfg_memo *m = cfg_fresh(s, key, gen);
+    if (m) {
         *out = m->value ? json_deep_copy(m->value) : NULL;
         pthread_mutex_unlock(&s->cfg_mu);
         return *out ? 0 : HLC_ENOTFOUND;
@@ -576,24 +595,14 @@ hlc_store_config_number(struct hlc_store *s, const char *key, const char *field,
     /* From the memo when it is fresh: no copy of the whole row. */
     unsigned long long gen = atomic_load(&s->cfg_generation);
     pthread_mutex_lock(&s->cfg_mu);
-    struct store_cfg_memo *m = cfg_slot(s, key);
-    if (m && m->gen == gen + 1) {
-        const json_t *v = json_object_get(m->value, field); /* NULL-safe */
-        int rc = json_is_number(v) ? 0 : HLC_ENOTFOUND;
-        if (rc == 0)
-            *out = json_number_value(v);
-        pthread_mutex_unlock(&s->cfg_mu);
-        return rc;
-    }
+    struct store_cfg_memo *m = cfg_fresh(s, key, gen);
+    int rc = m ? field_number(m->value, field, out) : HLC_ENOTFOUND;
     pthread_mutex_unlock(&s->cfg_mu);
+    if (m)
+        return rc;
     json_t *row = NULL;
-    int rc = hlc_store_config_get(s, key, &row);
-    if (rc == 0) {
-        const json_t *v = json_object_get(row, field);
-        rc = json_is_number(v) ? 0 : HLC_ENOTFOUND;
-        if (rc == 0)
-            *out = json_number_value(v);
-    }
+    if ((rc = hlc_store_config_get(s, key, &row)) == 0)
+        rc = field_number(row, field, out);
     json_decref(row);
     return rc;
 }
