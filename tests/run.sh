@@ -53,7 +53,7 @@ fi
 say "cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
   --std=c11 -D_GNU_SOURCE -I crypto/include -I executor/include -I poller/include \
-  -I server/src crypto executor poller server $( [ -d agent-lite/src ] && echo agent-lite ) $( [ -d packs/src ] && echo packs )
+  $(for d in server/src/*/; do printf -- "-I %s " "$d"; done) -I base/include base crypto executor poller server $( [ -d agent-lite/src ] && echo agent-lite ) $( [ -d packs/src ] && echo packs )
 
 # ---- sanitizer build + unit/integration/browser tests ----------------------
 say "build (ASan + UBSan)"

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "credentials_internal.h"
 #include "hlc/token.h"
+#include "http.h"
 #include "hub.h"
 #include "store.h"
 

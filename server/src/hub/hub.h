@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "http.h"
 
 struct hlc_store;
 struct hlc_keyring;

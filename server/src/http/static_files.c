@@ -10,6 +10,7 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
 #include "hub.h"
 
 static const char builtin_page[] =

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
+#include <sys/random.h>
 
 const char *
 hlc_strerror(int err)
@@ -316,11 +316,29 @@ hlc_time_parse(const char *s, int64_t *out)
     return 0;
 }
 
+/* Fills b with n bytes from the kernel's CSPRNG (getrandom(2) blocks only
+ * until the pool is first seeded at boot). A failure here cannot be handled
+ * sensibly by any caller (keys and tokens would be guessable), so it aborts. */
+static void
+random_fill(unsigned char *b, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(b + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            abort();
+        }
+        got += (size_t)r;
+    }
+}
+
 void
 hlc_uuid4(char out[static 37])
 {
     unsigned char b[16];
-    randombytes_buf(b, sizeof(b));
+    random_fill(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, 37,
@@ -332,10 +350,15 @@ hlc_uuid4(char out[static 37])
 void
 hlc_random_hex(char *out, size_t n)
 {
+    static const char digits[] = "0123456789abcdef";
     unsigned char *b = hlc_xmalloc(n);
-    randombytes_buf(b, n);
-    sodium_bin2hex(out, 2 * n + 1, b, n);
-    sodium_memzero(b, n);
+    random_fill(b, n);
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    explicit_bzero(b, n);
     free(b);
 }
 
