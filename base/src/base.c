@@ -2,6 +2,9 @@
 #include "hlc/base.h"
 
 #include <ctype.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,4 +413,37 @@ hlc_utf8_len(const void *p, size_t avail)
         if ((q[i] & 0xc0) != 0x80)
             return 0;
     return n;
+}
+
+/* Reads a small secret file (one line); NULL when absent. */
+char *
+hlc_read_secret_file(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char buf[512];
+    char *out = NULL;
+    if (fgets(buf, sizeof(buf), f)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (*buf)
+            out = hlc_xstrdup(buf);
+    }
+    explicit_bzero(buf, sizeof(buf));
+    fclose(f);
+    return out;
+}
+
+/* Writes a secret to a new file with mode 0600 (fails if it exists). */
+int
+hlc_write_secret_file(const char *path, const char *secret)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(secret);
+    bool ok = write(fd, secret, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
+              fsync(fd) == 0;
+    close(fd);
+    return ok ? 0 : -1;
 }

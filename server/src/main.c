@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "api_events.h"
+#include "bus.h"
 #include "cli.h"
 #include "credentials_internal.h"
 #include "hlc/token.h"
@@ -95,6 +96,7 @@ serve(int argc, char **argv)
         fprintf(stderr, "homelabcmd: cannot prepare the hub's SSH identity\n");
         goto out;
     }
+    hub.bus = hlc_bus_new();
     if (hlc_services_start(&hub) != 0)
         goto out;
 
@@ -129,6 +131,7 @@ out:
     hlc_events_close(&hub); /* open event streams end before the daemon stops */
     hlc_http_stop(http);
     hlc_services_stop(&hub);
+    hlc_bus_free(hub.bus);
     hlc_store_free(hub.store);
     hlc_keyring_free(hub.keyring);
     hlc_settings_release(&hub.set);

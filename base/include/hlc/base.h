@@ -108,4 +108,11 @@ int hlc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
  * form, a surrogate, a value past U+10FFFF). */
 size_t hlc_utf8_len(const void *p, size_t avail);
 
+/* First line of a small secret file (heap, caller frees; the read buffer is
+ * wiped), NULL if absent or empty. */
+char *hlc_read_secret_file(const char *path);
+/* Creates `path` with mode 0600 holding secret + newline, synced; -1 if it
+ * exists or cannot be written. */
+int hlc_write_secret_file(const char *path, const char *secret);
+
 #endif

@@ -8,6 +8,7 @@
 
 
 #include "alerts.h"
+#include "bus.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/poller.h"
@@ -564,6 +565,25 @@ hlc_actions_queue(struct hlc_hub *hub, const char *server_id, const char *action
     if (auto_ok)
         enqueue(hub, JOB_EXEC, id, "auto_approve", who);
     return action_out ? load(hub, id, action_out) : 0;
+}
+
+void
+hlc_actions_on_event(void *ud, const struct hlc_event *ev)
+{
+    struct hlc_hub *hub = ud;
+    if (ev->kind != HLC_EV_ALERT_RAISED || !(ev->flags & HLC_EVF_WANTS_RESTART) ||
+        !ev->server_id || !ev->subject || !ev->alert_id)
+        return;
+    json_t *act = NULL;
+    int rc = hlc_actions_queue(hub, ev->server_id, "restart_service", ev->subject, ev->alert_id,
+                               &act);
+    const char *aid = json_string_value(json_object_get(act, "action_id"));
+    if (rc == 0 && aid)
+        hlc_store_alert_set_action(hub->store, ev->alert_id, aid);
+    else
+        hlc_log(HLC_LOG_WARN, "actions: could not queue a restart of %s on %s: %s", ev->subject,
+                ev->server_id, hlc_strerror(rc));
+    json_decref(act);
 }
 
 bool

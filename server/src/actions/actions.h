@@ -33,6 +33,13 @@ struct hlc_hub;
  * action as the API shows it. 0, HLC_EINVAL (unknown type), HLC_EDENIED
  * (target refused by the whitelist; nothing queued), HLC_ENOTFOUND (no such
  * machine or custom script), HLC_EDB. */
+struct hlc_event;
+
+/* The actions service's bus subscriber (inline; ud is the hub): an
+ * alert_raised event flagged HLC_EVF_WANTS_RESTART queues a restart_service
+ * of its subject linked to the alert (run at once when auto-approve allows). */
+void hlc_actions_on_event(void *hub, const struct hlc_event *ev);
+
 int hlc_actions_queue(struct hlc_hub *hub, const char *server_id, const char *action_type,
                       const char *target, const char *alert_id, json_t **action_out);
 

@@ -10,8 +10,7 @@
 #include <time.h>
 
 
-#include "actions.h"
-#include "api_events.h"
+#include "bus.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/base.h"
@@ -505,12 +504,13 @@ notify_rows(struct hlc_alert_change *ch, struct hlc_outbox_row *rows, char **pay
 }
 
 /* Raises `raise` and resolves `resolve` (alert objects from the store) for
- * server_id in one transaction with their notifications; then queues the
- * remediation of critical services and wakes the sender. Whether any alert
- * was raised or resolved. */
+ * server_id in one transaction with their notifications; then tells the bus
+ * what changed (alert_raised / alert_resolved with `evflags`: the actions
+ * service queues the remediation of critical services from it) and wakes the
+ * sender. Whether any alert was raised or resolved. */
 static bool
 apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nraise,
-      json_t *resolve, const char *reason)
+      json_t *resolve, const char *reason, unsigned evflags)
 {
     size_t nres = json_array_size(resolve), n = nraise + nres;
     if (n == 0)
@@ -577,23 +577,32 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         if (i < nraise)
             hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)", raise[i].severity,
                     raise[i].type, server_id, raise[i].subject);
-        if (i < nraise && raise[i].restart) {
-            json_t *act = NULL;
-            int qrc = hlc_actions_queue(hub, server_id, "restart_service", raise[i].subject,
-                                        ch[i].alert_id, &act);
-            const char *aid = json_string_value(json_object_get(act, "action_id"));
-            if (qrc == 0 && aid)
-                hlc_store_alert_set_action(hub->store, ch[i].alert_id, aid);
-            else
-                hlc_log(HLC_LOG_WARN, "alerts: could not queue a restart of %s on %s: %s",
-                        raise[i].subject, server_id, hlc_strerror(qrc));
-            json_decref(act);
-        }
     }
     if (rc != 0)
         hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s", server_id);
     if (any_rows)
         hlc_alerts_kick(hub);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!ch[i].applied)
+            continue;
+        struct hlc_event ev = {.server_id = server_id, .alert_id = ch[i].alert_id,
+                               .flags = evflags};
+        if (i < nraise) {
+            ev.kind = HLC_EV_ALERT_RAISED;
+            ev.type = raise[i].type;
+            ev.subject = raise[i].subject;
+            ev.severity = raise[i].severity;
+            if (raise[i].restart)
+                ev.flags |= HLC_EVF_WANTS_RESTART;
+        } else {
+            json_t *al = json_array_get(resolve, i - nraise);
+            ev.kind = HLC_EV_ALERT_RESOLVED;
+            ev.type = json_string_value(json_object_get(al, "type"));
+            ev.subject = json_string_value(json_object_get(al, "subject"));
+            ev.severity = json_string_value(json_object_get(al, "severity"));
+        }
+        hlc_bus_publish(hub->bus, &ev);
+    }
     for (size_t i = 0; i < n; i++)
         free(payloads[i]);
     free(payloads);
@@ -664,21 +673,20 @@ hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id, const struct hlc
             nraise++;
         }
     }
-    apply(hub, server_id, cs, nraise, resolve, "The condition cleared.");
+    apply(hub, server_id, cs, nraise, resolve, "The condition cleared.", HLC_EVF_FROM_SAMPLE);
     json_decref(resolve);
     json_decref(active);
     free(cs);
 }
 
 /* Raises one alert that no sample comes with (host key refused, machine
- * silent) and, if it is new, tells open dashboards at once: no "sample"
- * event will. */
+ * silent); its alert_raised event carries no HLC_EVF_FROM_SAMPLE, so open
+ * dashboards hear of it at once (no sample_stored event will tell them). */
 static void
 raise_alone(struct hlc_hub *hub, const char *server_id, struct cond *c)
 {
     json_t *none = json_array();
-    if (apply(hub, server_id, c, 1, none, ""))
-        hlc_events_publish(hub, "alert", server_id);
+    apply(hub, server_id, c, 1, none, "", 0);
     json_decref(none);
 }
 
@@ -712,6 +720,16 @@ hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const ch
              "reinstalled the machine, treat this as a possible attack.",
              fingerprint ? fingerprint : "unknown");
     raise_alone(hub, server_id, &c);
+}
+
+void
+hlc_alerts_on_event(void *ud, const struct hlc_event *ev)
+{
+    struct hlc_hub *hub = ud;
+    if (ev->kind == HLC_EV_SAMPLE_STORED && ev->sample && ev->server_id && ev->source)
+        hlc_alerts_evaluate(hub, ev->server_id, ev->sample, ev->source);
+    else if (ev->kind == HLC_EV_HOST_KEY_CHANGED && ev->server_id)
+        hlc_alerts_host_key_changed(hub, ev->server_id, ev->subject);
 }
 
 /* ---- offline sweep ------------------------------------------------------- */

@@ -31,6 +31,12 @@ struct hlc_hub;
 struct hlc_sample;
 struct hlc_outbox_row;
 
+struct hlc_event;
+
+/* The engine's bus subscriber (inline; ud is the hub): sample_stored
+ * evaluates the sample, host_key_changed raises host_key_changed. */
+void hlc_alerts_on_event(void *hub, const struct hlc_event *ev);
+
 /* Evaluates a stored sample of machine server_id ("ssh" or "agent"). */
 void hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id,
                          const struct hlc_sample *s, const char *source);

@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "bus.h"
 #include "hlc/base.h"
 #include "hub.h"
 #include "validate.h"
@@ -156,6 +157,15 @@ hlc_events_publish(struct hlc_hub *hub, const char *kind, const char *id)
         resume_all(ev, false);
     }
     pthread_mutex_unlock(&ev->mu);
+}
+
+void
+hlc_events_on_event(void *hub, const struct hlc_event *ev)
+{
+    if (ev->kind == HLC_EV_SAMPLE_STORED)
+        hlc_events_publish(hub, "sample", ev->server_id);
+    else if (ev->kind == HLC_EV_ALERT_RAISED && !(ev->flags & HLC_EVF_FROM_SAMPLE))
+        hlc_events_publish(hub, "alert", ev->server_id);
 }
 
 /* Appends s if it fits; false when it does not. */

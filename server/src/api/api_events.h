@@ -16,4 +16,9 @@ void hlc_events_close(struct hlc_hub *hub);
  * stream is open; never blocks on a client. */
 void hlc_events_publish(struct hlc_hub *hub, const char *kind, const char *id);
 
+struct hlc_event;
+/* The streams' bus subscriber (inline; ud is the hub): sample_stored ->
+ * "sample"; alert_raised without HLC_EVF_FROM_SAMPLE -> "alert". */
+void hlc_events_on_event(void *hub, const struct hlc_event *ev);
+
 #endif

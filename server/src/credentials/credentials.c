@@ -11,7 +11,6 @@
 
 #include "credentials.h"
 #include "credentials_internal.h"
-#include "cli.h"
 #include "hlc/base.h"
 #include "hlc/token.h"
 #include "store.h"

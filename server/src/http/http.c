@@ -1,5 +1,6 @@
 /* http.c - libmicrohttpd front: request accumulation, routing, auth, replies, access log. */
 #include "http.h"
+#include "validate.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -182,6 +183,12 @@ hlc_reply_error(struct hlc_req *r, int status, const char *code, const char *mes
             MHD_add_response_header(resp, "WWW-Authenticate", "X-API-Key");
     }
     return queue(r, status, resp);
+}
+
+int
+hlc_reply_verr(struct hlc_req *r, const struct hlc_verr *e)
+{
+    return hlc_reply_error(r, 422, "VALIDATION_ERROR", e->message, e->field);
 }
 
 int

@@ -79,6 +79,9 @@ void hlc_http_stop(struct hlc_http *h);
 int hlc_reply_json(struct hlc_req *r, int status, json_t *body); /* steals body */
 int hlc_reply_error(struct hlc_req *r, int status, const char *code, const char *message,
                     const char *field);
+/* Sends 422 VALIDATION_ERROR naming e->field (validate.h). */
+struct hlc_verr;
+int hlc_reply_verr(struct hlc_req *r, const struct hlc_verr *e);
 int hlc_reply_text(struct hlc_req *r, int status, const char *content_type, const char *data,
                    size_t len, bool must_free);
 int hlc_reply_empty(struct hlc_req *r, int status);

@@ -25,10 +25,6 @@ int hlc_settings_load(struct hlc_settings *s, int argc, char **argv);
 void hlc_settings_release(struct hlc_settings *s);
 /* mkdir -p with mode 0700. 0 or -1 (printed). */
 int hlc_data_dir_prepare(const char *dir);
-/* First line of a small secret file (heap, caller frees), NULL if absent. */
-char *hlc_read_secret_file(const char *path);
-/* Creates `path` with mode 0600 holding secret + newline; -1 if it exists or fails. */
-int hlc_write_secret_file(const char *path, const char *secret);
 
 /* Starts and stops the hub's background services (services.c) in order.
  * start: 0, or -1 after logging (everything started is stopped again). */

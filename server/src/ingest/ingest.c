@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alerts.h"
-#include "api_events.h"
 #include "hlc/base.h"
 #include "hlc/sample.h"
+#include "bus.h"
 #include "hub.h"
 #include "jsonw.h"
 #include "store.h"
@@ -574,8 +573,10 @@ hlc_ingest_sample_latest(struct hlc_hub *hub, const char *server_id, struct hlc_
         cache_drop(hub->ingest, server_id);
     if (rc != 0 || duplicate)
         return rc;
-    hlc_alerts_evaluate(hub, server_id, s, source);
-    hlc_events_publish(hub, "sample", server_id);
+    struct hlc_event ev = {
+        .kind = HLC_EV_SAMPLE_STORED, .server_id = server_id, .source = source, .sample = s,
+    };
+    hlc_bus_publish(hub->bus, &ev);
     return 0;
 }
 

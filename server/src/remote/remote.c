@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "alerts.h"
+#include "bus.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/base.h"
@@ -121,7 +121,8 @@ cb_host_key(void *ud, const char *id, const char *fp, bool changed)
     hlc_store_hostkey_changed(hub->store, id, fp, why);
     hlc_log(HLC_LOG_WARN, "poller: %s: %s", id, why);
     free(why);
-    hlc_alerts_host_key_changed(hub, id, fp);
+    struct hlc_event ev = {.kind = HLC_EV_HOST_KEY_CHANGED, .server_id = id, .subject = fp};
+    hlc_bus_publish(hub->bus, &ev);
 }
 
 /* How long a machine may be silent before it counts as offline. */

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http.h"
 
 bool
 hlc_v_fail(struct hlc_verr *e, const char *field, const char *fmt, ...)
@@ -245,10 +244,4 @@ hlc_valid_printable(const char *s)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             return false;
     return true;
-}
-
-int
-hlc_reply_verr(struct hlc_req *r, const struct hlc_verr *e)
-{
-    return hlc_reply_error(r, 422, "VALIDATION_ERROR", e->message, e->field);
 }

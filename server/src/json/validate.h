@@ -9,8 +9,6 @@
 
 #include <jansson.h>
 
-struct hlc_req;
-
 struct hlc_verr {
     char field[64];    /* the offending field, dotted for nesting ("thresholds.cpu") */
     char message[256]; /* what is wrong, for a person */
@@ -51,8 +49,5 @@ bool hlc_valid_mac(const char *s);      /* aa:bb:cc:dd:ee:ff */
 bool hlc_valid_ssh_user(const char *s); /* ^[a-z_][a-z0-9_.-]{0,31}$ */
 bool hlc_valid_tag(const char *s);      /* ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,31}$ */
 bool hlc_valid_printable(const char *s); /* no control characters */
-
-/* Sends 422 VALIDATION_ERROR naming e->field. */
-int hlc_reply_verr(struct hlc_req *r, const struct hlc_verr *e);
 
 #endif
