@@ -237,7 +237,8 @@ in_path(const char *prog)
 
 /* systemctl show for the configured units, one call for all: its blocks come
  * back in the order asked, separated by blank lines, and become the
- * collector's `services` section (a Unit= line before each block). */
+ * collector's `services` section behind Asked= lines naming them, exactly as
+ * the SSH collector sends it. */
 static void
 collect_services(const struct hlc_agent_config *cfg, struct hlc_sample *s, char *buf)
 {
@@ -257,28 +258,13 @@ collect_services(const struct hlc_agent_config *cfg, struct hlc_sample *s, char 
     if (run_capture(argv, buf, MAX_FILE, 10, &len) != 0)
         return;
     struct hlc_buf body;
-    hlc_buf_init(&body, MAX_FILE);
-    size_t unit = 0;
-    bool open = false;
-    for (char *line = buf, *nl; *line && unit < cfg->nservices; line = nl ? nl + 1 : line + strlen(line)) {
-        nl = strchr(line, '\n');
-        size_t n = nl ? (size_t)(nl - line) : strlen(line);
-        if (n == 0) {
-            if (open)
-                unit++;
-            open = false;
-            continue;
-        }
-        if (!open) {
-            hlc_buf_appendf(&body, "Unit=%s\n", cfg->services[unit]);
-            open = true;
-        }
-        hlc_buf_append(&body, line, n);
-        hlc_buf_append(&body, "\n", 1);
-        if (!nl)
-            break;
-    }
-    if (body.len)
+    hlc_buf_init(&body, MAX_FILE + 64 * HLC_SAMPLE_MAX_SERVICES);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < cfg->nservices; i++)
+        rc = hlc_buf_appendf(&body, "Asked=%s\n", cfg->services[i]);
+    if (rc == 0)
+        rc = hlc_buf_append(&body, buf, len);
+    if (rc == 0)
         hlc_collect_parse_section("services", body.data, body.len, s);
     hlc_buf_release(&body);
 }

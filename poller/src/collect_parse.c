@@ -709,26 +709,56 @@ parse_services(struct lines it, struct hlc_sample *s)
     struct hlc_service *sv = NULL;
     size_t n = 0, cap = 0;
     struct hlc_service *cur = NULL;
+    /* Two forms. "Unit=a" names the block of properties after it. One
+     * `systemctl show a b c` prints its blocks in the order asked, separated
+     * by blank lines: "Asked=a", "Asked=b", "Asked=c" lines before it name
+     * them in turn, and a unit whose block never came (systemctl cut short)
+     * is dropped at the end. */
+    bool filled[HLC_SAMPLE_MAX_SERVICES];
+    size_t next_block = 0; /* the Asked= entry the next block fills */
+    bool by_blocks = false;
     while (next_line(&it, line, sizeof(line), &toolong)) {
+        if (!toolong && line[0] == '\0') {
+            if (by_blocks)
+                cur = NULL; /* the next property opens the next unit's block */
+            continue;
+        }
         char *eq = strchr(line, '=');
         if (toolong || !eq)
             continue;
         *eq = '\0';
         char *val = eq + 1;
         rtrim(val);
-        if (strcmp(line, "Unit") == 0) {
+        bool asked = strcmp(line, "Asked") == 0;
+        if (asked || strcmp(line, "Unit") == 0) {
             cur = NULL;
+            by_blocks = asked;
             if (n == HLC_SAMPLE_MAX_SERVICES) {
                 truncated = true;
                 continue;
             }
             sv = grow(sv, &cap, n, sizeof(*sv));
+            memset(&sv[n], 0, sizeof(sv[n]));
             if (!*val || !set_field(sv[n].name, sizeof(sv[n].name), val))
                 continue;
             sv[n].memory_bytes = -1;
             sv[n].cpu_usage_ns = -1;
-            cur = &sv[n++];
+            filled[n] = !asked;
+            if (asked) {
+                n++;
+            } else {
+                cur = &sv[n++];
+                next_block = n;
+            }
             continue;
+        }
+        if (by_blocks && !cur) {
+            while (next_block < n && filled[next_block])
+                next_block++;
+            if (next_block == n)
+                continue; /* a block nobody asked for */
+            filled[next_block] = true;
+            cur = &sv[next_block++];
         }
         if (!cur)
             continue;
@@ -747,6 +777,11 @@ parse_services(struct lines it, struct hlc_sample *s)
         else if (strcmp(line, "CPUUsageNSec") == 0)
             cur->cpu_usage_ns = sd_value(val);
     }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (filled[i])
+            sv[kept++] = sv[i];
+    n = kept;
     if (n == 0 && !truncated) {
         free(sv);
         return HLC_EPARSE;

@@ -97,7 +97,7 @@ def openssh_round(fleet, keyfile, ctl_dir, script_path, conc, start_masters):
               "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", f"ControlPath={ctl_dir}/%h-%p",
               "-o", "ControlMaster=auto", "-o", "ControlPersist=600"]
     lines = "".join(f"{m.port} {m.host}\n" for m in fleet.machines)
-    cmd = ("ssh " + " ".join(common) + " -p \"$0\" " + sshd.USER + "@\"$1\" 'sh -s --' < "
+    cmd = ("ssh " + " ".join(common) + " -p \"$0\" " + sshd.USER + "@\"$1\" 'exec sh -s --' < "
            + script_path + " > /dev/null")
     t0 = time.time()
     c0 = children_cpu()

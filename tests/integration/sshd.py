@@ -11,8 +11,9 @@ the calls HomelabCmd makes (and `apt-get -s upgrade`, whose real run takes
 seconds of CPU, lists the upgrades set with set_updates()):
 
   systemctl is-active UNIT      prints the ActiveState, exit 0 if active else 3
-  systemctl show -p K,K UNIT    prints Key=value lines (Id, LoadState, ActiveState,
-                                SubState, MainPID, MemoryCurrent, CPUUsageNSec)
+  systemctl show -p K,K UNIT..  prints Key=value lines (Id, LoadState, ActiveState,
+                                SubState, MainPID, MemoryCurrent, CPUUsageNSec), one
+                                block per unit in the order asked, blank-line separated
   systemctl start|stop|restart  changes the state; a unit in state "broken" fails
                                 to start with exit 1 and the real error text
   docker ps -a --format '{{json .}}'   one JSON object per line (ID, Names,
@@ -81,6 +82,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 rc=0
+shown=""
 for raw in $units; do
   u="${raw%.service}"
   if [ -f "$S/$u" ]; then read -r st < "$S/$u"; else st=missing; fi
@@ -93,6 +95,9 @@ for raw in $units; do
         *) echo "$st"; rc=3;;
       esac;;
     show)
+      # Like systemd: one block per unit, in the order asked, blank-line separated.
+      [ -n "$shown" ] && echo
+      shown=1
       case "$st" in
         active) as=active; ss=running; pid=4242; mem=52428800; cpu=1500000000; ls=loaded;;
         missing) as=inactive; ss=dead; pid=0; mem='[not set]'; cpu='[not set]'; ls=not-found;;

@@ -517,7 +517,7 @@ class ExecutorSshTest(unittest.TestCase):
         self.assertEqual(r["status"], "completed", r)
         self.assertEqual(r["stdout"], f"hello\n{sshd.USER}\n")
         self.assertEqual(r["stderr"], "\ufffdok")  # invalid UTF-8 made safe
-        ran = [l for l in m.exec_log()[n:] if not l.startswith("sh -s")]
+        ran = [l for l in m.exec_log()[n:] if not l.startswith("exec sh -s")]
         self.assertEqual(ran, script.split("\n"))  # the exec line, verbatim
         big = "head -c 70000 /dev/zero | tr '\\0' a"
         self.hub.post("/api/v1/servers/box1/scripts", {"name": "big", "script": big})

@@ -113,7 +113,7 @@ class PollerTest(unittest.TestCase):
         self.assertLessEqual(r.json["cpu_percent"], 100)
         # One exec per poll: the collector arrives on stdin, not in the command line.
         execs = m.exec_log()
-        self.assertTrue(all(e.startswith("sh -s --") for e in execs), execs[-3:])
+        self.assertTrue(all(e.startswith("exec sh -s --") for e in execs), execs[-3:])
         self.assertNotIn("meminfo", "".join(execs))
 
     def test_machine_edits_reach_the_next_poll(self):
@@ -134,8 +134,8 @@ class PollerTest(unittest.TestCase):
                 """The service names the collector was asked about."""
                 self.assertEqual(self.hub.post("/api/v1/servers/edited/poll").status, 200)
                 line = m.exec_log()[-1]
-                self.assertTrue(line.startswith("sh -s --"), line)
-                return [a for a in shlex.split(line)[3:] if a != "--updates"]
+                self.assertTrue(line.startswith("exec sh -s --"), line)
+                return [a for a in shlex.split(line)[4:] if a != "--updates"]
             self.assertEqual(asked(), ["plex"])
             self.assertEqual(asked(), ["plex"])
             r = self.hub.put("/api/v1/servers/edited/services",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,10 +73,10 @@ test_command(void **state)
     char *cmd = NULL;
     const char *svcs[] = {"docker", "getty@tty1.service", "pihole-FTL"};
     assert_int_equal(hlc_collect_command(svcs, 3, false, &cmd), 0);
-    assert_string_equal(cmd, "sh -s -- 'docker' 'getty@tty1.service' 'pihole-FTL'");
+    assert_string_equal(cmd, "exec sh -s -- 'docker' 'getty@tty1.service' 'pihole-FTL'");
     free(cmd);
     assert_int_equal(hlc_collect_command(NULL, 0, true, &cmd), 0);
-    assert_string_equal(cmd, "sh -s -- --updates");
+    assert_string_equal(cmd, "exec sh -s -- --updates");
     free(cmd);
 
     cmd = NULL;
@@ -429,6 +430,63 @@ test_sections_verbatim(void **state)
     hlc_sample_release(&s);
 }
 
+/* One `systemctl show a b c` answer: Asked= lines name its blank-line
+ * separated blocks in order; a unit whose block never came (systemctl cut
+ * short by its timeout) is dropped, a block nobody asked for is ignored, and
+ * the one-block-per-Unit= form still parses. */
+static void
+test_services_blocks(void **state)
+{
+    (void)state;
+    struct hlc_sample s;
+    hlc_sample_init(&s);
+    static const char one_call[] = "Asked=ssh\nAsked=sshd\nAsked=plex\n"
+                                   "Id=ssh.service\nLoadState=loaded\nActiveState=active\n"
+                                   "SubState=running\nMainPID=812\nMemoryCurrent=5242880\n"
+                                   "CPUUsageNSec=[not set]\n"
+                                   "\n"
+                                   "Id=ssh.service\nLoadState=loaded\nActiveState=active\n"
+                                   "SubState=running\nMainPID=812\n"
+                                   "\n"
+                                   "Id=plex.service\nLoadState=not-found\nActiveState=inactive\n"
+                                   "SubState=dead\nMainPID=0\n"
+                                   "\n"
+                                   "Id=extra.service\nActiveState=failed\n";
+    assert_int_equal(hlc_collect_parse_section("services", one_call, sizeof(one_call) - 1, &s), 0);
+    assert_int_equal(s.nservices, 3);
+    assert_string_equal(s.services[0].name, "ssh");
+    assert_string_equal(s.services[0].active_state, "active");
+    assert_int_equal(s.services[0].main_pid, 812);
+    assert_int_equal(s.services[0].memory_bytes, 5242880);
+    assert_int_equal(s.services[0].cpu_usage_ns, -1);
+    /* an alias answers with the unit it names, but keeps the name asked for */
+    assert_string_equal(s.services[1].name, "sshd");
+    assert_string_equal(s.services[1].sub_state, "running");
+    assert_int_equal(s.services[1].memory_bytes, -1);
+    assert_string_equal(s.services[2].name, "plex");
+    assert_string_equal(s.services[2].load_state, "not-found");
+
+    static const char cut_short[] = "Asked=a\nAsked=b\nAsked=c\n"
+                                    "ActiveState=active\nSubState=running\n\nActiveState=fai";
+    assert_int_equal(hlc_collect_parse_section("services", cut_short, sizeof(cut_short) - 1, &s),
+                     0);
+    assert_int_equal(s.nservices, 2); /* c never answered */
+    assert_string_equal(s.services[0].name, "a");
+    assert_string_equal(s.services[1].name, "b");
+    assert_string_equal(s.services[1].active_state, "fai");
+
+    static const char nothing[] = "Asked=a\nAsked=b\n";
+    assert_int_equal(hlc_collect_parse_section("services", nothing, sizeof(nothing) - 1, &s),
+                     HLC_EPARSE);
+
+    static const char per_unit[] = "Unit=a\nActiveState=active\nUnit=b\nActiveState=failed\n";
+    assert_int_equal(hlc_collect_parse_section("services", per_unit, sizeof(per_unit) - 1, &s), 0);
+    assert_int_equal(s.nservices, 2);
+    assert_string_equal(s.services[1].name, "b");
+    assert_string_equal(s.services[1].active_state, "failed");
+    hlc_sample_release(&s);
+}
+
 static char *
 run_script_here(size_t *len)
 {
@@ -495,6 +553,12 @@ test_real_script(void **state)
     char host[256];
     assert_int_equal(gethostname(host, sizeof(host)), 0);
     assert_string_equal(s.hostname, host);
+    /* kernel and architecture as uname(2) says (the script reads them from
+     * /proc/sys/kernel, or runs uname where the kernel lacks kernel/arch) */
+    struct utsname un;
+    assert_int_equal(uname(&un), 0);
+    assert_string_equal(s.kernel, un.release);
+    assert_string_equal(s.arch, un.machine);
     hlc_sample_release(&s);
 }
 
@@ -506,7 +570,7 @@ main(void)
         cmocka_unit_test(test_ubuntu2404),    cmocka_unit_test(test_rpios),
         cmocka_unit_test(test_derive_and_rebaseline), cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_caps),          cmocka_unit_test(test_sections_verbatim),
-        cmocka_unit_test(test_real_script),
+        cmocka_unit_test(test_real_script),   cmocka_unit_test(test_services_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

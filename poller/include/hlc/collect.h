@@ -49,7 +49,7 @@
 /* The collector, a NUL-terminated POSIX sh script to send on the exec's stdin. */
 extern const char hlc_collect_script[];
 
-/* Builds the exec line that runs the script from stdin: `sh -s --` then
+/* Builds the exec line that runs the script from stdin: `exec sh -s --` then
  * `--updates` when with_updates, then each expected service name, validated
  * with hlc_shell_valid_unit() and quoted with hlc_shell_quote(). On success
  * *cmd is a heap string the caller free()s. HLC_EINVAL for an invalid name,
