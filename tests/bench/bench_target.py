@@ -17,7 +17,6 @@ as one dash start); a real `systemctl show` of two units costs ~2-3 ms more.
 Env: HLC_BUILD_DIR (a Release build), HLC_BENCH_POLLS (default 200).
 """
 import os
-import re
 import resource
 import shutil
 import socket
@@ -29,19 +28,12 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from hlc import SOURCE_DIR, Hub  # noqa: E402
+from hlc import Hub  # noqa: E402
 import sshd  # noqa: E402
+from bench_poll import collector_script  # noqa: E402  (the script as the hub sends it)
 
 TICK = os.sysconf("SC_CLK_TCK")
 POLLS = int(os.environ.get("HLC_BENCH_POLLS", "200"))
-
-
-def collector_script():
-    with open(os.path.join(SOURCE_DIR, "poller", "src", "collect_script.c")) as f:
-        src = f.read()
-    body = src.split("hlc_collect_script[] =", 1)[1].split(";\n", 1)[0]
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"', body)
-    return "".join(bytes(p, "utf-8").decode("unicode_escape") for p in parts)
 
 
 def stat_fields(pid):

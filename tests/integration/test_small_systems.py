@@ -25,6 +25,7 @@ import unittest
 
 from hlc import Hub
 import sshd
+from test_poller import meminfo_total
 
 DROPBEAR = shutil.which("dropbear") or "/usr/sbin/dropbear"
 DROPBEARKEY = shutil.which("dropbearkey") or "/usr/bin/dropbearkey"
@@ -46,14 +47,6 @@ PATH=%(bin)s:/usr/bin:/bin; HLC_MACHINE=%(dir)s; export PATH HLC_MACHINE
 printf '%%s\n' "$SSH_ORIGINAL_COMMAND" >> "$HLC_MACHINE/exec.log"
 eval "$SSH_ORIGINAL_COMMAND"
 """
-
-
-def meminfo_total():
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no MemTotal")
 
 
 def wait_port(host, port, proc, what):
