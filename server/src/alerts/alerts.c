@@ -580,8 +580,8 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
     }
     if (rc != 0)
         hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s", server_id);
-    if (any_rows)
-        hlc_alerts_kick(hub);
+    /* The bus first: the actions service records a remediation on the alert
+     * inline, and the sender, once woken, tells it in the same message. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!ch[i].applied)
             continue;
@@ -603,6 +603,8 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         }
         hlc_bus_publish(hub->bus, &ev);
     }
+    if (any_rows)
+        hlc_alerts_kick(hub);
     for (size_t i = 0; i < n; i++)
         free(payloads[i]);
     free(payloads);
