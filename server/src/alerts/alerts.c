@@ -714,6 +714,43 @@ hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const ch
     raise_alone(hub, server_id, &c);
 }
 
+bool
+hlc_alerts_condition(struct hlc_hub *hub, const char *server_id, const char *type,
+                     const char *severity, const char *title, const char *message, bool active)
+{
+    if (!hub->alerts)
+        return false;
+    json_t *all = NULL;
+    if (hlc_store_alerts_active(hub->store, server_id, &all) != 0)
+        return false;
+    json_t *mine = json_array();
+    size_t i;
+    json_t *al;
+    json_array_foreach(all, i, al)
+    {
+        if (strcmp(json_string_value(json_object_get(al, "type")) ?: "", type) == 0)
+            json_array_append(mine, al);
+    }
+    json_decref(all);
+    bool changed = false;
+    if (active && json_array_size(mine) == 0) {
+        struct cond c;
+        memset(&c, 0, sizeof(c));
+        c.type = type;
+        c.severity = severity;
+        c.value = c.threshold = NAN;
+        snprintf(c.title, sizeof(c.title), "%s", title);
+        snprintf(c.message, sizeof(c.message), "%s", message);
+        changed = apply(hub, server_id, &c, 1, mine, ""); /* mine is empty here */
+    } else if (!active && json_array_size(mine) > 0) {
+        changed = apply(hub, server_id, NULL, 0, mine, message);
+    }
+    if (changed)
+        hlc_events_publish(hub, "alert", server_id);
+    json_decref(mine);
+    return changed;
+}
+
 /* ---- offline sweep ------------------------------------------------------- */
 
 static void

@@ -8,6 +8,7 @@
 #include "api_events.h"
 #include "ingest.h"
 #include "remote.h"
+#include "tailscale.h"
 
 struct service {
     const char *name;                       /* for logs */
@@ -21,6 +22,7 @@ static const struct service services[] = {
     {"actions", hlc_actions_start, hlc_actions_stop},
     {"alerts", hlc_alerts_start, hlc_alerts_stop},
     {"events", hlc_events_start, hlc_events_stop},
+    {"tailscale", hlc_tailscale_start, hlc_tailscale_stop},
     {NULL, NULL, NULL},
 };
 

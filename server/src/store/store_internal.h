@@ -105,6 +105,13 @@ struct store_col {
 int store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t n,
                      int64_t now);
 
+/* Inserts a validated machine (as hlc_store_machine_insert) inside the
+ * caller's transaction: 0, HLC_EEXISTS (server_id taken), HLC_EDB. */
+int store_machine_insert_in(struct store_conn *c, json_t *m);
+/* Releases c after a call that may have written machines' rows: the
+ * machines generation moves (store_machines.c). */
+void store_machines_release(struct hlc_store *s, struct store_conn *c);
+
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1
  * (missing or null keys bind NULL). */
