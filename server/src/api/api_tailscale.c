@@ -187,7 +187,8 @@ hlc_api_servers_test_connection(struct hlc_req *r)
     if (!hlc_valid_slug(id))
         return hlc_reply_error(r, 404, "NOT_FOUND", "no machine with that id", "server_id");
     json_t *out = NULL;
-    return reply_test(r, hlc_remote_test_connection(r->hub, id, NULL, 0, NULL, &out), out);
+    int rc = hlc_remote_test_connection(r->hub, id, NULL, 0, NULL, &out);
+    return reply_test(r, rc, out);
 }
 
 int

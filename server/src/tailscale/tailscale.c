@@ -462,6 +462,19 @@ hlc_tailscale_import(struct hlc_hub *hub, json_t *req, json_t **out, struct hlc_
     int rc = devices_now(hub, false, &f, err);
     if (rc != 0)
         return rc;
+    /* A device the cached list does not know may have joined since: ask again once. */
+    size_t i;
+    json_t *want;
+    json_array_foreach(json_object_get(req, "devices"), i, want)
+    {
+        const char *node = json_string_value(json_object_get(want, "node_id"));
+        if (node && !bsearch(node, f.dev, f.ndev, sizeof(*f.dev), dev_key_cmp)) {
+            free(f.dev);
+            if ((rc = devices_now(hub, true, &f, err)) != 0)
+                return rc;
+            break;
+        }
+    }
     struct hlc_tailscale *ts = hub->tailscale;
     pthread_mutex_lock(&ts->op_mu);
     if ((rc = hlc_store_ts_known(hub->store, &known)) != 0) {
@@ -472,8 +485,6 @@ hlc_tailscale_import(struct hlc_hub *hub, json_t *req, json_t **out, struct hlc_
     }
     json_t *ids = json_object_get(known, "ids");
     json_t *results = json_array();
-    size_t i;
-    json_t *want;
     json_array_foreach(json_object_get(req, "devices"), i, want)
         json_array_append_new(results, import_one(hub, &f, known, ids, want));
     pthread_mutex_unlock(&ts->op_mu);
