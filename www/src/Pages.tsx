@@ -8,6 +8,7 @@ import { usePoll } from './hooks';
 import { ago, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
+import { TailscaleCredential } from './Discover';
 
 const PAGE = 50;
 
@@ -300,6 +301,7 @@ export function SettingsPage() {
         </div>
         <button type="submit">Save thresholds</button> <span role="status">{msg.thresholds}</span>
       </form>
+      <TailscaleCredential />
       <Notifications cfg={cfg.notifications ?? {}} onSaved={(n) => setCfg((c: any) => ({ ...c, notifications: n }))} />
       <form className="panel" aria-label="Remediation" onSubmit={(e) => { e.preventDefault(); save('remediation'); }}>
         <h2>Auto-approve</h2>
