@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import socketserver
 import sys
 import threading
@@ -192,17 +191,12 @@ class ApiHandler(BaseHTTPRequestHandler):
             st.serve_ms.append((time.perf_counter() - t0) * 1000)
 
 
-class TailscaleAPI:
-    """The API stand-in on 127.0.0.1; `state` holds its devices and modes."""
+class _Served:
+    """A server run on a thread for the length of a `with` block."""
 
-    def __init__(self, **kw):
-        self.state = State(**kw)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), ApiHandler)
-        self.httpd.daemon_threads = True
-        self.httpd.state = self.state
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    def start_thread(self, httpd):
+        self.httpd = httpd
+        self.thread = threading.Thread(target=httpd.serve_forever, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -212,6 +206,19 @@ class TailscaleAPI:
         self.httpd.shutdown()
         self.httpd.server_close()
         return False
+
+
+class TailscaleAPI(_Served):
+    """The API stand-in on 127.0.0.1; `state` holds its devices and modes."""
+
+    def __init__(self, **kw):
+        self.state = State(**kw)
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), ApiHandler)
+        httpd.daemon_threads = True
+        httpd.state = self.state
+        self.port = httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.start_thread(httpd)
 
 
 def peer_status(d, self_node=False):
@@ -252,6 +259,7 @@ def peer_status(d, self_node=False):
 
 class LocalHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    send_json = ApiHandler.send_json
 
     def log_message(self, *a):
         pass
@@ -261,10 +269,7 @@ class LocalHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if urllib.parse.urlparse(self.path).path != "/localapi/v0/status":
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return self.send_json(404, {"error": "not found"})
         devs = self.server.devices
         me, peers = devs[0], devs[1:]
         doc = {
@@ -284,36 +289,26 @@ class LocalHandler(BaseHTTPRequestHandler):
                               "DisplayName": "Amelie", "ProfilePicURL": ""}},
             "ClientVersion": None,
         }
-        body = json.dumps(doc).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(200, doc)
 
 
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
-class LocalAPI:
+class LocalAPI(_Served):
     """tailscaled's LocalAPI stand-in on a unix socket at `path`."""
 
     def __init__(self, path, devices):
         self.path = path
         if os.path.exists(path):
             os.unlink(path)
-        self.httpd = _UnixHTTPServer(path, LocalHandler)
-        self.httpd.devices = devices
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+        httpd = _UnixHTTPServer(path, LocalHandler)
+        httpd.devices = devices
+        self.start_thread(httpd)
 
     def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__exit__(*exc)
         if os.path.exists(self.path):
             os.unlink(self.path)
         return False

@@ -81,6 +81,9 @@ int store_fail(struct store_conn *c, const char *what);
 int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
+/* Steps a write statement to its end and resets it: 0, or HLC_EDB (logged
+ * with `what`). */
+int store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what);
 /* Runs SQL with no results (may hold several statements). */
 int store_exec(struct store_conn *c, const char *sql);
 

@@ -76,15 +76,6 @@ bind_node(sqlite3_stmt *st, const struct hlc_store_ts_node *n)
     sqlite3_bind_int(st, 9, n->key_expiry_disabled);
 }
 
-/* Steps a write statement to completion and resets it. */
-static int
-step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
-{
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : store_fail(c, what);
-}
-
 int
 hlc_store_ts_import(struct hlc_store *s, json_t *m, const struct hlc_store_ts_node *n)
 {
@@ -132,7 +123,7 @@ hlc_store_ts_import(struct hlc_store *s, json_t *m, const struct hlc_store_ts_no
     bind_time_or_null(st, 9, n->key_expiry);
     sqlite3_bind_int(st, 10, n->key_expiry_disabled);
     sqlite3_bind_int64(st, 11, hlc_now());
-    if ((rc = step_done(c, st, "link tailscale node")) != 0)
+    if ((rc = store_step_done(c, st, "link tailscale node")) != 0)
         goto out;
     rc = store_commit(c);
 out:
@@ -251,7 +242,7 @@ hlc_store_ts_sync_apply(struct hlc_store *s, const struct hlc_store_ts_node *see
             }
             sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, now);
-            if ((rc = step_done(c, st, "mark tailscale node left")) != 0)
+            if ((rc = store_step_done(c, st, "mark tailscale node left")) != 0)
                 goto out;
             change = "left";
         } else {
@@ -264,7 +255,7 @@ hlc_store_ts_sync_apply(struct hlc_store *s, const struct hlc_store_ts_node *see
             sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
             bind_node(st, d);
             sqlite3_bind_int64(st, 10, now);
-            if ((rc = step_done(c, st, "refresh tailscale node")) != 0)
+            if ((rc = store_step_done(c, st, "refresh tailscale node")) != 0)
                 goto out;
             /* A device that lost every address or its name keeps the last ones. */
             if (moved && d->tailscale_ip && *d->tailscale_ip) {
@@ -276,7 +267,7 @@ hlc_store_ts_sync_apply(struct hlc_store *s, const struct hlc_store_ts_node *see
                 sqlite3_bind_text(st, 2, d->tailscale_ip, -1, SQLITE_STATIC);
                 bind_text_or_null(st, 3, d->name);
                 sqlite3_bind_int64(st, 4, now);
-                if ((rc = step_done(c, st, "follow tailscale address")) != 0)
+                if ((rc = store_step_done(c, st, "follow tailscale address")) != 0)
                     goto out;
                 change = "moved";
             }
@@ -305,7 +296,7 @@ hlc_store_ts_set_alerted(struct hlc_store *s, const char *node_id, int64_t expir
     if (st) {
         sqlite3_bind_text(st, 1, node_id, -1, SQLITE_STATIC);
         bind_time_or_null(st, 2, expiry);
-        rc = step_done(c, st, "record tailscale expiry alert");
+        rc = store_step_done(c, st, "record tailscale expiry alert");
     }
     store_release(s, c);
     return rc;

@@ -225,98 +225,78 @@ status_peer(json_t *o, struct hlc_ts_device *d, bool self)
     return true;
 }
 
+/* Both parsers: the answer's device objects (the API's "devices" array, or
+ * the LocalAPI's Self then each Peer) through one loop with one set of
+ * bounds. */
 static int
-load(const char *text, size_t len, json_t **root)
+parse(const char *text, size_t len, bool status, struct hlc_ts_device **out, size_t *n,
+      size_t *skipped)
 {
+    *out = NULL;
+    *n = 0;
+    if (skipped)
+        *skipped = 0;
     if (len > HLC_TS_MAX_BODY)
         return HLC_ETOOBIG;
     if (!text || memchr(text, '\0', len))
         return HLC_EPARSE;
-    *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-    return *root ? 0 : HLC_EPARSE;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL), *list = NULL;
+    json_t *self = json_object_get(root, "Self");
+    int rc = 0;
+    if (!status) {
+        list = json_incref(json_object_get(root, "devices"));
+        if (!json_is_array(list))
+            rc = HLC_EPARSE;
+    } else {
+        json_t *peers = json_object_get(root, "Peer");
+        if (!json_is_object(root) || (peers && !json_is_null(peers) && !json_is_object(peers)) ||
+            (!self && !peers)) {
+            rc = HLC_EPARSE;
+        } else if (json_object_size(peers) < HLC_TS_MAX_DEVICES) {
+            list = json_array();
+            if (self && !json_is_null(self))
+                json_array_append(list, self);
+            const char *key;
+            json_t *p;
+            json_object_foreach(peers, key, p)
+                json_array_append(list, p);
+        } else {
+            rc = HLC_ETOOBIG;
+        }
+    }
+    size_t total = json_array_size(list), i;
+    if (rc == 0 && total > HLC_TS_MAX_DEVICES)
+        rc = HLC_ETOOBIG;
+    if (rc == 0) {
+        struct hlc_ts_device *v = total ? hlc_xcalloc(total, sizeof(*v)) : NULL;
+        json_t *o;
+        json_array_foreach(list, i, o)
+        {
+            bool ok = status ? status_peer(o, &v[*n], o == self) : api_device(o, &v[*n]);
+            if (ok)
+                (*n)++;
+            else if (skipped)
+                (*skipped)++;
+        }
+        *out = v;
+    }
+    json_decref(list);
+    json_decref(root);
+    return rc;
 }
 
 int
 hlc_ts_parse_devices(const char *text, size_t len, struct hlc_ts_device **out, size_t *n,
                      size_t *skipped)
 {
-    *out = NULL;
-    *n = 0;
-    if (skipped)
-        *skipped = 0;
-    json_t *root = NULL;
-    int rc = load(text, len, &root);
-    if (rc != 0)
-        return rc;
-    json_t *arr = json_object_get(root, "devices");
-    if (!json_is_array(arr)) {
-        rc = HLC_EPARSE;
-        goto out;
-    }
-    size_t total = json_array_size(arr), i;
-    if (total > HLC_TS_MAX_DEVICES) {
-        rc = HLC_ETOOBIG;
-        goto out;
-    }
-    struct hlc_ts_device *v = total ? hlc_xcalloc(total, sizeof(*v)) : NULL;
-    json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        if (api_device(o, &v[*n]))
-            (*n)++;
-        else if (skipped)
-            (*skipped)++;
-    }
-    *out = v;
-out:
-    json_decref(root);
-    return rc;
+    return parse(text, len, false, out, n, skipped);
 }
 
 int
 hlc_ts_parse_status(const char *text, size_t len, struct hlc_ts_device **out, size_t *n,
                     size_t *skipped)
 {
-    *out = NULL;
-    *n = 0;
-    if (skipped)
-        *skipped = 0;
-    json_t *root = NULL;
-    int rc = load(text, len, &root);
-    if (rc != 0)
-        return rc;
-    json_t *self = json_object_get(root, "Self");
-    json_t *peers = json_object_get(root, "Peer");
-    if (!json_is_object(root) || (peers && !json_is_null(peers) && !json_is_object(peers)) ||
-        (!self && !peers)) {
-        rc = HLC_EPARSE;
-        goto out;
-    }
-    size_t total = (self ? 1 : 0) + json_object_size(peers);
-    if (total > HLC_TS_MAX_DEVICES) {
-        rc = HLC_ETOOBIG;
-        goto out;
-    }
-    struct hlc_ts_device *v = total ? hlc_xcalloc(total, sizeof(*v)) : NULL;
-    if (self && !json_is_null(self)) {
-        if (status_peer(self, &v[*n], true))
-            (*n)++;
-        else if (skipped)
-            (*skipped)++;
-    }
-    const char *key;
-    json_t *o;
-    json_object_foreach(peers, key, o)
-    {
-        if (status_peer(o, &v[*n], false))
-            (*n)++;
-        else if (skipped)
-            (*skipped)++;
-    }
-    *out = v;
-out:
-    json_decref(root);
-    return rc;
+    return parse(text, len, true, out, n, skipped);
 }
 
 const char *
