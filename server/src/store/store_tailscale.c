@@ -10,7 +10,7 @@
 static const char sql_link_insert[] =
     "INSERT INTO tailscale_devices(node_id, server_id, name, hostname, tailscale_ip, os,"
     " online, last_seen, key_expiry, key_expiry_disabled, imported_at, synced_at)"
-    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11)";
+    " VALUES(?1,?11,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)"; /* bind_node's order */
 static const char sql_link_exists[] = "SELECT server_id FROM tailscale_devices WHERE node_id=?1";
 static const char sql_known_nodes[] = "SELECT node_id, server_id FROM tailscale_devices";
 static const char sql_known_servers[] = "SELECT server_id, tailscale_ip FROM servers";
@@ -59,7 +59,7 @@ bind_time_or_null(sqlite3_stmt *st, int i, int64_t t)
         sqlite3_bind_null(st, i);
 }
 
-/* Binds ?2.. with the node's fields in the order of sql_link_refresh. */
+/* Binds ?2..?9 with the node's fields (sql_link_refresh and sql_link_insert). */
 static void
 bind_node(sqlite3_stmt *st, const struct hlc_store_ts_node *n)
 {
@@ -109,20 +109,9 @@ hlc_store_ts_import(struct hlc_store *s, json_t *m, const struct hlc_store_ts_no
         goto out;
     }
     sqlite3_bind_text(st, 1, n->node_id, -1, SQLITE_STATIC);
-    /* sql_link_insert takes server_id second: shift the node's fields by one. */
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, n->name);
-    bind_text_or_null(st, 4, n->hostname);
-    bind_text_or_null(st, 5, n->tailscale_ip);
-    bind_text_or_null(st, 6, n->os);
-    if (n->online < 0)
-        sqlite3_bind_null(st, 7);
-    else
-        sqlite3_bind_int(st, 7, n->online);
-    bind_time_or_null(st, 8, n->last_seen);
-    bind_time_or_null(st, 9, n->key_expiry);
-    sqlite3_bind_int(st, 10, n->key_expiry_disabled);
-    sqlite3_bind_int64(st, 11, hlc_now());
+    bind_node(st, n);
+    sqlite3_bind_int64(st, 10, hlc_now());
+    sqlite3_bind_text(st, 11, id, -1, SQLITE_STATIC);
     if ((rc = store_step_done(c, st, "link tailscale node")) != 0)
         goto out;
     rc = store_commit(c);

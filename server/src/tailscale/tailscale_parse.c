@@ -62,26 +62,6 @@ take_time(json_t *obj, const char *key, int64_t *out)
     return true;
 }
 
-static bool
-valid_dns_name(const char *s)
-{
-    size_t n = strlen(s), label = 0;
-    if (n == 0 || n > 253)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        if (!(isalnum(c) || c == '-' || c == '_') || (label == 0 && c == '-') || ++label > 63)
-            return false;
-    }
-    return s[n - 1] != '-';
-}
-
 /* A stable node id: letters and digits only ("nXXXXCNTRL", "n1234"). */
 static bool
 valid_node_id(const char *s)
@@ -101,7 +81,7 @@ fix_name(char *name)
     size_t n = strlen(name);
     if (n && name[n - 1] == '.')
         name[n - 1] = '\0';
-    if (*name && !valid_dns_name(name))
+    if (*name && !hlc_valid_dns_name(name))
         name[0] = '\0';
 }
 
