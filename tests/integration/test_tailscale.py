@@ -262,6 +262,27 @@ class TailscaleTest(unittest.TestCase):
         self.assertEqual([a["status"] for a in alerts_of(self.hub, "box1", "tailscale_node_left")],
                          ["resolved"])
 
+    def test_05b_periodic_sync_follows_on_its_own(self):
+        devs = self.api.state.devices
+        box1 = next(d for d in devs if d["nodeId"] == "n00501CNTRL")
+        m1 = self.fleet.machines[1]
+        m1.stop()
+        m1.host = sshd.loopback_ip(61)
+        m1.start()
+        box1["addresses"] = [m1.host]
+        r = self.hub.put("/api/v1/config", {"tailscale": {"sync_interval_seconds": 10}})
+        self.assertEqual(r.status, 200, r)
+        try:
+            deadline = time.time() + 25
+            while time.time() < deadline and self.machines()["box1"]["tailscale_ip"] != m1.host:
+                time.sleep(0.5)
+            self.assertEqual(self.machines()["box1"]["tailscale_ip"], m1.host)
+            last = self.hub.get("/api/v1/tailscale/status").json["last_sync"]
+            self.assertTrue(last["ok"], last)
+            self.assertEqual(self.hub.post("/api/v1/servers/box1/poll").status, 200)
+        finally:
+            self.hub.put("/api/v1/config", {"tailscale": {"sync_interval_seconds": 900}})
+
     def test_06_test_connection_step_by_step(self):
         fm = self.fleet.machines
         r = self.hub.post("/api/v1/servers/third/test-connection")

@@ -652,20 +652,28 @@ hlc_tailscale_status(struct hlc_hub *hub, json_t **out)
 
 /* ---- the periodic sync ------------------------------------------------------ */
 
+/* Wakes every few seconds so a changed interval takes effect without a
+ * restart, and syncs when the interval has passed since the last one. */
+#define TICK_MS 5000
+
 static void *
 sync_main(void *arg)
 {
     struct hlc_hub *hub = arg;
     struct hlc_tailscale *ts = hub->tailscale;
+    int64_t last = hlc_mono_ms();
     pthread_mutex_lock(&ts->mu);
     while (!ts->stop) {
-        int every = (int)hlc_config_number(hub->store, "tailscale", "sync_interval_seconds", 900);
         struct timespec until;
-        hlc_abstime_in((int64_t)every * 1000, &until);
-        while (!ts->stop && pthread_cond_timedwait(&ts->cv, &ts->mu, &until) == 0)
-            ;
+        hlc_abstime_in(TICK_MS, &until);
+        pthread_cond_timedwait(&ts->cv, &ts->mu, &until);
         if (ts->stop)
             break;
+        int64_t every =
+            1000 * (int64_t)hlc_config_number(hub->store, "tailscale", "sync_interval_seconds", 900);
+        if (hlc_mono_ms() - last < every)
+            continue;
+        last = hlc_mono_ms();
         pthread_mutex_unlock(&ts->mu);
         json_t *links = NULL, *res = NULL;
         struct hlc_ts_error err;

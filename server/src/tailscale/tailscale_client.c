@@ -140,6 +140,13 @@ call(const char *url, const char *unix_sock, const char *bearer, const char *for
 static int
 status_error(long status, const char *what, struct hlc_ts_error *err)
 {
+    if ((status == 401 || status == 403) && strstr(what, "tailscaled")) {
+        set_err(err, status, "TAILSCALE_REFUSED",
+                "%s refused the hub (HTTP %ld): run the hub as root or as the operator "
+                "tailscaled allows (tailscale set --operator=USER)",
+                what, status);
+        return HLC_EDENIED;
+    }
     if (status == 401 || status == 403) {
         set_err(err, status, "TAILSCALE_REFUSED",
                 "the Tailscale token was refused (HTTP %ld: expired or missing scope "
