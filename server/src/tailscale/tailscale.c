@@ -486,7 +486,9 @@ hlc_tailscale_import(struct hlc_hub *hub, json_t *req, json_t **out, struct hlc_
     json_t *ids = json_object_get(known, "ids");
     json_t *results = json_array();
     json_array_foreach(json_object_get(req, "devices"), i, want)
+    {
         json_array_append_new(results, import_one(hub, &f, known, ids, want));
+    }
     pthread_mutex_unlock(&ts->op_mu);
     json_decref(known);
     free(f.dev);

@@ -239,7 +239,9 @@ parse(const char *text, size_t len, bool status, struct hlc_ts_device **out, siz
             const char *key;
             json_t *p;
             json_object_foreach(peers, key, p)
+            {
                 json_array_append(list, p);
+            }
         } else {
             rc = HLC_ETOOBIG;
         }
