@@ -100,5 +100,17 @@ test('discover, select and import tailnet devices; they are polled and show thei
     await card.locator('[role=meter][aria-label=RAM]').waitFor({ timeout: 30000 });
   }
   await shot(page, 'discover-imported');
+
+  // The per-machine switch keeps both addresses: vm0 goes direct over its LAN address.
+  await page.goto(hub.url + '/#/edit/vm0');
+  const edit = page.getByRole('form', { name: 'Edit machine' });
+  await until(async () => (await edit.getByLabel('Tailscale IP').inputValue()) === fleet.machines[0].host);
+  await edit.getByLabel('IP address').fill(fleet.machines[0].host);
+  await edit.getByLabel('Connectivity').selectOption('direct');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/#\/machine\/vm0$/);
+  const vm0 = (await hub.req('GET', '/api/v1/servers/vm0')).json;
+  assert.deepEqual([vm0.connectivity, vm0.ip_address, vm0.tailscale_ip, vm0.tailscale_hostname],
+    ['direct', fleet.machines[0].host, fleet.machines[0].host, 'vm0.tail4a1b2c.ts.net']);
   assert.deepEqual(page.external, []);
 });

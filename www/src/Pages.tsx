@@ -326,6 +326,7 @@ const FIELDS: [string, string, string][] = [
   ['server_id', 'Machine id', 'text'], ['display_name', 'Display name', 'text'], ['hostname', 'Hostname', 'text'],
   ['ip_address', 'IP address', 'text'], ['ssh_port', 'SSH port', 'number'], ['ssh_user', 'SSH user', 'text'],
   ['tdp_watts', 'Power (W)', 'number'], ['location', 'Location', 'text'],
+  ['tailscale_hostname', 'Tailscale name', 'text'], ['tailscale_ip', 'Tailscale IP', 'text'],
 ];
 
 export function MachineForm({ id }: { id?: string }) {
