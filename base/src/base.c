@@ -365,6 +365,26 @@ hlc_random_hex(char *out, size_t n)
     free(b);
 }
 
+bool
+hlc_valid_dns_name(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        if (!(isalnum(c) || c == '-' || c == '_') || (label == 0 && c == '-') || ++label > 63)
+            return false;
+    }
+    return s[n - 1] != '-';
+}
+
 int
 hlc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {

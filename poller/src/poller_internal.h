@@ -59,4 +59,11 @@ void sshpool_close_all(struct hlc_poller *p);
 /* sshpool.c: keepalive on sessions idle past cfg.keepalive_s (never blocks). */
 void sshpool_keepalive(struct hlc_poller *p);
 
+/* sshpool.c: a new libssh session for t with the hub's options (timeouts,
+ * no config files or known_hosts, ciphers, no Nagle); not connected. */
+ssh_session sshpool_session_new(const struct hlc_ssh_target *t, int timeout_ms);
+/* sshpool.c: the connected session's host key as "SHA256:..." (free with
+ * ssh_string_free_char), or NULL. */
+char *sshpool_fingerprint(ssh_session ssh);
+
 #endif

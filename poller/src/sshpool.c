@@ -112,28 +112,18 @@ cipher_order(void)
                  "aes128-ctr,aes192-ctr,aes256-ctr";
 }
 
-/* Connects, checks the host key against the pin and authenticates. */
-static int
-sess_connect(struct hlc_poller *p, struct sess *s)
+ssh_session
+sshpool_session_new(const struct hlc_ssh_target *t, int timeout_ms)
 {
-    struct hlc_ssh_target t;
-    memset(&t, 0, sizeof(t));
-    ssh_key pub = NULL, priv = NULL;
-    unsigned char *hash = NULL;
-    size_t hlen = 0;
-    char *fp = NULL;
-    int rc = p->cfg.target(p->cfg.ud, s->id, &t);
-    if (rc != 0)
-        goto out;
     ssh_session ssh = ssh_new();
     if (!ssh)
         abort();
-    long secs = (p->cfg.connect_timeout_ms + 999) / 1000;
-    int port = t.port;
+    long secs = (timeout_ms + 999) / 1000;
+    int port = t->port;
     bool no = false;
-    ssh_options_set(ssh, SSH_OPTIONS_HOST, t.host);
+    ssh_options_set(ssh, SSH_OPTIONS_HOST, t->host);
     ssh_options_set(ssh, SSH_OPTIONS_PORT, &port);
-    ssh_options_set(ssh, SSH_OPTIONS_USER, t.user);
+    ssh_options_set(ssh, SSH_OPTIONS_USER, t->user);
     ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &secs);
     ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &no);
     ssh_options_set(ssh, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
@@ -143,6 +133,36 @@ sess_connect(struct hlc_poller *p, struct sess *s)
     const char *ciphers = cipher_order();
     ssh_options_set(ssh, SSH_OPTIONS_CIPHERS_C_S, ciphers);
     ssh_options_set(ssh, SSH_OPTIONS_CIPHERS_S_C, ciphers);
+    return ssh;
+}
+
+char *
+sshpool_fingerprint(ssh_session ssh)
+{
+    ssh_key pub = NULL;
+    unsigned char *hash = NULL;
+    size_t hlen = 0;
+    char *fp = NULL;
+    if (ssh_get_server_publickey(ssh, &pub) == SSH_OK &&
+        ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0)
+        fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+    ssh_clean_pubkey_hash(&hash);
+    ssh_key_free(pub);
+    return fp;
+}
+
+/* Connects, checks the host key against the pin and authenticates. */
+static int
+sess_connect(struct hlc_poller *p, struct sess *s)
+{
+    struct hlc_ssh_target t;
+    memset(&t, 0, sizeof(t));
+    ssh_key priv = NULL;
+    char *fp = NULL;
+    int rc = p->cfg.target(p->cfg.ud, s->id, &t);
+    if (rc != 0)
+        goto out;
+    ssh_session ssh = sshpool_session_new(&t, p->cfg.connect_timeout_ms);
     if (ssh_connect(ssh) != SSH_OK) {
         rc = connect_error(ssh);
         hlc_log(HLC_LOG_DEBUG, "poller: %s: connect to %s:%d: %s", s->id, t.host, t.port,
@@ -150,9 +170,7 @@ sess_connect(struct hlc_poller *p, struct sess *s)
         ssh_free(ssh);
         goto out;
     }
-    if (ssh_get_server_publickey(ssh, &pub) != SSH_OK ||
-        ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) != 0 ||
-        !(fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen))) {
+    if (!(fp = sshpool_fingerprint(ssh))) {
         rc = HLC_ESSH_CONNECT;
         goto fail;
     }
@@ -183,8 +201,6 @@ fail:
 out:
     if (fp)
         ssh_string_free_char(fp);
-    ssh_clean_pubkey_hash(&hash);
-    ssh_key_free(pub);
     ssh_key_free(priv);
     target_release(&t);
     return rc;

@@ -36,8 +36,9 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Hub {
-  /** opts.dir: keep the hub's data in this directory (not removed on stop). */
-  constructor(opts = {}) { this.keepDir = opts.dir; this.www = opts.www || WWW; }
+  /** opts.dir: keep the hub's data in this directory (not removed on stop);
+   *  opts.env: extra environment for the hub. */
+  constructor(opts = {}) { this.keepDir = opts.dir; this.www = opts.www || WWW; this.extraEnv = opts.env || {}; }
   async start() {
     if (!existsSync(HUB_BIN)) throw new Error(`no hub binary at ${HUB_BIN} (set HLC_BUILD_DIR)`);
     if (!existsSync(join(this.www, 'index.html'))) throw new Error(`no ${this.www}/index.html: run npm run build in www/`);
@@ -48,6 +49,7 @@ export class Hub {
     env.HOMELABCMD_API_KEY = KEY;
     env.HOMELABCMD_DATA_DIR = this.dir;
     env.ASAN_OPTIONS ??= 'detect_leaks=1:abort_on_error=0';
+    Object.assign(env, this.extraEnv);
     const out = join(this.dir, 'hub.log');
     this.logPath = out;
     const fd = (await import('node:fs')).openSync(out, 'a');

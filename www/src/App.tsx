@@ -9,6 +9,7 @@ const AlertsPage = lazy(() => import('./Pages').then((m) => ({ default: m.Alerts
 const ActionsPage = lazy(() => import('./Pages').then((m) => ({ default: m.ActionsPage })));
 const CostsPage = lazy(() => import('./Pages').then((m) => ({ default: m.CostsPage })));
 const SettingsPage = lazy(() => import('./Pages').then((m) => ({ default: m.SettingsPage })));
+const DiscoverPage = lazy(() => import('./Discover').then((m) => ({ default: m.DiscoverPage })));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
 function useHash(): string {
@@ -95,10 +96,11 @@ export default function App() {
   else if (parts[0] === 'actions') page = <ActionsPage />;
   else if (parts[0] === 'costs') page = <CostsPage />;
   else if (parts[0] === 'settings') page = <SettingsPage />;
+  else if (parts[0] === 'discover') page = <DiscoverPage />;
   else if (parts[0] === 'add') page = <MachineForm />;
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
-  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/settings', 'Settings']];
+  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/discover', 'Discover'], ['#/settings', 'Settings']];
   const isDark = theme === 'dark' || (theme === 'system' && !!window.matchMedia?.('(prefers-color-scheme: dark)').matches);
   return (
     <>

@@ -8,6 +8,7 @@ import { usePoll } from './hooks';
 import { ago, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
+import { TailscaleCredential } from './Discover';
 
 const PAGE = 50;
 
@@ -300,6 +301,7 @@ export function SettingsPage() {
         </div>
         <button type="submit">Save thresholds</button> <span role="status">{msg.thresholds}</span>
       </form>
+      <TailscaleCredential />
       <Notifications cfg={cfg.notifications ?? {}} onSaved={(n) => setCfg((c: any) => ({ ...c, notifications: n }))} />
       <form className="panel" aria-label="Remediation" onSubmit={(e) => { e.preventDefault(); save('remediation'); }}>
         <h2>Auto-approve</h2>
@@ -324,6 +326,7 @@ const FIELDS: [string, string, string][] = [
   ['server_id', 'Machine id', 'text'], ['display_name', 'Display name', 'text'], ['hostname', 'Hostname', 'text'],
   ['ip_address', 'IP address', 'text'], ['ssh_port', 'SSH port', 'number'], ['ssh_user', 'SSH user', 'text'],
   ['tdp_watts', 'Power (W)', 'number'], ['location', 'Location', 'text'],
+  ['tailscale_hostname', 'Tailscale name', 'text'], ['tailscale_ip', 'Tailscale IP', 'text'],
 ];
 
 export function MachineForm({ id }: { id?: string }) {

@@ -18,6 +18,7 @@ export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<T
         <a href={`#/machine/${encodeURIComponent(m.server_id)}`} className="card-title">{m.display_name || m.server_id}</a>
         <span className={`dot dot-${colour}`} aria-label={`status ${m.status}`} title={m.status} />
       </div>
+      {m.tailscale_hostname && <p className="muted small" data-tailscale={m.tailscale_hostname} title="Tailscale name">Tailscale: {m.tailscale_hostname}</p>}
       {m.host_key_changed && <p className="error small">Host key changed</p>}
       {m.status === 'online' && l ? (
         <>

@@ -4,6 +4,7 @@
 #define HLC_BASE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -101,6 +102,10 @@ void hlc_random_hex(char *out, size_t n);
 /* Checked decimal parsing (never atoi): whole string must be a number within
  * [min, max]. 0, HLC_EPARSE or HLC_ERANGE. */
 int hlc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* A host name by RFC 1123 (labels of letters, digits, '-' and '_', none
+ * starting or ending with '-', at most 63 bytes each and 253 in all). */
+bool hlc_valid_dns_name(const char *s);
 
 /* Length of the well-formed UTF-8 character at p, which has `avail` bytes (at
  * least 1): 1 for ASCII (NUL included), 2 to 4 for a multi-byte sequence,

@@ -96,4 +96,38 @@ void hlc_poller_kick(struct hlc_poller *p);
 /* Sessions currently connected. */
 size_t hlc_poller_sessions(struct hlc_poller *p);
 
+/* ---- connection test (probe.c) ------------------------------------------ */
+
+/* The steps of a connection test, in order. */
+enum hlc_probe_step {
+    HLC_PROBE_RESOLVE,   /* name resolution (getaddrinfo) */
+    HLC_PROBE_CONNECT,   /* TCP connect to the first address that answers */
+    HLC_PROBE_HOSTKEY,   /* key exchange and the host key against the pin */
+    HLC_PROBE_AUTH,      /* public-key authentication */
+    HLC_PROBE_EXEC,      /* a trivial command (`true`) */
+    HLC_PROBE_NSTEPS
+};
+
+struct hlc_probe_result {
+    struct {
+        bool ran;             /* the step was tried (a failed earlier step stops the rest) */
+        bool ok;              /* it succeeded */
+        int64_t ms;           /* its wall time */
+        int err;              /* why it failed: HLC_ESSH_*, HLC_ETIMEOUT, ... (0 when ok) */
+        char detail[200];     /* what it found: the address, the key state, the exit code */
+    } step[HLC_PROBE_NSTEPS];
+    char fingerprint[128];    /* the host key presented ("SHA256:..."), "" when none */
+    const char *host_key;     /* "new" (nothing pinned), "pinned" (matches), "changed", or NULL */
+};
+
+/* Tries each step against t (t->pinned may be NULL: the key is reported
+ * "new", never pinned here) within timeout_ms per step, and fills res.
+ * Changes nothing anywhere: no pin, no pooled session. A changed host key
+ * stops before authentication. 0 when every step passed, else the failing
+ * step's error. Thread-safe. */
+int hlc_ssh_probe(const struct hlc_ssh_target *t, int timeout_ms, struct hlc_probe_result *res);
+/* The step's name as the API shows it ("resolve", "connect", "host_key",
+ * "auth", "exec"). */
+const char *hlc_probe_step_name(int step);
+
 #endif

@@ -734,6 +734,41 @@ hlc_alerts_on_event(void *ud, const struct hlc_event *ev)
         hlc_alerts_host_key_changed(hub, ev->server_id, ev->subject);
 }
 
+bool
+hlc_alerts_condition(struct hlc_hub *hub, const char *server_id, const char *type,
+                     const char *severity, const char *title, const char *message, bool active)
+{
+    if (!hub->alerts)
+        return false;
+    json_t *all = NULL;
+    if (hlc_store_alerts_active(hub->store, server_id, &all) != 0)
+        return false;
+    json_t *mine = json_array();
+    size_t i;
+    json_t *al;
+    json_array_foreach(all, i, al)
+    {
+        if (strcmp(json_string_value(json_object_get(al, "type")) ?: "", type) == 0)
+            json_array_append(mine, al);
+    }
+    json_decref(all);
+    bool changed = false;
+    if (active && json_array_size(mine) == 0) {
+        struct cond c;
+        memset(&c, 0, sizeof(c));
+        c.type = type;
+        c.severity = severity;
+        c.value = c.threshold = NAN;
+        snprintf(c.title, sizeof(c.title), "%s", title);
+        snprintf(c.message, sizeof(c.message), "%s", message);
+        changed = apply(hub, server_id, &c, 1, mine, "", 0); /* mine is empty here */
+    } else if (!active && json_array_size(mine) > 0) {
+        changed = apply(hub, server_id, NULL, 0, mine, message, 0);
+    }
+    json_decref(mine);
+    return changed;
+}
+
 /* ---- offline sweep ------------------------------------------------------- */
 
 static void

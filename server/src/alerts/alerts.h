@@ -45,6 +45,15 @@ void hlc_alerts_evaluate(struct hlc_hub *hub, const char *server_id,
 void hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id,
                                  const char *fingerprint);
 
+/* A condition no sample carries (a Tailscale node key about to expire, a
+ * node that left the tailnet): when `active`, raises one alert of `type` on
+ * server_id unless one is active already; when not, resolves the active one
+ * automatically with `message` as the reason. True when an alert was raised
+ * or resolved. */
+bool hlc_alerts_condition(struct hlc_hub *hub, const char *server_id, const char *type,
+                          const char *severity, const char *title, const char *message,
+                          bool active);
+
 /* Notification rows for a finished remediation action (the API's action
  * object): only for actions an alert asked for or auto-approve ran, when
  * notify_on_remediation is on and a channel is configured. Returns the row

@@ -92,4 +92,12 @@ int hlc_api_agent_heartbeat(struct hlc_req *r);
 int hlc_api_agent_install_sh(struct hlc_req *r);
 int hlc_api_agent_binary(struct hlc_req *r);
 
+/* api_tailscale.c (tailscale discovery/import/sync; connection tests) */
+int hlc_api_tailscale_devices(struct hlc_req *r);
+int hlc_api_tailscale_import(struct hlc_req *r);
+int hlc_api_tailscale_sync(struct hlc_req *r);
+int hlc_api_tailscale_status(struct hlc_req *r);
+int hlc_api_servers_test_connection(struct hlc_req *r);
+int hlc_api_test_connection(struct hlc_req *r);
+
 #endif

@@ -37,6 +37,24 @@ check_value(json_t *body, struct hlc_verr *e)
     return true;
 }
 
+/* Tailscale credentials go into an HTTP header or a form: one token of
+ * visible ASCII; an OAuth client is CLIENT_ID:CLIENT_SECRET. */
+static bool
+check_tailscale_value(const char *kind, const char *value, struct hlc_verr *e)
+{
+    bool api = strcmp(kind, "tailscale_api_key") == 0;
+    bool oauth = strcmp(kind, "tailscale_oauth_client") == 0;
+    if (!api && !oauth)
+        return true;
+    for (const char *p = value; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return hlc_v_fail(e, "value", "value must be one token without spaces");
+    const char *colon = strchr(value, ':');
+    if (oauth && (!colon || colon == value || !colon[1]))
+        return hlc_v_fail(e, "value", "an OAuth client is stored as CLIENT_ID:CLIENT_SECRET");
+    return true;
+}
+
 /* Wipes a JSON string value in place (the request's copy of a secret). */
 static void
 wipe_string(json_t *obj, const char *key)
@@ -80,6 +98,10 @@ hlc_api_credentials_create(struct hlc_req *r)
         hlc_v_fail(&e, "value",
                    "value is not an OpenSSH or PEM private key without a passphrase "
                    "(remove one with: ssh-keygen -p -N '' -f KEY)");
+        ret = hlc_reply_verr(r, &e);
+        goto out;
+    }
+    if (!check_tailscale_value(kind, value, &e)) {
         ret = hlc_reply_verr(r, &e);
         goto out;
     }

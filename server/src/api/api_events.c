@@ -164,7 +164,8 @@ hlc_events_on_event(void *hub, const struct hlc_event *ev)
 {
     if (ev->kind == HLC_EV_SAMPLE_STORED)
         hlc_events_publish(hub, "sample", ev->server_id);
-    else if (ev->kind == HLC_EV_ALERT_RAISED && !(ev->flags & HLC_EVF_FROM_SAMPLE))
+    else if ((ev->kind == HLC_EV_ALERT_RAISED || ev->kind == HLC_EV_ALERT_RESOLVED) &&
+             !(ev->flags & HLC_EVF_FROM_SAMPLE))
         hlc_events_publish(hub, "alert", ev->server_id);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "config.h"
 #include "hlc/shell.h"
 #include "hub.h"
 #include "store.h"
@@ -263,7 +264,18 @@ hlc_api_servers_create(struct hlc_req *r)
     set_default(m, "display_name", json_deep_copy(json_object_get(m, "server_id")));
     set_default(m, "tdp_watts", json_integer(50));
     set_default(m, "machine_type", json_string("server"));
-    set_default(m, "connectivity", json_string("direct"));
+    /* The fleet default (tailscale.default_connectivity) for a machine that
+     * says none: 'tailscale' only where it has a tailnet address to use. */
+    if (!json_object_get(m, "connectivity")) {
+        json_t *ts = NULL;
+        bool want_ts = hlc_config_section(r->hub->store, "tailscale", &ts) == 0 &&
+                       strcmp(json_string_value(json_object_get(ts, "default_connectivity")) ?: "",
+                              "tailscale") == 0;
+        json_decref(ts);
+        bool has_addr = json_is_string(json_object_get(m, "tailscale_hostname")) ||
+                        json_is_string(json_object_get(m, "tailscale_ip"));
+        set_default(m, "connectivity", json_string(want_ts && has_addr ? "tailscale" : "direct"));
+    }
     set_default(m, "ssh_port", json_integer(22));
     set_default(m, "ssh_user", json_string("homelabcmd"));
     set_default(m, "tags", json_array());

@@ -72,5 +72,13 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/agent/install.sh", hlc_api_agent_install_sh, HLC_ROUTE_PUBLIC},
     {"GET", "/agent/homelabcmd-agent", hlc_api_agent_binary, HLC_ROUTE_PUBLIC},
 
+    /* tailscale: discovery, import, sync; connection tests */
+    {"GET", "/api/v1/tailscale/devices", hlc_api_tailscale_devices, HLC_ROUTE_SLOW},
+    {"POST", "/api/v1/tailscale/import", hlc_api_tailscale_import, HLC_ROUTE_SLOW},
+    {"POST", "/api/v1/tailscale/sync", hlc_api_tailscale_sync, HLC_ROUTE_SLOW},
+    {"GET", "/api/v1/tailscale/status", hlc_api_tailscale_status, 0},
+    {"POST", "/api/v1/servers/{}/test-connection", hlc_api_servers_test_connection, HLC_ROUTE_SLOW},
+    {"POST", "/api/v1/test-connection", hlc_api_test_connection, HLC_ROUTE_SLOW},
+
     {NULL, NULL, NULL, 0},
 };

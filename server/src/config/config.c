@@ -69,9 +69,22 @@ static const struct spec polling[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* tailscale: "" for api_url / socket = HOMELABCMD_TAILSCALE_API_URL /
+ * HOMELABCMD_TAILSCALE_SOCKET, else the documented defaults. */
+static const struct spec tailscale[] = {
+    {"api_url", K_STR, 0, 2048, "\"\""},
+    {"socket", K_STR, 0, 107, "\"\""},
+    {"tailnet", K_STR, 0, 128, "\"-\""},
+    {"sync_interval_seconds", K_INT, 10, 86400, "900"},
+    {"request_timeout_seconds", K_INT, 1, 120, "30"},
+    {"default_connectivity", K_STR, 0, 16, "\"direct\""},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static const struct section sections[] = {
     {"thresholds", thresholds},       {"costs", costs},   {"notifications", notifications},
     {"remediation", remediation},     {"agent", agent},   {"polling", polling},
+    {"tailscale", tailscale},
     {NULL, NULL},
 };
 
@@ -206,8 +219,9 @@ check_field(const struct spec *sp, json_t *obj, const char *section, struct hlc_
     case K_BOOL:
         ok = hlc_v_bool(obj, sp->key, false, e);
         break;
-    case K_STR:
-        ok = hlc_v_string(obj, sp->key, false, false, (size_t)sp->max, NULL, NULL, e);
+    case K_STR: /* min 0: "" is allowed (the setting falls back to its source) */
+        ok = (sp->min == 0 && json_is_string(v) && json_string_length(v) == 0) ||
+             hlc_v_string(obj, sp->key, false, false, (size_t)sp->max, NULL, NULL, e);
         break;
     case K_ACTIONS: {
         if (!json_is_array(v) || json_array_size(v) > 16) {
@@ -232,6 +246,39 @@ check_field(const struct spec *sp, json_t *obj, const char *section, struct hlc_
     if (!ok)
         hlc_v_set_field(e, field);
     return ok;
+}
+
+/* What a tailscale setting's text must look like (the client puts api_url
+ * and tailnet in URLs and socket in a connect call). */
+static bool
+check_tailscale(json_t *m, struct hlc_verr *e)
+{
+    const char *url = json_string_value(json_object_get(m, "api_url")) ?: "";
+    const char *sock = json_string_value(json_object_get(m, "socket")) ?: "";
+    const char *tn = json_string_value(json_object_get(m, "tailnet")) ?: "";
+    const char *conn = json_string_value(json_object_get(m, "default_connectivity")) ?: "";
+    bool url_ok = !*url || strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+    for (const char *p = url; url_ok && *p; p++)
+        url_ok = (unsigned char)*p > 0x20 && *p != 0x7f;
+    if (!url_ok)
+        return hlc_v_fail(e, "tailscale.api_url", "api_url must be an http:// or https:// URL");
+    bool sock_ok = !*sock || sock[0] == '/';
+    for (const char *p = sock; sock_ok && *p; p++)
+        sock_ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+    if (!sock_ok)
+        return hlc_v_fail(e, "tailscale.socket", "socket must be an absolute path");
+    bool tn_ok = *tn != '\0';
+    for (const char *p = tn; tn_ok && *p; p++)
+        tn_ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                strchr("._@-", *p);
+    if (!tn_ok)
+        return hlc_v_fail(e, "tailscale.tailnet",
+                          "tailnet must be '-' (the credential's own) or a tailnet name "
+                          "(letters, digits, . _ @ -)");
+    if (strcmp(conn, "direct") != 0 && strcmp(conn, "tailscale") != 0)
+        return hlc_v_fail(e, "tailscale.default_connectivity",
+                          "default_connectivity must be 'direct' or 'tailscale'");
+    return true;
 }
 
 static bool
@@ -288,6 +335,8 @@ hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *r
             ok = check_order(m, name, "disk_warning_percent", "disk_critical_percent", e) &&
                  check_order(m, name, "memory_warning_percent", "memory_critical_percent", e) &&
                  check_order(m, name, "cpu_warning_percent", "cpu_critical_percent", e);
+        if (strcmp(name, "tailscale") == 0)
+            ok = check_tailscale(m, e);
         json_object_set_new(writes, name, m);
         if (!ok)
             break;

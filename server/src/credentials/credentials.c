@@ -261,6 +261,20 @@ hlc_credentials_ssh_key_for(struct hlc_hub *hub, const char *server_id, char **p
 }
 
 int
+hlc_credentials_ssh_key_fleet(struct hlc_hub *hub, char **privkey)
+{
+    *privkey = NULL;
+    char *sealed = NULL;
+    int rc = hlc_store_cred_find(hub->store, "ssh_private_key", false, &sealed, NULL);
+    if (rc == HLC_ENOTFOUND)
+        rc = hlc_store_cred_find(hub->store, NULL, true, &sealed, NULL);
+    if (rc == 0)
+        rc = unseal(hub, sealed, privkey);
+    free(sealed);
+    return rc;
+}
+
+int
 hlc_credentials_ssh_user_for(struct hlc_hub *hub, const char *server_id, char **ssh_user)
 {
     return hlc_store_cred_for_machine(hub->store, server_id, NULL, ssh_user);

@@ -26,6 +26,11 @@ int hlc_credentials_ssh_key_for(struct hlc_hub *hub, const char *server_id, char
  * HLC_ENOTFOUND (no machine) or HLC_EDB. */
 int hlc_credentials_ssh_user_for(struct hlc_hub *hub, const char *server_id, char **ssh_user);
 
+/* The SSH private key a machine not yet registered would log in with: the
+ * fleet-wide upload, else the hub's identity. 0, HLC_ENOTFOUND,
+ * HLC_ECRYPTO_* or HLC_EDB. */
+int hlc_credentials_ssh_key_fleet(struct hlc_hub *hub, char **privkey);
+
 /* The hub identity's public key as one authorized_keys line
  * ("ssh-ed25519 AAAA... homelabcmd@hub"). 0 or a negative HLC_E*. */
 int hlc_credentials_public_key(struct hlc_hub *hub, char **line);

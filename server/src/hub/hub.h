@@ -15,6 +15,7 @@ struct hlc_actions;
 struct hlc_alerts;
 struct hlc_events;
 struct hlc_bus;
+struct hlc_tailscale;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -31,6 +32,8 @@ struct hlc_settings {
     bool access_log;       /* HOMELABCMD_ACCESS_LOG (default on) */
     unsigned poll_workers; /* HOMELABCMD_POLL_WORKERS, 0 = 2 x cores */
     char *agent_bin;       /* HOMELABCMD_AGENT_BIN, NULL = next to the hub binary */
+    char *tailscale_api_url; /* HOMELABCMD_TAILSCALE_API_URL, default https://api.tailscale.com */
+    char *tailscale_socket;  /* HOMELABCMD_TAILSCALE_SOCKET, default /var/run/tailscale/tailscaled.sock */
 };
 
 struct hlc_hub {
@@ -48,6 +51,7 @@ struct hlc_hub {
     struct hlc_alerts *alerts;    /* alert engine + notification sender (alerts.c), NULL until started */
     struct hlc_events *events;    /* server-sent event streams (api_events.c), NULL until started */
     struct hlc_bus *bus;          /* in-process event bus (bus/), NULL in tests that start one service */
+    struct hlc_tailscale *tailscale; /* device cache + periodic sync (tailscale.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

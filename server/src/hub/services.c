@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "ingest.h"
 #include "remote.h"
+#include "tailscale.h"
 
 #define MAX_WIRES 4
 
@@ -32,7 +33,8 @@ struct service {
  *   poller -> ingest -> store, then sample_stored -> alerts, event streams;
  *   poller's host_key_changed -> alerts;
  *   alerts' alert_raised (critical service down) -> actions (queue a restart);
- *   alerts' alert_raised/resolved -> event streams. */
+ *   alerts' alert_raised/resolved -> event streams (those a sample caused
+ *   already went out as the sample's event). */
 static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop, {{0}}},
     {"poller", hlc_remote_start, hlc_remote_stop, {{0}}},
@@ -42,8 +44,10 @@ static const struct service services[] = {
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_HOST_KEY_CHANGED), HLC_BUS_INLINE,
        hlc_alerts_on_event}}},
     {"events", hlc_events_start, hlc_events_stop,
-     {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_ALERT_RAISED), HLC_BUS_INLINE,
-       hlc_events_on_event}}},
+     {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_ALERT_RAISED) |
+           HLC_EV_BIT(HLC_EV_ALERT_RESOLVED),
+       HLC_BUS_INLINE, hlc_events_on_event}}},
+    {"tailscale", hlc_tailscale_start, hlc_tailscale_stop, {{0}}},
     {NULL, NULL, NULL, {{0}}},
 };
 

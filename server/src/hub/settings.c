@@ -40,6 +40,10 @@ hlc_usage(FILE *f)
             "  --no-access-log       HOMELABCMD_ACCESS_LOG=0 no per-request log line\n"
             "  --agent-bin FILE      HOMELABCMD_AGENT_BIN    agent binary served at /agent/\n"
             "                        (default: homelabcmd-agent next to this program)\n"
+            "  HOMELABCMD_TAILSCALE_API_URL  Tailscale API (https://api.tailscale.com)\n"
+            "  HOMELABCMD_TAILSCALE_SOCKET   local tailscaled socket\n"
+            "                        (/var/run/tailscale/tailscaled.sock); both also settable\n"
+            "                        in the database config (tailscale.api_url, .socket)\n"
             "\n"
             "secrets come only from the environment:\n"
             "  HOMELABCMD_API_KEY         the X-API-Key (generated into DATA_DIR/api_key if unset)\n"
@@ -94,6 +98,8 @@ hlc_settings_release(struct hlc_settings *s)
     free(s->slack_webhook);
     free(s->db_path);
     free(s->agent_bin);
+    free(s->tailscale_api_url);
+    free(s->tailscale_socket);
     memset(s, 0, sizeof(*s));
 }
 
@@ -110,6 +116,8 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->slack_webhook = env_or("SLACK_WEBHOOK_URL", NULL);
     s->db_path = env_or("HOMELABCMD_DB", NULL);
     s->agent_bin = env_or("HOMELABCMD_AGENT_BIN", NULL);
+    s->tailscale_api_url = env_or("HOMELABCMD_TAILSCALE_API_URL", "https://api.tailscale.com");
+    s->tailscale_socket = env_or("HOMELABCMD_TAILSCALE_SOCKET", "/var/run/tailscale/tailscaled.sock");
     if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 16, &threads) ||
         env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
         env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||

@@ -1,6 +1,7 @@
 /* validate.c - field checks for JSON from outside. */
 #include "validate.h"
 
+#include "hlc/base.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
@@ -167,28 +168,7 @@ hlc_valid_ip(const char *s)
 bool
 hlc_valid_hostname(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 253)
-        return false;
-    if (hlc_valid_ip(s))
-        return true;
-    size_t label = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '.') {
-            if (label == 0 || s[i - 1] == '-')
-                return false;
-            label = 0;
-            continue;
-        }
-        if (!(isalnum(c) || c == '-' || c == '_'))
-            return false;
-        if (label == 0 && c == '-')
-            return false;
-        if (++label > 63)
-            return false;
-    }
-    return s[n - 1] != '-';
+    return hlc_valid_ip(s) || hlc_valid_dns_name(s);
 }
 
 bool

@@ -346,6 +346,63 @@ hlc_remote_forget(struct hlc_hub *hub, const char *id)
     }
 }
 
+/* ---- connection test ---------------------------------------------------- */
+
+int
+hlc_remote_test_connection(struct hlc_hub *hub, const char *id, const char *host, int port,
+                           const char *user, json_t **out)
+{
+    struct hlc_ssh_target t;
+    struct hlc_store_ssh_target st;
+    json_t *m = NULL;
+    memset(&t, 0, sizeof(t));
+    memset(&st, 0, sizeof(st));
+    int rc = 0;
+    const char *conn = "direct";
+    if (id) {
+        if ((rc = hlc_store_ssh_target(hub->store, id, &st)) != 0 ||
+            (rc = hlc_credentials_ssh_key_for(hub, id, &t.privkey, &t.user)) != 0 ||
+            (rc = hlc_store_machine_get(hub->store, id, &m)) != 0)
+            goto out;
+        conn = json_string_value(json_object_get(m, "connectivity")) ?: "direct";
+        t.host = st.address;
+        t.port = st.port;
+        t.pinned = st.pinned;
+    } else {
+        if ((rc = hlc_credentials_ssh_key_fleet(hub, &t.privkey)) != 0)
+            goto out;
+        t.host = (char *)host;
+        t.port = port;
+        t.user = hlc_xstrdup(user);
+    }
+    int timeout_ms = 1000 * (int)hlc_config_number(hub->store, "polling", "ssh_timeout_seconds", 10);
+    struct hlc_probe_result res;
+    int prc = hlc_ssh_probe(&t, timeout_ms, &res);
+    json_t *steps = json_array();
+    for (int i = 0; i < HLC_PROBE_NSTEPS; i++) {
+        bool ran = res.step[i].ran;
+        json_array_append_new(
+            steps, json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", hlc_probe_step_name(i), "status",
+                             !ran ? "skipped" : res.step[i].ok ? "ok" : "failed", "ms",
+                             ran ? json_integer(res.step[i].ms) : json_null(), "detail",
+                             ran ? json_string(res.step[i].detail) : json_null(), "reason",
+                             ran && !res.step[i].ok ? json_string(hlc_remote_reason(res.step[i].err))
+                                                    : json_null()));
+    }
+    *out = json_pack("{s:b, s:{s:s, s:i, s:s, s:s}, s:o, s:o, s:o}", "ok", prc == 0, "target",
+                     "host", t.host, "port", t.port, "user", t.user ? t.user : "", "connectivity",
+                     conn, "host_key", res.host_key ? json_string(res.host_key) : json_null(),
+                     "fingerprint", res.fingerprint[0] ? json_string(res.fingerprint) : json_null(),
+                     "steps", steps);
+out:
+    if (t.privkey)
+        hlc_credentials_free_secret(t.privkey);
+    free(t.user);
+    hlc_store_ssh_target_release(&st);
+    json_decref(m);
+    return rc;
+}
+
 /* ---- the offline sweep ------------------------------------------------- */
 
 static void *

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "hlc/poller.h"
 
 struct hlc_hub;
@@ -33,6 +35,17 @@ const char *hlc_remote_reason(int err);
 /* Drops machine server_id's pooled session and re-reads the schedule (after
  * its host key was accepted or its address changed). */
 void hlc_remote_forget(struct hlc_hub *hub, const char *server_id);
+
+/* Tests how the hub reaches a machine, step by step (hlc_ssh_probe): the
+ * registered machine server_id with its current settings (connectivity,
+ * address, port, user, pinned key, credential), or, when server_id is NULL,
+ * host:port as `user` with the fleet's key. Nothing is pinned or stored.
+ * *out = {"ok", "target": {host, port, user, connectivity}, "host_key":
+ * new|pinned|changed|null, "fingerprint", "steps": [{name, status:
+ * ok|failed|skipped, ms, detail, reason}]}. 0 (see "ok"), HLC_ENOTFOUND
+ * (no such machine), or a credential error. */
+int hlc_remote_test_connection(struct hlc_hub *hub, const char *server_id, const char *host,
+                               int port, const char *user, json_t **out);
 
 /* Background service: the poller (scheduler + workers) and the offline sweep. */
 int hlc_remote_start(struct hlc_hub *hub);

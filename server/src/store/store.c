@@ -51,6 +51,14 @@ store_fail(struct store_conn *c, const char *what)
 }
 
 int
+store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : store_fail(c, what);
+}
+
+int
 store_exec(struct store_conn *c, const char *sql)
 {
     char *err = NULL;

@@ -426,4 +426,40 @@ int hlc_store_layout_get(struct hlc_store *s, const char *id, json_t **out);
 /* Saves widgets (an array the caller validated). HLC_ENOTFOUND, HLC_EDB. */
 int hlc_store_layout_set(struct hlc_store *s, const char *id, json_t *widgets);
 
+/* ---- tailscale: imported tailnet nodes (store_tailscale.c) ---- */
+
+/* What one node looks like (the import's and the sync's view of it). */
+struct hlc_store_ts_node {
+    const char *node_id;       /* stable node id */
+    const char *name;          /* MagicDNS FQDN or NULL */
+    const char *hostname;      /* OS host name or NULL */
+    const char *tailscale_ip;  /* first IPv4 (else IPv6) or NULL */
+    const char *os;            /* or NULL */
+    int online;                /* 1, 0, -1 unknown (stored NULL) */
+    int64_t last_seen;         /* 0 = unknown */
+    int64_t key_expiry;        /* 0 = none / never */
+    bool key_expiry_disabled;
+};
+/* Creates machine `m` (validated, as hlc_store_machine_insert) and its link
+ * to node n in one transaction. HLC_EEXISTS when the server_id is taken,
+ * HLC_ESTATE when the node is already linked to a machine. */
+int hlc_store_ts_import(struct hlc_store *s, json_t *m, const struct hlc_store_ts_node *n);
+/* What import matches against (new object): {"by_node": {node_id:
+ * server_id}, "by_ip": {tailscale_ip: server_id} (every machine with one),
+ * "ids": {server_id: true} (every machine)}. */
+int hlc_store_ts_known(struct hlc_store *s, json_t **out);
+/* Every link: [{node_id, server_id, name, hostname, tailscale_ip, os,
+ * online, last_seen, key_expiry, key_expiry_disabled, state, left_at,
+ * imported_at, synced_at, expiry_alerted}] by server_id (new array). */
+int hlc_store_ts_links(struct hlc_store *s, json_t **out);
+/* Applies one sync in one transaction: every linked node found in
+ * seen[0..n) (sorted by node_id with strcmp) is refreshed and marked
+ * present, and its machine's tailscale_ip / tailscale_hostname follow when
+ * they changed; a linked node not in seen is marked left (left_at = now).
+ * *changes = [{server_id, node_id, change: "moved"|"left"|"returned"}]. */
+int hlc_store_ts_sync_apply(struct hlc_store *s, const struct hlc_store_ts_node *seen, size_t n,
+                            int64_t now, json_t **changes);
+/* Records the key expiry an alert was raised for (0 = none). */
+int hlc_store_ts_set_alerted(struct hlc_store *s, const char *node_id, int64_t expiry);
+
 #endif

@@ -105,15 +105,6 @@ bind_real_or_null(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_null(st, i);
 }
 
-/* Runs a bound statement that returns no rows; 0 or HLC_EDB. */
-static int
-step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
-{
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? 0 : store_fail(c, what);
-}
-
 int
 store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t n, int64_t now)
 {
@@ -127,7 +118,7 @@ store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t
         sqlite3_bind_text(st, 4, rows[i].payload, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, now);
         sqlite3_bind_int64(st, 6, now * 1000);
-        int rc = step_done(c, st, "outbox insert");
+        int rc = store_step_done(c, st, "outbox insert");
         if (rc)
             return rc;
     }
@@ -136,7 +127,7 @@ store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t
         if (!st)
             return HLC_EDB;
         sqlite3_bind_text(st, 1, rows[0].alert_id, -1, SQLITE_STATIC);
-        return step_done(c, st, "alert notified");
+        return store_step_done(c, st, "alert notified");
     }
     return 0;
 }
@@ -161,7 +152,7 @@ apply_one(struct store_conn *c, struct hlc_alert_change *ch, int64_t now)
         bind_real_or_null(st, 9, ch->threshold_value);
         sqlite3_bind_int64(st, 10, now);
     }
-    int rc = step_done(c, st, ch->resolve ? "alert resolve" : "alert insert");
+    int rc = store_step_done(c, st, ch->resolve ? "alert resolve" : "alert insert");
     if (rc)
         return rc;
     /* A missing machine (deleted meanwhile) fails the FK and rolls back: treat
@@ -323,7 +314,7 @@ hlc_store_alert_move(struct hlc_store *s, const char *id, const char *to, int64_
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
-    if ((rc = step_done(c, st, "alert move")) != 0 || sqlite3_changes(c->db) > 0)
+    if ((rc = store_step_done(c, st, "alert move")) != 0 || sqlite3_changes(c->db) > 0)
         goto out;
     /* Nothing changed: say why. */
     st = store_stmt(c, sql_alert_status);
@@ -355,7 +346,7 @@ hlc_store_alert_set_action(struct hlc_store *s, const char *alert_id, const char
     if (st) {
         sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, action_id, -1, SQLITE_STATIC);
-        rc = step_done(c, st, "alert action");
+        rc = store_step_done(c, st, "alert action");
     }
     store_release(s, c);
     return rc;
@@ -384,7 +375,7 @@ hlc_store_alerts_prune(struct hlc_store *s, int64_t before, int64_t outbox_befor
         if (!st)
             goto out;
         sqlite3_bind_int64(st, 1, at[i]);
-        if ((rc = step_done(c, st, "alerts prune")) != 0)
+        if ((rc = store_step_done(c, st, "alerts prune")) != 0)
             goto out;
         *deleted += sqlite3_changes(c->db);
     }
@@ -453,7 +444,7 @@ hlc_store_outbox_delivered(struct hlc_store *s, long long id, int64_t now)
     if (st) {
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, now);
-        rc = step_done(c, st, "outbox delivered");
+        rc = store_step_done(c, st, "outbox delivered");
     }
     store_release(s, c);
     return rc;
@@ -471,7 +462,7 @@ hlc_store_outbox_failed(struct hlc_store *s, long long id, int64_t next_ms, bool
         sqlite3_bind_int64(st, 2, next_ms);
         sqlite3_bind_int(st, 3, dead ? 1 : 0);
         sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
-        rc = step_done(c, st, "outbox failed");
+        rc = store_step_done(c, st, "outbox failed");
     }
     store_release(s, c);
     return rc;
@@ -486,7 +477,7 @@ hlc_store_outbox_hold(struct hlc_store *s, const char *channel, int64_t until_ms
     if (st) {
         sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, until_ms);
-        rc = step_done(c, st, "outbox hold");
+        rc = store_step_done(c, st, "outbox hold");
     }
     store_release(s, c);
     return rc;

@@ -81,6 +81,9 @@ int store_fail(struct store_conn *c, const char *what);
 int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
+/* Steps a write statement to its end and resets it: 0, or HLC_EDB (logged
+ * with `what`). */
+int store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what);
 /* Runs SQL with no results (may hold several statements). */
 int store_exec(struct store_conn *c, const char *sql);
 
@@ -104,6 +107,13 @@ struct store_col {
 /* Inserts outbox rows inside the caller's transaction (store_alerts.c). */
 int store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t n,
                      int64_t now);
+
+/* Inserts a validated machine (as hlc_store_machine_insert) inside the
+ * caller's transaction: 0, HLC_EEXISTS (server_id taken), HLC_EDB. */
+int store_machine_insert_in(struct store_conn *c, json_t *m);
+/* Releases c after a call that may have written machines' rows: the
+ * machines generation moves (store_machines.c). */
+void store_machines_release(struct hlc_store *s, struct store_conn *c);
 
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1

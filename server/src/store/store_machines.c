@@ -145,46 +145,54 @@ machines_release(struct hlc_store *s, struct store_conn *c)
 }
 
 int
-hlc_store_machine_insert(struct hlc_store *s, json_t *m)
+store_machine_insert_in(struct store_conn *c, json_t *m)
 {
     const char *id = json_string_value(json_object_get(m, "server_id"));
     if (!id)
         return HLC_EINVAL;
-    struct store_conn *c = store_acquire(s);
-    int rc = store_begin(c);
-    if (rc)
-        goto out;
     sqlite3_stmt *st = store_stmt(c, sql_insert);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
+    if (!st)
+        return HLC_EDB;
     int64_t now = hlc_now();
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if ((rc = store_bind_json(st, 2, m, writable, NWRITABLE)) != 0) {
+    int rc = store_bind_json(st, 2, m, writable, NWRITABLE);
+    if (rc != 0) {
         sqlite3_reset(st);
-        goto out;
+        return rc;
     }
     sqlite3_bind_int64(st, 2 + NWRITABLE, now);
     sqlite3_bind_int64(st, 3 + NWRITABLE, now);
     int step = sqlite3_step(st);
     int ext = step == SQLITE_DONE ? 0 : sqlite3_extended_errcode(c->db);
     sqlite3_reset(st);
-    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        rc = HLC_EEXISTS;
-        goto out;
-    }
-    if (step != SQLITE_DONE) {
-        rc = store_fail(c, "insert machine");
-        goto out;
-    }
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return HLC_EEXISTS;
+    if (step != SQLITE_DONE)
+        return store_fail(c, "insert machine");
     json_t *svcs = json_object_get(m, "expected_services");
     if (json_is_array(svcs) && (rc = services_insert(c, id, svcs)) != 0)
-        goto out;
-    rc = store_commit(c);
-out:
+        return rc;
+    return 0;
+}
+
+int
+hlc_store_machine_insert(struct hlc_store *s, json_t *m)
+{
+    if (!json_is_string(json_object_get(m, "server_id")))
+        return HLC_EINVAL;
+    struct store_conn *c = store_acquire(s);
+    int rc = store_begin(c);
+    if (rc == 0 && (rc = store_machine_insert_in(c, m)) == 0)
+        rc = store_commit(c);
     machines_release(s, c); /* rolls back anything left open */
     return rc;
+}
+
+/* Ends a call that may have written machines' rows (store_tailscale.c). */
+void
+store_machines_release(struct hlc_store *s, struct store_conn *c)
+{
+    machines_release(s, c);
 }
 
 int

@@ -37,15 +37,6 @@ bind_text_or_null(sqlite3_stmt *st, int idx, const char *v)
         sqlite3_bind_null(st, idx);
 }
 
-/* Runs a bound write statement to completion; 0 or HLC_EDB (logged). */
-static int
-step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : store_fail(c, what);
-}
-
 /* ---- ingest ------------------------------------------------------------- */
 
 static const char sql_exists[] = "SELECT 1 FROM servers WHERE server_id=?1";
@@ -139,7 +130,7 @@ clear_stale(struct store_conn *c, const char *sql, const char *id, int64_t ts, c
         return HLC_EDB;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, ts);
-    return step_done(c, st, what);
+    return store_step_done(c, st, what);
 }
 
 static int
@@ -161,7 +152,7 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             sqlite3_bind_int64(st, 6, (sqlite3_int64)f->used_bytes);
             sqlite3_bind_int64(st, 7, (sqlite3_int64)f->avail_bytes);
             sqlite3_bind_int64(st, 8, smp->timestamp);
-            if ((rc = step_done(c, st, "store filesystem")) != 0)
+            if ((rc = store_step_done(c, st, "store filesystem")) != 0)
                 return rc;
         }
         if ((rc = clear_stale(c, sql_fs_clear, id, smp->timestamp, "clear filesystems")) != 0)
@@ -182,7 +173,7 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             bind_i64(st, 8, v->memory_bytes);
             bind_i64(st, 9, v->cpu_usage_ns);
             sqlite3_bind_int64(st, 10, smp->timestamp);
-            if ((rc = step_done(c, st, "store service state")) != 0)
+            if ((rc = store_step_done(c, st, "store service state")) != 0)
                 return rc;
         }
         if ((rc = clear_stale(c, sql_svc_clear, id, smp->timestamp, "clear services")) != 0)
@@ -200,7 +191,7 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             bind_text_or_null(st, 5, k->state);
             bind_text_or_null(st, 6, k->status);
             sqlite3_bind_int64(st, 7, smp->timestamp);
-            if ((rc = step_done(c, st, "store container")) != 0)
+            if ((rc = store_step_done(c, st, "store container")) != 0)
                 return rc;
         }
         if ((rc = clear_stale(c, sql_ctr_clear, id, smp->timestamp, "clear containers")) != 0)
@@ -262,7 +253,7 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
     bind_real(st, 19, p->load15);
     bind_i64(st, 20, p->uptime_seconds);
     bind_real(st, 21, p->cpu_temp_c);
-    if ((rc = step_done(c, st, "store sample")) != 0)
+    if ((rc = store_step_done(c, st, "store sample")) != 0)
         goto out;
     if (sqlite3_changes(c->db) == 0) {
         *duplicate = true; /* already stored: nothing else changes */
@@ -282,7 +273,7 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
     bind_real(st, 7, p->rx_bps);
     bind_real(st, 8, p->tx_bps);
     bind_real(st, 9, p->cpu_temp_c);
-    if ((rc = step_done(c, st, "update hourly rollup")) != 0)
+    if ((rc = store_step_done(c, st, "update hourly rollup")) != 0)
         goto out;
 
     if (!(st = store_stmt(c, sql_latest_upsert))) {
@@ -309,7 +300,7 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
         sqlite3_bind_int64(st, 13, p->timestamp);
     if (smp->have & HLC_HAVE_CONTAINERS)
         sqlite3_bind_int64(st, 14, p->timestamp);
-    if ((rc = step_done(c, st, "store latest sample")) != 0)
+    if ((rc = store_step_done(c, st, "store latest sample")) != 0)
         goto out;
     *newest = sqlite3_changes(c->db) > 0;
 
@@ -325,7 +316,7 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
         bind_text_or_null(st, 5, smp->kernel);
         bind_text_or_null(st, 6, smp->arch);
     }
-    if ((rc = step_done(c, st, "mark machine seen")) != 0)
+    if ((rc = store_step_done(c, st, "mark machine seen")) != 0)
         goto out;
     if (*newest)
         rc = snapshots(c, id, smp, write_snapshots);
@@ -341,7 +332,7 @@ static int
 run_plain(struct store_conn *c, const char *sql)
 {
     sqlite3_stmt *st = store_stmt(c, sql);
-    return st ? step_done(c, st, sql) : HLC_EDB;
+    return st ? store_step_done(c, st, sql) : HLC_EDB;
 }
 
 int
@@ -705,7 +696,7 @@ hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hou
         }
         sqlite3_bind_int64(st, 1, before[i]);
         sqlite3_bind_int(st, 2, batch);
-        if ((rc = step_done(c, st, "prune metrics")) != 0)
+        if ((rc = store_step_done(c, st, "prune metrics")) != 0)
             goto out;
         *deleted += sqlite3_changes(c->db);
     }

@@ -255,6 +255,22 @@ const char *const store_migrations[] = {
     "  delivered_at INTEGER"
     ");"
     "CREATE INDEX notify_outbox_due ON notify_outbox(next_attempt_ms) WHERE status='pending';",
+    /* 9 (tailscale): which tailnet node each imported machine was made from
+     * (gone with its machine), what the last sync saw of it, whether it left
+     * the tailnet (marked, never deleted) and the node-key expiry an alert
+     * was raised for (so it is raised once per expiry date). */
+    "CREATE TABLE tailscale_devices ("
+    "  node_id TEXT PRIMARY KEY,"
+    "  server_id TEXT NOT NULL UNIQUE REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  name TEXT, hostname TEXT, tailscale_ip TEXT, os TEXT,"
+    "  online INTEGER, last_seen INTEGER, key_expiry INTEGER,"
+    "  key_expiry_disabled INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL DEFAULT 'present' CHECK (state IN ('present','left')),"
+    "  left_at INTEGER,"
+    "  imported_at INTEGER NOT NULL,"
+    "  synced_at INTEGER NOT NULL,"
+    "  expiry_alerted INTEGER"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -1,0 +1,153 @@
+// Discover.tsx - the tailnet's devices (GET /tailscale/devices), select and import
+// them as machines; and the Settings panel that stores the Tailscale credential.
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError } from './api';
+import { ago } from './format';
+
+export interface TsDevice {
+  node_id: string; name: string | null; hostname: string | null; tailscale_ip: string | null;
+  addresses: string[]; os: string | null; online: boolean | null; last_seen: string | null;
+  tags: string[]; key_expiry: string | null; imported_as: string | null;
+  suggested_server_id: string | null; suggested_machine_type: 'server' | 'workstation';
+}
+interface TsList { source: 'api' | 'local'; fetched_at: string; devices: TsDevice[] }
+interface ImportResult { node_id: string; status: 'created' | 'already_imported' | 'error'; server_id: string | null; message: string | null }
+
+/** The import request for the selected devices with the chosen type/user/port ("" = as suggested). */
+export function importBody(devs: TsDevice[], selected: Set<string>, type: string, user: string, port: string): any {
+  return {
+    devices: devs.filter((d) => selected.has(d.node_id) && !d.imported_as).map((d) => ({
+      node_id: d.node_id,
+      ...(type ? { machine_type: type } : {}),
+      ...(user.trim() ? { ssh_user: user.trim() } : {}),
+      ...(port.trim() ? { ssh_port: Number(port) } : {}),
+    })),
+  };
+}
+
+export function DiscoverPage() {
+  const [list, setList] = useState<TsList | null>(null);
+  const [err, setErr] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [sel, setSel] = useState<Set<string>>(new Set());
+  const [type, setType] = useState('');
+  const [user, setUser] = useState('');
+  const [port, setPort] = useState('');
+  const [results, setResults] = useState<ImportResult[] | null>(null);
+  const load = useCallback(async (refresh: boolean) => {
+    setBusy(true);
+    try { setList(await api<TsList>('GET', `/tailscale/devices${refresh ? '?refresh=1' : ''}`)); setErr(null); }
+    catch (e: any) { setErr(e instanceof ApiError ? e : new ApiError(0, 'ERROR', String(e?.message ?? e), null)); }
+    finally { setBusy(false); }
+  }, []);
+  useEffect(() => { load(false); }, [load]);
+  const toggle = (id: string) => setSel((s) => { const n = new Set(s); if (n.has(id)) n.delete(id); else n.add(id); return n; });
+  const doImport = async () => {
+    if (!list) return;
+    setBusy(true);
+    try {
+      const r = await api<{ results: ImportResult[] }>('POST', '/tailscale/import', importBody(list.devices, sel, type, user, port));
+      setResults(r.results);
+      setSel(new Set());
+      await load(false);
+    } catch (e: any) { setErr(e instanceof ApiError ? e : null); }
+    finally { setBusy(false); }
+  };
+  const devs = list?.devices ?? [];
+  const chosen = devs.filter((d) => sel.has(d.node_id) && !d.imported_as).length;
+  return (
+    <>
+      <h1>Discover</h1>
+      <p className="muted">
+        Devices on your tailnet{list ? ` (from ${list.source === 'api' ? 'the Tailscale API' : 'the local tailscaled'}, ${ago(list.fetched_at)})` : ''}.
+        {' '}<button type="button" onClick={() => load(true)} disabled={busy}>Refresh</button>
+      </p>
+      {err && (
+        <p className="error" role="alert" data-code={err.code}>{err.message}
+          {err.code === 'TAILSCALE_NOT_CONFIGURED' && <> <a href="#/settings">Settings</a></>}</p>)}
+      {results && (
+        <ul className="panel" aria-label="Import results">
+          {results.map((r) => (
+            <li key={r.node_id} data-node-id={r.node_id} data-status={r.status}>
+              {r.status === 'created' ? <>Created <a href={`#/machine/${encodeURIComponent(r.server_id ?? '')}`}>{r.server_id}</a></>
+                : r.status === 'already_imported' ? <>Already imported as {r.server_id ?? 'a machine'}</>
+                  : <span className="error">{r.node_id}: {r.message}</span>}
+            </li>))}
+        </ul>)}
+      {list && (
+        <form className="panel" aria-label="Import" onSubmit={(e) => { e.preventDefault(); doImport(); }}>
+          <div className="form-grid">
+            <label>Machine type<select name="machine_type" value={type} onChange={(e) => setType(e.target.value)}>
+              <option value="">as suggested</option><option value="server">server</option><option value="workstation">workstation</option></select></label>
+            <label>SSH user<input name="ssh_user" value={user} placeholder="homelabcmd" onChange={(e) => setUser(e.target.value)} /></label>
+            <label>SSH port<input name="ssh_port" type="number" value={port} placeholder="22" onChange={(e) => setPort(e.target.value)} /></label>
+          </div>
+          <button type="submit" disabled={busy || chosen === 0}>Import {chosen} device{chosen === 1 ? '' : 's'}</button>
+        </form>)}
+      {list && (
+        <div className="scroll-x"><table aria-label="Tailnet devices">
+          <thead><tr><th aria-label="Select" /><th>Online</th><th>Name</th><th>OS</th><th>Address</th><th>Tags</th><th>Last seen</th><th /></tr></thead>
+          <tbody>
+            {devs.map((d) => (
+              <tr key={d.node_id} data-node-id={d.node_id}>
+                <td><input type="checkbox" aria-label={`Select ${d.hostname ?? d.node_id}`} disabled={!!d.imported_as}
+                  checked={sel.has(d.node_id)} onChange={() => toggle(d.node_id)} /></td>
+                <td><span className={`dot dot-${d.online ? 'green' : d.online === false ? 'grey' : 'amber'}`}
+                  aria-label={d.online ? 'online' : d.online === false ? 'offline' : 'unknown'} /></td>
+                <td>{d.hostname ?? d.node_id}<br /><span className="muted small">{d.name}</span></td>
+                <td>{d.os}</td>
+                <td>{d.tailscale_ip}</td>
+                <td>{d.tags.join(' ')}</td>
+                <td>{d.online ? 'now' : d.last_seen ? ago(d.last_seen) : 'never'}</td>
+                <td>{d.imported_as ? <a className="badge" data-imported={d.imported_as} href={`#/machine/${encodeURIComponent(d.imported_as)}`}>imported</a>
+                  : <span className="muted small">{d.suggested_server_id} · {d.suggested_machine_type}</span>}</td>
+              </tr>))}
+          </tbody>
+        </table></div>)}
+    </>
+  );
+}
+
+/** Settings panel: store a Tailscale API key or OAuth client (write-only, sealed by the hub). */
+export function TailscaleCredential() {
+  const [kind, setKind] = useState<'tailscale_api_key' | 'tailscale_oauth_client'>('tailscale_api_key');
+  const [key, setKeyV] = useState('');
+  const [cid, setCid] = useState('');
+  const [secret, setSecret] = useState('');
+  const [stored, setStored] = useState<string | null>(null);
+  const [msg, setMsg] = useState('');
+  const refresh = useCallback(() => {
+    api<any>('GET', '/credentials').then((r) => {
+      const c = (r.credentials ?? []).find((x: any) => String(x.kind).startsWith('tailscale_'));
+      setStored(c ? c.kind : null);
+    }).catch(() => setStored(null));
+  }, []);
+  useEffect(refresh, [refresh]);
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const value = kind === 'tailscale_api_key' ? key.trim() : `${cid.trim()}:${secret.trim()}`;
+    try {
+      await api('POST', '/credentials', { kind, value });
+      setKeyV(''); setSecret(''); setMsg('Saved.');
+      refresh();
+    } catch (x: any) { setMsg(`Not saved: ${x?.message ?? x}`); }
+  };
+  return (
+    <form className="panel" aria-label="Tailscale" onSubmit={save}>
+      <h2>Tailscale</h2>
+      <p className="muted small">{stored ? `${stored === 'tailscale_api_key' ? 'An API key' : 'An OAuth client'} is stored (sealed; it is never shown again).`
+        : 'No credential stored: discovery uses the local tailscaled if the hub runs on a tailnet node.'} Scope needed: devices:core:read.</p>
+      <label className="check"><input type="radio" name="ts-kind" checked={kind === 'tailscale_api_key'} onChange={() => setKind('tailscale_api_key')} /> API access token</label>
+      <label className="check"><input type="radio" name="ts-kind" checked={kind === 'tailscale_oauth_client'} onChange={() => setKind('tailscale_oauth_client')} /> OAuth client</label>
+      {kind === 'tailscale_api_key' ? (
+        <label>Token (tskey-api-…)<input type="password" autoComplete="off" value={key} onChange={(e) => setKeyV(e.target.value)} required /></label>
+      ) : (
+        <div className="form-grid">
+          <label>Client id<input value={cid} onChange={(e) => setCid(e.target.value)} required /></label>
+          <label>Client secret<input type="password" autoComplete="off" value={secret} onChange={(e) => setSecret(e.target.value)} required /></label>
+        </div>)}
+      <button type="submit">Save Tailscale credential</button> <span role="status">{msg}</span>
+      <p className="small"><a href="#/discover">Discover devices</a></p>
+    </form>
+  );
+}
