@@ -23,7 +23,8 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js: any packaged nodejs >= 18 with npm will do (Debian 12 ships 18).
+# Node.js: a packaged nodejs with npm; where it is older than the toolchain
+# needs (Debian 12 ships 18), deploy/node.sh fetches the pinned one with it.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
@@ -41,6 +42,8 @@ fi
 systemctl stop prometheus-node-exporter >/dev/null 2>&1 || true
 
 # ---- dashboard -----------------------------------------------------------
+. deploy/node.sh
+hlc_node_use
 if [ -f www/package.json ]; then
   say "dashboard: npm ci, vitest, build"
   (cd www && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
