@@ -27,10 +27,17 @@ hlc_node_fits() {
   [ "${npmv%%.*}" -ge "$HLC_NPM_MIN_MAJOR" ]
 }
 
+# The directory of the pinned node binary (npm 9.2 links no `node` into .bin).
+hlc_node_local_bin() {
+  local b
+  for b in "$1"/node_modules/node-linux-*/bin; do [ -x "$b/node" ] && { echo "$b"; return 0; }; done
+  return 1
+}
+
 # True when deploy/node/node_modules holds exactly the versions the lockfile pins.
 hlc_node_local_current() {
-  local dir=$1 bin=$1/node_modules/.bin
-  [ -x "$bin/node" ] && [ -x "$bin/npm" ] || return 1
+  local dir=$1 bin
+  bin=$(hlc_node_local_bin "$dir") && [ -x "$dir/node_modules/.bin/npm" ] || return 1
   "$bin/node" -e '
     const lock = require(process.argv[1] + "/package-lock.json").packages;
     const pkg = (n) => lock["node_modules/" + n] || {};
@@ -43,11 +50,14 @@ hlc_node_local_current() {
 # Makes `node` and `npm` on PATH the ones the toolchain needs (see above).
 # Needs ROOT (the checkout) and, when the system's are too old, a system npm.
 hlc_node_use() {
+  local dir=$ROOT/deploy/node
   if [ "${HLC_NODE:-auto}" != local ] && hlc_node_fits; then
-    echo "==> node: using the system's Node $(node --version), npm $(npm --version)"
+    case $(command -v node) in
+      "$dir"/*) echo "==> node: using the pinned Node $(node --version), npm $(npm --version) from deploy/node/";;
+      *) echo "==> node: using the system's Node $(node --version), npm $(npm --version)";;
+    esac
     return 0
   fi
-  local dir=$ROOT/deploy/node
   if ! hlc_node_local_current "$dir"; then
     command -v npm >/dev/null 2>&1 || {
       echo "deploy/node.sh: no npm to fetch the pinned Node with (apt-get install npm)" >&2
@@ -56,7 +66,7 @@ hlc_node_use() {
     echo "==> node: installing the pinned Node and npm into deploy/node/ (the system's:" \
          "Node $(node --version 2>/dev/null || echo none), npm $(npm --version 2>/dev/null))"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || return 1
-    if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    if ! hlc_node_local_bin "$dir" >/dev/null; then
       echo "deploy/node.sh: the registry has no Node build for $(uname -m) in deploy/node/package.json" >&2
       return 1
     fi
@@ -69,7 +79,7 @@ hlc_node_use() {
   elif [ -z "${NPM_CONFIG_GLOBALCONFIG:-}" ] && [ -f /etc/npmrc ]; then
     export NPM_CONFIG_GLOBALCONFIG=/etc/npmrc
   fi
-  export PATH="$dir/node_modules/.bin:$PATH"
+  export PATH="$(hlc_node_local_bin "$dir"):$dir/node_modules/.bin:$PATH"
   hash -r
   hlc_node_local_current "$dir" || { echo "deploy/node.sh: deploy/node/ does not hold the pinned versions" >&2; return 1; }
   echo "==> node: using the pinned Node $(node --version), npm $(npm --version) from deploy/node/"
