@@ -34,6 +34,8 @@ echo "==> building the hub"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DHLC_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 if [ -f www/package.json ]; then
+  . deploy/node.sh
+  hlc_node_use
   echo "==> building the dashboard"
   (cd www && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run build >/dev/null)
 fi

@@ -5,25 +5,30 @@
 # the libFuzzer harnesses for a bounded time, then the benchmarks (figures only).
 #
 # Environment: HLC_FUZZ_SECONDS (default 20 per harness), HLC_SKIP_BENCH=1,
-# HLC_SKIP_FUZZ=1, HLC_SKIP_BROWSER=1 to leave a part out on a developer machine.
+# HLC_SKIP_FUZZ=1, HLC_SKIP_BROWSER=1, HLC_SKIP_INTEGRATION=1, HLC_SKIP_FRESH=1
+# (the bare Debian 12 check; CI=true runs it regardless) to leave a part out on
+# a developer machine; HLC_BROWSER_TESTS="tests/browser/x.test.mjs ..." runs
+# only those browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export DEBIAN_FRONTEND=noninteractive
 
-say() { printf '\n=== %s ===\n' "$*"; }
+say() { printf '\n=== %s (%ss) ===\n' "$*" "$SECONDS"; }
 
 # ---- dependencies ------------------------------------------------------
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssh-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
       libyaml-dev libsodium-dev libcmocka-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
-      chromium prometheus-node-exporter ca-certificates cppcheck sudo dropbear-bin busybox)
+      chromium prometheus-node-exporter ca-certificates cppcheck sudo dropbear-bin busybox
+      debootstrap iptables)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js: any packaged nodejs >= 18 with npm will do (Debian 12 ships 18).
+# Node.js: a packaged nodejs with npm; where it is older than the toolchain
+# needs (Debian 12 ships 18), deploy/node.sh fetches the pinned one with it.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
@@ -41,6 +46,8 @@ fi
 systemctl stop prometheus-node-exporter >/dev/null 2>&1 || true
 
 # ---- dashboard -----------------------------------------------------------
+. deploy/node.sh
+hlc_node_use
 if [ -f www/package.json ]; then
   say "dashboard: npm ci, vitest, build"
   (cd www && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
@@ -66,11 +73,18 @@ say "unit and integration tests"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build-asan --output-on-failure -j2 -L unit
-ctest --test-dir build-asan --output-on-failure -L integration
+[ "${HLC_SKIP_INTEGRATION:-0}" = 1 ] || ctest --test-dir build-asan --output-on-failure -L integration
 
 if [ -f tests/browser/package.json ] && [ "${HLC_SKIP_BROWSER:-0}" != 1 ]; then
   say "browser tests (Chromium)"
-  HLC_BUILD_DIR="$ROOT/build-asan" node --test tests/browser/
+  # shellcheck disable=SC2086
+  HLC_BUILD_DIR="$ROOT/build-asan" node --test ${HLC_BROWSER_TESTS:-tests/browser/}
+fi
+
+# ---- both README commands on a bare Debian 12 (debootstrap + chroot + netns) --
+if [ "${HLC_SKIP_FRESH:-0}" != 1 ] || [ "${CI:-}" = true ]; then
+  say "fresh Debian 12: quickstart and tests/run.sh in a bare root"
+  tests/fresh/fresh_debian.sh
 fi
 
 # ---- fuzzing -------------------------------------------------------------
