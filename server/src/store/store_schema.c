@@ -255,6 +255,8 @@ const char *const store_migrations[] = {
     "  delivered_at INTEGER"
     ");"
     "CREATE INDEX notify_outbox_due ON notify_outbox(next_attempt_ms) WHERE status='pending';",
+    /* 9 (ingest): a service's CPU % as v1 agents report it (TRD §4). */
+    "ALTER TABLE service_latest ADD COLUMN cpu_percent REAL;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
