@@ -92,4 +92,13 @@ int hlc_api_agent_heartbeat(struct hlc_req *r);
 int hlc_api_agent_install_sh(struct hlc_req *r);
 int hlc_api_agent_binary(struct hlc_req *r);
 
+/* api_enroll.c (enroll): enrollment tokens, the enroll exchange, agent tokens */
+int hlc_api_enroll_tokens_create(struct hlc_req *r);
+int hlc_api_enroll_tokens_list(struct hlc_req *r);
+int hlc_api_enroll_tokens_delete(struct hlc_req *r);
+int hlc_api_agents_enroll(struct hlc_req *r);
+int hlc_api_agent_tokens_list(struct hlc_req *r);
+int hlc_api_agent_tokens_delete(struct hlc_req *r);
+int hlc_api_agent_tokens_rotate(struct hlc_req *r);
+
 #endif

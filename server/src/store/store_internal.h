@@ -105,6 +105,11 @@ struct store_col {
 int store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t n,
                      int64_t now);
 
+/* Inserts a validated machine object (as hlc_store_machine_insert) inside
+ * the caller's transaction: 0, HLC_EEXISTS, HLC_EDB. The caller bumps
+ * machines_generation after its commit. */
+int store_machine_insert_in(struct store_conn *c, json_t *m);
+
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1
  * (missing or null keys bind NULL). */

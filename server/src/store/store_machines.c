@@ -37,14 +37,14 @@ static const struct store_col shown[] = {
     {"updated_at", COL_TIME},         {"last_seen", COL_TIME},
     {"status", COL_TEXT},             {"last_error", COL_TEXT},
     {"sort_order", COL_INT},          {"host_key_fingerprint", COL_TEXT},
-    {"host_key_changed", COL_BOOL},
+    {"host_key_changed", COL_BOOL},   {"agent_auth", COL_TEXT},
 };
 #define NSHOWN ((int)(sizeof(shown) / sizeof(shown[0])))
 
 #define SHOWN_NAMES                                                                                \
     "server_id, " WRITABLE_NAMES ", os_distribution, os_version, kernel, architecture,"          \
     " registered_at, updated_at, last_seen, status, last_error, sort_order,"                       \
-    " host_key_fingerprint, host_key_changed"
+    " host_key_fingerprint, host_key_changed, agent_auth"
 
 static const char sql_insert[] = "INSERT INTO servers(server_id, " WRITABLE_NAMES
                                  ", registered_at, updated_at)"
@@ -145,44 +145,45 @@ machines_release(struct hlc_store *s, struct store_conn *c)
 }
 
 int
-hlc_store_machine_insert(struct hlc_store *s, json_t *m)
+store_machine_insert_in(struct store_conn *c, json_t *m)
 {
     const char *id = json_string_value(json_object_get(m, "server_id"));
     if (!id)
         return HLC_EINVAL;
-    struct store_conn *c = store_acquire(s);
-    int rc = store_begin(c);
-    if (rc)
-        goto out;
     sqlite3_stmt *st = store_stmt(c, sql_insert);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
+    if (!st)
+        return HLC_EDB;
     int64_t now = hlc_now();
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if ((rc = store_bind_json(st, 2, m, writable, NWRITABLE)) != 0) {
+    int rc = store_bind_json(st, 2, m, writable, NWRITABLE);
+    if (rc) {
         sqlite3_reset(st);
-        goto out;
+        return rc;
     }
     sqlite3_bind_int64(st, 2 + NWRITABLE, now);
     sqlite3_bind_int64(st, 3 + NWRITABLE, now);
     int step = sqlite3_step(st);
     int ext = step == SQLITE_DONE ? 0 : sqlite3_extended_errcode(c->db);
     sqlite3_reset(st);
-    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
-        rc = HLC_EEXISTS;
-        goto out;
-    }
-    if (step != SQLITE_DONE) {
-        rc = store_fail(c, "insert machine");
-        goto out;
-    }
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return HLC_EEXISTS;
+    if (step != SQLITE_DONE)
+        return store_fail(c, "insert machine");
     json_t *svcs = json_object_get(m, "expected_services");
-    if (json_is_array(svcs) && (rc = services_insert(c, id, svcs)) != 0)
-        goto out;
-    rc = store_commit(c);
-out:
+    if (json_is_array(svcs))
+        return services_insert(c, id, svcs);
+    return 0;
+}
+
+int
+hlc_store_machine_insert(struct hlc_store *s, json_t *m)
+{
+    if (!json_string_value(json_object_get(m, "server_id")))
+        return HLC_EINVAL;
+    struct store_conn *c = store_acquire(s);
+    int rc = store_begin(c);
+    if (rc == 0 && (rc = store_machine_insert_in(c, m)) == 0)
+        rc = store_commit(c);
     machines_release(s, c); /* rolls back anything left open */
     return rc;
 }
