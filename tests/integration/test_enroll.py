@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 import unittest
 
@@ -221,6 +222,24 @@ class EnrollTest(unittest.TestCase):
         self.assertEqual(st, 201)
         assert_error(self, self.beat(first, "rack9", t=int(time.time()) - 1), 401)
         self.assertEqual(self.beat(out["agent_token"], "rack9", t=int(time.time()) - 1).status, 200)
+
+    def test_one_token_raced_enrolls_once(self):
+        t = self.new_token()
+        results = []
+
+        def go(i):
+            results.append(self.raw("POST", ENROLL, {"token": t["token"], "server_id": f"race{i}"},
+                                    src=f"127.0.4.{i + 1}"))
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        codes = sorted(st for st, _ in results)
+        self.assertEqual(codes, [201] + [401] * 7, results)
+        made = [m["server_id"] for m in self.hub.get("/api/v1/servers").json["servers"]
+                if m["server_id"].startswith("race")]
+        self.assertEqual(len(made), 1, made)
 
     def test_enroll_input_bounded_and_rate_limited(self):
         st, err = self.raw("POST", ENROLL, b"x" * 5000)

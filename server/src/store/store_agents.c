@@ -190,30 +190,42 @@ hlc_store_enroll_delete(struct hlc_store *s, const char *id)
     return delete_one(s, sql_enroll_delete, id, NULL);
 }
 
-int
-hlc_store_enroll_find(struct hlc_store *s, const unsigned char hash[HLC_STORE_TOKEN_HASH],
-                      int64_t now, struct hlc_enroll_row *out)
+/* Runs a lookup by token hash (?1; ?2 = now when now > 0) and copies the
+ * row's first n text columns into dst[i] (cap[i] bytes each, "" for NULL).
+ * 0, HLC_ENOTFOUND or HLC_EDB. */
+static int
+find_by_hash(struct hlc_store *s, const char *sql, const unsigned char hash[HLC_STORE_TOKEN_HASH],
+             int64_t now, char *const dst[], const size_t cap[], int n)
 {
-    memset(out, 0, sizeof(*out));
     struct store_conn *c = store_acquire(s);
-    sqlite3_stmt *st = store_stmt(c, sql_enroll_find);
+    sqlite3_stmt *st = store_stmt(c, sql);
     int rc = HLC_EDB;
     if (st) {
         sqlite3_bind_blob(st, 1, hash, HLC_STORE_TOKEN_HASH, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
+        if (now > 0)
+            sqlite3_bind_int64(st, 2, now);
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            col_copy(st, 0, out->id, sizeof(out->id));
-            col_copy(st, 1, out->server_id, sizeof(out->server_id));
-            col_copy(st, 2, out->machine_type, sizeof(out->machine_type));
+            for (int i = 0; i < n; i++)
+                col_copy(st, i, dst[i], cap[i]);
             rc = 0;
         } else {
-            rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find enrollment token");
+            rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find token");
         }
         sqlite3_reset(st);
     }
     store_release(s, c);
     return rc;
+}
+
+int
+hlc_store_enroll_find(struct hlc_store *s, const unsigned char hash[HLC_STORE_TOKEN_HASH],
+                      int64_t now, struct hlc_enroll_row *out)
+{
+    memset(out, 0, sizeof(*out));
+    char *const dst[] = {out->id, out->server_id, out->machine_type};
+    const size_t cap[] = {sizeof(out->id), sizeof(out->server_id), sizeof(out->machine_type)};
+    return find_by_hash(s, sql_enroll_find, hash, now, dst, cap, 3);
 }
 
 int
@@ -278,23 +290,9 @@ hlc_store_agent_token_find(struct hlc_store *s, const unsigned char hash[HLC_STO
                            struct hlc_agent_token_row *out)
 {
     memset(out, 0, sizeof(*out));
-    struct store_conn *c = store_acquire(s);
-    sqlite3_stmt *st = store_stmt(c, sql_token_find);
-    int rc = HLC_EDB;
-    if (st) {
-        sqlite3_bind_blob(st, 1, hash, HLC_STORE_TOKEN_HASH, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            col_copy(st, 0, out->id, sizeof(out->id));
-            col_copy(st, 1, out->server_id, sizeof(out->server_id));
-            rc = 0;
-        } else {
-            rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find agent token");
-        }
-        sqlite3_reset(st);
-    }
-    store_release(s, c);
-    return rc;
+    char *const dst[] = {out->id, out->server_id};
+    const size_t cap[] = {sizeof(out->id), sizeof(out->server_id)};
+    return find_by_hash(s, sql_token_find, hash, 0, dst, cap, 2);
 }
 
 int
