@@ -1,15 +1,21 @@
 #!/bin/sh
 # HomelabCmd push agent installer, served by the hub at /agent/install.sh:
 #
-#   curl -sSL http://HUB:8080/agent/install.sh | sudo sh -s -- --hub http://HUB:8080 --key KEY [--id NAME]
+#   curl -sSL http://HUB:8080/agent/install.sh | sudo sh -s -- --hub http://HUB:8080 [--id NAME]
 #
-# Installs /usr/local/bin/homelabcmd-agent (downloaded from the hub, checksum
-# verified), /etc/homelabcmd-agent/config.yaml (mode 0600) and the systemd
-# unit homelabcmd-agent.service, and starts it. Running it again updates the
-# binary and the settings it was given (other settings in config.yaml, such
-# as `services:`, are kept). `--uninstall` removes all of it.
+# It asks for an enrollment token (created on the hub: dashboard, or
+# POST /api/v1/agents/enrollment-tokens) on the terminal without echoing it,
+# or takes it from $HOMELABCMD_ENROLLMENT_TOKEN or --token-file FILE, never
+# from the command line (another user could read it in the process list).
+# Installs /usr/local/bin/homelabcmd-agent (downloaded from the hub and
+# checked against the SHA-256 the hub wrote into this script), writes
+# /etc/homelabcmd-agent/config.yaml (mode 0600), has the agent exchange the
+# token for its own agent token, installs homelabcmd-agent.service and starts
+# it. Running it again updates the binary and the settings it was given
+# (other settings in config.yaml, such as `services:`, and an agent token
+# already there, are kept). `--uninstall` removes all of it.
 #
-# Options: --hub URL --key KEY [--id NAME] [--type workstation|server]
+# Options: --hub URL [--id NAME] [--type workstation|server] [--token-file FILE]
 #          [--interval SECONDS] [--binary FILE] [--root DIR] [--no-systemd]
 #          [--uninstall]
 # --binary installs a local file instead of downloading (an agent you built
@@ -17,14 +23,20 @@
 # and implies --no-systemd (for packaging and tests).
 set -eu
 
-HUB= KEY= ID= TYPE=workstation INTERVAL= BINARY= ROOT= SYSTEMD=1 ACTION=install
+HUB= ID= TYPE=workstation INTERVAL= BINARY= ROOT= SYSTEMD=1 ACTION=install TOKEN_FILE=
+TOKEN=${HOMELABCMD_ENROLLMENT_TOKEN:-}
+# The SHA-256 of the agent binary the hub serves, written in by the hub when it
+# serves this script (the binary is another response, so its own headers
+# cannot vouch for it).
+AGENT_SHA256=@HLC_AGENT_SHA256@
 
 die() { echo "homelabcmd-agent install: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --hub) [ $# -ge 2 ] || die "--hub needs a URL"; HUB=$2; shift 2 ;;
-    --key) [ $# -ge 2 ] || die "--key needs a value"; KEY=$2; shift 2 ;;
+    --key) die "--key is gone: it put the admin key on the command line. Create an enrollment token on the hub and give it on the terminal, in HOMELABCMD_ENROLLMENT_TOKEN or with --token-file" ;;
+    --token-file) [ $# -ge 2 ] || die "--token-file needs a file"; TOKEN_FILE=$2; shift 2 ;;
     --id) [ $# -ge 2 ] || die "--id needs a name"; ID=$2; shift 2 ;;
     --type) [ $# -ge 2 ] || die "--type needs workstation or server"; TYPE=$2; shift 2 ;;
     --interval) [ $# -ge 2 ] || die "--interval needs seconds"; INTERVAL=$2; shift 2 ;;
@@ -32,7 +44,7 @@ while [ $# -gt 0 ]; do
     --root) [ $# -ge 2 ] || die "--root needs a directory"; ROOT=$2; SYSTEMD=0; shift 2 ;;
     --no-systemd) SYSTEMD=0; shift ;;
     --uninstall) ACTION=uninstall; shift ;;
-    -h|--help) sed -n '2,19p' "$0" 2>/dev/null || true; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" 2>/dev/null || true; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
   esac
 done
@@ -63,9 +75,27 @@ fi
 printf '%s' "$HUB" | grep -Eq '^https?://[]A-Za-z0-9._~%@:/[-]+$' ||
   die "--hub must be the hub's URL, e.g. http://hub.lan:8080"
 HUB=${HUB%/}
-[ -n "$KEY" ] || die "--key is required (the hub's API key)"
-case "$KEY" in *[!A-Za-z0-9._~+/=-]*) die "--key holds characters an API key cannot" ;; esac
-[ ${#KEY} -le 256 ] || die "--key is longer than 256 characters"
+if [ -n "$TOKEN_FILE" ]; then
+  [ -r "$TOKEN_FILE" ] || die "--token-file $TOKEN_FILE: cannot read it"
+  TOKEN=$(head -c 200 "$TOKEN_FILE" | tr -d ' \t\r\n')
+fi
+# An agent token from an earlier install is kept; a new enrollment is needed only without one.
+ENROLLED=
+if [ -f "$CONF" ] && grep -Eq '^agent_token: *"?hlca_' "$CONF"; then ENROLLED=1; fi
+if [ -z "$TOKEN" ] && [ -z "$ENROLLED" ]; then
+  if (exec </dev/tty) 2>/dev/null; then
+    printf 'Enrollment token (from the hub; not shown): ' >/dev/tty
+    stty -echo </dev/tty 2>/dev/null || true
+    IFS= read -r TOKEN </dev/tty || TOKEN=
+    stty echo </dev/tty 2>/dev/null || true
+    printf '\n' >/dev/tty
+  fi
+  [ -n "$TOKEN" ] || die "an enrollment token is required: create one on the hub (dashboard, or POST /api/v1/agents/enrollment-tokens) and give it on the terminal, in HOMELABCMD_ENROLLMENT_TOKEN or with --token-file FILE"
+fi
+if [ -n "$TOKEN" ]; then
+  printf '%s' "$TOKEN" | grep -Eq '^hlce_[A-Za-z0-9_-]{1,123}$' ||
+    die "that is not an enrollment token (they start with hlce_)"
+fi
 if [ -z "$ID" ]; then
   ID=$(hostname 2>/dev/null | cut -d. -f1 | tr 'A-Z_' 'a-z-')
 fi
@@ -89,15 +119,18 @@ else
     die "could not download $HUB/agent/homelabcmd-agent"
   hdr() { tr -d '\r' <"$TMP/headers" | grep -i "^$1:" | tail -n 1 | cut -d: -f2- | tr -d ' '; }
   ARCH=$(hdr X-HomelabCmd-Arch)
-  SUM=$(hdr X-Checksum-Sha256)
   HERE=$(uname -m)
   if [ -n "$ARCH" ] && [ "$ARCH" != "$HERE" ]; then
     die "the hub serves an agent built for $ARCH but this machine is $HERE; build the agent for $HERE (see the README, 'Raspberry Pis') and re-run with --binary FILE"
   fi
-  if [ -n "$SUM" ] && command -v sha256sum >/dev/null 2>&1; then
-    GOT=$(sha256sum "$TMP/agent" | cut -d' ' -f1)
-    [ "$GOT" = "$SUM" ] || die "the downloaded agent's checksum does not match ($GOT != $SUM)"
-  fi
+  # Fail closed: no checksum from the hub, no sha256sum, or a different sum.
+  printf '%s' "$AGENT_SHA256" | grep -Eq '^[0-9a-f]{64}$' ||
+    die "this script carries no checksum of the agent (fetch it from the hub's /agent/install.sh)"
+  command -v sha256sum >/dev/null 2>&1 ||
+    die "sha256sum is needed to verify the agent (apt install coreutils)"
+  GOT=$(sha256sum "$TMP/agent" | cut -d' ' -f1)
+  [ "$GOT" = "$AGENT_SHA256" ] ||
+    die "the downloaded agent's checksum does not match the one in this script ($GOT != $AGENT_SHA256); nothing was installed"
 fi
 chmod 0755 "$TMP/agent"
 "$TMP/agent" --version >/dev/null 2>&1 || die "the agent binary does not run on this machine"
@@ -107,25 +140,30 @@ cp "$TMP/agent" "$BIN.new"
 chmod 0755 "$BIN.new"
 mv -f "$BIN.new" "$BIN"
 
-# ---- configuration (0600: it holds the API key) -------------------------------
+# ---- configuration (0600: it holds the agent's token) ------------------------
 umask 077
 mkdir -p "$ETC" "$STATE/spool"
 chmod 0700 "$ETC" "$STATE" "$STATE/spool"
 {
   echo "# homelabcmd-agent configuration (written by install.sh; other keys are kept on re-install)"
   echo "hub_url: \"$HUB\""
-  echo "api_key: \"$KEY\""
   echo "server_id: \"$ID\""
+  [ -z "$TOKEN" ] || echo "enrollment_token: \"$TOKEN\""
   echo "machine_type: $TYPE"
   [ -z "$INTERVAL" ] || echo "interval: $INTERVAL"
   echo "spool_dir: \"/var/lib/homelabcmd-agent/spool\""
   if [ -f "$CONF" ]; then
-    grep -Ev '^(# homelabcmd-agent configuration|hub_url:|api_key:|server_id:|machine_type:|interval:|spool_dir:)' "$CONF" || true
+    if [ -n "$TOKEN" ]; then DROP='|agent_token:|enrollment_token:|api_key:'; else DROP='|enrollment_token:'; fi
+    grep -Ev "^(# homelabcmd-agent configuration|hub_url:|server_id:|machine_type:|interval:|spool_dir:$DROP)" "$CONF" || true
   fi
 } >"$CONF.new"
 chmod 0600 "$CONF.new"
 mv -f "$CONF.new" "$CONF"
 "$BIN" --config "$CONF" --check >/dev/null || die "the written configuration was refused (see above)"
+if [ -n "$TOKEN" ]; then
+  # The agent trades the one-time token for its own and saves that in $CONF.
+  "$BIN" --config "$CONF" --enroll || die "enrolling with the hub failed (see above)"
+fi
 
 # ---- the service ----------------------------------------------------------------
 mkdir -p "$(dirname "$UNIT")"

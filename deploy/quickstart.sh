@@ -83,8 +83,16 @@ if [ -f "$AGENT_PID" ] && kill -0 "$(cat "$AGENT_PID")" 2>/dev/null; then
   kill "$(cat "$AGENT_PID")"
 fi
 echo "==> installing the push agent as '$AGENT_ID'"
-if curl -fsS "http://127.0.0.1:$PORT/agent/install.sh" |
-   sh -s -- --hub "http://127.0.0.1:$PORT" --key "$KEY" --id "$AGENT_ID" >/dev/null; then
+# With a one-time enrollment token bound to that id, as a laptop would: the
+# agent never holds the admin key. The key goes to curl on stdin and the token
+# to the installer in its environment, so neither shows in the process list.
+ENROLL=$(printf 'X-API-Key: %s\n' "$KEY" |
+  curl -fsS -H @- -H 'Content-Type: application/json' \
+    -d "{\"server_id\":\"$AGENT_ID\",\"expires_in_seconds\":300}" \
+    "http://127.0.0.1:$PORT/api/v1/agents/enrollment-tokens" |
+  sed -n 's/.*"token":"\(hlce_[A-Za-z0-9_-]*\)".*/\1/p') || ENROLL=
+if [ -n "$ENROLL" ] && curl -fsS "http://127.0.0.1:$PORT/agent/install.sh" |
+   HOMELABCMD_ENROLLMENT_TOKEN=$ENROLL sh -s -- --hub "http://127.0.0.1:$PORT" --id "$AGENT_ID" >/dev/null; then
   if ! { [ -d /run/systemd/system ] && systemctl is-active --quiet homelabcmd-agent.service; }; then
     nohup /usr/local/bin/homelabcmd-agent --config /etc/homelabcmd-agent/config.yaml \
       >>"$DATA/agent.log" 2>&1 &

@@ -2,7 +2,9 @@
  * asks systemctl/docker/apt-get (without a shell) for the configured
  * services, containers and pending updates, turns it all into a heartbeat
  * (TRD §4, extended with raw counters, filesystems, network and
- * temperatures) and posts it to the hub every interval with X-API-Key over
+ * temperatures) and posts it to the hub every interval, signed with its
+ * agent token (Authorization: Bearer; got once for an enrollment token) or,
+ * as v1 agents did, the admin key in X-API-Key, over
  * one reused libcurl handle; what the hub does not take goes to an on-disk
  * spool sent in order later. `--once` prints the heartbeat instead. */
 #include <dirent.h>
@@ -615,18 +617,99 @@ spool_drain(const struct spool *sp, CURL *c, const char *url, char *buf)
     return rc;
 }
 
+/* A reply body, kept up to a small cap (the enroll answer is ~200 bytes). */
+struct reply {
+    char data[4096];
+    size_t len;
+};
+
+static size_t
+keep(char *p, size_t size, size_t n, void *ud)
+{
+    struct reply *rp = ud;
+    size_t got = size * n, room = sizeof(rp->data) - 1 - rp->len;
+    memcpy(rp->data + rp->len, p, got < room ? got : room);
+    rp->len += got < room ? got : room;
+    rp->data[rp->len] = '\0';
+    return got;
+}
+
+/* Exchanges cfg's enrollment token for this machine's agent token (into
+ * cfg->agent_token) and writes it into the config file at `path` in place
+ * of the enrollment token, which the hub has now spent. 0, or -1 with a
+ * message on stderr. */
+static int
+enroll(struct hlc_agent_config *cfg, const char *path)
+{
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    json_t *req = json_pack("{s:s, s:s, s:s}", "token", cfg->enrollment_token, "server_id",
+                            cfg->server_id, "machine_type", cfg->machine_type);
+    /* The hub takes a host name only in its RFC 1123 form; leave out others. */
+    if (host[0] && strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") ==
+                       strlen(host))
+        json_object_set_new(req, "hostname", json_string(host));
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/api/v1/agents/enroll", cfg->hub_url);
+    struct reply rp = {.len = 0};
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rp);
+    CURLcode cc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(body);
+    json_t *ans = cc == CURLE_OK ? json_loads(rp.data, 0, NULL) : NULL;
+    const char *tok = json_string_value(json_object_get(ans, "agent_token"));
+    int rc = -1;
+    char err[300];
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "homelabcmd-agent: enrolling at %s: %s\n", url, curl_easy_strerror(cc));
+    } else if (status != 201 || !tok) {
+        const char *msg = json_string_value(
+            json_object_get(json_object_get(ans, "detail"), "message"));
+        fprintf(stderr, "homelabcmd-agent: the hub refused the enrollment token (HTTP %ld): %s\n",
+                status, msg ? msg : "no reason given");
+    } else if (hlc_agent_config_set(cfg, "agent_token", tok, err, sizeof(err)) != 0) {
+        fprintf(stderr, "homelabcmd-agent: the hub's answer: %s\n", err);
+    } else if (hlc_agent_config_store_token(path, tok, err, sizeof(err)) != 0) {
+        fprintf(stderr, "homelabcmd-agent: enrolled, but could not save the agent token: %s\n",
+                err);
+    } else {
+        fprintf(stderr, "homelabcmd-agent: enrolled as %s; agent token saved in %s\n",
+                cfg->server_id, path);
+        cfg->enrollment_token[0] = '\0';
+        rc = 0;
+    }
+    json_decref(ans);
+    explicit_bzero(rp.data, sizeof(rp.data));
+    return rc;
+}
+
 static void
 usage(FILE *f)
 {
     fputs("usage: homelabcmd-agent [--config FILE] [--hub URL] [--key KEY] [--id SERVER_ID]\n"
           "         [--type workstation|server] [--interval SECONDS] [--spool-dir DIR]\n"
           "         [--spool-max FILES] [--spool-max-bytes BYTES] [--once] [--check]\n"
-          "         [--version]\n"
+          "         [--enroll] [--version]\n"
           "Settings come from FILE (default " HLC_AGENT_CONFIG_PATH ", if it exists),\n"
           "then the environment (HOMELABCMD_AGENT_HUB, _KEY, _ID, _TYPE, _INTERVAL,\n"
-          "_SPOOL_DIR, _SPOOL_MAX, _SPOOL_MAX_BYTES), then the flags.\n"
-          "  --once   print the heartbeat it would send and exit\n"
-          "  --check  check the settings and exit (0 when usable)\n",
+          "_SPOOL_DIR, _SPOOL_MAX, _SPOOL_MAX_BYTES, _TOKEN, _ENROLLMENT_TOKEN), then\n"
+          "the flags. Tokens are never flags (a process list shows those).\n"
+          "  --once    print the heartbeat it would send and exit\n"
+          "  --check   check the settings and exit (0 when usable)\n"
+          "  --enroll  exchange enrollment_token for an agent token, save it in FILE, exit\n",
           f);
 }
 
@@ -634,16 +717,19 @@ int
 main(int argc, char **argv)
 {
     const char *config_path = NULL;
-    bool once = false, check = false;
-    /* flag values by YAML key, applied after the file and the environment */
-    const char *flag_val[8] = {NULL};
-    static const char *const flag_key[8] = {"hub_url",  "api_key",         "server_id",
-                                            "machine_type", "interval",    "spool_dir",
-                                            "spool_max_files", "spool_max_bytes"};
-    static const char *const env_name[8] = {
+    bool once = false, check = false, enroll_only = false;
+    /* flag values by YAML key, applied after the file and the environment;
+     * the last two (tokens) come only from the file or the environment */
+    const char *flag_val[10] = {NULL};
+    static const char *const flag_key[10] = {"hub_url",  "api_key",         "server_id",
+                                             "machine_type", "interval",    "spool_dir",
+                                             "spool_max_files", "spool_max_bytes",
+                                             "agent_token", "enrollment_token"};
+    static const char *const env_name[10] = {
         "HOMELABCMD_AGENT_HUB",       "HOMELABCMD_AGENT_KEY",      "HOMELABCMD_AGENT_ID",
         "HOMELABCMD_AGENT_TYPE",      "HOMELABCMD_AGENT_INTERVAL", "HOMELABCMD_AGENT_SPOOL_DIR",
-        "HOMELABCMD_AGENT_SPOOL_MAX", "HOMELABCMD_AGENT_SPOOL_MAX_BYTES"};
+        "HOMELABCMD_AGENT_SPOOL_MAX", "HOMELABCMD_AGENT_SPOOL_MAX_BYTES",
+        "HOMELABCMD_AGENT_TOKEN",     "HOMELABCMD_AGENT_ENROLLMENT_TOKEN"};
     static const struct option opts[] = {
         {"hub", required_argument, NULL, 0},        {"key", required_argument, NULL, 1},
         {"id", required_argument, NULL, 2},         {"type", required_argument, NULL, 3},
@@ -651,6 +737,7 @@ main(int argc, char **argv)
         {"spool-max", required_argument, NULL, 6},  {"spool-max-bytes", required_argument, NULL, 7},
         {"config", required_argument, NULL, 'c'},   {"once", no_argument, NULL, 'o'},
         {"check", no_argument, NULL, 'k'},          {"version", no_argument, NULL, 'v'},
+        {"enroll", no_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -662,6 +749,7 @@ main(int argc, char **argv)
         case 'c': config_path = optarg; break;
         case 'o': once = true; break;
         case 'k': check = true; break;
+        case 'e': enroll_only = true; break;
         case 'v': printf("homelabcmd-agent %s\n", HLC_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -676,7 +764,7 @@ main(int argc, char **argv)
     char err[400];
     int rc = hlc_agent_config_load(config_path ? config_path : HLC_AGENT_CONFIG_PATH,
                                    config_path == NULL, cfg, err, sizeof(err));
-    for (int i = 0; rc == 0 && i < 8; i++) {
+    for (int i = 0; rc == 0 && i < 10; i++) {
         const char *v = flag_val[i];
         if (!v) {
             v = getenv(env_name[i]);
@@ -706,12 +794,32 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (!once && (!cfg->hub_url[0] || !cfg->api_key[0])) {
-        fputs("homelabcmd-agent: the hub URL and API key are required (hub_url/api_key in the "
-              "config file, --hub/--key, or HOMELABCMD_AGENT_HUB/_KEY)\n",
+    if (!once && (!cfg->hub_url[0] ||
+                  !(cfg->agent_token[0] || cfg->enrollment_token[0] || cfg->api_key[0]))) {
+        fputs("homelabcmd-agent: the hub URL and a credential are required (hub_url and "
+              "agent_token or enrollment_token in the config file or HOMELABCMD_AGENT_HUB/"
+              "_TOKEN/_ENROLLMENT_TOKEN; a v1 api_key still works)\n",
               stderr);
         free(cfg);
         return 2;
+    }
+    const char *conf = config_path ? config_path : HLC_AGENT_CONFIG_PATH;
+    if (enroll_only && !cfg->enrollment_token[0]) {
+        fputs("homelabcmd-agent: --enroll needs an enrollment_token (config file or "
+              "HOMELABCMD_AGENT_ENROLLMENT_TOKEN)\n", stderr);
+        free(cfg);
+        return 2;
+    }
+    /* An enrollment token is exchanged once: at --enroll, or at the first
+     * start that has no agent token yet. */
+    if (!once && !check && cfg->enrollment_token[0] && (enroll_only || !cfg->agent_token[0])) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        rc = enroll(cfg, conf);
+        curl_global_cleanup();
+        if (rc != 0 || enroll_only) {
+            free(cfg);
+            return rc ? 1 : 0;
+        }
     }
     if (check) {
         printf("homelabcmd-agent: settings OK: %s as %s (%s) every %ld s%s%s\n",
@@ -747,7 +855,10 @@ main(int argc, char **argv)
     CURL *c = curl_easy_init();
     char url[1024], hdr[600];
     snprintf(url, sizeof(url), "%s/api/v1/agents/heartbeat", cfg->hub_url);
-    snprintf(hdr, sizeof(hdr), "X-API-Key: %s", cfg->api_key);
+    if (cfg->agent_token[0])
+        snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", cfg->agent_token);
+    else
+        snprintf(hdr, sizeof(hdr), "X-API-Key: %s", cfg->api_key);
     struct curl_slist *h = curl_slist_append(NULL, hdr);
     h = curl_slist_append(h, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);

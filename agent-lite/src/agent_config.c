@@ -2,10 +2,13 @@
 #include "agent_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -101,6 +104,18 @@ hlc_agent_config_set(struct hlc_agent_config *c, const char *key, const char *v,
                        strlen(v))
             return fail(err, errlen, "api_key: must be 1..256 of A-Z a-z 0-9 . _ ~ + / = -");
         return set_string(c->api_key, sizeof(c->api_key), key, v, err, errlen);
+    }
+    if (strcmp(key, "agent_token") == 0 || strcmp(key, "enrollment_token") == 0) {
+        /* The hub's tokens are a prefix and base64url: nothing else is one. */
+        bool agent = key[0] == 'a';
+        size_t tl = strlen(v);
+        if (tl > 128 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != tl ||
+            (tl && strncmp(v, agent ? "hlca_" : "hlce_", 5) != 0))
+            return fail(err, errlen, "%s: must be a token the hub gave (%s..., at most 128 "
+                        "characters)", key, agent ? "hlca_" : "hlce_");
+        return agent ? set_string(c->agent_token, sizeof(c->agent_token), key, v, err, errlen)
+                     : set_string(c->enrollment_token, sizeof(c->enrollment_token), key, v, err,
+                                  errlen);
     }
     if (strcmp(key, "server_id") == 0) {
         if (!slug(v))
@@ -329,5 +344,78 @@ hlc_agent_config_load(const char *path, bool missing_ok, struct hlc_agent_config
             fail(err, errlen, "%s: %s", path, msg);
     }
     free(buf);
+    return rc;
+}
+
+/* True when the line at p (up to its newline) sets top-level key `key`. */
+static bool
+line_sets(const char *p, const char *end, const char *key)
+{
+    size_t k = strlen(key);
+    return (size_t)(end - p) > k && strncmp(p, key, k) == 0 && (p[k] == ':');
+}
+
+char *
+hlc_agent_config_with_token(const char *text, size_t len, const char *token)
+{
+    size_t cap = len + strlen(token) + 32;
+    char *out = hlc_xmalloc(cap);
+    size_t n = 0;
+    const char *p = text, *stop = text + len;
+    while (p < stop) {
+        const char *nl = memchr(p, '\n', (size_t)(stop - p));
+        const char *end = nl ? nl + 1 : stop;
+        if (!line_sets(p, end, "agent_token") && !line_sets(p, end, "enrollment_token")) {
+            memcpy(out + n, p, (size_t)(end - p));
+            n += (size_t)(end - p);
+        }
+        p = end;
+    }
+    if (n > 0 && out[n - 1] != '\n')
+        out[n++] = '\n';
+    n += (size_t)snprintf(out + n, cap - n, "agent_token: \"%s\"\n", token);
+    return out;
+}
+
+int
+hlc_agent_config_store_token(const char *path, const char *token, char *err, size_t errlen)
+{
+    char *old = hlc_xmalloc(HLC_AGENT_CONFIG_MAX + 1);
+    size_t n = 0;
+    FILE *f = fopen(path, "re");
+    if (f) {
+        n = fread(old, 1, HLC_AGENT_CONFIG_MAX, f);
+        fclose(f);
+    } else if (errno != ENOENT) {
+        free(old);
+        return fail(err, errlen, "%s: %s", path, strerror(errno));
+    }
+    char *text = hlc_agent_config_with_token(old, n, token);
+    free(old);
+    char tmp[600];
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    size_t len = strlen(text);
+    if (fd < 0) {
+        fail(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, 0600) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+        fail(err, errlen, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        fail(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    explicit_bzero(text, strlen(text));
+    free(text);
     return rc;
 }

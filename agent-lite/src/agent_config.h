@@ -19,7 +19,9 @@ enum hlc_agent_docker { HLC_DOCKER_AUTO, HLC_DOCKER_ON, HLC_DOCKER_OFF };
 
 struct hlc_agent_config {
     char hub_url[512];        /* hub_url: http(s)://host[:port] */
-    char api_key[257];        /* api_key */
+    char api_key[257];        /* api_key: the hub's admin key (v1 style; prefer agent_token) */
+    char agent_token[129];    /* agent_token: this machine's own token (hlca_...) */
+    char enrollment_token[129]; /* enrollment_token: one-time (hlce_...), exchanged at start */
     char server_id[64];       /* server_id: slug; "" = this host's name */
     char machine_type[16];    /* machine_type: workstation (default) | server */
     long interval;            /* interval: seconds between heartbeats, 1..86400 (60) */
@@ -45,6 +47,17 @@ int hlc_agent_config_parse(const char *text, size_t len, struct hlc_agent_config
  * an error (the default path). 0 or -1 with err. */
 int hlc_agent_config_load(const char *path, bool missing_ok, struct hlc_agent_config *c,
                           char *err, size_t errlen);
+
+/* The config text with its agent_token set to `token` and any
+ * enrollment_token removed (top-level lines of those keys dropped, one
+ * `agent_token: "..."` line appended); everything else kept byte for byte.
+ * Heap text the caller frees. Pure. */
+char *hlc_agent_config_with_token(const char *text, size_t len, const char *token);
+
+/* Rewrites the file at path that way (missing: created), mode 0600, through
+ * a temporary file that is fsynced and renamed, so a crash leaves the old
+ * file or the new one. 0 or -1 with err. */
+int hlc_agent_config_store_token(const char *path, const char *token, char *err, size_t errlen);
 
 /* Applies one setting given as text (from a flag or the environment), with
  * the same checks as the file; `key` is a YAML key name. 0 or -1 with err. */

@@ -9,6 +9,8 @@
 
 #define B64_VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define KEYID_BYTES 4
+/* base64url of HLC_TOKEN_KEY_BYTES without padding. */
+#define KEY_B64_CHARS 43
 
 struct tkey {
     unsigned char key[HLC_TOKEN_KEY_BYTES]; /* secret key bytes */
@@ -58,6 +60,10 @@ hlc_keyring_parse(const char *spec, struct hlc_keyring **out)
         const char *last = end;
         while (last > p && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\n' ||
                             last[-1] == '\r'))
+            last--;
+        /* Python's Fernet.generate_key() prints the same 32 bytes with the
+         * one '=' of base64url padding: 44 characters instead of 43. */
+        if (last - p == KEY_B64_CHARS + 1 && last[-1] == '=')
             last--;
         size_t binlen = 0;
         const char *b64end = NULL;

@@ -65,8 +65,12 @@ find_net(const struct hlc_sample *s, const char *name)
 void
 hlc_sample_derive(const struct hlc_sample *prev, struct hlc_sample *cur)
 {
-    cur->have &= ~(unsigned)(HLC_HAVE_CPU_PERCENT | HLC_HAVE_NET_RATES);
-    cur->cpu_percent = 0.0;
+    if (cur->have & HLC_HAVE_CPU_REPORTED) {
+        cur->have &= ~(unsigned)HLC_HAVE_NET_RATES;
+    } else {
+        cur->have &= ~(unsigned)(HLC_HAVE_CPU_PERCENT | HLC_HAVE_NET_RATES);
+        cur->cpu_percent = 0.0;
+    }
     for (size_t i = 0; i < cur->nnet; i++)
         cur->net[i].rx_bps = cur->net[i].tx_bps = 0.0;
     if (!prev || prev->timestamp >= cur->timestamp)

@@ -106,6 +106,52 @@ class HeartbeatTest(unittest.TestCase):
         self.assertEqual([c["name"] for c in ctr], ["web"])
         self.assertEqual(self.stored("laptop"), [t, t + 5])
 
+    def test_v1_heartbeat_from_the_trd_stores_everything(self):
+        # The TRD's §4 "Agent heartbeat" request, every field as written there.
+        path = os.path.join(os.path.dirname(__file__), "../fixtures/heartbeat/trd_v1.json")
+        with open(path) as f:
+            text = f.read()
+        t = int(time.time()) - 120
+        r = self.hub.post("/api/v1/agents/heartbeat",
+                          raw=text.replace("TIMESTAMP", iso(t)).encode(),
+                          headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r)
+        sid = "omv-mediaserver"
+        latest = self.hub.get(f"/api/v1/metrics/{sid}/latest").json
+        self.assertEqual(latest["cpu_percent"], 23.5)
+        self.assertEqual(latest["disk_percent"], 85.0)
+        fs = latest["filesystems"]
+        self.assertEqual([(f["mount"], f["total_bytes"], f["used_bytes"]) for f in fs],
+                         [("/", 2000 * GIB, 1700 * GIB)])
+        self.assertEqual([(n["name"], n["rx_bytes"], n["tx_bytes"]) for n in latest["network"]],
+                         [("total", 123456789012, 9876543210)])
+        db = sqlite3.connect(os.path.join(self.hub.data_dir, "homelabcmd.db"), timeout=10)
+        try:
+            row = db.execute(
+                "SELECT cpu_percent, disk_percent, disk_used_bytes, disk_total_bytes,"
+                " network_rx_bytes, network_tx_bytes FROM metrics WHERE server_id=?",
+                (sid,)).fetchone()
+        finally:
+            db.close()
+        self.assertEqual(row, (23.5, 85.0, 1700 * GIB, 2000 * GIB, 123456789012, 9876543210))
+        svcs = {v["service_name"]: v for v in
+                self.hub.get(f"/api/v1/servers/{sid}/services").json["services"]}
+        self.assertEqual(svcs["plex"]["cpu_percent"], 12.5)
+        self.assertEqual(svcs["plex"]["status"], "running")
+        self.assertIsNone(svcs["sonarr"]["cpu_percent"])
+        # 85 % of the disk: the v1 agent raises the disk warning like any machine.
+        al = self.hub.get(f"/api/v1/alerts?server_id={sid}&status=active").json["alerts"]
+        self.assertIn(("disk_warning", "/"), [(a["type"], a["subject"]) for a in al])
+        # The next heartbeat keeps its own cpu_percent and derives a network rate.
+        hb = json.loads(text.replace("TIMESTAMP", iso(t + 60)))
+        hb["metrics"]["cpu_percent"] = 7.0
+        hb["metrics"]["network_rx_bytes"] += 6000
+        r = self.hub.post("/api/v1/agents/heartbeat", hb)
+        self.assertEqual(r.status, 200, r)
+        latest = self.hub.get(f"/api/v1/metrics/{sid}/latest").json
+        self.assertEqual(latest["cpu_percent"], 7.0)
+        self.assertEqual(latest["network_rx_bps"], 100.0)
+
     def test_declared_server_type_and_existing_machine_kept(self):
         r = self.hub.post("/api/v1/agents/heartbeat", heartbeat("rack1", machine_type="server"))
         self.assertEqual(r.status, 200, r)

@@ -6,6 +6,7 @@ missing, never blocked by a heartbeat the hub refuses for good, and kept
 under its byte cap while the hub is away."""
 import hashlib
 import json
+import re
 import os
 import shutil
 import signal
@@ -107,21 +108,46 @@ class InstallTest(unittest.TestCase):
         assert code == 0, log[-3000:]
         assert "AddressSanitizer" not in log and "runtime error:" not in log, log[-5000:]
 
-    def install(self, *args, check=True):
-        cmd = (f"curl -fsS {self.hub.url}/agent/install.sh | sh -s -- " +
-               " ".join(f"'{a}'" for a in args))
-        r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
+    def install(self, *args, check=True, token=None, env=None, script=None):
+        """The one-liner; the enrollment token only in the environment. A new
+        session: no terminal to ask on, as under a pipe from cron or CI."""
+        src = f"cat '{script}'" if script else f"curl -fsS {self.hub.url}/agent/install.sh"
+        cmd = f"{src} | sh -s -- " + " ".join(f"'{a}'" for a in args)
+        e = {k: v for k, v in os.environ.items() if not k.startswith("HOMELABCMD_")}
+        if token:
+            e["HOMELABCMD_ENROLLMENT_TOKEN"] = token
+        e.update(env or {})
+        r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120, env=e,
+                           start_new_session=True)
         if check:
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return r
+
+    def enrollment_token(self, **body):
+        r = self.hub.post("/api/v1/agents/enrollment-tokens", body)
+        self.assertEqual(r.status, 201, r)
+        return r.json["token"]
+
+    def served_script(self, name, transform=lambda t: t):
+        """The installer as the hub serves it, changed by transform, in a file."""
+        r = self.hub.request("GET", "/agent/install.sh", key=None)
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(transform(r.raw.decode()))
+        return path
 
     def test_served_files(self):
         r = self.hub.request("GET", "/agent/install.sh", key=None)
         self.assertEqual(r.status, 200)
         self.assertTrue(r.headers["Content-Type"].startswith("text/x-shellscript"))
+        # The script is the repository's, with the served binary's SHA-256 written in.
         with open(os.path.join(os.path.dirname(__file__), "../../deploy/agent-install.sh"),
                   "rb") as f:
-            self.assertEqual(r.raw, f.read())
+            src = f.read()
+        with open(AGENT, "rb") as f:
+            want = hashlib.sha256(f.read()).hexdigest()
+        self.assertIn(b"AGENT_SHA256=@HLC_AGENT_SHA256@\n", src)
+        self.assertEqual(r.raw, src.replace(b"@HLC_AGENT_SHA256@", want.encode()))
         r = self.hub.request("GET", "/agent/homelabcmd-agent", key=None)
         self.assertEqual(r.status, 200)
         with open(AGENT, "rb") as f:
@@ -135,8 +161,8 @@ class InstallTest(unittest.TestCase):
 
     def test_install_reinstall_uninstall(self):
         root = os.path.join(self.tmp, "root")
-        r = self.install("--root", root, "--hub", self.hub.url, "--key", self.hub.api_key,
-                         "--id", "den-pc")
+        tok = self.enrollment_token()
+        r = self.install("--root", root, "--hub", self.hub.url, "--id", "den-pc", token=tok)
         self.assertIn("installed under", r.stdout)
         binp = os.path.join(root, "usr/local/bin/homelabcmd-agent")
         conf = os.path.join(root, "etc/homelabcmd-agent/config.yaml")
@@ -148,34 +174,52 @@ class InstallTest(unittest.TestCase):
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(conf)).st_mode), 0o700)
         text = slurp(conf)
         self.assertIn(f'hub_url: "{self.hub.url}"', text)
-        self.assertIn(f'api_key: "{self.hub.api_key}"', text)
         self.assertIn('server_id: "den-pc"', text)
+        # Enrolled: the one-time token is gone, the machine's own token is there,
+        # and neither the admin key nor the enrollment token was written anywhere.
+        self.assertNotIn("enrollment_token", text)
+        self.assertNotIn(tok, text)
+        self.assertNotIn(self.hub.api_key, text)
+        self.assertNotIn("api_key", text)
+        agent_tok = [ln.split('"')[1] for ln in text.splitlines() if ln.startswith("agent_token:")]
+        self.assertEqual(len(agent_tok), 1, text)
+        self.assertTrue(agent_tok[0].startswith("hlca_"))
+        toks = self.hub.get("/api/v1/servers/den-pc/agent-tokens").json["agent_tokens"]
+        self.assertEqual(len(toks), 1)
+        # The same enrollment token again: spent, nothing installed over it.
+        r = self.install("--root", os.path.join(self.tmp, "again"), "--hub", self.hub.url,
+                         "--id", "den-pc2", token=tok, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("already used", r.stderr)
         u = slurp(unit)
         self.assertIn("ExecStart=/usr/local/bin/homelabcmd-agent --config "
                       "/etc/homelabcmd-agent/config.yaml", u)
         self.assertIn("WantedBy=multi-user.target", u)
-        # the operator adds services; a re-install with a new key keeps them, once each
+        # the operator adds services; a re-install (no new token: the agent token
+        # stays) keeps them, once each
         with open(conf, "a") as f:
             f.write("services:\n  - ssh\n")
-        self.install("--root", root, "--hub", self.hub.url + "/", "--key", "other-key-123",
-                     "--id", "den-pc", "--interval", "30")
+        self.install("--root", root, "--hub", self.hub.url + "/", "--id", "den-pc",
+                     "--interval", "30")
         text = slurp(conf)
-        self.assertEqual(text.count("api_key:"), 1, text)
-        self.assertIn('api_key: "other-key-123"', text)
+        self.assertEqual(text.count("agent_token:"), 1, text)
+        self.assertIn(f'agent_token: "{agent_tok[0]}"', text)
         self.assertIn("interval: 30", text)
         self.assertIn("services:\n  - ssh", text)
         self.assertEqual(text.count("hub_url:"), 1)
         # the installed agent runs from that config and reports to the hub
         with open(conf, "w") as f:
-            f.write(text.replace("other-key-123", self.hub.api_key).replace("interval: 30",
-                                                                              "interval: 1"))
+            f.write(text.replace("interval: 30", "interval: 1"))
         a = Agent(["--config", conf, "--spool-dir", os.path.join(self.tmp, "spool")])
         try:
-            ok = wait_for(lambda: self.hub.get("/api/v1/servers/den-pc").status == 200)
+            ok = wait_for(lambda: self.hub.get("/api/v1/servers/den-pc").json.get("agent_auth")
+                          == "agent_token")
             self.assertTrue(ok, slurp(a.log))
         finally:
             code, out = a.stop()
         self.assertEqual(code, 0, out)
+        toks = self.hub.get("/api/v1/servers/den-pc/agent-tokens").json["agent_tokens"]
+        self.assertIsNotNone(toks[0]["last_used_at"])
         # uninstall removes everything it wrote
         r = self.install("--root", root, "--uninstall")
         for p in (binp, conf, unit, os.path.join(root, "var/lib/homelabcmd-agent")):
@@ -183,20 +227,85 @@ class InstallTest(unittest.TestCase):
 
     def test_bad_arguments_install_nothing(self):
         root = os.path.join(self.tmp, "bad")
-        cases = [(["--hub", "ftp://x", "--key", "k"], "--hub must be"),
-                 (["--hub", self.hub.url, "--key", "k;reboot"], "--key holds"),
-                 (["--hub", self.hub.url, "--key", "k", "--id", "Bad Id"], "--id must be"),
-                 (["--hub", self.hub.url, "--key", "k", "--type", "toaster"], "--type"),
-                 (["--hub", self.hub.url, "--key", "k", "--interval", "1"], "--interval"),
-                 (["--hub", self.hub.url], "--key is required"),
-                 (["--hub", f"http://127.0.0.1:{free_port()}", "--key", "k"], "could not download"),
+        tok = "hlce_" + "C" * 43  # well-formed; each case fails before it is used
+        cases = [(["--hub", "ftp://x"], "--hub must be"),
+                 (["--hub", self.hub.url, "--key", self.hub.api_key], "--key is gone"),
+                 (["--hub", self.hub.url, "--id", "Bad Id"], "--id must be"),
+                 (["--hub", self.hub.url, "--type", "toaster"], "--type"),
+                 (["--hub", self.hub.url, "--interval", "1"], "--interval"),
+                 (["--hub", f"http://127.0.0.1:{free_port()}"], "could not download"),
+                 (["--hub", self.hub.url, "--token-file", "/nonexistent"], "--token-file"),
                  (["--wat"], "unknown option")]
         for args, msg in cases:
-            r = self.install("--root", root, *args, check=False)
+            r = self.install("--root", root, *args, check=False, token=tok)
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn(msg, r.stderr, (args, r.stderr))
             self.assertFalse(os.path.exists(os.path.join(root, "etc/homelabcmd-agent/config.yaml")),
                              args)
+        for env, msg in [({}, "an enrollment token is required"),
+                         ({"HOMELABCMD_ENROLLMENT_TOKEN": self.hub.api_key},
+                          "not an enrollment token"),
+                         ({"HOMELABCMD_ENROLLMENT_TOKEN": "hlce_x'; reboot #"},
+                          "not an enrollment token")]:
+            r = self.install("--root", root, "--hub", self.hub.url, check=False, env=env)
+            self.assertNotEqual(r.returncode, 0, env)
+            self.assertIn(msg, r.stderr, (env, r.stderr))
+            self.assertFalse(os.path.exists(os.path.join(root, "etc/homelabcmd-agent/config.yaml")))
+
+    def test_checksum_in_the_script_fails_closed(self):
+        root = os.path.join(self.tmp, "sum")
+        tok = self.enrollment_token()
+        conf = os.path.join(root, "etc/homelabcmd-agent/config.yaml")
+        binp = os.path.join(root, "usr/local/bin/homelabcmd-agent")
+        # A binary that is not the one the script names (a tampered download, or
+        # a script from elsewhere): refused, nothing installed, token not spent.
+        wrong = self.served_script("wrong.sh", lambda t: re.sub(
+            r"AGENT_SHA256=[0-9a-f]{64}", "AGENT_SHA256=" + "0" * 64, t))
+        unsigned = self.served_script("unsigned.sh", lambda t: re.sub(
+            r"AGENT_SHA256=[0-9a-f]{64}", "AGENT_SHA256=@HLC_AGENT_SHA256@", t))
+        # No sha256sum on the machine: refused too (PATH without it).
+        nosum = os.path.join(self.tmp, "nosum-bin")
+        os.makedirs(nosum, exist_ok=True)
+        for d in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+            for n in os.listdir(d):
+                if n != "sha256sum" and not os.path.lexists(os.path.join(nosum, n)):
+                    os.symlink(os.path.join(d, n), os.path.join(nosum, n))
+        for script, env, msg in [(wrong, {}, "checksum does not match"),
+                                 (unsigned, {}, "carries no checksum"),
+                                 (None, {"PATH": nosum}, "sha256sum is needed")]:
+            r = self.install("--root", root, "--hub", self.hub.url, "--id", "sum-pc", token=tok,
+                             env=env, script=script, check=False)
+            self.assertNotEqual(r.returncode, 0, msg)
+            self.assertIn(msg, r.stderr, (msg, r.stderr))
+            self.assertFalse(os.path.exists(binp), msg)
+            self.assertFalse(os.path.exists(conf), msg)
+        # The untouched script with the same token still installs: it was never spent.
+        self.install("--root", root, "--hub", self.hub.url, "--id", "sum-pc", token=tok)
+        self.assertIn("agent_token:", slurp(conf))
+
+    def test_token_from_a_file_never_in_the_process_list(self):
+        root = os.path.join(self.tmp, "tokfile")
+        tok = self.enrollment_token(server_id="file-pc")
+        path = os.path.join(self.tmp, "enroll.token")
+        with open(path, "w") as f:
+            f.write(tok + "\n")
+        # Every command the installer runs, with its arguments, is logged by
+        # wrappers in front of PATH: the token must appear in none of them.
+        spy = os.path.join(self.tmp, "spy-bin")
+        log = os.path.join(self.tmp, "spy.log")
+        os.makedirs(spy, exist_ok=True)
+        for n in ("curl", "grep", "head", "tr", "cp", "mv", "chmod", "mkdir", "sed", "cut",
+                  "uname", "sha256sum", "mktemp", "rm", "id", "hostname", "cat", "tail"):
+            real = shutil.which(n)
+            if real:
+                write_exec(os.path.join(spy, n),
+                           f'#!/bin/sh\nprintf "%s\\n" "{n} $*" >> {log}\nexec {real} "$@"\n')
+        self.install("--root", root, "--hub", self.hub.url, "--id", "file-pc", "--token-file", path,
+                     env={"PATH": spy + ":" + os.environ["PATH"]})
+        self.assertIn("curl", slurp(log))
+        self.assertNotIn(tok, slurp(log))
+        self.assertNotIn(tok[5:], slurp(log))
+        self.assertEqual(self.hub.get("/api/v1/servers/file-pc").status, 200)
 
 
 class AgentReportsTest(unittest.TestCase):

@@ -253,6 +253,21 @@ class CredentialsTest(unittest.TestCase):
         with self.hub(key=f"{keygen()},{key2},{self.key1}") as hub:
             self.assertEqual(hub.get("/api/v1/ssh/public-key").status, 200)
 
+    def test_fernet_padded_key_is_the_same_key(self):
+        # As Python's Fernet.generate_key() prints it: base64url with its "=".
+        with open(os.path.join(os.path.dirname(__file__), "../fixtures/crypto/fernet_keys.txt")) as f:
+            fernet = [ln.split()[0] for ln in f if not ln.startswith("#")][0]
+        self.assertEqual((len(fernet), fernet[-1]), (44, "="))
+        with self.hub(key=fernet) as hub:
+            r = hub.post("/api/v1/credentials", {"kind": "tailscale_api_key", "value": TS_TOKEN})
+            self.assertEqual(r.status, 201, r)
+            kid = r.json["key_id"]
+        # The same 32 bytes written without the padding open what it sealed.
+        with self.hub(key=fernet.rstrip("=")) as hub:
+            creds = hub.get("/api/v1/credentials").json["credentials"]
+            self.assertEqual([c["key_id"] for c in creds if c["kind"] == "tailscale_api_key"], [kid])
+            self.assertEqual(hub.get("/api/v1/ssh/public-key").status, 200)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -151,6 +152,54 @@ test_set_and_load(void **state)
     unlink(path);
 }
 
+/* Tokens: only the hub's forms; the config rewrite after enrolling swaps the
+ * enrollment token for the agent token and keeps every other line. */
+static void
+test_tokens_and_rewrite(void **state)
+{
+    (void)state;
+    struct hlc_agent_config c;
+    char err[300] = "";
+    assert_int_equal(parse("enrollment_token: hlce_AbC-_9\nagent_token: \"hlca_xyz\"\n", &c, err),
+                     0);
+    assert_string_equal(c.enrollment_token, "hlce_AbC-_9");
+    assert_string_equal(c.agent_token, "hlca_xyz");
+    const char *bad[] = {"agent_token: hlce_wrongkind\n", "enrollment_token: hlca_x\n",
+                         "agent_token: \"hlca_a b\"\n", "agent_token: \"hlca_$(id)\"\n", NULL};
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(parse(bad[i], &c, err), -1);
+        assert_non_null(strstr(err, "token"));
+    }
+    const char *before = "# by install.sh\nhub_url: \"http://hub:8080\"\n"
+                         "enrollment_token: \"hlce_once\"\nservices: [ssh]\n"
+                         "agent_token: \"hlca_old\"\n# agent_token: in a comment stays\n"
+                         "interval: 30";
+    char *after = hlc_agent_config_with_token(before, strlen(before), "hlca_NEW");
+    assert_string_equal(after, "# by install.sh\nhub_url: \"http://hub:8080\"\n"
+                               "services: [ssh]\n# agent_token: in a comment stays\n"
+                               "interval: 30\nagent_token: \"hlca_NEW\"\n");
+    assert_int_equal(parse(after, &c, err), 0);
+    assert_string_equal(c.agent_token, "hlca_NEW");
+    assert_string_equal(c.enrollment_token, "");
+    free(after);
+
+    char path[] = "/tmp/hlc-agent-tok-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, before, strlen(before)), (ssize_t)strlen(before));
+    close(fd);
+    assert_int_equal(hlc_agent_config_store_token(path, "hlca_SAVED", err, sizeof(err)), 0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    hlc_agent_config_defaults(&c);
+    assert_int_equal(hlc_agent_config_load(path, false, &c, err, sizeof(err)), 0);
+    assert_string_equal(c.agent_token, "hlca_SAVED");
+    assert_string_equal(c.enrollment_token, "");
+    assert_int_equal(c.interval, 30);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -158,6 +207,7 @@ main(void)
         cmocka_unit_test(test_defaults_and_full_file),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_set_and_load),
+        cmocka_unit_test(test_tokens_and_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

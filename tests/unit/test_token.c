@@ -199,7 +199,9 @@ test_bad_keyrings(void **state)
     const char *bad[] = {
         "", ",", "short", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8,",
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A", /* 33 bytes */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", /* padding is not base64url-nopad */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8==", /* 32 bytes take one '=' */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh=8", /* '=' only at the end */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A=", /* 33 bytes, padded */
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+/", NULL};
     for (int i = 0; bad[i]; i++) {
         assert_int_equal(hlc_keyring_parse(bad[i], &kr), HLC_ECRYPTO_KEY);
@@ -208,6 +210,54 @@ test_bad_keyrings(void **state)
     assert_int_equal(hlc_keyring_parse(NULL, &kr), HLC_ECRYPTO_KEY);
     /* spaces around keys are fine */
     kr = ring(" AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8 , gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8\n");
+    assert_int_equal(hlc_keyring_count(kr), 2);
+    hlc_keyring_free(kr);
+}
+
+/* Keys as Python's Fernet.generate_key() prints them (44 characters, one
+ * '=' of padding; fernet_keys.txt from make_fernet_keys.py) are the same 32
+ * bytes as without the '=': same key id, and a token sealed under one opens
+ * under the other. */
+static void
+test_fernet_padded_keys(void **state)
+{
+    (void)state;
+    FILE *f = fopen(HLC_FIXTURES "/crypto/fernet_keys.txt", "re");
+    assert_non_null(f);
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '#')
+            continue;
+        char key[64], kid[16];
+        assert_int_equal(sscanf(line, "%63s %15s", key, kid), 2);
+        assert_int_equal(strlen(key), 44);
+        assert_int_equal(key[43], '=');
+        struct hlc_keyring *padded = ring(key);
+        char id[9];
+        hlc_keyring_key_id(padded, 0, id);
+        assert_string_equal(id, kid);
+        key[43] = '\0';
+        struct hlc_keyring *bare = ring(key);
+        hlc_keyring_key_id(bare, 0, id);
+        assert_string_equal(id, kid);
+        char *tok = NULL;
+        assert_int_equal(hlc_token_seal(padded, "s", 1, &tok), 0);
+        unsigned char *out = NULL;
+        size_t olen = 0;
+        assert_int_equal(hlc_token_open(bare, tok, 0, 0, &out, &olen), 0);
+        assert_int_equal(olen, 1);
+        hlc_token_free_plain(out, olen);
+        free(tok);
+        hlc_keyring_free(padded);
+        hlc_keyring_free(bare);
+        n++;
+    }
+    fclose(f);
+    assert_true(n >= 3);
+    /* A padded key in a ring, next to an unpadded one, as rotation writes it. */
+    struct hlc_keyring *kr =
+        ring("syUv_lq9Py-mBggHwodR6h1IsoQE_1T3jlHuhmLxLMI= ,AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
     assert_int_equal(hlc_keyring_count(kr), 2);
     hlc_keyring_free(kr);
 }
@@ -299,7 +349,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors),      cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_every_byte_flip_fails), cmocka_unit_test(test_distinct_errors),
-        cmocka_unit_test(test_bad_keyrings), cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_bad_keyrings), cmocka_unit_test(test_fernet_padded_keys), cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

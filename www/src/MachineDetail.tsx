@@ -9,6 +9,7 @@ import { usePoll } from './hooks';
 import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
 import { COLS, mergeLayout, type Widget } from './layout';
 import { Bar, State } from './ui';
+import { AdminKeyBadge } from './cards';
 import Chart from './Chart';
 
 const Grid = WidthProvider(Responsive);
@@ -186,6 +187,7 @@ export default function MachineDetail({ id }: { id: string }) {
         </span>
       </div>
       <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}{m.last_error ? ` · ${m.last_error}` : ''}</p>
+      <AdminKeyBadge m={m} />
       {m.host_key_changed && (
         <div className="banner" role="alert">
           The host key of this machine changed. Polling stops until you confirm the machine was reinstalled.

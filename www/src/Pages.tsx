@@ -261,6 +261,31 @@ function Notifications({ cfg, onSaved }: { cfg: Record<string, any>; onSaved: (n
   );
 }
 
+/** Push agents: a one-time enrollment token with the install one-liner (the
+ * token is typed at the installer's prompt, never put on a command line), and
+ * the switch that stops taking heartbeats signed with the admin key. */
+function Agents({ children }: { children: React.ReactNode }) {
+  const [tok, setTok] = useState<{ token: string; expires_at: string } | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const hub = window.location.origin;
+  const create = async () => {
+    setNote(null);
+    try { setTok(await api('POST', '/agents/enrollment-tokens', {})); }
+    catch (x: any) { setNote(`Not created: ${x?.message ?? x}`); }
+  };
+  return (
+    <div className="panel" aria-label="Push agents">
+      <h2>Push agents</h2>
+      <p className="small">On the laptop or desktop, as root, run the line below and paste the enrollment token when it asks.
+        The token works once and until it expires; the agent then holds only its own token.</p>
+      <pre className="small" data-testid="agent-oneliner">{`curl -sSL ${hub}/agent/install.sh | sudo sh -s -- --hub ${hub}`}</pre>
+      <button type="button" onClick={create}>Create enrollment token</button> <span role="status">{note}</span>
+      {tok && <p className="small">Enrollment token (shown once, valid until {tok.expires_at}): <code data-testid="enrollment-token">{tok.token}</code></p>}
+      {children}
+    </div>
+  );
+}
+
 export function SettingsPage() {
   const [cfg, setCfg] = useState<any>(null);
   const [loadErr, setLoadErr] = useState<string | null>(null);
@@ -312,6 +337,12 @@ export function SettingsPage() {
         <FieldError err={err} field="auto_approve_actions" />
         <button type="submit">Save auto-approve</button> <span role="status">{msg.remediation}</span>
       </form>
+      <Agents>
+        <form aria-label="Agent sign-in" onSubmit={(e) => { e.preventDefault(); save('agent'); }}>
+          {bool('agent', 'allow_admin_key_heartbeats', 'Take heartbeats signed with the admin key (v1 agents; flagged on their cards)')}
+          <button type="submit">Save</button> <span role="status">{msg.agent}</span>
+        </form>
+      </Agents>
       <form className="panel" aria-label="Costs" onSubmit={(e) => { e.preventDefault(); save('costs'); }}>
         <h2>Electricity</h2>
         {num('costs', 'electricity_rate_kwh', 'Rate per kWh', 0.01)}

@@ -244,3 +244,27 @@ describe('notification settings', () => {
     await waitFor(() => expect(screen.getByTestId('test-note').textContent).toBe('No channel is configured: save a URL first.'));
   });
 });
+
+describe('push agent settings', () => {
+  it('creates an enrollment token, shows it with the one-liner, and switches admin-key heartbeats off', async () => {
+    let put: any = null;
+    mockHub((m, p, b) => {
+      if (m === 'GET' && p === '/config') return [200, { thresholds: {}, costs: {}, remediation: {}, notifications: {},
+        agent: { heartbeat_interval_seconds: 60, command_timeout_seconds: 300, allow_admin_key_heartbeats: true } }];
+      if (m === 'POST' && p === '/agents/enrollment-tokens') return [201, { id: 'e1', token: 'hlce_abc', expires_at: '2026-12-07T08:00:00Z', status: 'active' }];
+      if (m === 'PUT' && p === '/config') { put = b; return [200, b]; }
+      return undefined;
+    });
+    render(<SettingsPage />);
+    const line = await screen.findByTestId('agent-oneliner');
+    expect(line.textContent).toContain('/agent/install.sh | sudo sh -s -- --hub ');
+    expect(line.textContent).not.toContain('--key');
+    fireEvent.click(screen.getByRole('button', { name: 'Create enrollment token' }));
+    expect((await screen.findByTestId('enrollment-token')).textContent).toBe('hlce_abc');
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({});
+    fireEvent.click(screen.getByLabelText(/Take heartbeats signed with the admin key/));
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(put).not.toBeNull());
+    expect(put.agent.allow_admin_key_heartbeats).toBe(false);
+  });
+});

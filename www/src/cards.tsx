@@ -6,6 +6,13 @@ import { Bar } from './ui';
 
 export interface Sort { ref?: (el: HTMLElement | null) => void; style?: any; handle?: any }
 
+/** A machine whose agent still signs heartbeats with the admin key (a v1 agent,
+ * or one never enrolled): that machine holds the key to the whole fleet. */
+export function AdminKeyBadge({ m }: { m: any }) {
+  if (m.agent_auth !== 'admin_key') return null;
+  return <p className="agent-admin-key small" title="This agent sends the hub's admin API key. Enroll it with an enrollment token so it holds only its own agent token.">Agent uses the admin key</p>;
+}
+
 /** One machine card; `sort` carries dnd-kit's ref, style and handle props once drag is live. */
 export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<Thresholds>; sort?: Sort }) {
   const colour = cardColour(m, th);
@@ -20,6 +27,7 @@ export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<T
       </div>
       {m.tailscale_hostname && <p className="muted small" data-tailscale={m.tailscale_hostname} title="Tailscale name">Tailscale: {m.tailscale_hostname}</p>}
       {m.host_key_changed && <p className="error small">Host key changed</p>}
+      <AdminKeyBadge m={m} />
       {m.status === 'online' && l ? (
         <>
           <Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} />

@@ -1,6 +1,7 @@
 import { describe, expect, it, afterEach } from 'vitest';
 import { render, cleanup } from '@testing-library/react';
 import { Bar, State } from './ui';
+import { Card } from './cards';
 
 afterEach(cleanup);
 
@@ -30,5 +31,19 @@ describe('State', () => {
     expect(render(<State what="x" loading />).container.textContent).toContain('Loading');
     cleanup();
     expect(render(<State what="x"><p>ok</p></State>).container.textContent).toBe('ok');
+  });
+});
+
+describe('Card', () => {
+  const th = { cpu_warning: 90, cpu_critical: 98, memory_warning: 85, memory_critical: 95, disk_warning: 80, disk_critical: 90 } as any;
+  const m = { server_id: 'lap', status: 'online', machine_type: 'workstation', latest: null };
+  it('flags a machine whose agent signs with the admin key', () => {
+    const { container } = render(<Card m={{ ...m, agent_auth: 'admin_key' }} th={th} />);
+    expect(container.querySelector('.agent-admin-key')?.textContent).toContain('admin key');
+  });
+  it('shows no flag for an enrolled agent or an SSH-only machine', () => {
+    expect(render(<Card m={{ ...m, agent_auth: 'agent_token' }} th={th} />).container.querySelector('.agent-admin-key')).toBeNull();
+    cleanup();
+    expect(render(<Card m={{ ...m, agent_auth: null }} th={th} />).container.querySelector('.agent-admin-key')).toBeNull();
   });
 });

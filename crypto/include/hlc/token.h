@@ -13,7 +13,8 @@
  * The 37 header bytes are the AEAD's associated data, so a changed version,
  * key id or timestamp fails authentication like a changed ciphertext does.
  *
- * Keys: a key is 32 random bytes written as base64url (43 characters). A
+ * Keys: a key is 32 random bytes written as base64url (43 characters, or 44
+ * with the one `=` of padding, as Python's Fernet.generate_key() prints it). A
  * keyring is one or more keys separated by commas: the first seals, every one
  * unseals (like MultiFernet), so keys rotate by putting the new key first,
  * re-sealing everything, then dropping the old key.

@@ -34,6 +34,9 @@ enum hlc_have {
     HLC_HAVE_CONTAINERS = 1u << 11,/* containers[] (Docker is present) */
     HLC_HAVE_CPU_PERCENT = 1u << 12, /* cpu_percent derived from a previous sample */
     HLC_HAVE_NET_RATES = 1u << 13, /* net[].rx_bps/tx_bps derived likewise */
+    /* cpu_percent as the machine reported it (a v1 agent sends no counters):
+     * hlc_sample_derive keeps it instead of clearing it. */
+    HLC_HAVE_CPU_REPORTED = 1u << 14,
 };
 
 /* One real mounted filesystem (tmpfs, devtmpfs, overlay, squashfs skipped). */
@@ -64,6 +67,8 @@ struct hlc_service {
     int64_t memory_bytes;   /* MemoryCurrent, -1 when not available */
     int64_t cpu_usage_ns;   /* CPUUsageNSec, -1 when not available */
     char load_state[32];    /* LoadState: loaded, not-found, masked...; empty when not reported */
+    double cpu_percent;     /* CPU % as a v1 agent reports it, when has_cpu_percent */
+    bool has_cpu_percent;   /* cpu_percent was reported */
 };
 
 /* One Docker container as `docker ps -a` reports it. */
@@ -140,7 +145,9 @@ const char *hlc_sample_service_status(const struct hlc_service *svc);
 /* Fill cur's derived fields (cpu_percent, net rates) from the counters of the
  * previous sample of the same machine. When prev is NULL, not older than cur,
  * or a counter went backwards (a reboot or a wrap), nothing is derived and cur
- * becomes the new baseline. Pure; thread-safe. */
+ * becomes the new baseline. A cpu_percent the machine reported itself
+ * (HLC_HAVE_CPU_REPORTED) stays unless the counters give one. Pure;
+ * thread-safe. */
 void hlc_sample_derive(const struct hlc_sample *prev, struct hlc_sample *cur);
 
 #endif

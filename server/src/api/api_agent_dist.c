@@ -1,9 +1,9 @@
 /* api_agent_dist.c - what a machine needs to install the push agent, served
  * without an API key (nothing secret in either): GET /agent/install.sh (the
- * installer, deploy/agent-install.sh built into the hub) and
- * GET /agent/homelabcmd-agent (the agent binary for the hub's own
- * architecture, with X-HomelabCmd-Arch and X-Checksum-Sha256 headers the
- * installer checks). */
+ * installer, deploy/agent-install.sh built into the hub, with the SHA-256 of
+ * the binary written into it, so the script vouches for the binary it
+ * downloads) and GET /agent/homelabcmd-agent (the agent binary for the hub's
+ * own architecture, with X-HomelabCmd-Arch and X-Checksum-Sha256 headers). */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,12 +25,8 @@ extern const unsigned long hlc_agent_install_sh_len;
 /* The agent binary is at most this big (it is ~100 KB stripped). */
 #define AGENT_MAX (64L << 20)
 
-int
-hlc_api_agent_install_sh(struct hlc_req *r)
-{
-    return hlc_reply_text(r, 200, "text/x-shellscript; charset=utf-8", hlc_agent_install_sh,
-                          (size_t)hlc_agent_install_sh_len, false);
-}
+/* Where the hub writes the binary's checksum into the installer. */
+#define SUM_MARK "@HLC_AGENT_SHA256@"
 
 /* Opens the agent binary: the configured path, else homelabcmd-agent next to
  * this program, else the build tree's agent-lite/ beside server/. -1 if none. */
@@ -66,34 +62,77 @@ open_agent(struct hlc_hub *hub, struct stat *sb)
     return -1;
 }
 
-int
-hlc_api_agent_binary(struct hlc_req *r)
+/* Reads the whole agent binary (*data heap, *len bytes) and its SHA-256 as
+ * hex: the checksum is computed from the bytes that are sent. 0, or the
+ * HTTP status of the failure (404 none, 500 unreadable). */
+static int
+read_agent(struct hlc_hub *hub, char **data, size_t *len,
+           char hex[static 2 * crypto_hash_sha256_BYTES + 1])
 {
     struct stat sb;
-    int fd = open_agent(r->hub, &sb);
+    *data = NULL;
+    int fd = open_agent(hub, &sb);
     if (fd < 0)
-        return hlc_reply_error(r, 404, "NOT_FOUND",
-                               "this hub has no agent binary to serve: build homelabcmd-agent "
-                               "or set HOMELABCMD_AGENT_BIN",
-                               NULL);
-    /* The checksum is computed from what is sent: read it once, send the bytes. */
-    size_t len = (size_t)sb.st_size, off = 0;
-    char *data = malloc(len);
-    while (data && off < len) {
-        ssize_t got = read(fd, data + off, len - off);
+        return 404;
+    size_t n = (size_t)sb.st_size, off = 0;
+    char *buf = malloc(n);
+    while (buf && off < n) {
+        ssize_t got = read(fd, buf + off, n - off);
         if (got <= 0)
             break;
         off += (size_t)got;
     }
     close(fd);
-    if (!data || off != len) {
-        free(data);
-        return hlc_reply_error(r, 500, "INTERNAL", "could not read the agent binary", NULL);
+    if (!buf || off != n) {
+        free(buf);
+        return 500;
     }
     unsigned char sum[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(sum, (const unsigned char *)data, len);
-    char hex[2 * crypto_hash_sha256_BYTES + 1];
-    sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+    crypto_hash_sha256(sum, (const unsigned char *)buf, n);
+    sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, sum, sizeof(sum));
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int
+hlc_api_agent_install_sh(struct hlc_req *r)
+{
+    char *bin = NULL, hex[2 * crypto_hash_sha256_BYTES + 1];
+    size_t blen = 0;
+    /* Without a binary to serve the mark stays, and the script refuses to
+     * install anything it downloads. */
+    if (read_agent(r->hub, &bin, &blen, hex) != 0)
+        return hlc_reply_text(r, 200, "text/x-shellscript; charset=utf-8", hlc_agent_install_sh,
+                              (size_t)hlc_agent_install_sh_len, false);
+    free(bin);
+    const char *mark = strstr(hlc_agent_install_sh, SUM_MARK);
+    if (!mark)
+        return hlc_reply_error(r, 500, "INTERNAL", "the built-in installer has no checksum mark",
+                               NULL);
+    size_t head = (size_t)(mark - hlc_agent_install_sh), ml = strlen(SUM_MARK), hl = strlen(hex);
+    size_t tail = (size_t)hlc_agent_install_sh_len - head - ml;
+    char *out = hlc_xmalloc(head + hl + tail);
+    memcpy(out, hlc_agent_install_sh, head);
+    memcpy(out + head, hex, hl);
+    memcpy(out + head + hl, mark + ml, tail);
+    return hlc_reply_text(r, 200, "text/x-shellscript; charset=utf-8", out, head + hl + tail,
+                          true);
+}
+
+int
+hlc_api_agent_binary(struct hlc_req *r)
+{
+    char *data = NULL, hex[2 * crypto_hash_sha256_BYTES + 1];
+    size_t len = 0;
+    int st = read_agent(r->hub, &data, &len, hex);
+    if (st == 404)
+        return hlc_reply_error(r, 404, "NOT_FOUND",
+                               "this hub has no agent binary to serve: build homelabcmd-agent "
+                               "or set HOMELABCMD_AGENT_BIN",
+                               NULL);
+    if (st)
+        return hlc_reply_error(r, 500, "INTERNAL", "could not read the agent binary", NULL);
     struct utsname u;
     if (uname(&u) != 0)
         snprintf(u.machine, sizeof(u.machine), "unknown");

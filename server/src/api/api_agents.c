@@ -1,4 +1,5 @@
-/* api_agents.c - POST /api/v1/agents/heartbeat: a push agent's report.
+/* api_agents.c - POST /api/v1/agents/heartbeat: a push agent's report,
+ * signed with the machine's agent token (or, from v1 agents, the admin key).
  * Decoded strictly (heartbeat.h), the machine auto-registered on first
  * contact as the type it declares, the sample stored through ingest, and
  * acknowledged only once that is committed. Re-sent spooled heartbeats are
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "enroll.h"
 #include "heartbeat.h"
 #include "hub.h"
 #include "ingest.h"
@@ -16,12 +18,7 @@
 static int
 register_machine(struct hlc_hub *hub, const struct hlc_heartbeat *hb)
 {
-    const char *host =
-        hb->s.hostname[0] && hlc_valid_hostname(hb->s.hostname) ? hb->s.hostname : hb->server_id;
-    json_t *m = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:[]}", "server_id",
-                          hb->server_id, "display_name", hb->server_id, "hostname", host,
-                          "tdp_watts", 50, "machine_type", hb->machine_type, "connectivity",
-                          "direct", "ssh_port", 22, "ssh_user", "homelabcmd", "tags");
+    json_t *m = hlc_enroll_machine_json(hb->server_id, hb->s.hostname, hb->machine_type);
     if (!m)
         return HLC_ENOMEM;
     int rc = hlc_store_machine_insert(hub->store, m);
@@ -34,6 +31,23 @@ hlc_api_agent_heartbeat(struct hlc_req *r)
 {
     if (r->body_toobig)
         return hlc_reply_error(r, 413, "PAYLOAD_TOO_LARGE", "the heartbeat is too large", NULL);
+    /* Who signs: an agent token (checked here, before the body is decoded)
+     * speaks for its one machine; the admin key (v1 agents, checked by the
+     * HTTP layer) for any, unless the operator turned that off. */
+    char token_sid[64] = "", token_id[40] = "";
+    const char *bearer = hlc_req_header(r, "X-API-Key") ? NULL : hlc_req_bearer(r);
+    if (bearer) {
+        int arc = hlc_agent_token_check(r->hub, bearer, token_sid, token_id);
+        if (arc == HLC_ENOTFOUND)
+            return hlc_reply_error(r, 401, "UNAUTHORIZED", "the agent token is not valid", NULL);
+        if (arc)
+            return hlc_reply_err(r, arc, "checking the agent token");
+    } else if (!hlc_agent_admin_key_allowed(r->hub)) {
+        return hlc_reply_error(r, 401, "UNAUTHORIZED",
+                               "heartbeats signed with the admin key are turned off "
+                               "(agent.allow_admin_key_heartbeats): enroll the agent",
+                               NULL);
+    }
     if (r->body.len == 0)
         return hlc_reply_error(r, 400, "BAD_REQUEST", "a JSON heartbeat is required", NULL);
     struct hlc_heartbeat hb;
@@ -46,6 +60,12 @@ hlc_api_agent_heartbeat(struct hlc_req *r)
     if (rc)
         return hlc_reply_verr(r, &e);
     int ret;
+    if (bearer && strcmp(hb.server_id, token_sid) != 0) {
+        ret = hlc_reply_error(r, 403, "FORBIDDEN",
+                              "this agent token may post heartbeats only for its own machine",
+                              "server_id");
+        goto out;
+    }
     if (hb.s.timestamp > hlc_now() + HLC_INGEST_MAX_SKEW) {
         ret = hlc_reply_error(r, 422, "VALIDATION_ERROR",
                               "timestamp is too far ahead of the hub's clock", "timestamp");
@@ -70,6 +90,7 @@ hlc_api_agent_heartbeat(struct hlc_req *r)
         ret = hlc_reply_err(r, rc, "storing the heartbeat");
         goto out;
     }
+    hlc_agent_seen(r->hub, hb.server_id, bearer ? token_id : NULL, r->client_ip);
     char now[32];
     hlc_time_iso(hlc_now(), now);
     ret = hlc_reply_json(

@@ -68,7 +68,7 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/costs/{}", hlc_api_costs_server, 0},
 
     /* agent: push heartbeats from homelabcmd-agent */
-    {"POST", "/api/v1/agents/heartbeat", hlc_api_agent_heartbeat, 0},
+    {"POST", "/api/v1/agents/heartbeat", hlc_api_agent_heartbeat, HLC_ROUTE_AGENT},
     {"GET", "/agent/install.sh", hlc_api_agent_install_sh, HLC_ROUTE_PUBLIC},
     {"GET", "/agent/homelabcmd-agent", hlc_api_agent_binary, HLC_ROUTE_PUBLIC},
 
@@ -79,6 +79,14 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/tailscale/status", hlc_api_tailscale_status, 0},
     {"POST", "/api/v1/servers/{}/test-connection", hlc_api_servers_test_connection, HLC_ROUTE_SLOW},
     {"POST", "/api/v1/test-connection", hlc_api_test_connection, HLC_ROUTE_SLOW},
+    /* enroll: agents' own credentials (the enroll exchange is public, rate-limited) */
+    {"POST", "/api/v1/agents/enrollment-tokens", hlc_api_enroll_tokens_create, 0},
+    {"GET", "/api/v1/agents/enrollment-tokens", hlc_api_enroll_tokens_list, 0},
+    {"DELETE", "/api/v1/agents/enrollment-tokens/{}", hlc_api_enroll_tokens_delete, 0},
+    {"POST", "/api/v1/agents/enroll", hlc_api_agents_enroll, HLC_ROUTE_PUBLIC},
+    {"GET", "/api/v1/servers/{}/agent-tokens", hlc_api_agent_tokens_list, 0},
+    {"DELETE", "/api/v1/servers/{}/agent-tokens/{}", hlc_api_agent_tokens_delete, 0},
+    {"POST", "/api/v1/servers/{}/agent-tokens/{}/rotate", hlc_api_agent_tokens_rotate, 0},
 
     {NULL, NULL, NULL, 0},
 };

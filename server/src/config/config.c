@@ -60,6 +60,8 @@ static const struct spec remediation[] = {
 static const struct spec agent[] = {
     {"heartbeat_interval_seconds", K_INT, 5, 3600, "60"},
     {"command_timeout_seconds", K_INT, 1, 3600, "300"},
+    /* enroll: heartbeats signed with the admin key (v1 agents) still taken */
+    {"allow_admin_key_heartbeats", K_BOOL, 0, 0, "true"},
     {NULL, 0, 0, 0, NULL},
 };
 static const struct spec polling[] = {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -261,6 +262,18 @@ hlc_req_header(struct hlc_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+const char *
+hlc_req_bearer(struct hlc_req *r)
+{
+    const char *a = hlc_req_header(r, "Authorization");
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+        return NULL;
+    a += 7;
+    while (*a == ' ')
+        a++;
+    return *a ? a : NULL;
+}
+
 /* Matches `path` against `pattern`, filling params. Segments are compared
  * exactly; "{}" takes one non-empty segment. */
 static bool
@@ -317,10 +330,12 @@ dispatch(struct hlc_http *h, struct hlc_req *r)
         route_terminate_params(r);
         if (!(rt->flags & HLC_ROUTE_PUBLIC)) {
             const char *key = hlc_req_header(r, "X-API-Key");
-            if (!key)
+            /* An agent token is checked against the store by its handler. */
+            bool agent = !key && (rt->flags & HLC_ROUTE_AGENT) && hlc_req_bearer(r);
+            if (!key && !agent)
                 return hlc_reply_error(r, 401, "UNAUTHORIZED", "the X-API-Key header is missing",
                                        NULL);
-            if (!hlc_hub_key_ok(r->hub, key))
+            if (key && !hlc_hub_key_ok(r->hub, key))
                 return hlc_reply_error(r, 401, "UNAUTHORIZED", "the API key is not valid", NULL);
         }
         if (rt->flags & HLC_ROUTE_SLOW)

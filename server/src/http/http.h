@@ -44,6 +44,10 @@ enum hlc_route_flags {
      * connection suspended, so the HTTP thread goes on serving the other
      * connections it holds instead of waiting on a remote machine. */
     HLC_ROUTE_SLOW = 1 << 1,
+    /* The admin key or an agent token: the early check lets a request with
+     * `Authorization: Bearer <token>` (and no X-API-Key) through, and the
+     * handler verifies the token against the store (hlc_req_bearer). */
+    HLC_ROUTE_AGENT = 1 << 2,
 };
 
 struct hlc_route {
@@ -96,5 +100,7 @@ json_t *hlc_req_json(struct hlc_req *r, int *mhd_ret);
 const char *hlc_req_query(struct hlc_req *r, const char *name);
 /* Request header value or NULL. */
 const char *hlc_req_header(struct hlc_req *r, const char *name);
+/* The token of an `Authorization: Bearer <token>` header, or NULL. */
+const char *hlc_req_bearer(struct hlc_req *r);
 
 #endif

@@ -9,6 +9,7 @@
 #include "api_events.h"
 #include "bus.h"
 #include "hub.h"
+#include "enroll.h"
 #include "ingest.h"
 #include "remote.h"
 #include "tailscale.h"
@@ -48,6 +49,7 @@ static const struct service services[] = {
            HLC_EV_BIT(HLC_EV_ALERT_RESOLVED),
        HLC_BUS_INLINE, hlc_events_on_event}}},
     {"tailscale", hlc_tailscale_start, hlc_tailscale_stop, {{0}}},
+    {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
     {NULL, NULL, NULL, {{0}}},
 };
 

@@ -107,6 +107,13 @@ get_str(json_t *obj, const char *key, bool required, char *dst, size_t cap, stru
     return true;
 }
 
+/* An optional number that may also be null (the TRD's "float or null"). */
+static bool
+get_num_or_null(json_t *obj, const char *key, double min, double max, struct hlc_verr *e)
+{
+    return json_is_null(json_object_get(obj, key)) || hlc_v_number(obj, key, false, min, max, e);
+}
+
 static bool
 check_array(json_t *root, const char *key, size_t max, json_t **out, struct hlc_verr *e)
 {
@@ -164,6 +171,11 @@ decode_metrics(json_t *m, struct hlc_sample *s, struct hlc_verr *e)
     if (has_total && idle > total)
         return hlc_v_fail(e, "metrics.cpu_idle_jiffies",
                           "cpu_idle_jiffies cannot exceed cpu_total_jiffies");
+    json_t *cp = json_object_get(m, "cpu_percent");
+    if (cp && !has_total) { /* a v1 agent: its own figure, no counters to derive from */
+        s->cpu_percent = json_number_value(cp);
+        s->have |= HLC_HAVE_CPU_PERCENT | HLC_HAVE_CPU_REPORTED;
+    }
     json_t *cores = json_object_get(m, "cpu_cores");
     if (has_total || cores) {
         s->have |= HLC_HAVE_CPU;
@@ -292,9 +304,9 @@ decode_arrays(json_t *root, struct hlc_sample *s, struct hlc_verr *e)
                 !get_str(it, "sub_state", false, v->sub_state, sizeof(v->sub_state), e) ||
                 !hlc_v_int(it, "pid", false, true, 0, INT_MAX, e) ||
                 !hlc_v_int(it, "memory_bytes", false, true, 0, U64MAX, e) ||
-                !hlc_v_number(it, "memory_mb", false, 0, 1e9, e) ||
+                !get_num_or_null(it, "memory_mb", 0, 1e9, e) ||
                 !hlc_v_int(it, "cpu_usage_ns", false, true, 0, U64MAX, e) ||
-                !hlc_v_number(it, "cpu_percent", false, 0, 1e6, e))
+                !get_num_or_null(it, "cpu_percent", 0, 1e6, e))
                 return nest(e, "services", (long)i);
             const char *st = json_string_value(json_object_get(it, "status"));
             if (!v->active_state[0] && st) {
@@ -317,6 +329,11 @@ decode_arrays(json_t *root, struct hlc_sample *s, struct hlc_verr *e)
             json_t *ns = json_object_get(it, "cpu_usage_ns");
             if (json_is_integer(ns))
                 v->cpu_usage_ns = json_integer_value(ns);
+            json_t *pct = json_object_get(it, "cpu_percent");
+            if (json_is_number(pct)) {
+                v->cpu_percent = json_number_value(pct);
+                v->has_cpu_percent = true;
+            }
         }
     }
     if (!check_array(root, "containers", HLC_SAMPLE_MAX_CONTAINERS, &a, e))
@@ -352,6 +369,50 @@ decode_arrays(json_t *root, struct hlc_sample *s, struct hlc_verr *e)
                 s->cpu_temp_c = t->celsius;
             s->have |= HLC_HAVE_TEMPS;
         }
+    }
+    return true;
+}
+
+/* A v1 agent (TRD §4) reports its root disk and its network as totals in
+ * metrics instead of the filesystems and network arrays: they become one
+ * filesystem "/" and one interface "total", so they are stored, charted and
+ * alerted on like a v2 agent's. Arrays, when sent, win. */
+static bool
+decode_v1_totals(json_t *m, struct hlc_sample *s, struct hlc_verr *e)
+{
+    json_t *tot = json_object_get(m, "disk_total_gb");
+    json_t *used = json_object_get(m, "disk_used_gb");
+    if (!(s->have & HLC_HAVE_FS) && tot && used) {
+        double t = json_number_value(tot) * 1073741824.0;
+        double u = json_number_value(used) * 1073741824.0;
+        if (u > t)
+            return hlc_v_fail(e, "metrics.disk_used_gb",
+                              "disk_used_gb cannot exceed disk_total_gb");
+        /* The agent's disk_percent is used / (used + available) as df and
+         * psutil compute it, so blocks reserved for root stay unavailable:
+         * the available bytes follow from it rather than from total - used. */
+        double avail = t - u;
+        json_t *pct = json_object_get(m, "disk_percent");
+        double p = pct ? json_number_value(pct) : 0.0;
+        if (p > 0.0 && u > 0.0 && u * (100.0 - p) / p < avail)
+            avail = u * (100.0 - p) / p;
+        s->fs = hlc_xcalloc(1, sizeof(*s->fs));
+        s->nfs = 1;
+        snprintf(s->fs[0].mount, sizeof(s->fs[0].mount), "/");
+        s->fs[0].total_bytes = (uint64_t)t;
+        s->fs[0].used_bytes = (uint64_t)u;
+        s->fs[0].avail_bytes = (uint64_t)avail;
+        s->have |= HLC_HAVE_FS;
+    }
+    json_t *rx = json_object_get(m, "network_rx_bytes");
+    json_t *tx = json_object_get(m, "network_tx_bytes");
+    if (!(s->have & HLC_HAVE_NET) && rx && tx) {
+        s->net = hlc_xcalloc(1, sizeof(*s->net));
+        s->nnet = 1;
+        snprintf(s->net[0].name, sizeof(s->net[0].name), "total");
+        s->net[0].rx_bytes = (uint64_t)json_integer_value(rx);
+        s->net[0].tx_bytes = (uint64_t)json_integer_value(tx);
+        s->have |= HLC_HAVE_NET;
     }
     return true;
 }
@@ -404,7 +465,7 @@ decode(json_t *root, struct hlc_heartbeat *hb, struct hlc_verr *e)
     } else if (json_object_get(root, "security_updates")) {
         return hlc_v_fail(e, "security_updates", "security_updates needs updates_available");
     }
-    return decode_arrays(root, s, e);
+    return decode_arrays(root, s, e) && decode_v1_totals(m, s, e);
 }
 
 int

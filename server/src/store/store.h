@@ -462,4 +462,61 @@ int hlc_store_ts_sync_apply(struct hlc_store *s, const struct hlc_store_ts_node 
 /* Records the key expiry an alert was raised for (0 = none). */
 int hlc_store_ts_set_alerted(struct hlc_store *s, const char *node_id, int64_t expiry);
 
+/* ---- push agents' credentials (store_agents.c) ---- */
+/* Tokens are never stored, only their BLAKE2b-256 hash (HLC_STORE_TOKEN_HASH
+ * bytes); a token is found by its hash. */
+#define HLC_STORE_TOKEN_HASH 32
+
+/* An unspent, unexpired enrollment token as found by its hash. */
+struct hlc_enroll_row {
+    char id[40];           /* its public id */
+    char server_id[64];    /* the machine it is bound to, "" when none */
+    char machine_type[16]; /* the type it is bound to, "" when none */
+};
+/* Stores a new enrollment token (server_id, machine_type may be NULL). */
+int hlc_store_enroll_insert(struct hlc_store *s, const char *id,
+                            const unsigned char hash[HLC_STORE_TOKEN_HASH], const char *server_id,
+                            const char *machine_type, int64_t created_at, int64_t expires_at);
+/* Every enrollment token, newest first, with its status at `now`
+ * ("active", "used", "expired"); never a secret (new array). */
+int hlc_store_enroll_list(struct hlc_store *s, int64_t now, json_t **out);
+/* Revokes (deletes) one; HLC_ENOTFOUND. */
+int hlc_store_enroll_delete(struct hlc_store *s, const char *id);
+/* The unspent token with this hash valid at `now`; HLC_ENOTFOUND otherwise. */
+int hlc_store_enroll_find(struct hlc_store *s, const unsigned char hash[HLC_STORE_TOKEN_HASH],
+                          int64_t now, struct hlc_enroll_row *out);
+/* In one transaction: spends the enrollment token (HLC_ENOTFOUND when it was
+ * spent, revoked or expired meanwhile), registers `machine` (a validated
+ * machine object) unless its server_id exists, and issues agent token
+ * `token_id`. When `replace` is false and the machine already has an agent
+ * token, nothing is written and HLC_EEXISTS is returned; when true its
+ * older agent tokens are deleted. */
+int hlc_store_enroll_redeem(struct hlc_store *s, const unsigned char hash[HLC_STORE_TOKEN_HASH],
+                            int64_t now, json_t *machine, bool replace, const char *token_id,
+                            const unsigned char token_hash[HLC_STORE_TOKEN_HASH]);
+
+/* An agent token as found by its hash. */
+struct hlc_agent_token_row {
+    char id[40];           /* its public id */
+    char server_id[64];    /* the one machine it speaks for */
+};
+int hlc_store_agent_token_find(struct hlc_store *s,
+                               const unsigned char hash[HLC_STORE_TOKEN_HASH],
+                               struct hlc_agent_token_row *out);
+/* A machine's agent tokens [{id, created_at, last_used_at, last_used_ip}],
+ * oldest first; HLC_ENOTFOUND when the machine does not exist. */
+int hlc_store_agent_token_list(struct hlc_store *s, const char *server_id, json_t **out);
+/* Revokes one of the machine's tokens; HLC_ENOTFOUND. */
+int hlc_store_agent_token_delete(struct hlc_store *s, const char *server_id, const char *id);
+/* Replaces token old_id of the machine by new_id in one transaction (the old
+ * one stops working at once); HLC_ENOTFOUND. */
+int hlc_store_agent_token_rotate(struct hlc_store *s, const char *server_id, const char *old_id,
+                                 const char *new_id,
+                                 const unsigned char hash[HLC_STORE_TOKEN_HASH]);
+/* Records how a machine's heartbeat signed in: servers.agent_auth =
+ * "agent_token" (token_id given: its last_used_at/_ip set too) or
+ * "admin_key" (token_id NULL). */
+int hlc_store_agent_seen(struct hlc_store *s, const char *server_id, const char *token_id,
+                         const char *ip, int64_t now);
+
 #endif

@@ -37,14 +37,14 @@ static const struct store_col shown[] = {
     {"updated_at", COL_TIME},         {"last_seen", COL_TIME},
     {"status", COL_TEXT},             {"last_error", COL_TEXT},
     {"sort_order", COL_INT},          {"host_key_fingerprint", COL_TEXT},
-    {"host_key_changed", COL_BOOL},
+    {"host_key_changed", COL_BOOL},   {"agent_auth", COL_TEXT},
 };
 #define NSHOWN ((int)(sizeof(shown) / sizeof(shown[0])))
 
 #define SHOWN_NAMES                                                                                \
     "server_id, " WRITABLE_NAMES ", os_distribution, os_version, kernel, architecture,"          \
     " registered_at, updated_at, last_seen, status, last_error, sort_order,"                       \
-    " host_key_fingerprint, host_key_changed"
+    " host_key_fingerprint, host_key_changed, agent_auth"
 
 static const char sql_insert[] = "INSERT INTO servers(server_id, " WRITABLE_NAMES
                                  ", registered_at, updated_at)"

@@ -106,12 +106,13 @@ static const char sql_svc_clear[] =
     "DELETE FROM service_latest WHERE server_id=?1 AND checked_at < ?2";
 static const char sql_svc_insert[] =
     "INSERT INTO service_latest(server_id, service_name, status, active_state,"
-    " sub_state, load_state, pid, memory_bytes, cpu_usage_ns, checked_at)"
-    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+    " sub_state, load_state, pid, memory_bytes, cpu_usage_ns, checked_at, cpu_percent)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"
     " ON CONFLICT(server_id, service_name) DO UPDATE SET status=excluded.status,"
     " active_state=excluded.active_state, sub_state=excluded.sub_state,"
     " load_state=excluded.load_state, pid=excluded.pid, memory_bytes=excluded.memory_bytes,"
-    " cpu_usage_ns=excluded.cpu_usage_ns, checked_at=excluded.checked_at";
+    " cpu_usage_ns=excluded.cpu_usage_ns, checked_at=excluded.checked_at,"
+    " cpu_percent=excluded.cpu_percent";
 static const char sql_ctr_clear[] =
     "DELETE FROM container_latest WHERE server_id=?1 AND checked_at < ?2";
 static const char sql_ctr_insert[] =
@@ -173,6 +174,7 @@ snapshots(struct store_conn *c, const char *id, const struct hlc_sample *smp, un
             bind_i64(st, 8, v->memory_bytes);
             bind_i64(st, 9, v->cpu_usage_ns);
             sqlite3_bind_int64(st, 10, smp->timestamp);
+            bind_real(st, 11, v->has_cpu_percent ? v->cpu_percent : NAN);
             if ((rc = store_step_done(c, st, "store service state")) != 0)
                 return rc;
         }
@@ -713,14 +715,15 @@ out:
 static const char sql_svc_states[] =
     "SELECT e.service_name, e.critical, l.status, l.active_state, l.sub_state, l.pid,"
     " l.memory_bytes, l.cpu_usage_ns, CASE WHEN l.server_id IS NOT NULL THEN"
-    "  COALESCE(m.services_at, l.checked_at) END, l.load_state"
+    "  COALESCE(m.services_at, l.checked_at) END, l.load_state, l.cpu_percent"
     " FROM expected_services e LEFT JOIN service_latest l"
     "  ON l.server_id=e.server_id AND l.service_name=e.service_name"
     " LEFT JOIN metrics_latest m ON m.server_id=e.server_id"
     " WHERE e.server_id=?1"
     " UNION ALL"
     " SELECT l.service_name, 0, l.status, l.active_state, l.sub_state, l.pid,"
-    " l.memory_bytes, l.cpu_usage_ns, COALESCE(m.services_at, l.checked_at), l.load_state"
+    " l.memory_bytes, l.cpu_usage_ns, COALESCE(m.services_at, l.checked_at), l.load_state,"
+    " l.cpu_percent"
     " FROM service_latest l LEFT JOIN metrics_latest m ON m.server_id=l.server_id"
     " WHERE l.server_id=?1 AND NOT EXISTS (SELECT 1 FROM"
     "  expected_services e WHERE e.server_id=l.server_id AND e.service_name=l.service_name)"
@@ -730,7 +733,7 @@ static const struct store_col svc_state_cols[] = {
     {"service_name", COL_TEXT}, {"critical", COL_BOOL},   {"status", COL_TEXT},
     {"active_state", COL_TEXT}, {"sub_state", COL_TEXT},  {"pid", COL_INT},
     {"memory_bytes", COL_INT},  {"cpu_usage_ns", COL_INT}, {"checked_at", COL_TIME},
-    {"load_state", COL_TEXT},
+    {"load_state", COL_TEXT},   {"cpu_percent", COL_REAL},
 };
 
 static const char sql_ctr_states[] =

@@ -271,6 +271,34 @@ const char *const store_migrations[] = {
     "  synced_at INTEGER NOT NULL,"
     "  expiry_alerted INTEGER"
     ") WITHOUT ROWID;",
+    /* 10 (ingest): a service's CPU % as v1 agents report it (TRD §4). */
+    "ALTER TABLE service_latest ADD COLUMN cpu_percent REAL;",
+    /* 11 (enroll): push agents' own credentials, stored as BLAKE2b-256 hashes
+     * only. An enrollment token is spent once (used_at) and dies at
+     * expires_at; an agent token belongs to one machine and goes with it.
+     * servers.agent_auth says how that machine's last heartbeat signed in
+     * ('agent_token' or 'admin_key'), NULL before any. */
+    "CREATE TABLE enrollment_tokens ("
+    "  id TEXT PRIMARY KEY,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  server_id TEXT,"
+    "  machine_type TEXT CHECK (machine_type IN ('server','workstation')),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  used_by TEXT"
+    ");"
+    "CREATE TABLE agent_tokens ("
+    "  id TEXT PRIMARY KEY,"
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER,"
+    "  last_used_ip TEXT"
+    ");"
+    "CREATE INDEX agent_tokens_server ON agent_tokens(server_id, created_at);"
+    "ALTER TABLE servers ADD COLUMN agent_auth TEXT"
+    "  CHECK (agent_auth IN ('admin_key','agent_token'));",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
