@@ -30,6 +30,11 @@ char *hlc_read_secret_file(const char *path);
 /* Creates `path` with mode 0600 holding secret + newline; -1 if it exists or fails. */
 int hlc_write_secret_file(const char *path, const char *secret);
 
+/* Takes the data directory's lock (DATA_DIR/homelabcmd.lock, flock): the
+ * running hub holds it, restore checks it. 0 with *fd held until closed (or
+ * the process ends), HLC_EBUSY when another process holds it, HLC_EIO. */
+int hlc_data_dir_lock(const char *dir, int *fd);
+
 /* Starts and stops the hub's background services (services.c) in order.
  * start: 0, or -1 after logging (everything started is stopped again). */
 int hlc_services_start(struct hlc_hub *hub);

@@ -30,6 +30,8 @@ struct hlc_settings {
     bool access_log;       /* HOMELABCMD_ACCESS_LOG (default on) */
     unsigned poll_workers; /* HOMELABCMD_POLL_WORKERS, 0 = 2 x cores */
     char *agent_bin;       /* HOMELABCMD_AGENT_BIN, NULL = next to the hub binary */
+    char *tls_cert;        /* HOMELABCMD_TLS_CERT: PEM certificate file, NULL = plain HTTP */
+    char *tls_key;         /* HOMELABCMD_TLS_KEY: its PEM private key file */
 };
 
 struct hlc_hub {
