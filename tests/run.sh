@@ -18,7 +18,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssh-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
       libyaml-dev libsodium-dev libcmocka-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
-      chromium prometheus-node-exporter ca-certificates cppcheck sudo)
+      chromium prometheus-node-exporter ca-certificates cppcheck sudo
+      prometheus debootstrap python3-jsonschema openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Installing node-exporter may start it as a service where systemd runs; the
 # benchmarks start their own copy on a loopback port instead.
-systemctl stop prometheus-node-exporter >/dev/null 2>&1 || true
+systemctl stop prometheus-node-exporter prometheus >/dev/null 2>&1 || true
 
 # ---- dashboard -----------------------------------------------------------
 if [ -f www/package.json ]; then

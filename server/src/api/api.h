@@ -92,4 +92,7 @@ int hlc_api_agent_heartbeat(struct hlc_req *r);
 int hlc_api_agent_install_sh(struct hlc_req *r);
 int hlc_api_agent_binary(struct hlc_req *r);
 
+/* api_prometheus.c: GET /metrics (checks X-API-Key or the Bearer token itself) */
+int hlc_api_prometheus(struct hlc_req *r);
+
 #endif

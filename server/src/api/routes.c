@@ -72,5 +72,8 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/agent/install.sh", hlc_api_agent_install_sh, HLC_ROUTE_PUBLIC},
     {"GET", "/agent/homelabcmd-agent", hlc_api_agent_binary, HLC_ROUTE_PUBLIC},
 
+    /* ecosystem: Prometheus (key or scrape token checked by the handler) */
+    {"GET", "/metrics", hlc_api_prometheus, HLC_ROUTE_PUBLIC},
+
     {NULL, NULL, NULL, 0},
 };

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "hlc/poller.h"
 
 struct hlc_hub;
@@ -33,6 +35,12 @@ const char *hlc_remote_reason(int err);
 /* Drops machine server_id's pooled session and re-reads the schedule (after
  * its host key was accepted or its address changed). */
 void hlc_remote_forget(struct hlc_hub *hub, const char *server_id);
+
+/* Poll figures since start, per machine polled at least once (new object):
+ * {server_id: {duration_seconds (the last poll's), polls, errors}}. */
+int hlc_remote_poll_stats(struct hlc_hub *hub, json_t **out);
+/* SSH sessions open now (0 when the poller is not running). */
+size_t hlc_remote_sessions(struct hlc_hub *hub);
 
 /* Background service: the poller (scheduler + workers) and the offline sweep. */
 int hlc_remote_start(struct hlc_hub *hub);

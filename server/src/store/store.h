@@ -173,6 +173,15 @@ int hlc_store_service_states(struct hlc_store *s, const char *id, json_t **out);
 /* Latest containers [{id, name, image, state, status, checked_at}]. HLC_ENOTFOUND. */
 int hlc_store_container_states(struct hlc_store *s, const char *id, json_t **out);
 
+/* ---- Prometheus exposition (store_prometheus.c) ----------------------- */
+
+/* What one /metrics scrape shows, read in one read transaction (new object):
+ * {"machines":[{server_id, machine_type, status, last_seen, boot_time,
+ * latest (the latest object or null)}], "services":[{server_id, service,
+ * critical, status}] (expected services), "containers":[{server_id, name,
+ * state}], "alerts":[{severity, count}] (active alerts)}. */
+int hlc_store_prom_snapshot(struct hlc_store *s, json_t **out);
+
 /* ---- credentials: sealed secrets (the values are crypto/ tokens) ---- */
 
 struct hlc_cred_row {
