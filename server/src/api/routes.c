@@ -74,6 +74,9 @@ const struct hlc_route hlc_routes[] = {
 
     /* ecosystem: Prometheus (key or scrape token checked by the handler) */
     {"GET", "/metrics", hlc_api_prometheus, HLC_ROUTE_PUBLIC},
+    /* every route here needs its entry in server/openapi.json (test_openapi.py) */
+    {"GET", "/api/openapi.json", hlc_api_openapi, HLC_ROUTE_PUBLIC},
+    {"GET", "/api/docs", hlc_api_docs, HLC_ROUTE_PUBLIC},
 
     {NULL, NULL, NULL, 0},
 };
