@@ -49,6 +49,8 @@ fi
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# the OpenAPI document's validator (integration/test_openapi.py)
+(cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
 
 # ---- static analysis -------------------------------------------------------
 say "cppcheck"
@@ -60,6 +62,12 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr 
 say "build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHLC_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
+
+# The Release build is what the image test (integration/test_image_runtime.py)
+# puts in the image's root; the benchmarks below reuse it.
+say "build (Release)"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DHLC_TESTS=OFF >/dev/null
+cmake --build build-release -j"$(nproc)"
 
 say "unit and integration tests"
 # strict_string_checks is left off: it treats strndup() of an exact-length,
