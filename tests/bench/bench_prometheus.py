@@ -26,6 +26,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from hlc import Hub, free_port  # noqa: E402
+from test_prometheus import heartbeat as prom_heartbeat  # noqa: E402
 
 N = int(os.environ.get("HLC_BENCH_N", "200"))
 MACHINES = 200
@@ -40,26 +41,12 @@ def cpu_s(pid):
 
 
 def heartbeat(sid, ts, jiffies):
-    return {
-        "server_id": sid, "timestamp": ts, "machine_type": "workstation", "hostname": sid + ".lan",
-        "metrics": {"cpu_cores": 4, "cpu_total_jiffies": jiffies, "cpu_idle_jiffies": jiffies // 2,
-                    "memory_total_bytes": 16 << 30, "memory_available_bytes": 9 << 30,
-                    "swap_total_bytes": 2 << 30, "swap_free_bytes": 2 << 30,
-                    "load_1m": 0.42, "load_5m": 0.35, "load_15m": 0.3, "uptime_seconds": 86400},
-        "os_info": {"id": "debian", "distribution": "Debian GNU/Linux 12 (bookworm)", "version": "12",
-                    "kernel": "6.1.0-18-amd64", "architecture": "x86_64"},
-        "filesystems": [{"mount": "/", "device": "/dev/nvme0n1p2", "fstype": "ext4",
-                         "total_bytes": 500 << 30, "used_bytes": 200 << 30, "avail_bytes": 275 << 30}],
-        "network": [{"name": "eth0", "rx_bytes": 10 ** 9, "tx_bytes": 10 ** 8},
-                    {"name": "wlan0", "rx_bytes": 1000, "tx_bytes": 2000}],
-        "services": [{"name": n, "status": "running", "active_state": "active", "sub_state": "running"}
-                     for n in ("ssh", "docker", "syncthing")],
-        "containers": [{"id": "c1" + sid[-3:], "name": "plex", "image": "plex:latest", "state": "running",
-                        "status": "Up 2 hours"},
-                       {"id": "c2" + sid[-3:], "name": "backup", "image": "restic", "state": "exited",
-                        "status": "Exited (0) 1 hour ago"}],
-        "reboot_required": False,
-    }
+    """A heartbeat as test_prometheus builds it, with three services and two containers."""
+    return prom_heartbeat(sid, ts, jiffies, services=[(n, "running") for n in ("ssh", "docker", "syncthing")],
+                          containers=[{"id": "c1" + sid[-3:], "name": "plex", "image": "plex:latest",
+                                       "state": "running", "status": "Up 2 hours"},
+                                      {"id": "c2" + sid[-3:], "name": "backup", "image": "restic",
+                                       "state": "exited", "status": "Exited (0) 1 hour ago"}])
 
 
 def scrape(port, path, headers, n):

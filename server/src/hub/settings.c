@@ -41,7 +41,7 @@ hlc_usage(FILE *f)
             "  --no-access-log       HOMELABCMD_ACCESS_LOG=0 no per-request log line\n"
             "  --agent-bin FILE      HOMELABCMD_AGENT_BIN    agent binary served at /agent/\n"
             "                        (default: homelabcmd-agent next to this program)\n"
-            "  --tls-cert FILE       HOMELABCMD_TLS_CERT     serve HTTPS with this PEM certificate\n"
+            "  --tls-cert FILE       HOMELABCMD_TLS_CERT     serve HTTPS with this PEM cert\n"
             "  --tls-key FILE        HOMELABCMD_TLS_KEY      and this PEM private key\n"
             "\n"
             "secrets come only from the environment:\n"
@@ -207,7 +207,8 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
         return -1;
     }
     if (!s->tls_cert != !s->tls_key) {
-        fprintf(stderr, "homelabcmd: HTTPS needs both HOMELABCMD_TLS_CERT and HOMELABCMD_TLS_KEY\n");
+        fprintf(stderr,
+                "homelabcmd: HTTPS needs both HOMELABCMD_TLS_CERT and HOMELABCMD_TLS_KEY\n");
         return -1;
     }
     if (!s->db_path)

@@ -187,71 +187,31 @@ commit_tmp(const char *tmp, const char *dest, char *why, size_t whylen)
     return 0;
 }
 
-int
-hlc_store_backup_file(const char *db_path, const char *dest, char *why, size_t whylen)
+/* Copies the database `src` (opened with `flags`) to dest through a
+ * temporary file beside dest: checked, synced, renamed over it. With
+ * drop_wal, dest's old -wal/-shm go first: left beside the new file, SQLite
+ * would replay the old file's log into it. On failure dest is untouched. */
+static int
+copy_db(const char *src, int flags, const char *dest, bool drop_wal, char *why, size_t whylen)
 {
     sqlite3 *from = NULL;
     char *tmp = hlc_xasprintf("%s.tmp-%ld", dest, (long)getpid());
-    int rc;
-    why[0] = '\0';
-    if (access(db_path, R_OK) != 0) {
-        snprintf(why, whylen, "%s: %s", db_path, strerror(errno));
-        rc = HLC_ENOTFOUND;
-        goto out;
-    }
-    /* Read-write (never written): a WAL reader must be able to take the
-     * shared-memory locks, which a read-only open can fail to do. */
-    rc = open_db(db_path, SQLITE_OPEN_READWRITE, &from);
-    if (rc != 0) {
-        snprintf(why, whylen, "cannot open %s", db_path);
-        goto out;
-    }
-    unlink(tmp);
-    rc = copy_to_tmp(from, tmp, why, whylen);
-    if (rc == 0)
-        rc = commit_tmp(tmp, dest, why, whylen);
-out:
-    if (rc != 0)
-        unlink(tmp);
-    sqlite3_close(from);
-    free(tmp);
-    return rc;
-}
-
-int
-hlc_store_restore_file(const char *src, const char *db_path, char *why, size_t whylen)
-{
-    sqlite3 *from = NULL;
-    char *tmp = hlc_xasprintf("%s.restore-%ld", db_path, (long)getpid());
-    char *wal = hlc_xasprintf("%s-wal", db_path);
-    char *shm = hlc_xasprintf("%s-shm", db_path);
-    int schema = -1;
-    int rc = hlc_store_check_file(src, &schema, why, whylen);
-    if (rc != 0)
-        goto out;
-    if (schema > store_nmigrations) {
-        snprintf(why, whylen, "%s has schema %d, newer than this build (%d)", src, schema,
-                 store_nmigrations);
-        rc = HLC_ERANGE;
-        goto out;
-    }
-    rc = open_db(src, SQLITE_OPEN_READONLY, &from);
+    char *wal = hlc_xasprintf("%s-wal", dest);
+    char *shm = hlc_xasprintf("%s-shm", dest);
+    int rc = open_db(src, flags, &from);
     if (rc != 0) {
         snprintf(why, whylen, "cannot open %s", src);
         goto out;
     }
     unlink(tmp);
     rc = copy_to_tmp(from, tmp, why, whylen);
-    if (rc != 0)
-        goto out;
-    /* The old file's log belongs to the old file: left beside the new one,
-     * SQLite would replay it into the restored database. */
-    if ((unlink(wal) != 0 && errno != ENOENT) || (unlink(shm) != 0 && errno != ENOENT)) {
-        snprintf(why, whylen, "cannot remove %s-wal/-shm: %s", db_path, strerror(errno));
+    if (rc == 0 && drop_wal &&
+        ((unlink(wal) != 0 && errno != ENOENT) || (unlink(shm) != 0 && errno != ENOENT))) {
+        snprintf(why, whylen, "cannot remove %s-wal/-shm: %s", dest, strerror(errno));
         rc = HLC_EIO;
-        goto out;
     }
-    rc = commit_tmp(tmp, db_path, why, whylen);
+    if (rc == 0)
+        rc = commit_tmp(tmp, dest, why, whylen);
 out:
     if (rc != 0)
         unlink(tmp);
@@ -260,4 +220,32 @@ out:
     free(wal);
     free(shm);
     return rc;
+}
+
+int
+hlc_store_backup_file(const char *db_path, const char *dest, char *why, size_t whylen)
+{
+    why[0] = '\0';
+    if (access(db_path, R_OK) != 0) {
+        snprintf(why, whylen, "%s: %s", db_path, strerror(errno));
+        return HLC_ENOTFOUND;
+    }
+    /* Read-write (never written): a WAL reader must be able to take the
+     * shared-memory locks, which a read-only open can fail to do. */
+    return copy_db(db_path, SQLITE_OPEN_READWRITE, dest, false, why, whylen);
+}
+
+int
+hlc_store_restore_file(const char *src, const char *db_path, char *why, size_t whylen)
+{
+    int schema = -1;
+    int rc = hlc_store_check_file(src, &schema, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (schema > store_nmigrations) {
+        snprintf(why, whylen, "%s has schema %d, newer than this build (%d)", src, schema,
+                 store_nmigrations);
+        return HLC_ERANGE;
+    }
+    return copy_db(src, SQLITE_OPEN_READONLY, db_path, true, why, whylen);
 }

@@ -39,25 +39,17 @@ static const struct store_col prom_alert_cols[] = {
     {"severity", COL_TEXT}, {"count", COL_INT},
 };
 
-/* Appends every row of `sql` to a new array under `key` of out. */
+/* Every row of `sql` as a new array under `key` of out. */
 static int
 rows_into(struct store_conn *c, const char *sql, const struct store_col *cols, int ncols,
           json_t *out, const char *key)
 {
     sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st)
-        return HLC_EDB;
-    json_t *arr = json_array();
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, store_row_json(st, cols, ncols));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        json_decref(arr);
-        return store_fail(c, key);
-    }
-    json_object_set_new(out, key, arr);
-    return 0;
+    json_t *arr = NULL;
+    int rc = st ? store_collect_rows(c, st, cols, ncols, &arr, key) : HLC_EDB;
+    if (rc == 0)
+        json_object_set_new(out, key, arr);
+    return rc;
 }
 
 int
