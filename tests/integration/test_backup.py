@@ -56,6 +56,9 @@ class BackupTest(unittest.TestCase):
     def test_backup_under_load_and_restore(self):
         backup = os.path.join(self.tmp, "snap.db")
         with Hub() as hub:
+            # the HEALTHCHECK verb against a plain-HTTP hub, by its base URL
+            res = run("health", "--url", hub.url)
+            self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
             stop = threading.Event()
             sent = [0]
             errors = []

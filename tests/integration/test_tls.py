@@ -61,6 +61,10 @@ class TlsTest(unittest.TestCase):
             res = self.health(env={**env, "HOMELABCMD_LISTEN": f"0.0.0.0:{hub.port}"})
             self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
             self.assertIn("https://127.0.0.1", res.stdout)
+            # a base URL names the health route by itself (here over plain HTTP: no answer)
+            res = self.health("--url", f"http://127.0.0.1:{hub.port}")
+            self.assertEqual(res.returncode, 1)
+            self.assertIn(f"http://127.0.0.1:{hub.port}/api/v1/system/health", res.stdout)
             # an explicit https URL verifies the certificate: unknown CA -> unhealthy
             self.assertEqual(self.health("--url", url).returncode, 1)
             # plain HTTP to the TLS port gets no HTTP answer

@@ -109,7 +109,8 @@ health_url_of(const struct hlc_settings *set)
 }
 
 /* health [--url URL]: exit 0 when /api/v1/system/health answers 200 with
- * status "healthy", 1 otherwise (2 for a usage error). Without --url it asks
+ * status "healthy", 1 otherwise (2 for a usage error). URL is the hub's base
+ * URL (http://hub:8080) or the health route's own. Without --url it asks
  * the hub configured by the environment (HOMELABCMD_LISTEN, and HTTPS when
  * HOMELABCMD_TLS_CERT is set: that loopback check does not verify the
  * certificate, which names the LAN host, not 127.0.0.1). */
@@ -141,7 +142,19 @@ cmd_health(int argc, char **argv)
         if (hlc_settings_load(&set, 1, no_args) != 0)
             goto out;
     }
-    url = url_arg ? hlc_xstrdup(url_arg) : health_url_of(&set);
+    if (url_arg) {
+        /* The hub's base URL names the health route by itself. */
+        const char *host = strstr(url_arg, "://") + 3;
+        const char *slash = strchr(host, '/');
+        if (!slash || strcmp(slash, "/") == 0)
+            url = hlc_xasprintf("%.*s/api/v1/system/health",
+                                (int)(slash ? (size_t)(slash - url_arg) : strlen(url_arg)),
+                                url_arg);
+        else
+            url = hlc_xstrdup(url_arg);
+    } else {
+        url = health_url_of(&set);
+    }
     CURL *c = curl_easy_init();
     if (!c)
         goto out;
