@@ -22,7 +22,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libyaml-dev libsodium-dev libcmocka-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
       chromium prometheus-node-exporter ca-certificates cppcheck sudo dropbear-bin busybox
-      debootstrap iptables)
+      prometheus debootstrap iptables python3-jsonschema openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,7 +43,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Installing node-exporter may start it as a service where systemd runs; the
 # benchmarks start their own copy on a loopback port instead.
-systemctl stop prometheus-node-exporter >/dev/null 2>&1 || true
+systemctl stop prometheus-node-exporter prometheus >/dev/null 2>&1 || true
 
 # ---- dashboard -----------------------------------------------------------
 . deploy/node.sh
@@ -55,6 +55,8 @@ fi
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# the OpenAPI document's validator (integration/test_openapi.py)
+(cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
 
 # ---- static analysis -------------------------------------------------------
 say "cppcheck"
@@ -66,6 +68,12 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr 
 say "build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHLC_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
+
+# The Release build is what the image test (integration/test_image_runtime.py)
+# puts in the image's root; the benchmarks below reuse it.
+say "build (Release)"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DHLC_TESTS=OFF >/dev/null
+cmake --build build-release -j"$(nproc)"
 
 say "unit and integration tests"
 # strict_string_checks is left off: it treats strndup() of an exact-length,

@@ -68,18 +68,63 @@ api_key_prepare(struct hlc_settings *s)
     return 0;
 }
 
+/* A PEM file for HTTPS (at most 1 MiB), NUL-terminated on the heap; NULL
+ * after printing why. */
+static char *
+read_pem(const char *path)
+{
+    struct hlc_buf b;
+    char chunk[4096];
+    hlc_buf_init(&b, 1 << 20);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "homelabcmd: cannot read %s: %s\n", path, strerror(errno));
+        hlc_buf_release(&b);
+        return NULL;
+    }
+    size_t n;
+    bool ok = true;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (hlc_buf_append(&b, chunk, n) != 0) {
+            ok = false;
+            break;
+        }
+    ok = ok && !ferror(f) && b.data;
+    fclose(f);
+    sodium_memzero(chunk, sizeof(chunk));
+    if (!ok || !strstr(b.data, "-----BEGIN ")) {
+        fprintf(stderr, "homelabcmd: %s is not a PEM file of at most 1 MiB\n", path);
+        if (b.data)
+            sodium_memzero(b.data, b.len);
+        hlc_buf_release(&b);
+        return NULL;
+    }
+    return hlc_buf_steal(&b);
+}
+
 static int
 serve(int argc, char **argv)
 {
     struct hlc_hub hub;
     struct hlc_http *http = NULL;
     int rc = 1;
+    int lock_fd = -1;
+    char *tls_cert = NULL, *tls_key = NULL;
     memset(&hub, 0, sizeof(hub));
     if (hlc_settings_load(&hub.set, argc, argv) != 0) {
         hlc_settings_release(&hub.set);
         return 2;
     }
-    if (hlc_data_dir_prepare(hub.set.data_dir) != 0 || api_key_prepare(&hub.set) != 0)
+    if (hlc_data_dir_prepare(hub.set.data_dir) != 0)
+        goto out;
+    /* Held while the hub runs, so `homelabcmd restore` refuses to replace
+     * the database under it (the kernel releases it when the hub ends). */
+    if (hlc_data_dir_lock(hub.set.data_dir, &lock_fd) != 0) {
+        fprintf(stderr, "homelabcmd: another hub is running on %s (its lock %s/homelabcmd.lock "
+                        "is held)\n", hub.set.data_dir, hub.set.data_dir);
+        goto out;
+    }
+    if (api_key_prepare(&hub.set) != 0)
         goto out;
     crypto_generichash(hub.api_key_hash, sizeof(hub.api_key_hash),
                        (const unsigned char *)hub.set.api_key, strlen(hub.set.api_key), NULL, 0);
@@ -119,6 +164,14 @@ serve(int argc, char **argv)
         .conn_limit = 4096,
         .access_log = hub.set.access_log,
     };
+    if (hub.set.tls_cert) {
+        tls_cert = read_pem(hub.set.tls_cert);
+        tls_key = read_pem(hub.set.tls_key);
+        if (!tls_cert || !tls_key)
+            goto out;
+        hc.tls_cert_pem = tls_cert;
+        hc.tls_key_pem = tls_key;
+    }
     if (hlc_http_start(&http, &hc, &hub, &hub.port) != 0)
         goto out;
     hlc_log(HLC_LOG_INFO, "homelabcmd %s listening on %s (port %d), data in %s", HLC_VERSION,
@@ -135,6 +188,12 @@ out:
     hlc_store_free(hub.store);
     hlc_keyring_free(hub.keyring);
     hlc_settings_release(&hub.set);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    free(tls_cert);
+    if (tls_key)
+        sodium_memzero(tls_key, strlen(tls_key));
+    free(tls_key);
     if (rc == 0)
         hlc_log(HLC_LOG_INFO, "stopped cleanly");
     return rc;

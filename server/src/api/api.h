@@ -107,5 +107,10 @@ int hlc_api_agents_enroll(struct hlc_req *r);
 int hlc_api_agent_tokens_list(struct hlc_req *r);
 int hlc_api_agent_tokens_delete(struct hlc_req *r);
 int hlc_api_agent_tokens_rotate(struct hlc_req *r);
+/* api_prometheus.c: GET /metrics (checks X-API-Key or the Bearer token itself) */
+int hlc_api_prometheus(struct hlc_req *r);
+/* api_docs.c: the OpenAPI document and the interactive docs page (public) */
+int hlc_api_openapi(struct hlc_req *r);
+int hlc_api_docs(struct hlc_req *r);
 
 #endif

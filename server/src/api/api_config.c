@@ -11,6 +11,7 @@
 #include "credentials.h"
 #include "hub.h"
 #include "notify.h"
+#include "prom.h"
 #include "validate.h"
 
 /* notifications.<key> -> credential kind */
@@ -35,6 +36,9 @@ hlc_api_config_get(struct hlc_req *r)
                         json_boolean(json_is_string(json_object_get(ch, "slack_webhook_url"))));
     json_object_update(json_object_get(o, "notifications"), ch);
     json_decref(ch);
+    json_object_set_new(o, "prometheus",
+                        json_pack("{s:b}", "scrape_token_set",
+                                  hlc_prom_token_is_set(r->hub->store)));
     return hlc_reply_json(r, 200, o);
 }
 
@@ -65,6 +69,28 @@ hlc_api_config_put(struct hlc_req *r)
     if (!body)
         return ret;
     json_object_del(body, "slack_webhook_configured"); /* echoed back by GET; read-only */
+    /* prometheus.scrape_token: only its hash is stored, after the rest is saved. */
+    json_t *prom = json_incref(json_object_get(body, "prometheus"));
+    json_object_del(body, "prometheus");
+    const char *bad = prom && !json_is_object(prom) ? "prometheus" : NULL;
+    const char *pk;
+    json_t *pv;
+    json_object_foreach(json_is_object(prom) ? prom : NULL, pk, pv)
+    {
+        if (strcmp(pk, "scrape_token_set") == 0) /* echoed back by GET; read-only */
+            continue;
+        if (strcmp(pk, "scrape_token") != 0 || !json_is_string(pv) ||
+            !hlc_prom_token_valid(json_string_value(pv)))
+            bad = "prometheus.scrape_token";
+    }
+    if (bad) {
+        json_decref(prom);
+        json_decref(body);
+        return hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                               "prometheus takes only scrape_token: 16-256 characters of "
+                               "A-Z a-z 0-9 . _ ~ + / = - (\"\" removes it)",
+                               bad);
+    }
     /* Channel URLs: validated first, stored only after the rest is valid. */
     json_t *notif = json_object_get(body, "notifications");
     json_t *urls = json_object();
@@ -94,7 +120,18 @@ hlc_api_config_put(struct hlc_req *r)
     if (!apply(r, body, &ret)) {
         json_decref(urls);
         json_decref(body);
+        json_decref(prom);
         return ret;
+    }
+    const char *token = json_string_value(json_object_get(prom, "scrape_token"));
+    int trc = token ? hlc_prom_token_set(r->hub->store, token) : 0;
+    if (token)
+        sodium_memzero((char *)token, strlen(token));
+    json_decref(prom);
+    if (trc) {
+        json_decref(urls);
+        json_decref(body);
+        return hlc_reply_err(r, trc, "storing the scrape token");
     }
     const char *kind;
     json_t *v;

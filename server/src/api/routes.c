@@ -87,6 +87,11 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/servers/{}/agent-tokens", hlc_api_agent_tokens_list, 0},
     {"DELETE", "/api/v1/servers/{}/agent-tokens/{}", hlc_api_agent_tokens_delete, 0},
     {"POST", "/api/v1/servers/{}/agent-tokens/{}/rotate", hlc_api_agent_tokens_rotate, 0},
+    /* ecosystem: Prometheus (key or scrape token checked by the handler) */
+    {"GET", "/metrics", hlc_api_prometheus, HLC_ROUTE_PUBLIC},
+    /* every route here needs its entry in server/openapi.json (test_openapi.py) */
+    {"GET", "/api/openapi.json", hlc_api_openapi, HLC_ROUTE_PUBLIC},
+    {"GET", "/api/docs", hlc_api_docs, HLC_ROUTE_PUBLIC},
 
     {NULL, NULL, NULL, 0},
 };

@@ -68,6 +68,8 @@ struct hlc_http_cfg {
     unsigned per_ip_limit;        /* concurrent connections per client address */
     unsigned conn_limit;          /* concurrent connections in all */
     bool access_log;              /* one stderr line per request */
+    const char *tls_cert_pem;     /* PEM certificate: serve HTTPS; NULL = plain HTTP */
+    const char *tls_key_pem;      /* its PEM private key (both or neither) */
 };
 
 struct hlc_http;

@@ -26,6 +26,11 @@ void hlc_settings_release(struct hlc_settings *s);
 /* mkdir -p with mode 0700. 0 or -1 (printed). */
 int hlc_data_dir_prepare(const char *dir);
 
+/* Takes the data directory's lock (DATA_DIR/homelabcmd.lock, flock): the
+ * running hub holds it, restore checks it. 0 with *fd held until closed (or
+ * the process ends), HLC_EBUSY when another process holds it, HLC_EIO. */
+int hlc_data_dir_lock(const char *dir, int *fd);
+
 /* Starts and stops the hub's background services (services.c) in order.
  * start: 0, or -1 after logging (everything started is stopped again). */
 int hlc_services_start(struct hlc_hub *hub);

@@ -35,6 +35,8 @@ struct hlc_settings {
     char *agent_bin;       /* HOMELABCMD_AGENT_BIN, NULL = next to the hub binary */
     char *tailscale_api_url; /* HOMELABCMD_TAILSCALE_API_URL, default https://api.tailscale.com */
     char *tailscale_socket;  /* HOMELABCMD_TAILSCALE_SOCKET, default /var/run/tailscale/tailscaled.sock */
+    char *tls_cert;        /* HOMELABCMD_TLS_CERT: PEM certificate file, NULL = plain HTTP */
+    char *tls_key;         /* HOMELABCMD_TLS_KEY: its PEM private key file */
 };
 
 struct hlc_hub {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +45,8 @@ hlc_usage(FILE *f)
             "  HOMELABCMD_TAILSCALE_SOCKET   local tailscaled socket\n"
             "                        (/var/run/tailscale/tailscaled.sock); both also settable\n"
             "                        in the database config (tailscale.api_url, .socket)\n"
+            "  --tls-cert FILE       HOMELABCMD_TLS_CERT     serve HTTPS with this PEM cert\n"
+            "  --tls-key FILE        HOMELABCMD_TLS_KEY      and this PEM private key\n"
             "\n"
             "secrets come only from the environment:\n"
             "  HOMELABCMD_API_KEY         the X-API-Key (generated into DATA_DIR/api_key if unset)\n"
@@ -100,6 +103,8 @@ hlc_settings_release(struct hlc_settings *s)
     free(s->agent_bin);
     free(s->tailscale_api_url);
     free(s->tailscale_socket);
+    free(s->tls_cert);
+    free(s->tls_key);
     memset(s, 0, sizeof(*s));
 }
 
@@ -118,6 +123,8 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->agent_bin = env_or("HOMELABCMD_AGENT_BIN", NULL);
     s->tailscale_api_url = env_or("HOMELABCMD_TAILSCALE_API_URL", "https://api.tailscale.com");
     s->tailscale_socket = env_or("HOMELABCMD_TAILSCALE_SOCKET", "/var/run/tailscale/tailscaled.sock");
+    s->tls_cert = env_or("HOMELABCMD_TLS_CERT", NULL);
+    s->tls_key = env_or("HOMELABCMD_TLS_KEY", NULL);
     if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 16, &threads) ||
         env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
         env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||
@@ -136,13 +143,15 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
         {"poll-workers", required_argument, NULL, 'W'},
         {"no-access-log", no_argument, NULL, 'q'},
         {"agent-bin", required_argument, NULL, 'A'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     int64_t n;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:W:A:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:w:b:t:m:p:W:A:C:K:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             replace(&s->data_dir, optarg);
@@ -187,6 +196,12 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
         case 'A':
             replace(&s->agent_bin, optarg);
             break;
+        case 'C':
+            replace(&s->tls_cert, optarg);
+            break;
+        case 'K':
+            replace(&s->tls_key, optarg);
+            break;
         case 'h':
             hlc_usage(stdout);
             exit(0);
@@ -197,6 +212,11 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "homelabcmd: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!s->tls_cert != !s->tls_key) {
+        fprintf(stderr,
+                "homelabcmd: HTTPS needs both HOMELABCMD_TLS_CERT and HOMELABCMD_TLS_KEY\n");
         return -1;
     }
     if (!s->db_path)
@@ -231,5 +251,25 @@ hlc_data_dir_prepare(const char *dir)
         return -1;
     }
     free(path);
+    return 0;
+}
+
+int
+hlc_data_dir_lock(const char *dir, int *fd_out)
+{
+    char *path = hlc_xasprintf("%s/homelabcmd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    *fd_out = -1;
+    if (fd < 0)
+        return HLC_EIO;
+    /* flock, not a pid file: the kernel drops it when the hub dies, even
+     * by kill -9, so a stale lock never blocks a restore. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(fd);
+        return busy ? HLC_EBUSY : HLC_EIO;
+    }
+    *fd_out = fd;
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,9 +514,36 @@ hlc_ingest_sample(struct hlc_hub *hub, const char *server_id, struct hlc_sample 
     return hlc_ingest_sample_latest(hub, server_id, s, source, NULL);
 }
 
+/* Samples handled since start, for /metrics (one hub per process). */
+static _Atomic uint64_t n_stored, n_duplicate, n_failed;
+
+void
+hlc_ingest_counts(uint64_t *stored, uint64_t *duplicate, uint64_t *failed)
+{
+    *stored = atomic_load(&n_stored);
+    *duplicate = atomic_load(&n_duplicate);
+    *failed = atomic_load(&n_failed);
+}
+
+static int ingest_one(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
+                      const char *source, char **latest, bool *duplicate);
+
 int
 hlc_ingest_sample_latest(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s,
                          const char *source, char **latest)
+{
+    bool dup = false;
+    int rc = ingest_one(hub, server_id, s, source, latest, &dup);
+    /* An unknown machine is not counted: the heartbeat registers it and
+     * hands the same sample in again. */
+    if (rc != HLC_ENOTFOUND)
+        atomic_fetch_add(rc != 0 ? &n_failed : dup ? &n_duplicate : &n_stored, 1);
+    return rc;
+}
+
+static int
+ingest_one(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s, const char *source,
+           char **latest, bool *dup_out)
 {
     if (latest)
         *latest = NULL;
@@ -571,6 +599,7 @@ hlc_ingest_sample_latest(struct hlc_hub *hub, const char *server_id, struct hlc_
     cache_end(hub->ingest, server_id, s, rc == 0 && newest, hash);
     if (rc == HLC_ENOTFOUND)
         cache_drop(hub->ingest, server_id);
+    *dup_out = duplicate;
     if (rc != 0 || duplicate)
         return rc;
     struct hlc_event ev = {

@@ -6,6 +6,7 @@
 #ifndef HLC_INGEST_H
 #define HLC_INGEST_H
 
+#include <stdint.h>
 #include <jansson.h>
 
 struct hlc_hub;
@@ -42,6 +43,10 @@ int hlc_ingest_sample_latest(struct hlc_hub *hub, const char *server_id, struct 
  * hours. Pure. */
 char *hlc_ingest_latest_text(const struct hlc_sample *s, const char *source,
                              const struct hlc_sample *prev_updates);
+
+/* Samples handled since the process started: stored, duplicates (already
+ * stored, nothing changed) and refused or failed. Lock-free. */
+void hlc_ingest_counts(uint64_t *stored, uint64_t *duplicate, uint64_t *failed);
 
 /* Background service: the per-machine baseline cache, group commit (samples
  * ingested concurrently share one transaction) and the pruning thread.

@@ -30,6 +30,9 @@ struct upd_mark {
     char **names;
     size_t nnames;
     unsigned long long names_gen;
+    /* For /metrics: the last poll's wall time, polls and failed polls. */
+    int64_t poll_ms;
+    uint64_t polls, poll_errors;
 };
 
 struct hlc_remote {
@@ -283,6 +286,7 @@ hlc_remote_poll_now(struct hlc_hub *hub, const char *id, char **latest)
     struct hlc_sample s;
     memset(&res, 0, sizeof(res));
     hlc_sample_init(&s);
+    int64_t t0 = hlc_mono_ms();
     int rc = expected_services(hub, id, &names, &nnames);
     if (rc != 0)
         goto out;
@@ -314,6 +318,14 @@ hlc_remote_poll_now(struct hlc_hub *hub, const char *id, char **latest)
         hlc_log(HLC_LOG_DEBUG, "poller: %s: %s", id, hlc_remote_reason(rc));
     }
 out:
+    if (rc != HLC_ENOTFOUND) { /* a mark only for a machine that exists */
+        pthread_mutex_lock(&rm->mu);
+        struct upd_mark *m = mark_of(rm, id);
+        m->poll_ms = hlc_mono_ms() - t0;
+        m->polls++;
+        m->poll_errors += rc != 0;
+        pthread_mutex_unlock(&rm->mu);
+    }
     for (size_t i = 0; i < nnames; i++)
         free(names[i]);
     free(names);
@@ -321,6 +333,34 @@ out:
     hlc_exec_result_release(&res);
     hlc_sample_release(&s);
     return rc;
+}
+
+int
+hlc_remote_poll_stats(struct hlc_hub *hub, json_t **out)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    *out = json_object();
+    if (!rm)
+        return 0;
+    pthread_mutex_lock(&rm->mu);
+    for (size_t i = 0; i < rm->nmarks; i++) {
+        const struct upd_mark *m = &rm->marks[i];
+        if (!m->polls)
+            continue;
+        json_object_set_new(*out, m->id,
+                            json_pack("{s:f, s:I, s:I}", "duration_seconds",
+                                      (double)m->poll_ms / 1000.0, "polls", (json_int_t)m->polls,
+                                      "errors", (json_int_t)m->poll_errors));
+    }
+    pthread_mutex_unlock(&rm->mu);
+    return 0;
+}
+
+size_t
+hlc_remote_sessions(struct hlc_hub *hub)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    return rm ? hlc_poller_sessions(rm->poller) : 0;
 }
 
 int

@@ -46,6 +46,11 @@ void hlc_remote_forget(struct hlc_hub *hub, const char *server_id);
  * (no such machine), or a credential error. */
 int hlc_remote_test_connection(struct hlc_hub *hub, const char *server_id, const char *host,
                                int port, const char *user, json_t **out);
+/* Poll figures since start, per machine polled at least once (new object):
+ * {server_id: {duration_seconds (the last poll's), polls, errors}}. */
+int hlc_remote_poll_stats(struct hlc_hub *hub, json_t **out);
+/* SSH sessions open now (0 when the poller is not running). */
+size_t hlc_remote_sessions(struct hlc_hub *hub);
 
 /* Background service: the poller (scheduler + workers) and the offline sweep. */
 int hlc_remote_start(struct hlc_hub *hub);

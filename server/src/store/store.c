@@ -59,6 +59,23 @@ store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
 }
 
 int
+store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_col *cols,
+                   int ncols, json_t **out, const char *what)
+{
+    json_t *arr = json_array();
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, store_row_json(st, cols, ncols));
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        json_decref(arr);
+        return store_fail(c, what);
+    }
+    *out = arr;
+    return 0;
+}
+
+int
 store_exec(struct store_conn *c, const char *sql)
 {
     char *err = NULL;

@@ -10,6 +10,7 @@
 #define HLC_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -37,6 +38,25 @@ unsigned long long hlc_store_machines_generation(struct hlc_store *s);
 bool hlc_store_ping(struct hlc_store *s);
 /* Database file sizes and row counts for /system/stats (new object). */
 int hlc_store_stats(struct hlc_store *s, json_t **out);
+
+/* ---- backup and restore (store_backup.c): by file, beside any open store ---- */
+
+/* PRAGMA integrity_check of the database file at `path`, opened read-only.
+ * 0 when it is sound; HLC_ENOTFOUND (no file), HLC_EDB (not a database or
+ * damaged). *schema (may be NULL) = its schema level. why (whylen bytes)
+ * says what is wrong in words. */
+int hlc_store_check_file(const char *path, int *schema, char *why, size_t whylen);
+/* A consistent copy of the live database at db_path into dest, through
+ * SQLite's online backup API while the hub may be writing: one read
+ * transaction (a snapshot), written to dest.tmp-PID, integrity-checked,
+ * fsynced and renamed over dest. On failure dest is untouched. */
+int hlc_store_backup_file(const char *db_path, const char *dest, char *why, size_t whylen);
+/* Puts the backup `src` in place of db_path (the hub must be stopped): src
+ * is integrity-checked and must not be newer than this build's schema, is
+ * copied to a temporary file beside db_path and checked again, the old
+ * -wal/-shm files are removed and the copy renamed into place. On failure
+ * before the rename nothing changed. */
+int hlc_store_restore_file(const char *src, const char *db_path, char *why, size_t whylen);
 
 /* ---- machines (TRD "servers") -------------------------------------- */
 
@@ -152,6 +172,15 @@ int hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t
 int hlc_store_service_states(struct hlc_store *s, const char *id, json_t **out);
 /* Latest containers [{id, name, image, state, status, checked_at}]. HLC_ENOTFOUND. */
 int hlc_store_container_states(struct hlc_store *s, const char *id, json_t **out);
+
+/* ---- Prometheus exposition (store_prometheus.c) ----------------------- */
+
+/* What one /metrics scrape shows, read in one read transaction (new object):
+ * {"machines":[{server_id, machine_type, status, last_seen, boot_time,
+ * latest (the latest object or null)}], "services":[{server_id, service,
+ * critical, status}] (expected services), "containers":[{server_id, name,
+ * state}], "alerts":[{severity, count}] (active alerts)}. */
+int hlc_store_prom_snapshot(struct hlc_store *s, json_t **out);
 
 /* ---- credentials: sealed secrets (the values are crypto/ tokens) ---- */
 

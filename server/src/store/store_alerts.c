@@ -189,24 +189,6 @@ hlc_store_alerts_apply(struct hlc_store *s, struct hlc_alert_change *ch, size_t 
     return rc;
 }
 
-/* Rows of a prepared statement into a new array. */
-static int
-collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_col *cols, int ncols,
-             json_t **out, const char *what)
-{
-    json_t *arr = json_array();
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, store_row_json(st, cols, ncols));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        json_decref(arr);
-        return store_fail(c, what);
-    }
-    *out = arr;
-    return 0;
-}
-
 int
 hlc_store_alerts_active(struct hlc_store *s, const char *server_id, json_t **out)
 {
@@ -215,7 +197,7 @@ hlc_store_alerts_active(struct hlc_store *s, const char *server_id, json_t **out
     int rc = HLC_EDB;
     if (st) {
         sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-        rc = collect_rows(c, st, active_cols, 5, out, "alerts active");
+        rc = store_collect_rows(c, st, active_cols, 5, out, "alerts active");
     }
     store_release(s, c);
     return rc;
@@ -289,7 +271,7 @@ hlc_store_alerts_list(struct hlc_store *s, const struct hlc_alert_filter *f, jso
     bind_filter(st, f);
     sqlite3_bind_int(st, 5, f->limit);
     sqlite3_bind_int(st, 6, f->offset);
-    rc = collect_rows(c, st, alert_cols, NALERT_COLS, out, "alerts list");
+    rc = store_collect_rows(c, st, alert_cols, NALERT_COLS, out, "alerts list");
     if (rc == 0) {
         size_t i;
         json_t *a;
@@ -357,7 +339,7 @@ hlc_store_alerts_offline_candidates(struct hlc_store *s, json_t **out)
 {
     struct store_conn *c = store_acquire(s);
     sqlite3_stmt *st = store_stmt(c, sql_offline_candidates);
-    int rc = st ? collect_rows(c, st, offline_cols, 5, out, "offline candidates") : HLC_EDB;
+    int rc = st ? store_collect_rows(c, st, offline_cols, 5, out, "offline candidates") : HLC_EDB;
     store_release(s, c);
     return rc;
 }
@@ -409,7 +391,7 @@ hlc_store_outbox_due(struct hlc_store *s, int64_t now_ms, int limit, json_t **ou
     if (st) {
         sqlite3_bind_int64(st, 1, now_ms);
         sqlite3_bind_int(st, 2, limit);
-        rc = collect_rows(c, st, outbox_cols, 7, out, "outbox due");
+        rc = store_collect_rows(c, st, outbox_cols, 7, out, "outbox due");
     }
     store_release(s, c);
     return rc;

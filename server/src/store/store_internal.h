@@ -120,5 +120,9 @@ json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols
  * (missing or null keys bind NULL). */
 int store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store_col *cols,
                     int ncols);
+/* Steps st to the end, each row as store_row_json into a new array in *out;
+ * resets st. 0, or HLC_EDB (logged with `what`; *out untouched). */
+int store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_col *cols,
+                       int ncols, json_t **out, const char *what);
 
 #endif

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""The OpenAPI 3.1 document (issue 25) cannot drift from the code:
+
+- every route of server/src/api/routes.c has an operation in
+  server/openapi.json and the document names no route the hub does not serve;
+- the document passes an OpenAPI 3.1 validator (@seriousme/openapi-schema-
+  validator, installed in tests/openapi/ by tests/run.sh);
+- the hub serves exactly that document at /api/openapi.json;
+- real responses of the real hub (successes and errors) validate against the
+  schemas the document gives for their path, method and status
+  (python3-jsonschema, Draft 2020-12, as OpenAPI 3.1 uses);
+- /api/docs is served by the hub and, rendered by headless Chromium, shows the
+  operations with every script and stylesheet from the hub itself.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+import jsonschema
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hlc import SOURCE_DIR, Hub  # noqa: E402
+from test_prometheus import heartbeat, iso  # noqa: E402
+
+DOC_PATH = os.path.join(SOURCE_DIR, "server", "openapi.json")
+ROUTES_C = os.path.join(SOURCE_DIR, "server", "src", "api", "routes.c")
+METHODS = ("get", "post", "put", "delete", "patch")
+
+
+def load_doc():
+    with open(DOC_PATH) as f:
+        return json.load(f)
+
+
+def route_table():
+    """(METHOD, pattern) of every entry of the route table in routes.c."""
+    with open(ROUTES_C) as f:
+        text = f.read()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return set(re.findall(r'\{\s*"(GET|POST|PUT|DELETE|PATCH)"\s*,\s*"([^"]+)"', text))
+
+
+def doc_routes(doc):
+    out = set()
+    for path, item in doc["paths"].items():
+        for m in METHODS:
+            if m in item:
+                out.add((m.upper(), re.sub(r"\{[^}/]+\}", "{}", path)))
+    return out
+
+
+class DocumentTest(unittest.TestCase):
+    def test_every_route_documented_and_no_other(self):
+        doc, table = load_doc(), route_table()
+        self.assertGreater(len(table), 50)
+        documented = doc_routes(doc)
+        missing = sorted(table - documented)
+        extra = sorted(documented - table)
+        self.assertEqual(missing, [], "routes in routes.c without an entry in server/openapi.json "
+                                      "(add one per route there)")
+        self.assertEqual(extra, [], "server/openapi.json documents routes the hub does not serve")
+
+    def test_path_parameters_declared(self):
+        doc = load_doc()
+        for path, item in doc["paths"].items():
+            names = set(re.findall(r"\{([^}/]+)\}", path))
+            for m in METHODS:
+                if m not in item:
+                    continue
+                declared = {p["name"] for p in item[m].get("parameters", []) if p["in"] == "path"}
+                self.assertEqual(declared, names, f"{m.upper()} {path}")
+                self.assertTrue(item[m]["responses"], f"{m.upper()} {path} has no responses")
+
+    def test_document_passes_an_openapi_validator(self):
+        tool = os.path.join(SOURCE_DIR, "tests", "openapi")
+        self.assertTrue(os.path.isdir(os.path.join(tool, "node_modules", "@seriousme")),
+                        "run `npm ci` in tests/openapi (tests/run.sh does)")
+        res = subprocess.run(["node", os.path.join(tool, "validate.mjs"), DOC_PATH],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("valid OpenAPI 3.1", res.stdout)
+
+
+class ResponsesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.doc = load_doc()
+        cls.resolver = jsonschema.RefResolver("", cls.doc)
+        cls.templates = [(re.compile("^" + re.sub(r"\{[^}/]+\}", "[^/]+", p) + "$"), p)
+                         for p in cls.doc["paths"]]
+        cls.checked = set()
+        cls.hub = Hub().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.stop()
+        cls.hub.cleanup()
+
+    def template(self, path):
+        path = path.split("?")[0]
+        hits = [t for rx, t in self.templates if rx.match(path)]
+        # a literal segment beats a parameter (/metrics/summary over /metrics/{id})
+        hits.sort(key=lambda t: t.count("{"))
+        self.assertTrue(hits, f"no documented path matches {path}")
+        return hits[0]
+
+    def call(self, method, path, body=None, status=None, **kw):
+        """Sends the request and validates the reply against the document."""
+        r = self.hub.request(method, path, body=body, **kw)
+        if status is not None:
+            self.assertEqual(r.status, status, r)
+        tpl = self.template(path)
+        op = self.doc["paths"][tpl][method.lower()]
+        resp = op["responses"].get(str(r.status))
+        self.assertIsNotNone(resp, f"{method} {tpl}: status {r.status} is not documented ({r})")
+        if "$ref" in resp:
+            resp = self.resolver.resolve(resp["$ref"])[1]
+        content = resp.get("content", {})
+        ctype = r.headers.get("Content-Type", "").split(";")[0]
+        if "application/json" in content:
+            self.assertEqual(ctype, "application/json", f"{method} {path}")
+            schema = content["application/json"]["schema"]
+            jsonschema.Draft202012Validator(schema, resolver=self.resolver).validate(r.json)
+        elif content:
+            self.assertIn(ctype, content, f"{method} {path}")
+        self.checked.add((method.upper(), tpl))
+        return r
+
+    def test_real_responses_match_the_document(self):
+        c = self.call
+        c("GET", "/api/v1/system/health", key=None, status=200)
+        c("GET", "/api/v1/system/stats", status=200)
+        c("GET", "/api/v1/system/stats", key="wrong-key-000000", status=401)
+        c("POST", "/api/v1/servers", {"server_id": "oa-srv", "hostname": "127.0.0.1", "ssh_port": 1,
+                                      "expected_services": [{"name": "ssh", "critical": True}]}, status=201)
+        c("POST", "/api/v1/servers", {"server_id": "oa-srv", "hostname": "x"}, status=409)
+        c("POST", "/api/v1/servers", {"server_id": "bad id!", "hostname": "x"}, status=422)
+        c("POST", "/api/v1/servers", raw=b"{not json", headers={"Content-Type": "application/json"}, status=400)
+        now = int(time.time())
+        for k in range(2):
+            c("POST", "/api/v1/agents/heartbeat",
+              heartbeat("oa-ws", iso(now - 5 + k), 10 ** 6 + 400 * k, services=[("ssh", "running")],
+                        containers=[{"id": "abc", "name": "web", "image": "nginx", "state": "running",
+                                     "status": "Up 1 minute"}]), status=200)
+        c("GET", "/api/v1/servers", status=200)
+        c("GET", "/api/v1/servers/oa-ws", status=200)
+        c("GET", "/api/v1/servers/none", status=404)
+        c("PUT", "/api/v1/servers/oa-srv", {"tdp_watts": 65}, status=200)
+        c("PUT", "/api/v1/servers/oa-ws/services", {"services": [{"name": "ssh", "critical": False}]}, status=200)
+        c("GET", "/api/v1/servers/oa-ws/services", status=200)
+        c("GET", "/api/v1/servers/oa-ws/containers", status=200)
+        c("PUT", "/api/v1/preferences/card-order", {"order": ["oa-ws", "oa-srv"]}, status=200)
+        c("PUT", "/api/v1/servers/oa-ws/layout", {"widgets": []}, status=200)
+        c("GET", "/api/v1/servers/oa-ws/layout", status=200)
+        c("GET", "/api/v1/metrics/summary", status=200)
+        c("GET", "/api/v1/metrics/oa-ws?range=24h&points=10", status=200)
+        c("GET", "/api/v1/metrics/oa-ws?range=2h", status=422)
+        c("GET", "/api/v1/metrics/oa-ws/latest", status=200)
+        c("GET", "/api/v1/config", status=200)
+        c("PUT", "/api/v1/config", {"polling": {"poll_interval_seconds": 120}}, status=200)
+        c("PUT", "/api/v1/config", {"nope": {}}, status=422)
+        c("GET", "/api/v1/config/thresholds", status=200)
+        c("PUT", "/api/v1/config/thresholds", {"disk_warning_percent": 75}, status=200)
+        c("POST", "/api/v1/credentials", {"kind": "webhook_url", "value": "https://hooks.example/x"})
+        creds = c("GET", "/api/v1/credentials", status=200).json["credentials"]
+        ident = [x for x in creds if x["is_identity"]][0]
+        c("DELETE", f"/api/v1/credentials/{ident['id']}")
+        c("DELETE", "/api/v1/credentials/00000000-0000-0000-0000-000000000000", status=404)
+        c("GET", "/api/v1/ssh/public-key", status=200)
+        # nothing listens on port 1: the poll and the buttons answer with the error form
+        c("POST", "/api/v1/servers/oa-srv/poll")
+        c("POST", "/api/v1/servers/oa-srv/host-key/accept")
+        for verb in ("restart", "start", "stop"):
+            c("POST", f"/api/v1/servers/oa-srv/services/ssh/{verb}")
+            c("POST", f"/api/v1/servers/oa-srv/containers/web/{verb}")
+        c("POST", "/api/v1/servers/oa-srv/services/bad;name/restart", status=400)
+        a = c("POST", "/api/v1/actions", {"server_id": "oa-srv", "action_type": "restart_service",
+                                          "target": "ssh"}, status=201).json
+        c("GET", "/api/v1/actions?status=pending", status=200)
+        c("GET", f"/api/v1/actions/{a['action_id']}", status=200)
+        c("POST", f"/api/v1/actions/{a['action_id']}/reject", status=200)
+        c("POST", f"/api/v1/actions/{a['action_id']}/approve", status=409)
+        c("GET", "/api/v1/actions/history", status=200)
+        c("POST", "/api/v1/servers/oa-srv/scripts", {"name": "hello", "script": "echo hi"}, status=201)
+        c("GET", "/api/v1/servers/oa-srv/scripts", status=200)
+        c("DELETE", "/api/v1/servers/oa-srv/scripts/hello", status=204)
+        c("GET", "/api/v1/audit?limit=10", status=200)
+        alerts = c("GET", "/api/v1/alerts?status=active", status=200).json["alerts"]
+        self.assertTrue(alerts)  # reboot_required from the heartbeats
+        c("GET", f"/api/v1/alerts/{alerts[0]['alert_id']}", status=200)
+        c("POST", f"/api/v1/alerts/{alerts[0]['alert_id']}/acknowledge", status=200)
+        c("POST", f"/api/v1/alerts/{alerts[0]['alert_id']}/resolve", status=200)
+        c("POST", f"/api/v1/alerts/{alerts[0]['alert_id']}/resolve", status=409)
+        c("POST", "/api/v1/notifications/test", status=200)
+        c("GET", "/api/v1/costs", status=200)
+        c("PUT", "/api/v1/costs/config", {"electricity_rate_kwh": 0.3}, status=200)
+        c("GET", "/api/v1/costs/oa-ws", status=200)
+        c("GET", "/agent/install.sh", key=None, status=200)
+        c("GET", "/metrics", status=200)
+        c("GET", "/metrics", key=None, status=401)
+        r = c("GET", "/api/openapi.json", key=None, status=200)
+        self.assertEqual(r.json, self.doc)
+        c("GET", "/api/docs", key=None, status=200)
+        c("DELETE", "/api/v1/servers/oa-srv", status=204)
+        # every documented operation was exercised but the stream and the binary
+        untested = doc_routes(self.doc) - {(m, re.sub(r"\{[^}/]+\}", "{}", p)) for m, p in self.checked}
+        self.assertEqual(sorted(untested), [("GET", "/agent/homelabcmd-agent"), ("GET", "/api/v1/events")])
+
+    def test_docs_page_renders_from_the_hub_alone(self):
+        page = self.hub.get("/api/docs", key=None)
+        self.assertEqual(page.status, 200)
+        html = page.raw.decode()
+        refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+        self.assertTrue(refs)
+        for ref in refs:  # nothing from another host
+            self.assertTrue(ref.startswith("/"), ref)
+        for asset in ("/api-docs/swagger-ui-bundle.js", "/api-docs/swagger-ui.css"):
+            r = self.hub.get(asset, key=None)
+            self.assertEqual(r.status, 200, f"{asset}: build the dashboard (npm run build in www/)")
+            self.assertGreater(len(r.raw), 10000)
+        chromium = shutil.which("chromium")
+        self.assertIsNotNone(chromium, "chromium is needed to render /api/docs")
+        res = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--virtual-time-budget=15000", "--dump-dom", self.hub.url + "/api/docs"],
+            capture_output=True, text=True, timeout=120)
+        dom = res.stdout
+        self.assertIn("HomelabCmd API", dom, res.stderr[-2000:])
+        self.assertIn("/api/v1/servers/{server_id}", dom)
+        self.assertIn("opblock", dom)  # Swagger UI rendered the operations
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
