@@ -6,7 +6,8 @@
   command (a service restart through sudo -n) all work.
 - A busybox machine: OpenSSH chrooted (ChrootDirectory) into a root whose only
   programs are busybox applets (no GNU coreutils, no timeout(1), no systemd,
-  no /sys, so no temperatures), with its own /proc, its root a mount point and an Alpine os-release,
+  no /sys, so no temperatures), with its own /proc, its root a read-only
+  mount point and an Alpine os-release,
   as on Alpine or OpenWrt. Every section such a machine can give is
   collected and is exactly the kernel's truth.
 
@@ -262,6 +263,8 @@ class BusyboxTest(unittest.TestCase):
         subprocess.run(["mount", "--bind", root, root], check=True)
         cls.proc_mounted = True
         subprocess.run(["mount", "-t", "proc", "proc", os.path.join(root, "proc")], check=True)
+        # and read-only, as an OpenWrt squashfs or a NAS firmware root is
+        subprocess.run(["mount", "-o", "remount,bind,ro", root], check=True)
 
     @classmethod
     def tearDownClass(cls):
@@ -299,6 +302,7 @@ class BusyboxTest(unittest.TestCase):
         self.assertEqual(len(root_fs), 1, latest["filesystems"])
         st = os.statvfs(self.root)
         self.assertEqual(root_fs[0]["total_bytes"], st.f_blocks * st.f_frsize)
+        self.assertTrue(st.f_flag & os.ST_RDONLY)  # nothing the collector needs to write
         self.assertEqual(latest.get("temperatures") or [], [])  # no /sys here
         m = self.hub.get("/api/v1/servers/alpine").json
         self.assertEqual(m["os_distribution"], "Alpine Linux v3.20")

@@ -1,10 +1,13 @@
 /* remote.c - the hub's poller glue: targets from the store and credentials,
  * host-key pinning, scheduled polls through the collector and ingest, and the
  * sweep that turns silent machines offline. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "bus.h"
 #include "config.h"
@@ -166,16 +169,32 @@ mark_find(struct hlc_remote *rm, const char *id)
     return NULL;
 }
 
+static struct upd_mark *mark_of(struct hlc_remote *rm, const char *id);
+
+/* Whether this poll also asks for pending updates. The marks live in memory:
+ * after a restart, a machine whose counts are already stored is asked at a
+ * random point of the next interval instead of at once, so a restarted hub
+ * does not run every machine's package manager in its first round. */
 static bool
-updates_due(struct hlc_remote *rm, const char *id, int64_t now, int every_s)
+updates_due(struct hlc_hub *hub, struct hlc_remote *rm, const char *id, int64_t now, int every_s)
 {
-    bool due = true;
     pthread_mutex_lock(&rm->mu);
     const struct upd_mark *m = mark_find(rm, id);
-    if (m)
-        due = now - m->at >= every_s;
+    bool known = m != NULL, due = !m || now - m->at >= every_s;
     pthread_mutex_unlock(&rm->mu);
-    return due;
+    if (known || every_s <= 0)
+        return due;
+    struct hlc_sample prev;
+    hlc_sample_init(&prev);
+    bool stored = hlc_store_metrics_baseline(hub->store, id, &prev) == 0 &&
+                  (prev.have & HLC_HAVE_UPDATES);
+    hlc_sample_release(&prev);
+    if (!stored)
+        return true;
+    pthread_mutex_lock(&rm->mu);
+    mark_of(rm, id)->at = now - (int64_t)randombytes_uniform((uint32_t)every_s);
+    pthread_mutex_unlock(&rm->mu);
+    return false;
 }
 
 /* The mark of machine id, created if new. Holds rm->mu. */
@@ -292,7 +311,7 @@ hlc_remote_poll_now(struct hlc_hub *hub, const char *id, char **latest)
         goto out;
     int64_t now = hlc_now();
     int upd_every = 3600 * (int)hlc_config_number(hub->store, "polling", "updates_check_hours", 6);
-    bool with_updates = updates_due(rm, id, now, upd_every);
+    bool with_updates = updates_due(hub, rm, id, now, upd_every);
     rc = hlc_collect_command((const char *const *)names, nnames, with_updates, &cmd);
     if (rc != 0)
         goto out;
@@ -450,12 +469,17 @@ sweeper_main(void *arg)
 {
     struct hlc_hub *hub = arg;
     struct hlc_remote *rm = remote_of(hub);
+    unsigned sweeps = 0;
     pthread_mutex_lock(&rm->mu);
     while (!rm->stop) {
         pthread_mutex_unlock(&rm->mu);
         int threshold = offline_seconds(hub);
         int changed = 0;
         hlc_store_machines_mark_offline(hub->store, hlc_now(), threshold, &changed);
+        /* Freed session and poll buffers go back to the system once a minute
+         * rather than staying in the heap at their high-water mark. */
+        if (++sweeps % 30 == 0)
+            malloc_trim(0);
         if (changed > 0)
             hlc_log(HLC_LOG_INFO, "poller: %d machine%s went offline", changed,
                     changed == 1 ? "" : "s");
