@@ -43,9 +43,15 @@ static int
 api_key_prepare(struct hlc_settings *s)
 {
     if (s->api_key) {
-        if (strlen(s->api_key) < 16)
-            hlc_log(HLC_LOG_WARN, "HOMELABCMD_API_KEY is shorter than 16 characters; "
-                                  "use a long random key");
+        /* A short key can be guessed even through the throttle. */
+        if (strlen(s->api_key) < 32) {
+            fprintf(stderr,
+                    "homelabcmd: HOMELABCMD_API_KEY is %zu characters; it must be at least 32 "
+                    "(for example: openssl rand -hex 32), or leave it unset to have one "
+                    "generated\n",
+                    strlen(s->api_key));
+            return -1;
+        }
         return 0;
     }
     char *path = hlc_xasprintf("%s/api_key", s->data_dir);
@@ -60,7 +66,8 @@ api_key_prepare(struct hlc_settings *s)
         }
         s->api_key = hlc_xstrdup(key);
         sodium_memzero(key, sizeof(key));
-        printf("Generated an API key (saved in %s, mode 0600):\n  %s\n", path, s->api_key);
+        /* Only where it is: stdout ends up in logs. */
+        printf("Generated an API key, saved in %s (mode 0600)\n", path);
         fflush(stdout);
     }
     free(path);
@@ -113,8 +120,11 @@ serve(int argc, char **argv)
         .threads = hub.set.http_threads,
         .max_body = hub.set.max_body,
         .conn_timeout_s = 30,
+        .head_timeout_s = hub.set.head_timeout,
+        .body_timeout_s = hub.set.body_timeout,
+        .auth_fail_limit = hub.set.auth_fails,
         .per_ip_limit = hub.set.per_ip_limit,
-        .conn_limit = 4096,
+        .conn_limit = hub.set.max_conns,
         .access_log = hub.set.access_log,
     };
     if (hlc_http_start(&http, &hc, &hub, &hub.port) != 0)

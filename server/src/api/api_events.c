@@ -10,7 +10,7 @@
  * further behind gets a "resync" event), a comment line every EV_KEEPALIVE_S
  * seconds (and to all when full, so streams of departed clients are noticed), and every stream
  * ended by hlc_events_close() before the HTTP daemon stops. EventSource cannot set headers, so the
- * key may come as ?key=. */
+ * key may come as ?key= (the route's HLC_ROUTE_KEY_IN_QUERY). */
 #include "api_events.h"
 
 #include <pthread.h>
@@ -234,16 +234,7 @@ int
 hlc_api_events(struct hlc_req *r)
 {
     struct hlc_events *ev = r->hub->events;
-    /* The key: the X-API-Key header, or ?key= for EventSource. */
-    const char *key = hlc_req_header(r, "X-API-Key");
-    if (!key)
-        key = hlc_req_query(r, "key");
-    if (!key)
-        return hlc_reply_error(r, 401, "UNAUTHORIZED",
-                               "the X-API-Key header (or the key query parameter) is missing",
-                               NULL);
-    if (strlen(key) > 512 || !hlc_hub_key_ok(r->hub, key))
-        return hlc_reply_error(r, 401, "UNAUTHORIZED", "the API key is not valid", NULL);
+    /* The key (header or ?key=) was checked on the head (HLC_ROUTE_KEY_IN_QUERY). */
     if (r->body.len > 0)
         return hlc_reply_error(r, 422, "VALIDATION_ERROR", "this endpoint takes no body", NULL);
     if (!ev)
