@@ -83,6 +83,10 @@ hlc_api_credentials_create(struct hlc_req *r)
         ret = hlc_reply_verr(r, &e);
         goto out;
     }
+    if (!hlc_api_check_channel_secret(kind, value, "value", &e)) {
+        ret = hlc_reply_verr(r, &e);
+        goto out;
+    }
     if (!is_ssh && server_id) {
         hlc_v_fail(&e, "server_id", "only SSH keys can be scoped to one machine");
         ret = hlc_reply_verr(r, &e);
