@@ -8,17 +8,24 @@ shared); none fails on a time, only on outcomes with generous bounds (the API
 answers again, SIGTERM stops the hub, health is answered throughout, the
 right key is never held).
 """
+import base64
+import hashlib
+import json
 import os
 import resource
+import shutil
 import signal
 import socket
+import stat
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import API_KEY, Hub  # noqa: E402
+from hlc import API_KEY, HUB_BIN, Hub, assert_error  # noqa: E402
 
 MIB = 1 << 20
 
@@ -327,6 +334,200 @@ class KeyGuessingTest(unittest.TestCase):
             print(f"\nkey guessing: {len(statuses)} wrong keys answered in {took:.1f}s from one "
                   f"address, one connection at a time ({rate:.1f}/s; the first 10 at once, then "
                   f"held); a wrong key now waits {held:.2f}s, the right key {right * 1000:.1f} ms")
+
+
+class SmallHolesTest(unittest.TestCase):
+    """Issue #19 item 4: the access log, channel URLs, credentials, file modes,
+    dashboard headers, the API key's length and where a generated one goes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.www = tempfile.mkdtemp(prefix="hlc-www-")
+        cls.inline = "\nwindow.__hlcPre = 1;\n"
+        with open(os.path.join(cls.www, "index.html"), "w") as f:
+            f.write(f"<!doctype html><html><body><div id=root></div><script>{cls.inline}</script>"
+                    f'<script type="module" src="/assets/app.js"></script></body></html>')
+        cls.hub = Hub(args=["--www-dir", cls.www]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hub.stop()
+        cls.hub.cleanup()
+        shutil.rmtree(cls.www, ignore_errors=True)
+
+    def test_access_log_escapes_control_characters(self):
+        with connect_from("127.0.0.1", self.hub.port) as s:
+            s.sendall(b"GET /api/v1/x%0aaccess%20GET%20/forged%20200%201ms%1b[2J%07 HTTP/1.1\r\n"
+                      b"Host: x\r\nConnection: close\r\n\r\n")
+            s.recv(4096)
+        deadline = time.time() + 5
+        while "/api/v1/x" not in self.hub.log() and time.time() < deadline:
+            time.sleep(0.05)
+        log = self.hub.log()
+        self.assertIn("/api/v1/x\\x0aaccess GET /forged 200 1ms\\x1b[2J\\x07 404", log)
+        self.assertNotIn("\x1b", log)
+        self.assertNotIn("\naccess GET /forged", log)
+
+    def test_channel_url_rules(self):
+        for url in ("http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/",
+                    "http://2130706433/", "http://0x7f.1/", "http://metadata.google.internal/",
+                    "https://user:pw@hooks.slack.com/services/x", "ftp://ntfy.lan/"):
+            for key in ("webhook_url", "ntfy_url", "slack_webhook_url"):
+                r = self.hub.put("/api/v1/config", {"notifications": {key: url}})
+                assert_error(self, r, 422, field=f"notifications.{key}")
+        # LAN and loopback stay allowed.
+        for url in ("http://192.168.1.20:8080/alerts", "http://127.0.0.1:9/hook"):
+            self.assertEqual(self.hub.put("/api/v1/config",
+                                          {"notifications": {"ntfy_url": url}}).status, 200)
+        self.assertEqual(self.hub.put("/api/v1/config", {"notifications": {"ntfy_url": ""}}).status,
+                         200)
+
+    def test_credentials_validate_channel_urls_like_config(self):
+        good = "http://127.0.0.1:9/services/T0/B0/x"
+        r = self.hub.post("/api/v1/credentials", {"kind": "slack_webhook", "value": good})
+        self.assertEqual(r.status, 201, r)
+        before = self.hub.get("/api/v1/credentials").json
+        for bad in ("ftp://hooks.slack.com/x", "http://169.254.169.254/", "https://u:p@x.lan/"):
+            d = assert_error(self, self.hub.post("/api/v1/credentials",
+                                                 {"kind": "slack_webhook", "value": bad}),
+                             422, field="value")
+            cfg = assert_error(self, self.hub.put("/api/v1/config", {"notifications": {
+                "slack_webhook_url": bad}}), 422)
+            self.assertEqual(d["message"], cfg["message"])  # the one check, word for word
+        self.assertEqual(self.hub.get("/api/v1/credentials").json, before)  # the old one kept
+        self.assertEqual(self.hub.get("/api/v1/config").json["notifications"]["slack_webhook_url"],
+                         "http://127.0.0.1:9/…")
+
+    def test_notification_test_says_delivered_or_not_only(self):
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]  # bound, not listening: refused
+            self.assertEqual(self.hub.put("/api/v1/config", {"notifications": {
+                "webhook_url": f"http://127.0.0.1:{port}/hook"}}).status, 200)
+            r = self.hub.post("/api/v1/notifications/test")
+        self.assertEqual(r.status, 200, r)
+        hook = [x for x in r.json["results"] if x["channel"] == "webhook"][0]
+        self.assertEqual(hook, {"channel": "webhook", "ok": False, "status": 0,
+                                "error": "not delivered"})
+        self.assertEqual(self.hub.put("/api/v1/config", {"notifications": {
+            "webhook_url": ""}}).status, 200)
+
+    def test_database_files_are_0600(self):
+        self.assertEqual(self.hub.post("/api/v1/servers", {"server_id": "perm", "hostname": "h.lan"})
+                         .status, 201)
+        db = os.path.join(self.hub.data_dir, "homelabcmd.db")
+        for f in (db, db + "-wal", db + "-shm"):
+            self.assertEqual(stat.S_IMODE(os.stat(f).st_mode), 0o600, f)
+
+    def test_files_an_older_hub_made_are_narrowed(self):
+        hub = Hub()
+        try:
+            hub.start()
+            hub.stop()
+            db = os.path.join(hub.data_dir, "homelabcmd.db")
+            for f in (db, db + "-wal", db + "-shm"):
+                if os.path.exists(f):
+                    os.chmod(f, 0o644)
+            hub.start()
+            for f in (db, db + "-wal", db + "-shm"):
+                self.assertEqual(stat.S_IMODE(os.stat(f).st_mode), 0o600, f)
+            self.assertEqual(hub.stop(), 0)
+        finally:
+            hub.cleanup()
+
+    def test_dashboard_security_headers(self):
+        digest = base64.b64encode(hashlib.sha256(self.inline.encode()).digest()).decode()
+        for path in ("/", "/index.html", "/machines/x"):
+            r = self.hub.get(path, key=None)
+            self.assertEqual(r.status, 200, r)
+            h = {k.lower(): v for k, v in r.headers.items()}
+            csp = h["content-security-policy"]
+            self.assertIn("script-src 'self' 'sha256-%s'" % digest, csp)
+            self.assertIn("style-src 'self'", csp)
+            self.assertIn("frame-ancestors 'none'", csp)
+            self.assertEqual(h["x-frame-options"], "DENY")
+            self.assertEqual(h["x-content-type-options"], "nosniff")
+            self.assertEqual(h["referrer-policy"], "no-referrer")
+
+    def test_short_api_key_refused_at_start(self):
+        d = tempfile.mkdtemp(prefix="hlc-short-")
+        try:
+            out = subprocess.run([HUB_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", d],
+                                 env={**os.environ, "HOMELABCMD_API_KEY": "k" * 31},
+                                 capture_output=True, text=True, timeout=20)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("at least 32", out.stderr)
+            self.assertFalse(os.path.exists(os.path.join(d, "homelabcmd.db")))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class CrashTest(unittest.TestCase):
+    def test_kill9_under_ingest_loses_no_acknowledged_heartbeat(self):
+        """8 agents post heartbeats on kept-alive connections; the hub is
+        killed with SIGKILL mid-stream, 3 times: every heartbeat it answered
+        2xx is in the database after restart."""
+        import http.client
+        import sqlite3
+        from test_agent import heartbeat
+        hub = Hub()
+        acked = {}
+        try:
+            hub.start()
+            base = int(time.time()) - 6 * 3600
+            seq = [0]
+            lock = threading.Lock()
+            for _ in range(3):
+                stop = threading.Event()
+
+                def agent(i):
+                    sid = f"crash-{i}"
+                    c = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=5)
+                    try:
+                        post_until_killed(c, sid)
+                    finally:
+                        c.close()
+
+                def post_until_killed(c, sid):
+                    while not stop.is_set():
+                        with lock:
+                            seq[0] += 1
+                            t = base + seq[0]
+                        body = json.dumps(heartbeat(sid, t=t))
+                        try:
+                            c.request("POST", "/api/v1/agents/heartbeat", body,
+                                      {"X-API-Key": API_KEY, "Content-Type": "application/json"})
+                            r = c.getresponse()
+                            r.read()
+                        except (OSError, http.client.HTTPException):
+                            return  # the hub was killed mid-request
+                        if 200 <= r.status < 300:
+                            with lock:
+                                acked.setdefault(sid, set()).add(t)
+
+                threads = [threading.Thread(target=agent, args=(i,)) for i in range(8)]
+                for th in threads:
+                    th.start()
+                time.sleep(1.5)
+                hub.kill9()
+                stop.set()
+                for th in threads:
+                    th.join()
+                hub.start()
+            self.assertEqual(hub.stop(), 0)
+            db = sqlite3.connect(os.path.join(hub.data_dir, "homelabcmd.db"))
+            lost = total = 0
+            for sid, ts in acked.items():
+                stored = {row[0] for row in db.execute(
+                    "SELECT timestamp FROM metrics WHERE server_id = ?", (sid,))}
+                total += len(ts)
+                lost += len(ts - stored)
+            db.close()
+            print(f"\nkill -9 under ingest: 3 kills, {total} acknowledged heartbeats, {lost} lost")
+            self.assertGreater(total, 100)
+            self.assertEqual(lost, 0)
+        finally:
+            hub.cleanup()
 
 
 if __name__ == "__main__":
