@@ -38,40 +38,47 @@ log_stderr(enum hlc_log_level level, const char *msg, void *ud)
 }
 
 
+/* A short key can be guessed even through the throttle. */
+static int
+api_key_long_enough(const char *key, const char *from)
+{
+    if (strlen(key) >= 32)
+        return 0;
+    fprintf(stderr,
+            "homelabcmd: the API key in %s is %zu characters; it must be at least 32 "
+            "(for example: openssl rand -hex 32), or remove it to have one generated\n",
+            from, strlen(key));
+    return -1;
+}
+
 /* Resolves the API key: environment, then DATA_DIR/api_key, else generated. */
 static int
 api_key_prepare(struct hlc_settings *s)
 {
-    if (s->api_key) {
-        /* A short key can be guessed even through the throttle. */
-        if (strlen(s->api_key) < 32) {
-            fprintf(stderr,
-                    "homelabcmd: HOMELABCMD_API_KEY is %zu characters; it must be at least 32 "
-                    "(for example: openssl rand -hex 32), or leave it unset to have one "
-                    "generated\n",
-                    strlen(s->api_key));
-            return -1;
-        }
-        return 0;
-    }
+    if (s->api_key)
+        return api_key_long_enough(s->api_key, "HOMELABCMD_API_KEY");
+    int ret = 0;
     char *path = hlc_xasprintf("%s/api_key", s->data_dir);
     s->api_key = hlc_read_secret_file(path);
-    if (!s->api_key) {
-        char key[65];
-        hlc_random_hex(key, 32);
-        if (hlc_write_secret_file(path, key) != 0) {
-            fprintf(stderr, "homelabcmd: cannot write %s: %s\n", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        s->api_key = hlc_xstrdup(key);
-        sodium_memzero(key, sizeof(key));
-        /* Only where it is: stdout ends up in logs. */
-        printf("Generated an API key, saved in %s (mode 0600)\n", path);
-        fflush(stdout);
+    if (s->api_key) {
+        ret = api_key_long_enough(s->api_key, path);
+        goto out;
     }
+    char key[65];
+    hlc_random_hex(key, 32);
+    if (hlc_write_secret_file(path, key) != 0) {
+        fprintf(stderr, "homelabcmd: cannot write %s: %s\n", path, strerror(errno));
+        ret = -1;
+        goto out;
+    }
+    s->api_key = hlc_xstrdup(key);
+    sodium_memzero(key, sizeof(key));
+    /* Only where it is: stdout ends up in logs. */
+    printf("Generated an API key, saved in %s (mode 0600)\n", path);
+    fflush(stdout);
+out:
     free(path);
-    return 0;
+    return ret;
 }
 
 static int

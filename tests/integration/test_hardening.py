@@ -458,6 +458,14 @@ class SmallHolesTest(unittest.TestCase):
             self.assertNotEqual(out.returncode, 0)
             self.assertIn("at least 32", out.stderr)
             self.assertFalse(os.path.exists(os.path.join(d, "homelabcmd.db")))
+            # The same rule for a key an operator wrote into DATA_DIR/api_key.
+            with open(os.path.join(d, "api_key"), "w") as f:
+                f.write("k" * 31 + "\n")
+            env = {k: v for k, v in os.environ.items() if k != "HOMELABCMD_API_KEY"}
+            out = subprocess.run([HUB_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", d],
+                                 env=env, capture_output=True, text=True, timeout=20)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("api_key is 31 characters; it must be at least 32", out.stderr)
         finally:
             shutil.rmtree(d, ignore_errors=True)
 
