@@ -40,33 +40,47 @@ log_stderr(enum hlc_log_level level, const char *msg, void *ud)
 }
 
 
+/* A short key can be guessed even through the throttle. */
+static int
+api_key_long_enough(const char *key, const char *from)
+{
+    if (strlen(key) >= 32)
+        return 0;
+    fprintf(stderr,
+            "homelabcmd: the API key in %s is %zu characters; it must be at least 32 "
+            "(for example: openssl rand -hex 32), or remove it to have one generated\n",
+            from, strlen(key));
+    return -1;
+}
+
 /* Resolves the API key: environment, then DATA_DIR/api_key, else generated. */
 static int
 api_key_prepare(struct hlc_settings *s)
 {
-    if (s->api_key) {
-        if (strlen(s->api_key) < 16)
-            hlc_log(HLC_LOG_WARN, "HOMELABCMD_API_KEY is shorter than 16 characters; "
-                                  "use a long random key");
-        return 0;
-    }
+    if (s->api_key)
+        return api_key_long_enough(s->api_key, "HOMELABCMD_API_KEY");
+    int ret = 0;
     char *path = hlc_xasprintf("%s/api_key", s->data_dir);
     s->api_key = hlc_read_secret_file(path);
-    if (!s->api_key) {
-        char key[65];
-        hlc_random_hex(key, 32);
-        if (hlc_write_secret_file(path, key) != 0) {
-            fprintf(stderr, "homelabcmd: cannot write %s: %s\n", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        s->api_key = hlc_xstrdup(key);
-        sodium_memzero(key, sizeof(key));
-        printf("Generated an API key (saved in %s, mode 0600):\n  %s\n", path, s->api_key);
-        fflush(stdout);
+    if (s->api_key) {
+        ret = api_key_long_enough(s->api_key, path);
+        goto out;
     }
+    char key[65];
+    hlc_random_hex(key, 32);
+    if (hlc_write_secret_file(path, key) != 0) {
+        fprintf(stderr, "homelabcmd: cannot write %s: %s\n", path, strerror(errno));
+        ret = -1;
+        goto out;
+    }
+    s->api_key = hlc_xstrdup(key);
+    sodium_memzero(key, sizeof(key));
+    /* Only where it is: stdout ends up in logs. */
+    printf("Generated an API key, saved in %s (mode 0600)\n", path);
+    fflush(stdout);
+out:
     free(path);
-    return 0;
+    return ret;
 }
 
 /* A PEM file for HTTPS (at most 1 MiB), NUL-terminated on the heap; NULL
@@ -167,8 +181,11 @@ serve(int argc, char **argv)
         .threads = hub.set.http_threads,
         .max_body = hub.set.max_body,
         .conn_timeout_s = 30,
+        .head_timeout_s = hub.set.head_timeout,
+        .body_timeout_s = hub.set.body_timeout,
+        .auth_fail_limit = hub.set.auth_fails,
         .per_ip_limit = hub.set.per_ip_limit,
-        .conn_limit = 4096,
+        .conn_limit = hub.set.max_conns,
         .access_log = hub.set.access_log,
     };
     if (hub.set.tls_cert) {

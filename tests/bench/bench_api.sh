@@ -11,7 +11,7 @@ BUILD=${HLC_BUILD_DIR:-build-release}
 HUB=$BUILD/server/homelabcmd
 DUR=${HLC_BENCH_SECONDS:-8}
 CONNS=${HLC_BENCH_CONNS:-32}
-KEY=bench-key-0123456789abcdef
+KEY=bench-key-0123456789abcdef0123456789abcdef
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }

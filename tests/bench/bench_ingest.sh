@@ -16,7 +16,7 @@ HUB=$BUILD/server/homelabcmd
 DUR=${HLC_BENCH_SECONDS:-15}
 CONNS=${HLC_BENCH_CONNS:-16}
 MACHINES=500
-KEY=bench-key-0123456789abcdef
+KEY=bench-key-0123456789abcdef0123456789abcdef
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }

@@ -13,7 +13,7 @@ export const ROOT = join(here, '..', '..');
 export const BUILD = process.env.HLC_BUILD_DIR || join(ROOT, 'build');
 export const HUB_BIN = join(BUILD, 'server', 'homelabcmd');
 export const WWW = join(ROOT, 'www', 'dist');
-export const KEY = 'browser-key-0123456789abcdef';
+export const KEY = 'browser-key-0123456789abcdef0123456789abcdef';
 export const ARTIFACTS = join(here, 'artifacts');
 export const SSHD = join(ROOT, 'tests', 'integration', 'sshd.py');
 // Stand-in for sudo on the test machines (as in test_executor.py): only the

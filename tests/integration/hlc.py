@@ -18,7 +18,7 @@ import urllib.request
 BUILD_DIR = os.environ.get("HLC_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
 SOURCE_DIR = os.environ.get("HLC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 HUB_BIN = os.path.join(BUILD_DIR, "server", "homelabcmd")
-API_KEY = "test-key-0123456789abcdef"
+API_KEY = "test-key-0123456789abcdef0123456789abcdef"
 
 
 def free_port(host="127.0.0.1"):
@@ -44,12 +44,13 @@ class Response:
 class Hub:
     """The real hub binary. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, data_dir=None, env=None, api_key=API_KEY, args=()):
+    def __init__(self, data_dir=None, env=None, api_key=API_KEY, args=(), nofile=None):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="hlc-hub-")
         self.api_key = api_key
         self.extra_env = dict(env or {})
         self.args = list(args)
+        self.nofile = nofile  # the hub's RLIMIT_NOFILE (soft and hard), e.g. a unit's 1024
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.data_dir, "hub.log")
@@ -72,11 +73,16 @@ class Hub:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [HUB_BIN, "serve", "--listen", f"127.0.0.1:{self.port}", *self.args],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=self._limits)
         log.close()
         if wait:
             self.wait_ready()
         return self
+
+    def _limits(self):
+        if self.nofile:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def wait_ready(self, timeout=20):
         deadline = time.time() + timeout

@@ -49,6 +49,56 @@ test_url_checks(void **state)
     memcpy(big, "https://", 8);
     assert_false(hlc_notify_url_ok(big));
 
+    /* LAN and loopback stay allowed (homelabs run ntfy there) ... */
+    assert_true(hlc_notify_url_ok("http://192.168.1.10:8080/alerts"));
+    assert_true(hlc_notify_url_ok("http://10.0.0.5/topic"));
+    assert_true(hlc_notify_url_ok("http://[::1]:8080/hook"));
+    assert_true(hlc_notify_url_ok("http://[fd00::5]/hook"));
+    assert_true(hlc_notify_url_ok("https://ntfy.lan./topic"));
+    assert_true(hlc_notify_url_ok("http://beef/topic")); /* a name, though all hex */
+    /* ... link-local, metadata, unspecified and numeric tricks do not. */
+    assert_false(hlc_notify_url_ok("http://169.254.169.254/latest/meta-data/"));
+    assert_false(hlc_notify_url_ok("http://169.254.1.1:80/"));
+    assert_false(hlc_notify_url_ok("http://[fe80::1]/"));
+    assert_false(hlc_notify_url_ok("http://[fe80::1%25eth0]/"));
+    assert_false(hlc_notify_url_ok("http://[::ffff:169.254.169.254]/"));
+    assert_false(hlc_notify_url_ok("http://[64:ff9b::a9fe:a9fe]/"));
+    assert_false(hlc_notify_url_ok("http://[fd00:ec2::254]/"));
+    assert_false(hlc_notify_url_ok("http://[::]/"));
+    assert_false(hlc_notify_url_ok("http://0.0.0.0:8080/"));
+    assert_false(hlc_notify_url_ok("http://100.100.100.200/"));
+    assert_false(hlc_notify_url_ok("http://metadata.google.internal/computeMetadata/v1/"));
+    assert_false(hlc_notify_url_ok("http://METADATA.Google.Internal./"));
+    assert_false(hlc_notify_url_ok("http://2130706433/"));   /* 127.0.0.1 in disguise */
+    assert_false(hlc_notify_url_ok("http://2852039166/"));   /* 169.254.169.254 */
+    assert_false(hlc_notify_url_ok("http://0x7f.1/"));
+    assert_false(hlc_notify_url_ok("http://0xa9.0xfe.0xa9.0xfe/"));
+    assert_false(hlc_notify_url_ok("http://0251.0376.0251.0376/"));
+    assert_false(hlc_notify_url_ok("http://127.1/"));
+    assert_false(hlc_notify_url_ok("https://user:pw@hooks.slack.com/services/x"));
+    assert_false(hlc_notify_url_ok("https://hooks.slack.com@169.254.169.254/"));
+    assert_false(hlc_notify_url_ok("http://evil.lan\\@good.lan/"));
+    assert_non_null(strstr(hlc_notify_url_problem("https://u:p@x.lan/"), "user:password@"));
+    assert_non_null(strstr(hlc_notify_url_problem("http://0x7f.1/"), "four decimal"));
+
+    /* The address rule applied after DNS, to what a name resolved to. */
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "169.254.169.254", &a4.sin_addr);
+    assert_false(hlc_notify_addr_ok((struct sockaddr *)&a4));
+    inet_pton(AF_INET, "192.168.0.1", &a4.sin_addr);
+    assert_true(hlc_notify_addr_ok((struct sockaddr *)&a4));
+    inet_pton(AF_INET, "127.0.0.1", &a4.sin_addr);
+    assert_true(hlc_notify_addr_ok((struct sockaddr *)&a4));
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET6, "fe80::abcd", &a6.sin6_addr);
+    assert_false(hlc_notify_addr_ok((struct sockaddr *)&a6));
+    inet_pton(AF_INET6, "::ffff:169.254.0.1", &a6.sin6_addr);
+    assert_false(hlc_notify_addr_ok((struct sockaddr *)&a6));
+    inet_pton(AF_INET6, "ff02::1", &a6.sin6_addr);
+    assert_false(hlc_notify_addr_ok((struct sockaddr *)&a6));
+    inet_pton(AF_INET6, "2001:db8::1", &a6.sin6_addr);
+    assert_true(hlc_notify_addr_ok((struct sockaddr *)&a6));
+
     char *m = hlc_notify_url_mask("https://hooks.slack.com/services/T0/B0/secret");
     assert_string_equal(m, "https://hooks.slack.com/…");
     free(m);

@@ -25,6 +25,11 @@ int hlc_api_config_get(struct hlc_req *r);
 int hlc_api_config_put(struct hlc_req *r);
 int hlc_api_thresholds_get(struct hlc_req *r);
 int hlc_api_thresholds_put(struct hlc_req *r);
+/* A notification channel's secret (kind slack_webhook, webhook_url or
+ * ntfy_url: a URL by hlc_notify_url_problem's rules; other kinds pass), one
+ * check for PUT /config and POST /credentials. False with e filled. */
+bool hlc_api_check_channel_secret(const char *kind, const char *value, const char *field,
+                                  struct hlc_verr *e);
 
 /* api_metrics.c (collect) */
 int hlc_api_metrics_history(struct hlc_req *r);

@@ -24,6 +24,17 @@ static const struct {
 };
 #define NCHANNEL_KEYS (sizeof(channel_keys) / sizeof(channel_keys[0]))
 
+bool
+hlc_api_check_channel_secret(const char *kind, const char *value, const char *field,
+                             struct hlc_verr *e)
+{
+    bool is_url = false;
+    for (size_t i = 0; i < NCHANNEL_KEYS; i++)
+        is_url = is_url || strcmp(kind, channel_keys[i].kind) == 0;
+    const char *why = is_url ? hlc_notify_url_problem(value) : NULL;
+    return why ? hlc_v_fail(e, field, "%s", why) : true;
+}
+
 int
 hlc_api_config_get(struct hlc_req *r)
 {
@@ -103,13 +114,14 @@ hlc_api_config_put(struct hlc_req *r)
         snprintf(field, sizeof(field), "notifications.%s", channel_keys[i].key);
         const char *u = json_string_value(v);
         bool masked = u && strstr(u, "/…"); /* GET's masked value sent back unchanged */
-        if (!json_is_null(v) && !masked && (!u || (*u && !hlc_notify_url_ok(u)))) {
+        struct hlc_verr e;
+        if (!json_is_null(v) && !masked &&
+            (!u || (*u && !hlc_api_check_channel_secret(channel_keys[i].kind, u, field, &e)))) {
+            if (!u)
+                hlc_v_fail(&e, field, "%s", hlc_notify_url_problem(NULL));
             json_decref(urls);
             json_decref(body);
-            return hlc_reply_error(r, 422, "VALIDATION_ERROR",
-                                   "must be an http:// or https:// URL (at most 2048 characters), "
-                                   "or \"\" to remove it",
-                                   field);
+            return hlc_reply_verr(r, &e);
         }
         if (!masked)
             json_object_set_new(urls, channel_keys[i].kind,

@@ -101,7 +101,8 @@ hlc_api_credentials_create(struct hlc_req *r)
         ret = hlc_reply_verr(r, &e);
         goto out;
     }
-    if (!check_tailscale_value(kind, value, &e)) {
+    if (!hlc_api_check_channel_secret(kind, value, "value", &e) ||
+        !check_tailscale_value(kind, value, &e)) {
         ret = hlc_reply_verr(r, &e);
         goto out;
     }

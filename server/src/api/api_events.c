@@ -10,13 +10,14 @@
  * further behind gets a "resync" event), a comment line every EV_KEEPALIVE_S
  * seconds (and to all when full, so streams of departed clients are noticed), and every stream
  * ended by hlc_events_close() before the HTTP daemon stops. EventSource cannot set headers, so the
- * key may come as ?key=. */
+ * key may come as ?key= (the route's HLC_ROUTE_KEY_IN_QUERY). */
 #include "api_events.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -45,6 +46,7 @@ struct ev_client {
     bool suspended;     /* suspended by its reader, waiting for a resume */
     bool keepalive_due; /* send a comment line on the next read */
     bool hello_sent;    /* the retry: line went out */
+    bool gone;          /* its client left: no longer counted, ends on its next read */
     struct ev_client *next;
 };
 
@@ -189,7 +191,7 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
     size_t n = 0;
     char line[256];
     pthread_mutex_lock(&ev->mu);
-    if (ev->closing) {
+    if (ev->closing || c->gone) {
         pthread_mutex_unlock(&ev->mu);
         return MHD_CONTENT_READER_END_OF_STREAM;
     }
@@ -236,25 +238,42 @@ client_free(void *cls)
             break;
         }
     }
-    ev->nclients--;
+    if (!c->gone)
+        ev->nclients--;
     pthread_mutex_unlock(&ev->mu);
     free(c);
+}
+
+/* Frees the slots of streams whose client has closed its end. A suspended
+ * stream is not watched by libmicrohttpd, so a departed client would hold
+ * its slot until the next write; a peek at its socket tells at once (an
+ * EventSource sends nothing after its request, so EOF means gone). Caller
+ * holds mu. */
+static void
+reap_departed(struct hlc_events *ev)
+{
+    for (struct ev_client *c = ev->clients; c; c = c->next) {
+        if (c->gone)
+            continue;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char b;
+        if (!ci || recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 0)
+            continue; /* alive (EAGAIN), or a byte waiting */
+        c->gone = true;
+        ev->nclients--;
+        if (c->suspended) {
+            c->suspended = false;
+            MHD_resume_connection(c->conn);
+        }
+    }
 }
 
 int
 hlc_api_events(struct hlc_req *r)
 {
     struct hlc_events *ev = r->hub->events;
-    /* The key: the X-API-Key header, or ?key= for EventSource. */
-    const char *key = hlc_req_header(r, "X-API-Key");
-    if (!key)
-        key = hlc_req_query(r, "key");
-    if (!key)
-        return hlc_reply_error(r, 401, "UNAUTHORIZED",
-                               "the X-API-Key header (or the key query parameter) is missing",
-                               NULL);
-    if (strlen(key) > 512 || !hlc_hub_key_ok(r->hub, key))
-        return hlc_reply_error(r, 401, "UNAUTHORIZED", "the API key is not valid", NULL);
+    /* The key (header or ?key=) was checked on the head (HLC_ROUTE_KEY_IN_QUERY). */
     if (r->body.len > 0)
         return hlc_reply_error(r, 422, "VALIDATION_ERROR", "this endpoint takes no body", NULL);
     if (!ev)
@@ -264,6 +283,8 @@ hlc_api_events(struct hlc_req *r)
     c->ev = ev;
     c->conn = r->conn;
     pthread_mutex_lock(&ev->mu);
+    if (ev->nclients >= EV_MAX_CLIENTS)
+        reap_departed(ev);
     bool full = ev->nclients >= EV_MAX_CLIENTS, closing = ev->closing;
     if (!full && !closing) {
         c->seq = ev->seq; /* only what happens from now on */

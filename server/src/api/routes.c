@@ -13,8 +13,8 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/servers/{}/services", hlc_api_service_states, 0},
     {"PUT", "/api/v1/servers/{}/services", hlc_api_services_put, 0},
     {"PUT", "/api/v1/preferences/card-order", hlc_api_card_order_put, 0},
-    /* dashboard: live updates (key in the header or ?key=, checked by the handler) */
-    {"GET", "/api/v1/events", hlc_api_events, HLC_ROUTE_PUBLIC},
+    /* dashboard: live updates (key in the header or ?key=) */
+    {"GET", "/api/v1/events", hlc_api_events, HLC_ROUTE_KEY_IN_QUERY},
     /* dashboard: widget layout per machine */
     {"GET", "/api/v1/servers/{}/layout", hlc_api_layout_get, 0},
     {"PUT", "/api/v1/servers/{}/layout", hlc_api_layout_put, 0},

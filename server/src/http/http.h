@@ -27,6 +27,8 @@ struct hlc_req {
     int64_t start_ns;                     /* monotonic time the request began */
     int status;                           /* status sent, for the access log */
     char client_ip[48];                   /* peer address, for audit */
+    int fd;                               /* the connection's socket (the guard's key) */
+    const struct hlc_route *route;        /* found on the head; NULL if none */
     /* HLC_ROUTE_SLOW: the handler runs on a worker while the connection is
      * suspended; its reply (status in `status`) is held here until
      * libmicrohttpd resumes the connection. */
@@ -44,10 +46,13 @@ enum hlc_route_flags {
      * connection suspended, so the HTTP thread goes on serving the other
      * connections it holds instead of waiting on a remote machine. */
     HLC_ROUTE_SLOW = 1 << 1,
-    /* The admin key or an agent token: the early check lets a request with
-     * `Authorization: Bearer <token>` (and no X-API-Key) through, and the
-     * handler verifies the token against the store (hlc_req_bearer). */
-    HLC_ROUTE_AGENT = 1 << 2,
+    /* The key may also come as ?key= (EventSource cannot set headers). */
+    HLC_ROUTE_KEY_IN_QUERY = 1 << 2,
+    /* The admin key or an agent token: the early check (http.c, route_auth)
+     * lets a request with `Authorization: Bearer <token>` (and no X-API-Key)
+     * through, and the handler verifies the token against the store
+     * (hlc_req_bearer). */
+    HLC_ROUTE_AGENT = 1 << 3,
 };
 
 struct hlc_route {
@@ -65,8 +70,12 @@ struct hlc_http_cfg {
     unsigned threads;             /* libmicrohttpd thread pool size */
     size_t max_body;              /* request body cap in bytes */
     unsigned conn_timeout_s;      /* idle connection timeout */
+    unsigned head_timeout_s;      /* a request head must be complete within */
+    unsigned body_timeout_s;      /* and its body within this after the head */
+    unsigned auth_fail_limit;     /* wrong keys a minute per address answered at once */
     unsigned per_ip_limit;        /* concurrent connections per client address */
-    unsigned conn_limit;          /* concurrent connections in all */
+    unsigned conn_limit;          /* concurrent connections in all (0: from the
+                                   * descriptor limit; never above what it allows) */
     bool access_log;              /* one stderr line per request */
     const char *tls_cert_pem;     /* PEM certificate: serve HTTPS; NULL = plain HTTP */
     const char *tls_key_pem;      /* its PEM private key (both or neither) */
@@ -80,6 +89,12 @@ int hlc_http_start(struct hlc_http **out, const struct hlc_http_cfg *cfg, struct
                    int *port);
 /* Stops accepting, lets in-flight requests finish, frees. NULL is a no-op. */
 void hlc_http_stop(struct hlc_http *h);
+/* The connection cap for `wanted` (0 = as many as allowed): the descriptor
+ * limit (raised to its hard limit, at most 65536, stored in *nofile) less a
+ * reserve of 128 + 1/8 for the poller, the database and the rest. */
+unsigned hlc_http_conn_cap(unsigned wanted, unsigned *nofile);
+/* Connections refused at accept (limits) since start. */
+uint64_t hlc_http_refused(struct hlc_http *h);
 
 /* Replies. Each queues one response and returns MHD_YES/MHD_NO. */
 int hlc_reply_json(struct hlc_req *r, int status, json_t *body); /* steals body */

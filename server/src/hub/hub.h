@@ -30,6 +30,10 @@ struct hlc_settings {
     unsigned http_threads; /* HOMELABCMD_HTTP_THREADS */
     size_t max_body;       /* HOMELABCMD_MAX_BODY bytes */
     unsigned per_ip_limit; /* HOMELABCMD_PER_IP_LIMIT */
+    unsigned max_conns;    /* HOMELABCMD_MAX_CONNECTIONS (capped by the fd limit) */
+    unsigned head_timeout; /* HOMELABCMD_HEAD_TIMEOUT seconds for a request head */
+    unsigned body_timeout; /* HOMELABCMD_BODY_TIMEOUT seconds for its body */
+    unsigned auth_fails;   /* HOMELABCMD_AUTH_FAIL_LIMIT wrong keys a minute, then held */
     bool access_log;       /* HOMELABCMD_ACCESS_LOG (default on) */
     unsigned poll_workers; /* HOMELABCMD_POLL_WORKERS, 0 = 2 x cores */
     char *agent_bin;       /* HOMELABCMD_AGENT_BIN, NULL = next to the hub binary */

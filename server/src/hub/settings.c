@@ -36,7 +36,13 @@ hlc_usage(FILE *f)
             "  --db FILE             HOMELABCMD_DB           database file (DATA_DIR/homelabcmd.db)\n"
             "  --http-threads N      HOMELABCMD_HTTP_THREADS HTTP worker threads (16)\n"
             "  --max-body BYTES      HOMELABCMD_MAX_BODY     request body cap (1048576)\n"
-            "  --per-ip-limit N      HOMELABCMD_PER_IP_LIMIT connections per client (256)\n"
+            "  --per-ip-limit N      HOMELABCMD_PER_IP_LIMIT connections per client (64)\n"
+            "                        HOMELABCMD_MAX_CONNECTIONS connections in all (4096,\n"
+            "                        lowered to fit the descriptor limit)\n"
+            "                        HOMELABCMD_HEAD_TIMEOUT seconds for a request head (10)\n"
+            "                        HOMELABCMD_BODY_TIMEOUT seconds for its body (60)\n"
+            "                        HOMELABCMD_AUTH_FAIL_LIMIT wrong keys a minute per\n"
+            "                        address answered at once (10); later ones wait\n"
             "  --poll-workers N      HOMELABCMD_POLL_WORKERS SSH poll threads (0 = 2 x cores)\n"
             "  --no-access-log       HOMELABCMD_ACCESS_LOG=0 no per-request log line\n"
             "  --agent-bin FILE      HOMELABCMD_AGENT_BIN    agent binary served at /agent/\n"
@@ -111,7 +117,8 @@ hlc_settings_release(struct hlc_settings *s)
 int
 hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
 {
-    long long threads, max_body, per_ip, workers, access = 1;
+    long long threads, max_body, per_ip, workers, access = 1, max_conns, head_t, body_t,
+              fails;
     memset(s, 0, sizeof(*s));
     s->data_dir = env_or("HOMELABCMD_DATA_DIR", "./data");
     s->listen = env_or("HOMELABCMD_LISTEN", "0.0.0.0:8080");
@@ -127,7 +134,11 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->tls_key = env_or("HOMELABCMD_TLS_KEY", NULL);
     if (env_uint("HOMELABCMD_HTTP_THREADS", 1, 256, 16, &threads) ||
         env_uint("HOMELABCMD_MAX_BODY", 1024, 64LL << 20, 1 << 20, &max_body) ||
-        env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 256, &per_ip) ||
+        env_uint("HOMELABCMD_PER_IP_LIMIT", 1, 65535, 64, &per_ip) ||
+        env_uint("HOMELABCMD_MAX_CONNECTIONS", 16, 65536, 4096, &max_conns) ||
+        env_uint("HOMELABCMD_HEAD_TIMEOUT", 1, 600, 10, &head_t) ||
+        env_uint("HOMELABCMD_BODY_TIMEOUT", 1, 3600, 60, &body_t) ||
+        env_uint("HOMELABCMD_AUTH_FAIL_LIMIT", 1, 1000000, 10, &fails) ||
         env_uint("HOMELABCMD_POLL_WORKERS", 0, 1024, 0, &workers) ||
         env_uint("HOMELABCMD_ACCESS_LOG", 0, 1, 1, &access))
         return -1;
@@ -224,6 +235,10 @@ hlc_settings_load(struct hlc_settings *s, int argc, char **argv)
     s->http_threads = (unsigned)threads;
     s->max_body = (size_t)max_body;
     s->per_ip_limit = (unsigned)per_ip;
+    s->max_conns = (unsigned)max_conns;
+    s->head_timeout = (unsigned)head_t;
+    s->body_timeout = (unsigned)body_t;
+    s->auth_fails = (unsigned)fails;
     s->access_log = access != 0;
     s->poll_workers = (unsigned)workers;
     return 0;

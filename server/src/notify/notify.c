@@ -1,11 +1,15 @@
 /* notify.c - message bodies per channel and the one HTTP POST. */
 #include "notify.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -13,26 +17,123 @@
 
 const char *const hlc_notify_channels[HLC_NOTIFY_NCHANNELS] = {"slack", "webhook", "ntfy"};
 
-bool
-hlc_notify_url_ok(const char *url)
+/* Cloud metadata services by name (their addresses are refused below). */
+static const char *const metadata_names[] = {
+    "metadata", "metadata.google.internal", "metadata.goog", "instance-data",
+    "instance-data.ec2.internal", "metadata.azure.internal", NULL};
+
+static bool
+v4_ok(const unsigned char a[4])
 {
-    if (!url)
+    if (a[0] == 0)                  /* 0.0.0.0/8: "this host" */
         return false;
+    if (a[0] == 169 && a[1] == 254) /* link-local, 169.254.169.254 metadata */
+        return false;
+    if (a[0] == 100 && a[1] == 100 && a[2] == 100 && a[3] == 200) /* Alibaba metadata */
+        return false;
+    if (a[0] >= 224)                /* multicast, reserved, broadcast */
+        return false;
+    return true;
+}
+
+bool
+hlc_notify_addr_ok(const struct sockaddr *sa)
+{
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET)
+        return v4_ok((const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)
+                         ->sin_addr);
+    if (sa->sa_family != AF_INET6)
+        return false;
+    const unsigned char *b =
+        ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+    static const unsigned char zero[16] = {0};
+    static const unsigned char aws[16] = {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, 0x54}; /* fd00:ec2::254 */
+    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+        return v4_ok(b + 12);
+    if (memcmp(b, zero, 16) == 0 || memcmp(b, aws, 16) == 0)
+        return false;
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 link-local */
+        return false;
+    if (b[0] == 0xff) /* multicast */
+        return false;
+    return true;
+}
+
+const char *
+hlc_notify_url_problem(const char *url)
+{
+    static const char *const not_url =
+        "must be an http:// or https:// URL (at most 2048 characters), or \"\" to remove it";
+    if (!url)
+        return not_url;
     size_t n = strlen(url), skip;
     if (n > HLC_NOTIFY_URL_MAX)
-        return false;
+        return not_url;
     if (strncmp(url, "https://", 8) == 0)
         skip = 8;
     else if (strncmp(url, "http://", 7) == 0)
         skip = 7;
     else
-        return false;
-    if (n == skip || url[skip] == '/' || url[skip] == '?' || url[skip] == '#')
-        return false; /* no host */
+        return not_url;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] == 0x7f)
-            return false;
-    return true;
+            return not_url;
+    const char *auth = url + skip;
+    size_t alen = strcspn(auth, "/?#");
+    if (alen == 0)
+        return not_url; /* no host */
+    /* user:password@ hides the real host from a reader and puts a secret in
+     * the URL; a backslash is read as a slash by some parsers. */
+    if (memchr(auth, '@', alen) || memchr(auth, '\\', alen))
+        return "must not contain user:password@ or a backslash before the path";
+    char host[256];
+    size_t hlen;
+    if (auth[0] == '[') {
+        const char *end = memchr(auth, ']', alen);
+        if (!end || (size_t)(end - auth - 1) >= sizeof(host))
+            return not_url;
+        hlen = (size_t)(end - auth - 1);
+        memcpy(host, auth + 1, hlen);
+        host[hlen] = '\0';
+        struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+        if (inet_pton(AF_INET6, host, &a6.sin6_addr) != 1)
+            return not_url; /* zone ids (%eth0) included */
+        if (!hlc_notify_addr_ok((const struct sockaddr *)&a6))
+            return "must not point at a link-local, cloud metadata or unspecified address";
+        return NULL;
+    }
+    hlen = strcspn(auth, ":/?#");
+    if (hlen == 0 || hlen >= sizeof(host))
+        return not_url;
+    for (size_t i = 0; i < hlen; i++)
+        host[i] = (char)tolower((unsigned char)auth[i]);
+    host[hlen] = '\0';
+    if (hlen > 1 && host[hlen - 1] == '.')
+        host[--hlen] = '\0';
+    for (size_t i = 0; metadata_names[i]; i++)
+        if (strcmp(host, metadata_names[i]) == 0)
+            return "must not point at a cloud metadata service";
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+        if (!hlc_notify_addr_ok((const struct sockaddr *)&a4))
+            return "must not point at a link-local, cloud metadata or unspecified address";
+        return NULL;
+    }
+    /* 2130706433, 0x7f.1, 0177.0.0.1, 127.1: numbers that resolvers read as
+     * addresses but people do not; only the dotted quad is taken. */
+    if (inet_aton(host, &a4.sin_addr))
+        return "must write an IPv4 address as four decimal numbers (a.b.c.d)";
+    return NULL;
+}
+
+bool
+hlc_notify_url_ok(const char *url)
+{
+    return hlc_notify_url_problem(url) == NULL;
 }
 
 char *
@@ -259,16 +360,34 @@ progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
     return flag && atomic_load(flag) ? 1 : 0;
 }
 
+/* Every address curl is about to connect to, after DNS: the URL's rules
+ * again, so a name resolving to a link-local or metadata address is refused
+ * as its literal is. */
+static curl_socket_t
+open_checked(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    bool *refused = clientp;
+    (void)purpose;
+    if (!hlc_notify_addr_ok(&a->addr)) {
+        *refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 void
 hlc_notify_post(const char *url, const char *bearer, const struct hlc_notify_msg *m,
                 long timeout_ms, const _Atomic bool *abort_flag, struct hlc_notify_result *res)
 {
     memset(res, 0, sizeof(*res));
     res->retry_after_s = -1;
-    if (!hlc_notify_url_ok(url)) {
-        snprintf(res->error, sizeof(res->error), "the channel URL is not an http(s) URL");
+    const char *why = hlc_notify_url_problem(url);
+    if (why) {
+        res->blocked = true;
+        snprintf(res->error, sizeof(res->error), "the channel URL %s", why);
         return;
     }
+    bool refused = false;
     CURL *h = curl_easy_init();
     if (!h) {
         res->retry = true;
@@ -289,6 +408,8 @@ hlc_notify_post(const char *url, const char *bearer, const struct hlc_notify_msg
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &refused);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
@@ -304,7 +425,11 @@ hlc_notify_post(const char *url, const char *bearer, const struct hlc_notify_msg
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }
     CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
+    if (refused) {
+        res->blocked = true;
+        snprintf(res->error, sizeof(res->error),
+                 "the channel's host resolved to a link-local or metadata address");
+    } else if (cc != CURLE_OK) {
         res->retry = true;
         snprintf(res->error, sizeof(res->error), "%s", curl_easy_strerror(cc));
     } else {

@@ -26,9 +26,19 @@ extern const char *const hlc_notify_channels[HLC_NOTIFY_NCHANNELS]; /* slack, we
 /* Largest URL accepted for a channel. */
 #define HLC_NOTIFY_URL_MAX 2048
 
-/* True for an http:// or https:// URL with a host, no whitespace or control
- * characters, at most HLC_NOTIFY_URL_MAX bytes. */
-bool hlc_notify_url_ok(const char *url);
+struct sockaddr;
+
+/* NULL for a channel URL the hub will post to, else why not (static text
+ * that reads after "the URL ..."): http:// or https:// with a host, no
+ * whitespace or control characters, at most HLC_NOTIFY_URL_MAX bytes, no
+ * user:password@, no link-local, cloud-metadata or unspecified address or
+ * metadata host name, and an IPv4 host only as a dotted quad (2130706433 and
+ * 0x7f.1 are refused). LAN and loopback addresses are allowed. */
+const char *hlc_notify_url_problem(const char *url);
+bool hlc_notify_url_ok(const char *url); /* hlc_notify_url_problem(url) == NULL */
+/* The address rule alone (IPv4, IPv6, v4-mapped), applied again to every
+ * address a URL's host resolves to when it is sent. */
+bool hlc_notify_addr_ok(const struct sockaddr *sa);
 /* "https://hooks.slack.com/…": scheme and host only, for display (heap). */
 char *hlc_notify_url_mask(const char *url);
 
@@ -54,6 +64,7 @@ struct hlc_notify_result {
     bool retry;         /* worth retrying: 408, 429, 5xx, timeouts, network errors */
     long status;        /* HTTP status, 0 when none */
     long retry_after_s; /* Retry-After in seconds, -1 when absent */
+    bool blocked;       /* never sent: the URL or an address it resolved to is refused */
     char error[200];    /* what went wrong, for the outbox and the test endpoint */
 };
 /* POSTs m to url (http/https only, no redirects, `timeout_ms` in all).

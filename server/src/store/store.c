@@ -4,7 +4,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hlc/base.h"
 
@@ -300,11 +302,36 @@ migrate(struct store_conn *c)
     return 0;
 }
 
+/* The database and its -wal and -shm files readable by the hub's user only:
+ * SQLite gives the journal files the database file's mode, so the file is
+ * made 0600 before SQLite first opens it, and files an older hub made 0644
+ * are narrowed. The umask covers a journal created in between. */
+static void
+files_private(const char *path)
+{
+    if (path[0] == ':' || strncmp(path, "file:", 5) == 0) /* in memory, URIs */
+        return;
+    mode_t old = umask(077);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        (void)fchmod(fd, 0600);
+        close(fd);
+    }
+    static const char *const tails[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        char *p = hlc_xasprintf("%s%s", path, tails[i]);
+        (void)chmod(p, 0600); /* absent is fine */
+        free(p);
+    }
+    umask(old);
+}
+
 int
 hlc_store_open(struct hlc_store **out, const char *path, unsigned nconns)
 {
     if (nconns == 0)
         nconns = 1;
+    files_private(path);
     struct hlc_store *s = hlc_xcalloc(1, sizeof(*s));
     s->path = hlc_xstrdup(path);
     s->conns = hlc_xcalloc(nconns, sizeof(*s->conns));
