@@ -45,7 +45,7 @@ static const char prelude[] =
     "}\n"
     "hp() {\n"
     "  if command -v dpkg-query >/dev/null 2>&1; then\n"
-    "    echo '=P'; dpkg-query -W -f='${Package}|${db:Status-Abbrev}|${Version}\\n' \"$@\" "
+    "    echo '=P'; dpkg-query -W --showformat='${Package}|${db:Status-Abbrev}|${Version}\\n' \"$@\" "
     "2>/dev/null; echo '=P.'\n"
     "  else echo '=P none'; fi\n"
     "}\n"

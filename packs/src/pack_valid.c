@@ -42,6 +42,12 @@ pack_valid_name(const char *s)
 }
 
 bool
+hlc_pack_valid_name(const char *s)
+{
+    return pack_valid_name(s);
+}
+
+bool
 pack_valid_path(const char *s)
 {
     if (!s || s[0] != '/' || !all_of(s, HLC_PACK_MAX_PATH, "._@+,=:~/-"))

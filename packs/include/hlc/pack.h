@@ -168,6 +168,9 @@ int hlc_pack_diff(const char *path, const char *before, size_t before_len, const
  * or a one-line note for binary, oversized or unfetched files. */
 void hlc_pack_diff_results(const struct hlc_pack *p, struct hlc_pack_results *res);
 
+/* A pack name: ^[a-z0-9][a-z0-9_-]{0,63}$. */
+bool hlc_pack_valid_name(const char *s);
+
 /* Item kind for the API: "file", "package", "service", "setting". */
 const char *hlc_pack_kind(enum hlc_pack_type t);
 /* What the item asks, as the API shows it, e.g. "running", "installed". */

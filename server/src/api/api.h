@@ -92,4 +92,12 @@ int hlc_api_agent_heartbeat(struct hlc_req *r);
 int hlc_api_agent_install_sh(struct hlc_req *r);
 int hlc_api_agent_binary(struct hlc_req *r);
 
+/* api_packs.c (config packs, compliance) */
+int hlc_api_packs_list(struct hlc_req *r);
+int hlc_api_packs_reload(struct hlc_req *r);
+int hlc_api_packs_get(struct hlc_req *r);
+int hlc_api_compliance_check(struct hlc_req *r);
+int hlc_api_compliance_server(struct hlc_req *r);
+int hlc_api_compliance_fleet(struct hlc_req *r);
+
 #endif

@@ -72,5 +72,13 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/agent/install.sh", hlc_api_agent_install_sh, HLC_ROUTE_PUBLIC},
     {"GET", "/agent/homelabcmd-agent", hlc_api_agent_binary, HLC_ROUTE_PUBLIC},
 
+    /* config packs: definitions, compliance checks over SSH */
+    {"GET", "/api/v1/packs", hlc_api_packs_list, 0},
+    {"POST", "/api/v1/packs/reload", hlc_api_packs_reload, 0},
+    {"GET", "/api/v1/packs/{}", hlc_api_packs_get, 0},
+    {"POST", "/api/v1/servers/{}/compliance/check", hlc_api_compliance_check, HLC_ROUTE_SLOW},
+    {"GET", "/api/v1/servers/{}/compliance", hlc_api_compliance_server, 0},
+    {"GET", "/api/v1/compliance", hlc_api_compliance_fleet, 0},
+
     {NULL, NULL, NULL, 0},
 };

@@ -7,6 +7,7 @@
 #include "alerts.h"
 #include "api_events.h"
 #include "ingest.h"
+#include "packs.h"
 #include "remote.h"
 
 struct service {
@@ -21,6 +22,7 @@ static const struct service services[] = {
     {"actions", hlc_actions_start, hlc_actions_stop},
     {"alerts", hlc_alerts_start, hlc_alerts_stop},
     {"events", hlc_events_start, hlc_events_stop},
+    {"packs", hlc_packs_start, hlc_packs_stop},
     {NULL, NULL, NULL},
 };
 
