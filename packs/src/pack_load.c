@@ -19,7 +19,7 @@ struct ld {
     struct hlc_pack_error *err;  /* where errors go */
 };
 
-static void
+static void __attribute__((format(printf, 5, 0)))
 set_err(struct hlc_pack_error *err, const char *file, int line, int col, const char *fmt,
         va_list ap)
 {
