@@ -80,6 +80,7 @@ def playbook(packs):
     (developer-max holds base's and developer-lite's items too), as an
     operator writing one playbook for the three would."""
     tasks = []
+    pkgs = {}
     seen = set()
     for p in packs:
         for it in p["items"]:
@@ -96,10 +97,8 @@ def playbook(packs):
                 tasks.append(("ansible.builtin.copy", args, None))
             elif k == "file" and c == "absent":
                 tasks.append(("ansible.builtin.file", {"path": t, "state": "absent"}, None))
-            elif k == "package":
-                tasks.append(("ansible.builtin.apt",
-                              {"name": t, "state": "present" if c == "installed" else "absent"},
-                              None))
+            elif k == "package":  # one apt task per state, as an operator writes it
+                pkgs.setdefault("present" if c == "installed" else "absent", []).append(t)
             elif k == "service":
                 a = {"name": t}
                 if c in ("enabled", "disabled"):
@@ -108,13 +107,15 @@ def playbook(packs):
                     a["state"] = "started" if c == "running" else "stopped"
                 tasks.append(("ansible.builtin.systemd_service", a, None))
             elif c == "sysctl":
-                tasks.append(("ansible.builtin.command", {"argv": ["sysctl", "-n", t]},
+                tasks.append(("ansible.builtin.command", {"argv": ["/usr/sbin/sysctl", "-n", t]},
                               it["value"]))
             elif c == "line":
                 a = {"path": t, "line": it["value"]}
                 if "match" in it:
                     a["regexp"] = it["match"]
                 tasks.append(("ansible.builtin.lineinfile", a, None))
+    for state, names in pkgs.items():
+        tasks.append(("ansible.builtin.apt", {"name": names, "state": state}, None))
     out = ["- hosts: all", "  gather_facts: false", "  tasks:"]
     for i, (mod, args, want) in enumerate(tasks):
         out.append(f"    - name: item {i}")
