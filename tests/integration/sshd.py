@@ -11,6 +11,9 @@ the calls HomelabCmd makes (and `apt-get -s upgrade`, whose real run takes
 seconds of CPU, lists the upgrades set with set_updates()):
 
   systemctl is-active UNIT      prints the ActiveState, exit 0 if active else 3
+  systemctl is-enabled UNIT     prints state/enabled/UNIT (enabled, disabled, masked...),
+                                exit 0 only for enabled; "disabled" for a known unit
+                                without one; the real error on stderr for an unknown unit
   systemctl show -p K,K UNIT..  prints Key=value lines (Id, LoadState, ActiveState,
                                 SubState, MainPID, MemoryCurrent, CPUUsageNSec), one
                                 block per unit in the order asked, blank-line separated
@@ -136,6 +139,13 @@ for raw in $units; do
       elif [ "$st" != broken ]; then
         echo inactive > "$S/$u"
       fi;;
+    is-enabled)
+      # Boot state lives apart from the run state: $HLC_MACHINE/state/enabled/<unit>.
+      if [ -f "$HLC_MACHINE/state/enabled/$u" ]; then cat "$HLC_MACHINE/state/enabled/$u"
+        read -r en < "$HLC_MACHINE/state/enabled/$u"; [ "$en" = enabled ] || rc=1
+      elif [ "$st" = missing ]; then
+        echo "Failed to get unit file state for $u.service: No such file or directory" >&2; rc=1
+      else echo disabled; rc=1; fi;;
     *) echo "systemctl stand-in: unsupported command $cmd" >&2; rc=1;;
   esac
 done
@@ -439,6 +449,14 @@ Subsystem sftp internal-sftp
         with open(p, "w") as f:
             f.write(state + "\n")
         os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+
+    def set_enabled(self, unit, state):
+        """Boot state for `systemctl is-enabled`: enabled, disabled, masked, static."""
+        d = os.path.join(self.dir, "state", "enabled")
+        os.makedirs(d, exist_ok=True)
+        p = os.path.join(d, unit[:-8] if unit.endswith(".service") else unit)
+        with open(p, "w") as f:
+            f.write(state + "\n")
 
     def unit_state(self, unit):
         unit = unit[:-8] if unit.endswith(".service") else unit

@@ -10,6 +10,8 @@ const ActionsPage = lazy(() => import('./Pages').then((m) => ({ default: m.Actio
 const CostsPage = lazy(() => import('./Pages').then((m) => ({ default: m.CostsPage })));
 const SettingsPage = lazy(() => import('./Pages').then((m) => ({ default: m.SettingsPage })));
 const DiscoverPage = lazy(() => import('./Discover').then((m) => ({ default: m.DiscoverPage })));
+const CompliancePage = lazy(() => import('./compliance').then((m) => ({ default: m.CompliancePage })));
+const ComplianceDetail = lazy(() => import('./compliance').then((m) => ({ default: m.ComplianceDetail })));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
 function useHash(): string {
@@ -96,11 +98,13 @@ export default function App() {
   else if (parts[0] === 'actions') page = <ActionsPage />;
   else if (parts[0] === 'costs') page = <CostsPage />;
   else if (parts[0] === 'settings') page = <SettingsPage />;
+  else if (parts[0] === 'compliance' && parts[1] && parts[2]) page = <ComplianceDetail id={decodeURIComponent(parts[1])} pack={decodeURIComponent(parts[2])} />;
+  else if (parts[0] === 'compliance') page = <CompliancePage />;
   else if (parts[0] === 'discover') page = <DiscoverPage />;
   else if (parts[0] === 'add') page = <MachineForm />;
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
-  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/discover', 'Discover'], ['#/settings', 'Settings']];
+  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/compliance', 'Compliance'], ['#/discover', 'Discover'], ['#/settings', 'Settings']];
   const isDark = theme === 'dark' || (theme === 'system' && !!window.matchMedia?.('(prefers-color-scheme: dark)').matches);
   return (
     <>

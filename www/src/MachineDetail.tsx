@@ -11,12 +11,13 @@ import { COLS, mergeLayout, type Widget } from './layout';
 import { Bar, State } from './ui';
 import { AdminKeyBadge } from './cards';
 import Chart from './Chart';
+import { ComplianceWidget } from './compliance';
 
 const Grid = WidthProvider(Responsive);
 
 const TITLES: Record<string, string> = {
   cpu: 'CPU', memory: 'Memory', load: 'Load', disk: 'Disks', services: 'Services', containers: 'Containers',
-  network: 'Network', system: 'System', cost: 'Cost', chart: 'History', alerts: 'Alerts',
+  network: 'Network', system: 'System', cost: 'Cost', chart: 'History', alerts: 'Alerts', compliance: 'Compliance',
 };
 
 function Services({ id }: { id: string }) {
@@ -146,7 +147,7 @@ export default function MachineDetail({ id }: { id: string }) {
     catch (e: any) { setHk(`Not accepted: ${e?.message ?? e}`); }
   };
   const body = (w: string) => {
-    if (!l && !['services', 'containers', 'cost', 'chart', 'system', 'alerts'].includes(w)) return <p className="muted">No sample yet.</p>;
+    if (!l && !['services', 'containers', 'cost', 'chart', 'system', 'alerts', 'compliance'].includes(w)) return <p className="muted">No sample yet.</p>;
     switch (w) {
       case 'cpu': return <><Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} /><p className="muted small">{l.cpu_cores ?? '?'} cores{l.cpu_temp_c != null ? ` · ${Math.round(l.cpu_temp_c)} °C` : ''}</p></>;
       case 'memory': return <><Bar label="RAM" value={l.memory_percent} warn={th.memory_warning} crit={th.memory_critical} /><p className="muted small">{bytes(l.memory_used_bytes)} of {bytes(l.memory_total_bytes)}{l.swap_total_bytes ? ` · swap ${bytes(l.swap_used_bytes)} / ${bytes(l.swap_total_bytes)}` : ''}</p></>;
@@ -168,6 +169,7 @@ export default function MachineDetail({ id }: { id: string }) {
       case 'cost': return <Cost id={id} />;
       case 'chart': return <Chart id={id} />;
       case 'alerts': return <MachineAlerts id={id} />;
+      case 'compliance': return <ComplianceWidget id={id} />;
     }
     return null;
   };

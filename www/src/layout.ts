@@ -1,5 +1,5 @@
 // layout.ts - widget grid layout: the known widgets, a default, validation.
-export const WIDGETS = ['cpu', 'memory', 'load', 'disk', 'services', 'containers', 'network', 'system', 'cost', 'chart', 'alerts'] as const;
+export const WIDGETS = ['cpu', 'memory', 'load', 'disk', 'services', 'containers', 'network', 'system', 'cost', 'chart', 'alerts', 'compliance'] as const;
 export type WidgetId = (typeof WIDGETS)[number];
 export interface Widget { id: string; x: number; y: number; w: number; h: number; hidden?: boolean }
 
@@ -17,6 +17,7 @@ export const DEFAULT_LAYOUT: Widget[] = [
   { id: 'network', x: 6, y: 19, w: 6, h: 4 },
   { id: 'system', x: 0, y: 23, w: 6, h: 4 },
   { id: 'cost', x: 6, y: 23, w: 6, h: 4 },
+  { id: 'compliance', x: 0, y: 27, w: 12, h: 4 },
 ];
 
 /** Keeps known widgets with sane numbers and adds any missing one from the default. */

@@ -117,5 +117,12 @@ int hlc_api_prometheus(struct hlc_req *r);
 /* api_docs.c: the OpenAPI document and the interactive docs page (public) */
 int hlc_api_openapi(struct hlc_req *r);
 int hlc_api_docs(struct hlc_req *r);
+/* api_packs.c (config packs, compliance) */
+int hlc_api_packs_list(struct hlc_req *r);
+int hlc_api_packs_reload(struct hlc_req *r);
+int hlc_api_packs_get(struct hlc_req *r);
+int hlc_api_compliance_check(struct hlc_req *r);
+int hlc_api_compliance_server(struct hlc_req *r);
+int hlc_api_compliance_fleet(struct hlc_req *r);
 
 #endif

@@ -92,6 +92,13 @@ const struct hlc_route hlc_routes[] = {
     /* every route here needs its entry in server/openapi.json (test_openapi.py) */
     {"GET", "/api/openapi.json", hlc_api_openapi, HLC_ROUTE_PUBLIC},
     {"GET", "/api/docs", hlc_api_docs, HLC_ROUTE_PUBLIC},
+    /* config packs: definitions, compliance checks over SSH */
+    {"GET", "/api/v1/packs", hlc_api_packs_list, 0},
+    {"POST", "/api/v1/packs/reload", hlc_api_packs_reload, 0},
+    {"GET", "/api/v1/packs/{}", hlc_api_packs_get, 0},
+    {"POST", "/api/v1/servers/{}/compliance/check", hlc_api_compliance_check, HLC_ROUTE_SLOW},
+    {"GET", "/api/v1/servers/{}/compliance", hlc_api_compliance_server, 0},
+    {"GET", "/api/v1/compliance", hlc_api_compliance_fleet, 0},
 
     {NULL, NULL, NULL, 0},
 };

@@ -17,6 +17,7 @@ struct hlc_events;
 struct hlc_bus;
 struct hlc_tailscale;
 struct hlc_enroll;
+struct hlc_packs;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -60,6 +61,7 @@ struct hlc_hub {
     struct hlc_bus *bus;          /* in-process event bus (bus/), NULL in tests that start one service */
     struct hlc_tailscale *tailscale; /* device cache + periodic sync (tailscale.c), NULL until started */
     struct hlc_enroll *enroll;    /* agent enrollment limiter + sign-in record (enroll.c), NULL until started */
+    struct hlc_packs *packs;      /* config pack registry (packs.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

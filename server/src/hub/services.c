@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "enroll.h"
 #include "ingest.h"
+#include "packs.h"
 #include "remote.h"
 #include "tailscale.h"
 
@@ -50,6 +51,7 @@ static const struct service services[] = {
        HLC_BUS_INLINE, hlc_events_on_event}}},
     {"tailscale", hlc_tailscale_start, hlc_tailscale_stop, {{0}}},
     {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
+    {"packs", hlc_packs_start, hlc_packs_stop, {{0}}},
     {NULL, NULL, NULL, {{0}}},
 };
 

@@ -547,5 +547,27 @@ int hlc_store_agent_token_rotate(struct hlc_store *s, const char *server_id, con
  * "admin_key" (token_id NULL). */
 int hlc_store_agent_seen(struct hlc_store *s, const char *server_id, const char *token_id,
                          const char *ip, int64_t now);
+/* ---- config packs: compliance checks (store_packs.c) ---- */
+
+/* One finished check of one pack on one machine. */
+struct hlc_compliance_row {
+    const char *server_id;  /* machine */
+    const char *pack;       /* pack name */
+    int64_t checked_at;     /* epoch seconds */
+    bool compliant;         /* no item failed or errored */
+    int npass, nfail, nerror; /* item counts */
+    json_t *items;          /* the API's items array (borrowed) */
+};
+/* Stores a check and prunes the pair's history to its newest 50.
+ * HLC_ENOTFOUND when the machine does not exist. */
+int hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *row);
+/* Machine id's newest check per pack (*latest: array of
+ * {pack, compliant, checked_at, counts, items}) and its last `limit` checks
+ * of any pack (*history: array without items). HLC_ENOTFOUND: no machine. */
+int hlc_store_compliance_server(struct hlc_store *s, const char *id, int limit, json_t **latest,
+                                json_t **history);
+/* The newest check of every machine x pack pair: array of
+ * {server_id, pack, compliant, checked_at, fail, error}. */
+int hlc_store_compliance_fleet(struct hlc_store *s, json_t **out);
 
 #endif

@@ -299,6 +299,19 @@ const char *const store_migrations[] = {
     "CREATE INDEX agent_tokens_server ON agent_tokens(server_id, created_at);"
     "ALTER TABLE servers ADD COLUMN agent_auth TEXT"
     "  CHECK (agent_auth IN ('admin_key','agent_token'));",
+    /* 12 (packs): config-pack compliance checks (seed EP0010 config_check), one
+     * row per machine x pack x check, the newest 50 of each pair kept.
+     * items is the API's item array as JSON, each file's unified diff in it. */
+    "CREATE TABLE config_check ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  pack TEXT NOT NULL,"
+    "  checked_at INTEGER NOT NULL,"
+    "  compliant INTEGER NOT NULL,"
+    "  pass_count INTEGER NOT NULL, fail_count INTEGER NOT NULL, error_count INTEGER NOT NULL,"
+    "  items TEXT NOT NULL"
+    ");"
+    "CREATE INDEX config_check_pair ON config_check(server_id, pack, id DESC);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
