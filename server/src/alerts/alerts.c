@@ -67,6 +67,7 @@ struct cond {
     char message[700];
     double value, threshold;
     bool restart; /* a critical service: queue restart_service */
+    char unit[128]; /* the unit to restart when not the subject (a check's service) */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -163,6 +164,10 @@ machine_name(struct hlc_hub *hub, const char *id, char out[static 200])
 {
     json_t *m = NULL;
     const char *dn = NULL;
+    if (!id) { /* a check run from the hub, tied to no machine */
+        snprintf(out, 200, "the hub");
+        return;
+    }
     if (hlc_store_machine_get(hub->store, id, &m) == 0)
         dn = json_string_value(json_object_get(m, "display_name"));
     if (dn && strcmp(dn, id) != 0)
@@ -197,7 +202,7 @@ alert_event(const char *kind, const struct cond *c, const char *alert_id, const 
         json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Threshold", "value", t));
     }
     json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Time", "value", iso));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "kind", kind,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:s, s:s, s:o}", "kind", kind,
                      "severity", c->severity, "type", c->type, "title", c->title, "message",
                      c->message, "server_id", server_id, "time", (json_int_t)now, "alert_id",
                      alert_id, "server_name", server_name, "fields", fields);
@@ -576,11 +581,12 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         any_rows |= ch[i].nrows > 0;
         if (i < nraise)
             hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)", raise[i].severity,
-                    raise[i].type, server_id, raise[i].subject);
+                    raise[i].type, server_id ? server_id : "the hub", raise[i].subject);
         if (i < nraise && raise[i].restart) {
             json_t *act = NULL;
-            int qrc = hlc_actions_queue(hub, server_id, "restart_service", raise[i].subject,
-                                        ch[i].alert_id, &act);
+            const char *unit = raise[i].unit[0] ? raise[i].unit : raise[i].subject;
+            int qrc = hlc_actions_queue(hub, server_id, "restart_service", unit, ch[i].alert_id,
+                                        &act);
             const char *aid = json_string_value(json_object_get(act, "action_id"));
             if (qrc == 0 && aid)
                 hlc_store_alert_set_action(hub->store, ch[i].alert_id, aid);
@@ -591,7 +597,8 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         }
     }
     if (rc != 0)
-        hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s", server_id);
+        hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s",
+                server_id ? server_id : "the hub");
     if (any_rows)
         hlc_alerts_kick(hub);
     for (size_t i = 0; i < n; i++)
@@ -712,6 +719,53 @@ hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id, const ch
              "reinstalled the machine, treat this as a possible attack.",
              fingerprint ? fingerprint : "unknown");
     raise_alone(hub, server_id, &c);
+}
+
+/* ---- service checks --------------------------------------------------------- */
+
+void
+hlc_alerts_check(struct hlc_hub *hub, const struct hlc_alert_check *ac)
+{
+    if (!hub->alerts)
+        return;
+    json_t *active = NULL;
+    if (hlc_store_alerts_active(hub->store, ac->server_id, &active) != 0)
+        return;
+    json_t *resolve = json_array(), *al;
+    size_t i;
+    bool have = false;
+    json_array_foreach(active, i, al)
+    {
+        if (strcmp(json_string_value(json_object_get(al, "type")) ?: "", ac->type) != 0 ||
+            strcmp(json_string_value(json_object_get(al, "subject")) ?: "", ac->subject) != 0)
+            continue;
+        have = true;
+        if (!ac->active)
+            json_array_append(resolve, al);
+    }
+    if (ac->active && !have) {
+        struct cond c;
+        memset(&c, 0, sizeof(c));
+        c.type = ac->type;
+        c.severity = ac->severity;
+        c.value = ac->value;
+        c.threshold = ac->threshold;
+        snprintf(c.subject, sizeof(c.subject), "%s", ac->subject);
+        snprintf(c.title, sizeof(c.title), "%s", ac->title);
+        snprintf(c.message, sizeof(c.message), "%s", ac->message);
+        if (ac->service && ac->server_id) {
+            c.restart = true;
+            snprintf(c.unit, sizeof(c.unit), "%s", ac->service);
+        }
+        json_t *none = json_array();
+        if (apply(hub, ac->server_id, &c, 1, none, "") && ac->server_id)
+            hlc_events_publish(hub, "alert", ac->server_id);
+        json_decref(none);
+    } else if (json_array_size(resolve)) {
+        apply(hub, ac->server_id, NULL, 0, resolve, ac->message);
+    }
+    json_decref(resolve);
+    json_decref(active);
 }
 
 /* ---- offline sweep ------------------------------------------------------- */

@@ -85,6 +85,15 @@ int hlc_api_costs_get(struct hlc_req *r);
 int hlc_api_costs_server(struct hlc_req *r);
 int hlc_api_costs_config_put(struct hlc_req *r);
 
+/* api_checks.c (service checks) */
+int hlc_api_checks_list(struct hlc_req *r);
+int hlc_api_checks_create(struct hlc_req *r);
+int hlc_api_checks_get(struct hlc_req *r);
+int hlc_api_checks_update(struct hlc_req *r);
+int hlc_api_checks_delete(struct hlc_req *r);
+int hlc_api_checks_run(struct hlc_req *r);
+int hlc_api_checks_results(struct hlc_req *r);
+
 /* api_agents.c (agent) */
 int hlc_api_agent_heartbeat(struct hlc_req *r);
 

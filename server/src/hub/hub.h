@@ -14,6 +14,7 @@ struct hlc_remote;
 struct hlc_actions;
 struct hlc_alerts;
 struct hlc_events;
+struct hlc_checks;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -46,6 +47,7 @@ struct hlc_hub {
     struct hlc_actions *actions;  /* actions worker (actions.c), NULL until started */
     struct hlc_alerts *alerts;    /* alert engine + notification sender (alerts.c), NULL until started */
     struct hlc_events *events;    /* server-sent event streams (api_events.c), NULL until started */
+    struct hlc_checks *checks;    /* service checks scheduler (checks.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

@@ -6,6 +6,7 @@
 #include "actions.h"
 #include "alerts.h"
 #include "api_events.h"
+#include "checks.h"
 #include "ingest.h"
 #include "remote.h"
 
@@ -21,6 +22,7 @@ static const struct service services[] = {
     {"actions", hlc_actions_start, hlc_actions_stop},
     {"alerts", hlc_alerts_start, hlc_alerts_stop},
     {"events", hlc_events_start, hlc_events_stop},
+    {"checks", hlc_checks_start, hlc_checks_stop},
     {NULL, NULL, NULL},
 };
 
