@@ -18,7 +18,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssh-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev
       libyaml-dev libsodium-dev libcmocka-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
-      chromium prometheus-node-exporter ca-certificates cppcheck sudo)
+      chromium prometheus-node-exporter ca-certificates cppcheck sudo
+      dnsmasq-base bind9-dnsutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
