@@ -412,6 +412,89 @@ class ChecksTest(unittest.TestCase):
         self.assertEqual(self.alert_for(cid, "hub"), [])
         Web.flip[0] = 200
 
+    # ---- the family status page ---------------------------------------------
+    def routes(self):
+        """Every route of the hub, read from its one route table."""
+        import re
+        with open(os.path.join(os.environ.get("HLC_SOURCE_DIR", "."), "server", "src", "api",
+                               "routes.c")) as f:
+            src = f.read()
+        return re.findall(r'\{"(GET|POST|PUT|DELETE)", "([^"]+)", \w+, ([^}]+)\}', src)
+
+    def test_status_page(self):
+        Web.flip[0] = 200
+        up = self.create(name="plex-internal", type="http", url=self.web_url + "/ok?secret=xyzzy",
+                         run_from=["hub", "m0"], interval_seconds=3600)
+        down = self.create(name="nas-internal", type="tcp", host="127.0.0.1", port=free_port(),
+                           interval_seconds=3600)
+        hidden = self.create(name="not-on-the-page", type="tcp", host="127.0.0.1",
+                             port=self.web.server_address[1], interval_seconds=3600)
+        for c in (up, down, hidden):
+            self.run_check(c)
+        assert_error(self, self.hub.get("/status/" + "0" * 48, key=None), 404)
+        r = self.hub.post("/api/v1/status-page/token")
+        self.assertEqual(r.status, 201, r)
+        token = r.json["token"]
+        self.assertEqual(len(token), 48)
+        self.assertEqual(r.json["path"], "/status/" + token)
+        # Not enabled yet: the token alone shows nothing.
+        assert_error(self, self.hub.get(f"/status/{token}", key=None), 404)
+        assert_error(self, self.hub.put("/api/v1/status-page", {"services": [{"check_id": 999999}]}),
+                     422, field="services")
+        assert_error(self, self.hub.put("/api/v1/status-page", {"enabled": "yes"}), 422,
+                     field="enabled")
+        r = self.hub.put("/api/v1/status-page", {"enabled": True, "title": "Our house",
+                                                 "services": [{"check_id": up, "label": "Films"},
+                                                              {"check_id": down}]})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("token_hash", r.json)
+        self.assertTrue(r.json["has_token"])
+        page = self.hub.get(f"/status/{token}", key=None)
+        self.assertEqual(page.status, 200)
+        self.assertIn("text/html", page.headers["Content-Type"])
+        d = self.hub.get(f"/status/{token}/data", key=None)
+        self.assertEqual(d.status, 200, d)
+        self.assertEqual(d.json["title"], "Our house")
+        self.assertEqual([(x["label"], x["state"]) for x in d.json["services"]],
+                         [("Films", "up"), ("nas-internal", "down")])
+        self.assertEqual(d.json["services"][0]["uptime"]["24h"], 100.0)
+        # Nothing but labels and states: no targets, addresses, machines or ids.
+        for secret in ("xyzzy", "127.0.0.1", "m0", "not-on-the-page", "plex-internal", "url",
+                       "host", "server_id", str(self.web.server_address[1])):
+            self.assertNotIn(secret, d.raw.decode(), secret)
+        # Every other route, with the token wherever a credential could go,
+        # answers 401/404 - or, for the public ones, exactly what it answers
+        # with no credential at all.
+        allowed = {("GET", "/status/{}"), ("GET", "/status/{}/data")}
+        for method, pattern, flags in self.routes():
+            if (method, pattern) in allowed:
+                continue
+            path = pattern.replace("{}", token if pattern.startswith("/status") else "1")
+            for how in ("header", "query", "bearer"):
+                with self.subTest(route=f"{method} {pattern}", how=how):
+                    hdrs = {"Authorization": f"Bearer {token}"} if how == "bearer" else {}
+                    q = f"?key={token}" if how == "query" else ""
+                    key = token if how == "header" else None
+                    body = {} if method in ("POST", "PUT") else None
+                    r = self.hub.request(method, path + q, body=body, key=key, headers=hdrs)
+                    if "HLC_ROUTE_PUBLIC" in flags:
+                        bare = self.hub.request(method, path, body=body, key=None)
+                        self.assertEqual(r.status, bare.status, (r, bare))
+                        self.assertNotIn(b"Films", r.raw)
+                    else:
+                        self.assertIn(r.status, (401, 404), r)
+        # Revoked: the old token is dead.
+        self.assertEqual(self.hub.delete("/api/v1/status-page/token").status, 204)
+        assert_error(self, self.hub.get(f"/status/{token}/data", key=None), 404)
+        assert_error(self, self.hub.get("/status/data", key=None), 404)
+        # LAN-public: /status answers a loopback (LAN) client without a token.
+        self.assertEqual(self.hub.put("/api/v1/status-page", {"public_on_lan": True}).status, 200)
+        d = self.hub.get("/status/data", key=None)
+        self.assertEqual(d.status, 200, d)
+        self.assertEqual(len(d.json["services"]), 2)
+        self.assertEqual(self.hub.put("/api/v1/status-page", {"enabled": False}).status, 200)
+        assert_error(self, self.hub.get("/status/data", key=None), 404)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
