@@ -9,6 +9,7 @@ const AlertsPage = lazy(() => import('./Pages').then((m) => ({ default: m.Alerts
 const ActionsPage = lazy(() => import('./Pages').then((m) => ({ default: m.ActionsPage })));
 const CostsPage = lazy(() => import('./Pages').then((m) => ({ default: m.CostsPage })));
 const SettingsPage = lazy(() => import('./Pages').then((m) => ({ default: m.SettingsPage })));
+const ChecksPage = lazy(() => import('./Checks'));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
 function useHash(): string {
@@ -94,11 +95,12 @@ export default function App() {
   else if (parts[0] === 'alerts') page = <AlertsPage />;
   else if (parts[0] === 'actions') page = <ActionsPage />;
   else if (parts[0] === 'costs') page = <CostsPage />;
+  else if (parts[0] === 'checks') page = <ChecksPage />;
   else if (parts[0] === 'settings') page = <SettingsPage />;
   else if (parts[0] === 'add') page = <MachineForm />;
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
-  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/settings', 'Settings']];
+  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/checks', 'Checks'], ['#/costs', 'Costs'], ['#/settings', 'Settings']];
   const isDark = theme === 'dark' || (theme === 'system' && !!window.matchMedia?.('(prefers-color-scheme: dark)').matches);
   return (
     <>
