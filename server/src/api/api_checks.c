@@ -240,6 +240,16 @@ reply_check(struct hlc_req *r, int status, int64_t id)
     return hlc_reply_json(r, status, o);
 }
 
+/* After a create or update: the scheduler re-reads, the client gets the check. */
+static int
+saved(struct hlc_req *r, int rc, int status, int64_t id)
+{
+    if (rc)
+        return hlc_reply_err(r, rc, "saving the check");
+    hlc_checks_changed(r->hub);
+    return reply_check(r, status, id);
+}
+
 int
 hlc_api_checks_list(struct hlc_req *r)
 {
@@ -265,10 +275,7 @@ hlc_api_checks_create(struct hlc_req *r)
     int64_t id = 0;
     int rc = hlc_store_check_insert(r->hub->store, body, &id);
     json_decref(body);
-    if (rc)
-        return hlc_reply_err(r, rc, "saving the check");
-    hlc_checks_changed(r->hub);
-    return reply_check(r, 201, id);
+    return saved(r, rc, 201, id);
 }
 
 int
@@ -320,10 +327,7 @@ hlc_api_checks_update(struct hlc_req *r)
     if (rc == 0)
         hlc_checks_forget(r->hub, old); /* its places or tie may have changed */
     json_decref(old);
-    if (rc)
-        return hlc_reply_err(r, rc, "saving the check");
-    hlc_checks_changed(r->hub);
-    return reply_check(r, 200, id);
+    return saved(r, rc, 200, id);
 }
 
 int

@@ -39,7 +39,7 @@ static const char sql_hourly_put[] =
     " rt_max=max(coalesce(rt_max, excluded.rt_max), coalesce(excluded.rt_max, rt_max))";
 static const char sql_state_put[] =
     "INSERT INTO check_state(check_id, place, last_ms, ok, fails, response_ms, status_code,"
-    " cert_days, error, since_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?3)"
+    " cert_days, error, since_ms) VALUES (?1, ?2, ?3, ?4, ?9, ?5, ?6, ?7, ?8, ?3)"
     " ON CONFLICT(check_id, place) DO UPDATE SET last_ms=excluded.last_ms,"
     " since_ms=CASE WHEN ok=excluded.ok THEN since_ms ELSE excluded.last_ms END,"
     " ok=excluded.ok, fails=excluded.fails, response_ms=excluded.response_ms,"
@@ -245,6 +245,22 @@ bind_real(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_null(st, i);
 }
 
+/* Binds ?1..?8 as the result and state statements both number them: check,
+ * place, time, ok, response time, status, certificate days, error. */
+static void
+bind_record(sqlite3_stmt *st, const struct hlc_check_record *r, const char *err)
+{
+    sqlite3_bind_int64(st, 1, r->check_id);
+    sqlite3_bind_text(st, 2, r->place, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->ts_ms);
+    sqlite3_bind_int(st, 4, r->ok);
+    bind_real(st, 5, r->response_ms);
+    if (r->status_code >= 0)
+        sqlite3_bind_int(st, 6, r->status_code);
+    bind_real(st, 7, r->cert_days);
+    sqlite3_bind_text(st, 8, err, -1, SQLITE_STATIC);
+}
+
 int
 hlc_store_check_record(struct hlc_store *s, struct hlc_check_record *r)
 {
@@ -275,15 +291,7 @@ hlc_store_check_record(struct hlc_store *s, struct hlc_check_record *r)
         rc = HLC_EDB;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, r->check_id);
-    sqlite3_bind_text(st, 2, r->place, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, r->ts_ms);
-    sqlite3_bind_int(st, 4, r->ok);
-    bind_real(st, 5, r->response_ms);
-    if (r->status_code >= 0)
-        sqlite3_bind_int(st, 6, r->status_code);
-    bind_real(st, 7, r->cert_days);
-    sqlite3_bind_text(st, 8, err, -1, SQLITE_STATIC);
+    bind_record(st, r, err);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
@@ -313,16 +321,8 @@ hlc_store_check_record(struct hlc_store *s, struct hlc_check_record *r)
         rc = HLC_EDB;
         goto out;
     }
-    sqlite3_bind_int64(st, 1, r->check_id);
-    sqlite3_bind_text(st, 2, r->place, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, r->ts_ms);
-    sqlite3_bind_int(st, 4, r->ok);
-    sqlite3_bind_int(st, 5, r->fails);
-    bind_real(st, 6, r->response_ms);
-    if (r->status_code >= 0)
-        sqlite3_bind_int(st, 7, r->status_code);
-    bind_real(st, 8, r->cert_days);
-    sqlite3_bind_text(st, 9, err, -1, SQLITE_STATIC);
+    bind_record(st, r, err);
+    sqlite3_bind_int(st, 9, r->fails);
     step = sqlite3_step(st);
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
