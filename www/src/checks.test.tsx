@@ -5,6 +5,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/re
 import { checkBody, checkState, checkTarget, dotsByMachine, EMPTY_FORM, type Check } from './checks';
 import ChecksPage from './Checks';
 import Dashboard from './Dashboard';
+import { AlertRow } from './alerts';
 
 const at = new Date().toISOString();
 const check = (over: Partial<Check> = {}): Check => ({
@@ -100,5 +101,17 @@ describe('dashboard', () => {
     await waitFor(() => expect(w.textContent).toContain('0 of 1 up'));
     expect(w.textContent).toContain('pi: could not connect');
     await waitFor(() => expect(screen.getByLabelText('Plex from pi: down')).toBeTruthy());
+  });
+});
+
+describe('alerts of hub checks', () => {
+  it('names the hub, not a machine, for an alert with no server_id', () => {
+    render(<ul><AlertRow onChanged={() => {}} a={{
+      alert_id: 'a9', server_id: null, severity: 'high', type: 'check_failed', subject: 'check:1@hub', title: 'Check Plex failing from the hub',
+      message: 'HTTP 503', metric_value: 2, threshold_value: 2, status: 'open', created_at: at, acknowledged_at: null, resolved_at: null, auto_resolved: false,
+    }} /></ul>);
+    expect(screen.getByText('service check from the hub').getAttribute('href')).toBe('#/checks');
+    expect(document.querySelector('a[href^="#/machine/"]')).toBeNull();
+    expect(screen.getByLabelText('Acknowledge Check Plex failing from the hub on the hub')).toBeTruthy();
   });
 });
