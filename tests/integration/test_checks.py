@@ -7,6 +7,7 @@ machine (tests/integration/sshd.py) over the hub's pooled SSH session.
 Alerts (check_failed after N failures, resolved on recovery, one per check
 and place; certificate_expiring) are read back from /api/v1/alerts."""
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -175,7 +176,7 @@ class ChecksTest(unittest.TestCase):
             ({"type": "dns", "query": "10.0.0.1"}, "query"),
             ({"type": "dns", "query": "plex.lan", "resolver": "pihole.lan"}, "resolver"),
             ({"type": "dns", "query": "plex.lan", "expect": "not-an-ip"}, "expect"),
-            ({"type": "ping", "host": "127.0.0.1"}, "type"),
+            ({"type": "smtp", "host": "127.0.0.1"}, "type"),
             ({"type": "tcp", "host": "h", "port": 1, "run_from": ["nosuch"]}, "run_from"),
             ({"type": "tcp", "host": "h", "port": 1, "run_from": []}, "run_from"),
             ({"type": "tcp", "host": "h", "port": 1, "run_from": ["hub", "hub"]}, "run_from"),
@@ -411,6 +412,36 @@ class ChecksTest(unittest.TestCase):
         self.assertEqual(self.hub.delete(f"/api/v1/checks/{cid}").status, 204)
         self.assertEqual(self.alert_for(cid, "hub"), [])
         Web.flip[0] = 200
+
+    # ---- ping ---------------------------------------------------------------
+    def test_ping(self):
+        with open("/proc/sys/net/ipv4/ping_group_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        body = {"name": "ping", "type": "ping", "host": "127.0.0.1", "interval_seconds": 3600}
+        if not lo <= os.getgid() <= hi:
+            # This machine's default: the hub may not ping, and says so up front.
+            d = assert_error(self, self.hub.post("/api/v1/checks", body), 422, field="run_from")
+            self.assertIn("ping_group_range", d["message"])
+        assert_error(self, self.hub.post("/api/v1/checks", dict(body, port=1)), 422, field="port")
+        # From a machine: its own ping, or a clear word that it has none.
+        cid = self.create(**dict(body, run_from=["m0"]))
+        r = self.run_check(cid)["m0"]
+        if shutil.which("ping"):
+            self.assertTrue(r["ok"], r)
+        else:
+            self.assertEqual((r["ok"], r["error"]), (False, "the machine has no ping"))
+        # In a namespace of its own whose ping_group_range lets it, the hub pings.
+        p = subprocess.run(["unshare", "-n", sys.executable, "-u",
+                            os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         "checks_ping_ns.py")],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        got = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual((got["loopback_create"], got["unroutable_create"]), (201, 201))
+        self.assertTrue(got["loopback"]["ok"], got)
+        self.assertGreater(got["loopback"]["response_ms"], 0)
+        self.assertFalse(got["unroutable"]["ok"], got)
+        self.assertTrue(got["unroutable"]["error"], got)
 
     # ---- the family status page ---------------------------------------------
     def routes(self):

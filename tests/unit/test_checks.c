@@ -173,6 +173,18 @@ test_judge(void **state)
     po.rc = 9; /* dig: no reply */
     hlc_check_judge(&dns, &po, &res);
     assert_non_null(strstr(res.error, "no reply"));
+
+    struct hlc_check_spec ping = {.type = HLC_CHECK_PING};
+    snprintf(ping.host, sizeof(ping.host), "nas.lan");
+    static const char out[] = "HLC-PROBE 1\ntool ping\nrc 0\nms 0.088\n";
+    assert_int_equal(hlc_check_probe_parse(out, sizeof(out) - 1, &po), 0);
+    hlc_check_judge(&ping, &po, &res);
+    assert_true(res.ok);
+    assert_true(fabs(res.response_ms - 0.088) < 1e-9);
+    static const char none[] = "HLC-PROBE 1\ntool none\n";
+    assert_int_equal(hlc_check_probe_parse(none, sizeof(none) - 1, &po), 0);
+    hlc_check_judge(&ping, &po, &res);
+    assert_string_equal(res.error, "the machine has no ping");
 }
 
 /* Runs `script` with the real sh and returns its stdout (heap). */

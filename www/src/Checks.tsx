@@ -91,8 +91,9 @@ function AddCheck({ machines, onDone }: { machines: string[]; onDone: () => void
     <form className="panel form" onSubmit={submit} aria-label="Add a check">
       <h2>Add a check</h2>
       <label>Name<input value={f.name} onChange={set('name')} required aria-invalid={err?.field === 'name' || undefined} /></label>
-      <label>Type<select value={f.type} onChange={set('type')}><option value="http">HTTP(S)</option><option value="tcp">TCP port</option><option value="dns">DNS</option></select></label>
+      <label>Type<select value={f.type} onChange={set('type')}><option value="http">HTTP(S)</option><option value="tcp">TCP port</option><option value="dns">DNS</option><option value="ping">Ping</option></select></label>
       {f.type === 'http' && <>{field('url', 'URL', 'url', 'http://nas.lan:32400/identity')}{field('keyword', 'Keyword (optional)', 'keyword')}</>}
+      {f.type === 'ping' && field('host', 'Host', 'host', 'nas.lan')}
       {f.type === 'tcp' && <>{field('host', 'Host', 'host', 'nas.lan')}{field('port', 'Port', 'port', '445')}</>}
       {f.type === 'dns' && <>{field('query', 'Name to resolve', 'query', 'nas.lan')}{field('resolver', 'Resolver (optional)', 'resolver', '192.168.1.2')}{field('expect', 'Expected address (optional)', 'expect')}</>}
       {field('interval', 'Every (seconds)', 'interval_seconds')}

@@ -1,6 +1,6 @@
 // checks.ts - service checks (GET/POST /api/v1/checks): types and the pure
 // helpers the checks page, the dashboard widget and the card dots share.
-export type CheckType = 'http' | 'tcp' | 'dns';
+export type CheckType = 'http' | 'tcp' | 'dns' | 'ping';
 export interface CheckLatest {
   place: string; ok: boolean; fails: number; last_at: string; response_ms: number | null;
   status_code: number | null; cert_days: number | null; error: string | null; since: string;
@@ -16,6 +16,7 @@ export type CheckState = 'up' | 'down' | 'degraded' | 'pending';
 export function checkTarget(c: Check): string {
   if (c.type === 'http') return c.url ?? '';
   if (c.type === 'tcp') return `${c.host}:${c.port}`;
+  if (c.type === 'ping') return c.host ?? '';
   return `${c.query} via ${c.resolver ? `${c.resolver}${c.resolver_port && c.resolver_port !== 53 ? `:${c.resolver_port}` : ''}` : 'the system resolver'}${c.expect ? ` = ${c.expect}` : ''}`;
 }
 
@@ -60,6 +61,7 @@ export function checkBody(f: CheckForm): Record<string, unknown> {
   const put = (k: string, v: string) => { if (v.trim()) b[k] = v.trim(); };
   if (f.type === 'http') { put('url', f.url); put('keyword', f.keyword); }
   else if (f.type === 'tcp') { put('host', f.host); if (f.port.trim()) b.port = Number(f.port); }
+  else if (f.type === 'ping') put('host', f.host);
   else { put('query', f.query); put('resolver', f.resolver); put('expect', f.expect); }
   return b;
 }

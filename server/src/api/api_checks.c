@@ -26,7 +26,8 @@ static const char *const http_keys[] = {"url", "method", "status_min", "status_m
                                         "cert_warn_days", NULL};
 static const char *const tcp_keys[] = {"host", "port", NULL};
 static const char *const dns_keys[] = {"query", "resolver", "resolver_port", "expect", NULL};
-static const char *const types[] = {"http", "tcp", "dns", NULL};
+static const char *const ping_keys[] = {"host", NULL};
+static const char *const types[] = {"http", "tcp", "dns", "ping", NULL};
 static const char *const methods[] = {"GET", "HEAD", NULL};
 
 static const char *const *
@@ -36,6 +37,8 @@ type_keys(const char *type)
         return http_keys;
     if (!strcmp(type, "tcp"))
         return tcp_keys;
+    if (!strcmp(type, "ping"))
+        return ping_keys;
     return dns_keys;
 }
 
@@ -198,11 +201,23 @@ check_def(struct hlc_hub *hub, json_t *c, struct hlc_verr *e)
             return hlc_v_fail(e, "status_max", "status_max is below status_min");
         if (!json_object_get(c, "cert_warn_days"))
             json_object_set_new(c, "cert_warn_days", json_integer(14));
-    } else if (!strcmp(type, "tcp")) {
+    } else if (!strcmp(type, "tcp") || !strcmp(type, "ping")) {
+        bool tcp = !strcmp(type, "tcp");
         if (!hlc_v_string(c, "host", true, false, 253, valid_host, "a host name or IP address",
                           e) ||
-            !hlc_v_int(c, "port", true, false, 1, 65535, e))
+            (tcp && !hlc_v_int(c, "port", true, false, 1, 65535, e)))
             return false;
+        /* Said now rather than by every run: this hub cannot ping at all. */
+        size_t k;
+        json_t *pl;
+        json_array_foreach(json_object_get(c, "run_from"), k, pl)
+        {
+            if (!tcp && !strcmp(json_string_value(pl), "hub") && !hlc_check_ping_allowed())
+                return hlc_v_fail(e, "run_from",
+                                  "this hub may not send ICMP echo (its group is outside "
+                                  "net.ipv4.ping_group_range): run the ping from a machine, "
+                                  "or use a tcp check");
+        }
     } else {
         if (!hlc_v_string(c, "query", true, false, 253, valid_query, "a host name to resolve",
                           e) ||

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alerts.h"
 #include "hlc/base.h"
@@ -166,6 +167,15 @@ hlc_checks_forget(struct hlc_hub *hub, json_t *def)
 
 /* ---- one run ------------------------------------------------------------- */
 
+/* Wall clock in milliseconds: when a run happened, as results are keyed. */
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Probes spec from machine `place` over its SSH session. */
 static void
 probe_remote(struct hlc_hub *hub, const struct hlc_check_spec *sp, const char *place,
@@ -220,7 +230,7 @@ run_place(struct hlc_hub *hub, json_t *def, int64_t id, const char *place, bool 
         hlc_log(HLC_LOG_WARN, "checks: check %lld has an unreadable definition", (long long)id);
         return NULL;
     }
-    int64_t ts_ms = hlc_now() * 1000 + (hlc_mono_ms() % 1000);
+    int64_t ts_ms = wall_ms();
     if (strcmp(place, "hub") == 0) {
         struct hlc_probe_out po;
         double elapsed;

@@ -19,7 +19,7 @@
 struct hlc_hub;
 struct hlc_buf;
 
-enum hlc_check_type { HLC_CHECK_HTTP, HLC_CHECK_TCP, HLC_CHECK_DNS };
+enum hlc_check_type { HLC_CHECK_HTTP, HLC_CHECK_TCP, HLC_CHECK_DNS, HLC_CHECK_PING };
 
 #define HLC_CHECK_BODY_CAP (1024 * 1024) /* body kept for the keyword, from the hub */
 #define HLC_CHECK_REMOTE_BODY_CAP 65536  /* the same through a machine's SSH session */
@@ -36,7 +36,7 @@ struct hlc_check_spec {
     bool keyword_absent;       /* http: the keyword must NOT be in the body */
     bool follow_redirects;     /* http: up to 5 */
     bool verify_tls;           /* http: verify the certificate chain and name */
-    char host[254];            /* tcp */
+    char host[254];            /* tcp, ping */
     int port;                  /* tcp */
     char query[254];           /* dns: the name asked for */
     char resolver[64];         /* dns: IP literal, "" = the system's resolver */
@@ -85,7 +85,7 @@ void hlc_check_judge(const struct hlc_check_spec *spec, const struct hlc_probe_o
  * HLC_ETOOBIG, HLC_EINVAL (a string the quoting function refuses). */
 int hlc_check_remote_script(struct hlc_buf *b, const struct hlc_check_spec *spec);
 /* Parses the script's stdout: "HLC-PROBE 1", then "key value" lines (tool,
- * rc, code, time, addr, ...) up to a "BODY" line after which the rest is
+ * rc, code, time (seconds), ms (milliseconds), addr, error) up to a "BODY" line after which the rest is
  * the body. po->body points into out. Lines longer than 512 bytes, unknown
  * keys and addresses that are not IP literals are ignored. 0, or
  * HLC_EPARSE when the output does not start with the header. Pure. */
@@ -107,6 +107,11 @@ int hlc_dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, int qtype,
                          struct hlc_probe_out *po);
 
 /* ---- probes from the hub ---------------------------------------------- */
+
+/* Whether this hub may send ICMP echo through unprivileged ping sockets
+ * (net.ipv4.ping_group_range holds its group); ping checks from the hub
+ * need it. */
+bool hlc_check_ping_allowed(void);
 
 /* Runs spec from the hub (libcurl, a socket connect, a DNS query), filling
  * po (body heap, freed with hlc_probe_out_release) and the elapsed time. */

@@ -88,6 +88,10 @@ hlc_check_spec_from_json(json_t *c, struct hlc_check_spec *sp)
         sp->type = HLC_CHECK_DNS;
         return sp->query[0] ? 0 : HLC_EINVAL;
     }
+    if (strcmp(type, "ping") == 0) {
+        sp->type = HLC_CHECK_PING;
+        return sp->host[0] ? 0 : HLC_EINVAL;
+    }
     return HLC_EINVAL;
 }
 
@@ -160,6 +164,14 @@ hlc_check_judge(const struct hlc_check_spec *sp, const struct hlc_probe_out *po,
         else
             snprintf(res->error, sizeof(res->error), "could not connect to %.200s:%d",
                      sp->host, sp->port);
+        break;
+    case HLC_CHECK_PING:
+        if (po->rc == 0)
+            res->ok = true;
+        else if (!strcmp(po->tool, "none"))
+            snprintf(res->error, sizeof(res->error), "the machine has no ping");
+        else
+            snprintf(res->error, sizeof(res->error), "no echo reply from %.200s", sp->host);
         break;
     case HLC_CHECK_DNS:
         if (!strcmp(po->tool, "none")) {
@@ -255,6 +267,17 @@ hlc_check_remote_script(struct hlc_buf *b, const struct hlc_check_spec *sp)
                 "  echo \"rc $?\"\n"
                 "else echo 'tool none'; fi\n",
                 sp->port);
+        break;
+    case HLC_CHECK_PING:
+        if (rc == 0)
+            rc = assign(b, "h", sp->host);
+        if (rc == 0)
+            rc = hlc_buf_appendf(
+                b, "if command -v ping >/dev/null 2>&1; then\n"
+                   "  echo 'tool ping'; o=$(ping -c 1 -W \"$t\" \"$h\" 2>&1)\n"
+                   "  echo \"rc $?\"; printf '%%s\\n' \"$o\" |"
+                   " sed -n 's/.*time=\\([0-9.]*\\) *ms.*/ms \\1/p' | head -n 1\n"
+                   "else echo 'tool none'; fi\n");
         break;
     case HLC_CHECK_DNS: {
         bool v6 = strchr(sp->expect, ':') != NULL;
@@ -373,6 +396,8 @@ hlc_check_probe_parse(const char *out, size_t len, struct hlc_probe_out *po)
                 po->code = iv >= 100 ? iv : -1; /* curl prints 000 when nothing answered */
             } else if (!strcmp(line, "time")) {
                 parse_secs(v, &po->time_s);
+            } else if (!strcmp(line, "ms") && parse_secs(v, &po->time_s)) {
+                po->time_s /= 1000.0;
             } else if (!strcmp(line, "addr") && strlen(v) < sizeof(po->addrs[0]) && is_ip(v) &&
                        po->naddrs < HLC_CHECK_MAX_ADDRS) {
                 memcpy(po->addrs[po->naddrs++], v, strlen(v) + 1);

@@ -8,6 +8,9 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <netinet/icmp6.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +167,78 @@ probe_tcp(const struct hlc_check_spec *sp, struct hlc_probe_out *po)
         po->time_s = (double)(hlc_mono_ms() - t0) / 1000.0;
 }
 
+/* ---- ping ---------------------------------------------------------------- */
+
+bool
+hlc_check_ping_allowed(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
+/* One echo over an unprivileged ICMP socket: the kernel sets the identifier
+ * and the checksum and hands back only replies to this socket. */
+static void
+probe_ping(const struct hlc_check_spec *sp, struct hlc_probe_out *po)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
+    int g = getaddrinfo(sp->host, NULL, &hints, &res);
+    if (g != 0) {
+        snprintf(po->error, sizeof(po->error), "cannot resolve %.120s: %s", sp->host,
+                 gai_strerror(g));
+        return;
+    }
+    bool v6 = res->ai_family == AF_INET6;
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+    uint16_t seq = (uint16_t)hlc_mono_ns();
+    unsigned char pkt[64];
+    memset(pkt, 0, sizeof(pkt));
+    pkt[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+    pkt[6] = (uint8_t)(seq >> 8);
+    pkt[7] = (uint8_t)seq;
+    memcpy(pkt + 8, "HomelabCmd check", 16);
+    int64_t t0 = hlc_mono_ns(), deadline = hlc_mono_ms() + sp->timeout_ms;
+    if (fd < 0) {
+        snprintf(po->error, sizeof(po->error),
+                 "the hub may not send ICMP echo (net.ipv4.ping_group_range): %s",
+                 strerror(errno));
+        goto out;
+    }
+    if (sendto(fd, pkt, 24, 0, res->ai_addr, res->ai_addrlen) < 0) {
+        snprintf(po->error, sizeof(po->error), "cannot ping %.120s: %s", sp->host,
+                 strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        int64_t left = deadline - hlc_mono_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            po->rc = 1;
+            break;
+        }
+        unsigned char in[256];
+        ssize_t n = recv(fd, in, sizeof(in), 0);
+        if (n < 0) { /* an ICMP error for our echo (host unreachable) */
+            snprintf(po->error, sizeof(po->error), "no echo reply from %.120s: %s", sp->host,
+                     strerror(errno));
+            break;
+        }
+        if (n >= 8 && in[0] == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) &&
+            ((unsigned)in[6] << 8 | in[7]) == seq) {
+            po->rc = 0;
+            po->time_s = (double)(hlc_mono_ns() - t0) / 1e9;
+            break;
+        }
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+}
+
 /* ---- DNS --------------------------------------------------------------- */
 
 /* Through the system's resolver (no resolver named): getaddrinfo. */
@@ -280,6 +355,9 @@ hlc_check_probe_hub(const struct hlc_check_spec *sp, struct hlc_probe_out *po,
         break;
     case HLC_CHECK_DNS:
         probe_dns(sp, po);
+        break;
+    case HLC_CHECK_PING:
+        probe_ping(sp, po);
         break;
     }
     *elapsed_ms = (double)(hlc_mono_ns() - t0) / 1e6;

@@ -266,7 +266,7 @@ const char *const store_migrations[] = {
     "CREATE TABLE checks ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  name TEXT NOT NULL,"
-    "  type TEXT NOT NULL CHECK (type IN ('http','tcp','dns')),"
+    "  type TEXT NOT NULL CHECK (type IN ('http','tcp','dns','ping')),"
     "  interval_seconds INTEGER NOT NULL,"
     "  def TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
