@@ -23,7 +23,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
       chromium prometheus-node-exporter ca-certificates cppcheck sudo dropbear-bin busybox
       prometheus debootstrap iptables python3-jsonschema openssl
-      ansible-core python3-apt)
+      ansible-core python3-apt dnsmasq-base bind9-dnsutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

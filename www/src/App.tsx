@@ -12,6 +12,7 @@ const SettingsPage = lazy(() => import('./Pages').then((m) => ({ default: m.Sett
 const DiscoverPage = lazy(() => import('./Discover').then((m) => ({ default: m.DiscoverPage })));
 const CompliancePage = lazy(() => import('./compliance').then((m) => ({ default: m.CompliancePage })));
 const ComplianceDetail = lazy(() => import('./compliance').then((m) => ({ default: m.ComplianceDetail })));
+const ChecksPage = lazy(() => import('./Checks'));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
 function useHash(): string {
@@ -97,6 +98,7 @@ export default function App() {
   else if (parts[0] === 'alerts') page = <AlertsPage />;
   else if (parts[0] === 'actions') page = <ActionsPage />;
   else if (parts[0] === 'costs') page = <CostsPage />;
+  else if (parts[0] === 'checks') page = <ChecksPage />;
   else if (parts[0] === 'settings') page = <SettingsPage />;
   else if (parts[0] === 'compliance' && parts[1] && parts[2]) page = <ComplianceDetail id={decodeURIComponent(parts[1])} pack={decodeURIComponent(parts[2])} />;
   else if (parts[0] === 'compliance') page = <CompliancePage />;
@@ -104,7 +106,7 @@ export default function App() {
   else if (parts[0] === 'add') page = <MachineForm />;
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
-  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/costs', 'Costs'], ['#/compliance', 'Compliance'], ['#/discover', 'Discover'], ['#/settings', 'Settings']];
+  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/checks', 'Checks'], ['#/costs', 'Costs'], ['#/compliance', 'Compliance'], ['#/discover', 'Discover'], ['#/settings', 'Settings']];
   const isDark = theme === 'dark' || (theme === 'system' && !!window.matchMedia?.('(prefers-color-scheme: dark)').matches);
   return (
     <>

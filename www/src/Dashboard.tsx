@@ -6,7 +6,8 @@ import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, hasWarning, money, moveId, normaliseThresholds, sortMachines, type Thresholds } from './format';
 import { State } from './ui';
-import { Card } from './cards';
+import { Card, CheckDots } from './cards';
+import { checkState, dotsByMachine, STATE_COLOUR, type Check } from './checks';
 
 type SortableModule = typeof import('./sortable');
 
@@ -125,10 +126,31 @@ export function PendingActions() {
   );
 }
 
+/** The checks widget: how many services answer, and the ones that do not. */
+function ChecksWidget({ checks }: { checks: Check[] }) {
+  if (!checks.length) return null;
+  const states = checks.map((c) => ({ c, st: checkState(c) }));
+  const up = states.filter((x) => x.st === 'up').length;
+  const bad = states.filter((x) => x.st === 'down' || x.st === 'degraded');
+  return (
+    <section aria-label="Service checks" className="panel" data-testid="checks-widget">
+      <h2><a href="#/checks">Service checks</a> <span className="muted">({up} of {checks.length} up)</span></h2>
+      {bad.length === 0 ? <p className="muted">Every check answers.</p> : (
+        <ul className="plain">{bad.map(({ c, st }) => (
+          <li key={c.id}><span className={`dot dot-${STATE_COLOUR[st]}`} aria-hidden="true" /> <b>{c.name}</b> {st}
+            {' '}<span className="muted">{c.latest.filter((l) => !l.ok).map((l) => `${l.place}: ${l.error}`).join('; ')}</span></li>))}
+        </ul>)}
+    </section>
+  );
+}
+
 export default function Dashboard() {
   const servers = usePoll<any>('/servers', 5000, '*');
   const thq = usePoll<any>('/config/thresholds', 60000);
   const costs = usePoll<Costs>('/costs', 60000);
+  const checksQ = usePoll<{ checks: Check[] }>('/checks', 15000);
+  const checks = checksQ.data?.checks ?? [];
+  const dots = useMemo(() => dotsByMachine(checksQ.data?.checks ?? []), [checksQ.data]);
   const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
   const [order, setOrder] = useState<string[] | null>(null);
   const [saveErr, setSaveErr] = useState<string | null>(null);
@@ -162,11 +184,12 @@ export default function Dashboard() {
       {saveErr && <p className="error" role="alert">{saveErr}</p>}
       <State what="machines" loading={servers.loading && !servers.data} error={servers.data ? null : servers.error}>
         {machines.length === 0 ? <p className="muted">No machines yet. <a href="#/add">Add the first one.</a></p> : (
-          <>
+          <CheckDots.Provider value={dots}>
             <Group title="Servers" machines={servers_} th={th} onMove={move} live={live} />
             <Group title="Workstations" machines={stations} th={th} onMove={move} live={live} />
-          </>)}
+          </CheckDots.Provider>)}
       </State>
+      <ChecksWidget checks={checks} />
       <div className="two">
         <RecentAlerts />
         <PendingActions />

@@ -56,7 +56,9 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
       <span>
         <b className="sev">{a.severity}</b> {a.title}
         <span className="muted">
-          {showMachine && <> · <a href={`#/machine/${encodeURIComponent(a.server_id)}`}>{a.server_id}</a></>}
+          {showMachine && (a.server_id
+            ? <> · <a href={`#/machine/${encodeURIComponent(a.server_id)}`}>{a.server_id}</a></>
+            : <> · <a href="#/checks">service check from the hub</a></>)}
           {a.subject ? ` · ${a.subject}` : ''} · {TYPE_LABEL[a.type] ?? a.type} · <span className="alert-status">{a.status}</span> · {ago(a.created_at)}
         </span>
         {(a.message || figures) && <><br /><span className="small">{a.message}{a.message && figures ? ' — ' : ''}{figures}</span></>}
@@ -68,7 +70,7 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
       {allowed.length > 0 && (
         <span className="btns">{allowed.map((v) => (
           <button key={v} type="button" className={v === 'resolve' ? 'secondary' : undefined} disabled={busy}
-            onClick={() => run(v)} aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} ${a.title}${showMachine ? ` on ${a.server_id}` : ''}`}>
+            onClick={() => run(v)} aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} ${a.title}${showMachine ? ` on ${a.server_id ?? 'the hub'}` : ''}`}>
             {v === 'acknowledge' ? 'Acknowledge' : 'Resolve'}</button>))}
         </span>)}
     </li>

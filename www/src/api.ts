@@ -104,7 +104,7 @@ export const SEVERITIES: Severity[] = ['critical', 'high', 'medium', 'low'];
 export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
 
 export interface Alert {
-  alert_id: string; server_id: string; severity: Severity; type: string; subject: string;
+  alert_id: string; server_id: string | null; /* null: a service check from the hub */ severity: Severity; type: string; subject: string;
   title: string; message: string; metric_value: number | null; threshold_value: number | null;
   status: AlertStatus; created_at: string; acknowledged_at: string | null; resolved_at: string | null;
   auto_resolved: boolean;

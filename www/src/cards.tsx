@@ -1,8 +1,12 @@
 // cards.tsx - one machine card (PRD colour table), drawn without any drag machinery;
 // sortable.tsx wraps it with dnd-kit once drag is switched on.
-import { memo } from 'react';
+import { createContext, memo, useContext } from 'react';
+import type { Dot } from './checks';
 import { ago, cardColour, uptime, type Thresholds } from './format';
 import { Bar } from './ui';
+
+/** Service-check dots per machine (checks tied to it or run from it), given by the dashboard. */
+export const CheckDots = createContext<Record<string, Dot[]>>({});
 
 export interface Sort { ref?: (el: HTMLElement | null) => void; style?: any; handle?: any }
 
@@ -18,6 +22,7 @@ export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<T
   const colour = cardColour(m, th);
   const l = m.latest;
   const handle = sort?.handle ?? {};
+  const dots = useContext(CheckDots)[m.server_id];
   return (
     <li ref={sort?.ref} style={sort?.style} className={`card card-${colour}`} data-server-id={m.server_id} data-colour={colour}>
       <div className="card-head">
@@ -26,6 +31,11 @@ export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<T
         <span className={`dot dot-${colour}`} aria-label={`status ${m.status}`} title={m.status} />
       </div>
       {m.tailscale_hostname && <p className="muted small" data-tailscale={m.tailscale_hostname} title="Tailscale name">Tailscale: {m.tailscale_hostname}</p>}
+      {dots && (
+        <p className="checkdots" aria-label="Service checks">
+          {dots.map((d) => <a key={`${d.id}@${d.place}`} href="#/checks" className={`dot dot-${d.ok ? 'green' : 'red'}`}
+            title={`${d.name} from ${d.place}: ${d.ok ? 'up' : 'down'}`} aria-label={`${d.name} from ${d.place}: ${d.ok ? 'up' : 'down'}`} />)}
+        </p>)}
       {m.host_key_changed && <p className="error small">Host key changed</p>}
       <AdminKeyBadge m={m} />
       {m.status === 'online' && l ? (

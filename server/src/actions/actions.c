@@ -575,13 +575,13 @@ hlc_actions_on_event(void *ud, const struct hlc_event *ev)
         !ev->server_id || !ev->subject || !ev->alert_id)
         return;
     json_t *act = NULL;
-    int rc = hlc_actions_queue(hub, ev->server_id, "restart_service", ev->subject, ev->alert_id,
-                               &act);
+    const char *unit = ev->unit ? ev->unit : ev->subject;
+    int rc = hlc_actions_queue(hub, ev->server_id, "restart_service", unit, ev->alert_id, &act);
     const char *aid = json_string_value(json_object_get(act, "action_id"));
     if (rc == 0 && aid)
         hlc_store_alert_set_action(hub->store, ev->alert_id, aid);
     else
-        hlc_log(HLC_LOG_WARN, "actions: could not queue a restart of %s on %s: %s", ev->subject,
+        hlc_log(HLC_LOG_WARN, "actions: could not queue a restart of %s on %s: %s", unit,
                 ev->server_id, hlc_strerror(rc));
     json_decref(act);
 }

@@ -66,6 +66,7 @@ struct cond {
     char message[700];
     double value, threshold;
     bool restart; /* a critical service: queue restart_service */
+    char unit[128]; /* the unit to restart when not the subject (a check's service) */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -162,6 +163,10 @@ machine_name(struct hlc_hub *hub, const char *id, char out[static 200])
 {
     json_t *m = NULL;
     const char *dn = NULL;
+    if (!id) { /* a check run from the hub, tied to no machine */
+        snprintf(out, 200, "the hub");
+        return;
+    }
     if (hlc_store_machine_get(hub->store, id, &m) == 0)
         dn = json_string_value(json_object_get(m, "display_name"));
     if (dn && strcmp(dn, id) != 0)
@@ -196,7 +201,7 @@ alert_event(const char *kind, const struct cond *c, const char *alert_id, const 
         json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Threshold", "value", t));
     }
     json_array_append_new(fields, json_pack("{s:s, s:s}", "title", "Time", "value", iso));
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "kind", kind,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:s, s:s, s:o}", "kind", kind,
                      "severity", c->severity, "type", c->type, "title", c->title, "message",
                      c->message, "server_id", server_id, "time", (json_int_t)now, "alert_id",
                      alert_id, "server_name", server_name, "fields", fields);
@@ -576,10 +581,11 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         any_rows |= ch[i].nrows > 0;
         if (i < nraise)
             hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)", raise[i].severity,
-                    raise[i].type, server_id, raise[i].subject);
+                    raise[i].type, server_id ? server_id : "the hub", raise[i].subject);
     }
     if (rc != 0)
-        hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s", server_id);
+        hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s",
+                server_id ? server_id : "the hub");
     /* The bus first: the actions service records a remediation on the alert
      * inline, and the sender, once woken, tells it in the same message. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -592,8 +598,10 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
             ev.type = raise[i].type;
             ev.subject = raise[i].subject;
             ev.severity = raise[i].severity;
-            if (raise[i].restart)
+            if (raise[i].restart) {
                 ev.flags |= HLC_EVF_WANTS_RESTART;
+                ev.unit = raise[i].unit[0] ? raise[i].unit : raise[i].subject;
+            }
         } else {
             json_t *al = json_array_get(resolve, i - nraise);
             ev.kind = HLC_EV_ALERT_RESOLVED;
@@ -734,39 +742,62 @@ hlc_alerts_on_event(void *ud, const struct hlc_event *ev)
         hlc_alerts_host_key_changed(hub, ev->server_id, ev->subject);
 }
 
+/* ---- service checks --------------------------------------------------------- */
+
+bool
+hlc_alerts_check(struct hlc_hub *hub, const struct hlc_alert_check *ac)
+{
+    if (!hub->alerts)
+        return false;
+    json_t *active = NULL;
+    if (hlc_store_alerts_active(hub->store, ac->server_id, &active) != 0)
+        return false;
+    bool changed = false;
+    json_t *resolve = json_array(), *al;
+    size_t i;
+    bool have = false;
+    json_array_foreach(active, i, al)
+    {
+        if (strcmp(json_string_value(json_object_get(al, "type")) ?: "", ac->type) != 0 ||
+            strcmp(json_string_value(json_object_get(al, "subject")) ?: "", ac->subject) != 0)
+            continue;
+        have = true;
+        if (!ac->active)
+            json_array_append(resolve, al);
+    }
+    if (ac->active && !have) {
+        struct cond c;
+        memset(&c, 0, sizeof(c));
+        c.type = ac->type;
+        c.severity = ac->severity;
+        c.value = ac->value;
+        c.threshold = ac->threshold;
+        snprintf(c.subject, sizeof(c.subject), "%s", ac->subject);
+        snprintf(c.title, sizeof(c.title), "%s", ac->title);
+        snprintf(c.message, sizeof(c.message), "%s", ac->message);
+        if (ac->service && ac->server_id) {
+            c.restart = true;
+            snprintf(c.unit, sizeof(c.unit), "%s", ac->service);
+        }
+        json_t *none = json_array();
+        changed = apply(hub, ac->server_id, &c, 1, none, "", 0);
+        json_decref(none);
+    } else if (json_array_size(resolve)) {
+        changed = apply(hub, ac->server_id, NULL, 0, resolve, ac->message, 0);
+    }
+    json_decref(resolve);
+    json_decref(active);
+    return changed;
+}
+
 bool
 hlc_alerts_condition(struct hlc_hub *hub, const char *server_id, const char *type,
                      const char *severity, const char *title, const char *message, bool active)
 {
-    if (!hub->alerts)
-        return false;
-    json_t *all = NULL;
-    if (hlc_store_alerts_active(hub->store, server_id, &all) != 0)
-        return false;
-    json_t *mine = json_array();
-    size_t i;
-    json_t *al;
-    json_array_foreach(all, i, al)
-    {
-        if (strcmp(json_string_value(json_object_get(al, "type")) ?: "", type) == 0)
-            json_array_append(mine, al);
-    }
-    json_decref(all);
-    bool changed = false;
-    if (active && json_array_size(mine) == 0) {
-        struct cond c;
-        memset(&c, 0, sizeof(c));
-        c.type = type;
-        c.severity = severity;
-        c.value = c.threshold = NAN;
-        snprintf(c.title, sizeof(c.title), "%s", title);
-        snprintf(c.message, sizeof(c.message), "%s", message);
-        changed = apply(hub, server_id, &c, 1, mine, "", 0); /* mine is empty here */
-    } else if (!active && json_array_size(mine) > 0) {
-        changed = apply(hub, server_id, NULL, 0, mine, message, 0);
-    }
-    json_decref(mine);
-    return changed;
+    struct hlc_alert_check ac = {.server_id = server_id, .type = type, .severity = severity,
+                                 .subject = "", .title = title, .message = message,
+                                 .value = NAN, .threshold = NAN, .active = active};
+    return hlc_alerts_check(hub, &ac);
 }
 
 /* ---- offline sweep ------------------------------------------------------- */

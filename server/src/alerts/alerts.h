@@ -53,6 +53,26 @@ void hlc_alerts_host_key_changed(struct hlc_hub *hub, const char *server_id,
 bool hlc_alerts_condition(struct hlc_hub *hub, const char *server_id, const char *type,
                           const char *severity, const char *title, const char *message,
                           bool active);
+/* A service check's condition at one place (checks.c is the only caller):
+ * raise (active) or resolve the alert of `type` (check_failed,
+ * certificate_expiring) about `subject` ("check:<id>@<place>") on machine
+ * server_id, NULL for a check from the hub tied to no machine. A raised
+ * alert with `service` set (and a server_id) queues that unit's
+ * restart_service action, as a critical service found down does. When
+ * resolving, `message` says why. */
+struct hlc_alert_check {
+    const char *server_id; /* may be NULL */
+    const char *type;
+    const char *severity;
+    const char *subject;
+    const char *title;
+    const char *message;
+    const char *service;   /* may be NULL */
+    double value, threshold; /* NaN = none */
+    bool active;
+};
+/* True when an alert was raised or resolved. */
+bool hlc_alerts_check(struct hlc_hub *hub, const struct hlc_alert_check *ac);
 
 /* Notification rows for a finished remediation action (the API's action
  * object): only for actions an alert asked for or auto-approve ran, when

@@ -90,6 +90,24 @@ int hlc_api_costs_get(struct hlc_req *r);
 int hlc_api_costs_server(struct hlc_req *r);
 int hlc_api_costs_config_put(struct hlc_req *r);
 
+/* api_checks.c (service checks) */
+int hlc_api_checks_list(struct hlc_req *r);
+int hlc_api_checks_create(struct hlc_req *r);
+int hlc_api_checks_get(struct hlc_req *r);
+int hlc_api_checks_update(struct hlc_req *r);
+int hlc_api_checks_delete(struct hlc_req *r);
+int hlc_api_checks_run(struct hlc_req *r);
+int hlc_api_checks_results(struct hlc_req *r);
+
+/* api_status_page.c (the family status page; the page and its data are public,
+ * gated by the page's own token or LAN-public mode) */
+int hlc_api_status_page_html(struct hlc_req *r);
+int hlc_api_status_page_data(struct hlc_req *r);
+int hlc_api_status_page_get(struct hlc_req *r);
+int hlc_api_status_page_put(struct hlc_req *r);
+int hlc_api_status_page_token(struct hlc_req *r);
+int hlc_api_status_page_revoke(struct hlc_req *r);
+
 /* api_agents.c (agent) */
 int hlc_api_agent_heartbeat(struct hlc_req *r);
 

@@ -67,6 +67,24 @@ const struct hlc_route hlc_routes[] = {
     {"PUT", "/api/v1/costs/config", hlc_api_costs_config_put, 0},
     {"GET", "/api/v1/costs/{}", hlc_api_costs_server, 0},
 
+    /* service checks: HTTP/TCP/DNS from the hub or from machines */
+    {"GET", "/api/v1/checks", hlc_api_checks_list, 0},
+    {"POST", "/api/v1/checks", hlc_api_checks_create, 0},
+    {"GET", "/api/v1/checks/{}", hlc_api_checks_get, 0},
+    {"PUT", "/api/v1/checks/{}", hlc_api_checks_update, 0},
+    {"DELETE", "/api/v1/checks/{}", hlc_api_checks_delete, 0},
+    {"POST", "/api/v1/checks/{}/run", hlc_api_checks_run, HLC_ROUTE_SLOW},
+    {"GET", "/api/v1/checks/{}/results", hlc_api_checks_results, 0},
+    /* the family status page: settings (key), the page and its data (its own token) */
+    {"GET", "/api/v1/status-page", hlc_api_status_page_get, 0},
+    {"PUT", "/api/v1/status-page", hlc_api_status_page_put, 0},
+    {"POST", "/api/v1/status-page/token", hlc_api_status_page_token, 0},
+    {"DELETE", "/api/v1/status-page/token", hlc_api_status_page_revoke, 0},
+    {"GET", "/status", hlc_api_status_page_html, HLC_ROUTE_PUBLIC},
+    {"GET", "/status/data", hlc_api_status_page_data, HLC_ROUTE_PUBLIC},
+    {"GET", "/status/{}", hlc_api_status_page_html, HLC_ROUTE_PUBLIC},
+    {"GET", "/status/{}/data", hlc_api_status_page_data, HLC_ROUTE_PUBLIC},
+
     /* agent: push heartbeats from homelabcmd-agent */
     {"POST", "/api/v1/agents/heartbeat", hlc_api_agent_heartbeat, HLC_ROUTE_AGENT},
     {"GET", "/agent/install.sh", hlc_api_agent_install_sh, HLC_ROUTE_PUBLIC},

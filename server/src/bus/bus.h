@@ -62,6 +62,8 @@ struct hlc_event {
     const char *type;                /* alert type, or action type */
     const char *subject;             /* alert subject, or see the kind */
     const char *severity;            /* alert_*: critical/high/medium/low */
+    const char *unit;                /* alert_raised with HLC_EVF_WANTS_RESTART: the unit
+                                      * to restart when not the subject (a check's service) */
     json_t *data;                    /* optional JSON, borrowed (copied for workers) */
 };
 

@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "hub.h"
 #include "enroll.h"
+#include "checks.h"
 #include "ingest.h"
 #include "packs.h"
 #include "remote.h"
@@ -52,6 +53,7 @@ static const struct service services[] = {
     {"tailscale", hlc_tailscale_start, hlc_tailscale_stop, {{0}}},
     {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
     {"packs", hlc_packs_start, hlc_packs_stop, {{0}}},
+    {"checks", hlc_checks_start, hlc_checks_stop, {{0}}},
     {NULL, NULL, NULL, {{0}}},
 };
 

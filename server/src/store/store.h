@@ -569,5 +569,48 @@ int hlc_store_compliance_server(struct hlc_store *s, const char *id, int limit, 
 /* The newest check of every machine x pack pair: array of
  * {server_id, pack, compliant, checked_at, fail, error}. */
 int hlc_store_compliance_fleet(struct hlc_store *s, json_t **out);
+/* ---- service checks (store_checks.c) ---- */
+/* A check is its validated API object (`def`: name, type, interval_seconds,
+ * run_from, the type's target, ...); the store adds id, created_at and
+ * updated_at. Results are per place: "hub" or a server_id. */
+/* Inserts; *id = the new check's id. */
+int hlc_store_check_insert(struct hlc_store *s, json_t *def, int64_t *id);
+/* Replaces the definition; HLC_ENOTFOUND. */
+int hlc_store_check_update(struct hlc_store *s, int64_t id, json_t *def);
+/* Deletes the check and its results; HLC_ENOTFOUND. */
+int hlc_store_check_delete(struct hlc_store *s, int64_t id);
+/* One check: def + {id, created_at, updated_at, latest: [state per place]};
+ * HLC_ENOTFOUND. */
+int hlc_store_check_get(struct hlc_store *s, int64_t id, json_t **out);
+/* Every check as hlc_store_check_get shows it, by id (new array). */
+int hlc_store_check_list(struct hlc_store *s, json_t **out);
+/* One judged run to record. */
+struct hlc_check_record {
+    int64_t check_id;
+    const char *place;   /* "hub" or a server_id */
+    int64_t ts_ms;       /* when it ran, epoch ms */
+    bool ok;
+    double response_ms;  /* NaN = null */
+    int status_code;     /* < 0 = null */
+    double cert_days;    /* NaN = null */
+    const char *error;   /* NULL or "" when ok */
+    /* out: */
+    int prev_fails;      /* consecutive failures before this run (0 first time) */
+    int fails;           /* after it */
+    double prev_cert_days; /* NaN when unknown */
+    bool first;          /* no earlier state at this place */
+};
+/* The result row, its hourly rollup and the place's latest state, in one
+ * transaction. HLC_ENOTFOUND when the check is gone (nothing written). */
+int hlc_store_check_record(struct hlc_store *s, struct hlc_check_record *r);
+/* {check_id, places: [state + uptime {"24h","7d","30d"} (percent or null)],
+ *  history: [{place, time, ok, response_ms, status_code, cert_days, error}]}
+ * newest first, at most `limit`, only `place` when not NULL; HLC_ENOTFOUND. */
+int hlc_store_check_results(struct hlc_store *s, int64_t id, const char *place, int limit,
+                            int64_t now, json_t **out);
+/* Deletes at most `batch` results older than results_before_ms and hourly
+ * rows older than hourly_before (epoch s); *deleted = rows removed. */
+int hlc_store_check_prune(struct hlc_store *s, int64_t results_before_ms, int64_t hourly_before,
+                          int batch, int *deleted);
 
 #endif

@@ -16,7 +16,7 @@ static const char sql_alert_autoresolve[] =
     " WHERE alert_id=?1 AND status!='resolved'";
 static const char sql_alert_active[] =
     "SELECT alert_id, type, subject, severity, status FROM alerts"
-    " WHERE server_id=?1 AND status!='resolved'";
+    " WHERE server_id IS ?1 AND status!='resolved'";
 static const struct store_col active_cols[] = {
     {"alert_id", COL_TEXT}, {"type", COL_TEXT},   {"subject", COL_TEXT},
     {"severity", COL_TEXT}, {"status", COL_TEXT},
@@ -28,7 +28,7 @@ static const struct store_col active_cols[] = {
     " a.acknowledged_at, a.resolved_at, a.auto_resolved, a.action_id, r.status,"           \
     " r.action_type"
 #define ALERT_FROM                                                                          \
-    " FROM alerts a JOIN servers s ON s.server_id=a.server_id"                              \
+    " FROM alerts a LEFT JOIN servers s ON s.server_id=a.server_id"                         \
     " LEFT JOIN remediation_actions r ON r.action_id=a.action_id"
 static const struct store_col alert_cols[] = {
     {"alert_id", COL_TEXT},        {"server_id", COL_TEXT},      {"server_name", COL_TEXT},
