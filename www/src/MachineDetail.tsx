@@ -8,8 +8,9 @@ import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
 import { COLS, mergeLayout, type Widget } from './layout';
-import { Bar, State } from './ui';
+import { Bar, State, StatusDot } from './ui';
 import Chart from './Chart';
+import { outcomeOf, VerbButtons, type Outcome } from './controls';
 
 const Grid = WidthProvider(Responsive);
 
@@ -18,36 +19,35 @@ const TITLES: Record<string, string> = {
   network: 'Network', system: 'System', cost: 'Cost', chart: 'History', alerts: 'Alerts',
 };
 
+/** PID, memory and CPU % (derived by the hub between two polls) of a running service. */
+function ServiceFigures({ s }: { s: any }) {
+  const bits: string[] = [];
+  if (s.pid) bits.push(`PID ${s.pid}`);
+  if (s.memory_bytes != null) bits.push(bytes(s.memory_bytes));
+  if (s.cpu_percent != null) bits.push(`CPU ${s.cpu_percent < 10 ? s.cpu_percent.toFixed(1) : Math.round(s.cpu_percent)}%`);
+  return bits.length ? <span className="muted small" data-testid="service-figures"> · {bits.join(' · ')}</span> : null;
+}
+
+/** The POST of a service or container verb; the answer (or the error's detail) is the outcome. */
+async function runVerb(id: string, kind: 'services' | 'containers', name: string, verb: string): Promise<Outcome> {
+  try { return outcomeOf(await api('POST', `/servers/${encodeURIComponent(id)}/${kind}/${encodeURIComponent(name)}/${verb}`)); }
+  catch (e) { return outcomeOf(null, e); }
+}
+
 function Services({ id }: { id: string }) {
   const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/services`, 5000, id);
-  const [res, setRes] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState<string | null>(null);
-  const run = async (name: string, verb: string) => {
-    setBusy(name);
-    setRes((r) => ({ ...r, [name]: `${verb}…` }));
-    try {
-      const r: any = await api('POST', `/servers/${encodeURIComponent(id)}/services/${encodeURIComponent(name)}/${verb}`);
-      setRes((x) => ({ ...x, [name]: r.status === 'completed' ? `${verb}: success (${r.duration_ms} ms)` : `${verb} failed (exit ${r.exit_code}) ${r.stderr ?? ''}` }));
-    } catch (e: any) {
-      setRes((x) => ({ ...x, [name]: `${verb} failed: ${e?.message ?? e}` }));
-    }
-    setBusy(null);
-    q.reload();
-  };
   const list = q.data?.services ?? [];
   return (
     <State what="services" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No services configured.</p> : (
         <ul className="list">{list.map((s: any) => (
           <li key={s.service_name} data-service={s.service_name} data-status={s.status}>
-            <span><span className={`dot dot-${s.status === 'running' ? 'green' : s.status === 'unknown' ? 'grey' : 'red'}`} />{' '}
-              {s.service_name}{s.critical ? ' ★' : ''} <span className="muted">{s.status}</span>
-              {res[s.service_name] && <span className="result" role="status"> — {res[s.service_name]}</span>}</span>
-            <span className="btns">
-              {['restart', 'start', 'stop'].map((v) => (
-                <button key={v} type="button" disabled={busy === s.service_name} onClick={() => run(s.service_name, v)}
-                  aria-label={`${v} ${s.service_name}`}>{v}</button>))}
-            </span>
+            <span><StatusDot level={s.status === 'running' ? 'green' : s.status === 'unknown' ? 'grey' : 'red'} text={s.status} />{' '}
+              {s.service_name}{s.critical ? <span className="small" title="critical service"> ★ critical</span> : null} <span className="muted">{s.status}</span>
+              <ServiceFigures s={s} /></span>
+            <VerbButtons name={s.service_name} run={async (v) => { const o = await runVerb(id, 'services', s.service_name, v); q.reload(); return o; }}
+              verbs={[{ verb: 'restart', confirm: s.critical ? `${s.service_name} is critical: restart it?` : null }, { verb: 'start' },
+                { verb: 'stop', danger: true, confirm: `Stop ${s.service_name}${s.critical ? ' (critical)' : ''} on this machine?` }]} />
           </li>))}
         </ul>)}
     </State>
@@ -56,24 +56,15 @@ function Services({ id }: { id: string }) {
 
 function Containers({ id }: { id: string }) {
   const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/containers`, 5000, id);
-  const [res, setRes] = useState<Record<string, string>>({});
-  const run = async (name: string, verb: string) => {
-    try {
-      const r: any = await api('POST', `/servers/${encodeURIComponent(id)}/containers/${encodeURIComponent(name)}/${verb}`);
-      setRes((x) => ({ ...x, [name]: r.status === 'completed' ? `${verb}: success` : `${verb} failed (exit ${r.exit_code})` }));
-    } catch (e: any) { setRes((x) => ({ ...x, [name]: `${verb} failed: ${e?.message ?? e}` })); }
-    q.reload();
-  };
   const list = q.data?.containers ?? [];
   return (
     <State what="containers" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No containers.</p> : (
         <ul className="list">{list.map((c: any) => (
           <li key={c.id || c.name} data-container={c.name} data-state={c.state}>
-            <span>{c.name} <span className="muted">{c.image} · {c.state}</span>
-              {res[c.name] && <span className="result" role="status"> — {res[c.name]}</span>}</span>
-            <span className="btns">{['start', 'stop', 'restart'].map((v) => (
-              <button key={v} type="button" onClick={() => run(c.name, v)} aria-label={`${v} ${c.name}`}>{v}</button>))}</span>
+            <span>{c.name} <span className="muted">{c.image} · {c.state}</span></span>
+            <VerbButtons name={c.name} run={async (v) => { const o = await runVerb(id, 'containers', c.name, v); q.reload(); return o; }}
+              verbs={[{ verb: 'start' }, { verb: 'stop', danger: true, confirm: `Stop container ${c.name}?` }, { verb: 'restart' }]} />
           </li>))}
         </ul>)}
     </State>
