@@ -84,3 +84,78 @@ test('stop asks first and is styled as destructive; the outcome shows in the row
   await shot(page, 'controls');
   await page.context().close();
 });
+
+/** What breaks a layout, measured in the page: widgets that intersect, content wider
+ * than its box, a value squeezed to a letter per line, a small widget's value cut. */
+async function layoutFaults(page) {
+  return page.evaluate(() => {
+    const ws = [...document.querySelectorAll('[data-widget]')].map((e) => ({ id: e.dataset.widget, e, r: e.getBoundingClientRect() }));
+    const bad = [];
+    for (let i = 0; i < ws.length; i++) {
+      for (let j = i + 1; j < ws.length; j++) {
+        const a = ws[i].r, b = ws[j].r;
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) bad.push(`${ws[i].id} intersects ${ws[j].id}`);
+      }
+    }
+    for (const { id, e, r } of ws) {
+      if (e.scrollWidth > e.clientWidth + 1) bad.push(`${id}: content ${e.scrollWidth} px wider than its box ${e.clientWidth} px`);
+      if (['cpu', 'memory', 'load', 'system'].includes(id) && e.scrollHeight > e.clientHeight + 1) bad.push(`${id}: value cut (${e.scrollHeight} > ${e.clientHeight} px)`);
+      for (const v of e.querySelectorAll('.bar-value, .big, dd, h3')) {
+        const vr = v.getBoundingClientRect();
+        if (vr.left < r.left - 1 || vr.right > r.right + 1) bad.push(`${id}: "${v.textContent.slice(0, 20)}" outside its box`);
+        if (v.scrollWidth > v.clientWidth + 1) bad.push(`${id}: "${v.textContent.slice(0, 20)}" wider than its box`);
+        if (v.tagName === "DD" && v.textContent.length > 3 && vr.width < 60) bad.push(`${id}: "${v.textContent.slice(0, 20)}" squeezed to ${Math.round(vr.width)} px`);
+      }
+    }
+    return bad;
+  });
+}
+
+test('layout editor: an edit crossing a breakpoint never saves a narrow layout; no overlap at 1400/1024/390', async () => {
+  const page = await openPage(browser, hub, { viewport: { width: 1400, height: 900 } });
+  const saved = async () => (await hub.req('GET', '/api/v1/servers/op1/layout')).json.widgets;
+  await page.goto(hub.url + '/#/machine/op1');
+  await page.locator('[data-widget="system"] dd').first().waitFor();
+  await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
+  assert.deepEqual(await layoutFaults(page), [], 'fresh page at 1400');
+  await page.getByRole('button', { name: 'Edit layout' }).click();
+  // Narrow below the wide breakpoint and back, then save: the wide layout is what is stored.
+  await page.setViewportSize({ width: 600, height: 900 });
+  await page.getByTestId('narrow-note').waitFor();
+  await page.waitForTimeout(300);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.waitForTimeout(300);
+  // A keyboard move on the wide grid: Load one column left.
+  await page.locator('[data-widget="load"] .widget-head').focus();
+  await page.keyboard.press('ArrowLeft');
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByText('Layout saved.').waitFor();
+  let w = await saved();
+  const min = { cpu: 3, memory: 3, load: 3, system: 3, chart: 6 };
+  for (const x of w) if (min[x.id]) assert.ok(x.w >= min[x.id], `${x.id} saved ${x.w} columns wide: ${JSON.stringify(w)}`);
+  assert.equal(w.find((x) => x.id === 'load').x, 7, 'moved one column left with the keyboard');
+  for (const [width, height] of [[1400, 900], [1024, 768], [390, 844]]) {
+    await page.setViewportSize({ width, height });
+    await page.reload();
+    await page.locator('[data-widget="system"] dd').first().waitFor();
+    await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
+    await page.waitForTimeout(200);
+    assert.deepEqual(await layoutFaults(page), [], `after the edit, at ${width} px`);
+    await shot(page, `layout-${width}`);
+  }
+  // A layout stored one column wide (by an older dashboard) is drawn repaired; Reset to default restores it.
+  const broken = w.map((x, i) => ({ ...x, x: 0, y: i * 2, w: 1, h: 2 }));
+  assert.equal((await hub.req('PUT', '/api/v1/servers/op1/layout', { widgets: broken })).status, 200);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.reload();
+  await page.locator('[data-widget="system"] dd').first().waitFor();
+  await page.waitForTimeout(200);
+  assert.deepEqual(await layoutFaults(page), [], 'a stored 1-column layout at 1400');
+  await page.getByRole('button', { name: 'Edit layout' }).click();
+  await page.getByRole('button', { name: 'Reset to default' }).click();
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByText('Layout saved.').waitFor();
+  w = await saved();
+  assert.deepEqual(w.find((x) => x.id === 'cpu'), { id: 'cpu', x: 0, y: 0, w: 4, h: 3, hidden: false });
+  await page.context().close();
+});

@@ -1,18 +1,36 @@
 // MachineDetail.tsx - one machine as a widget grid (react-grid-layout) with an
 // edit mode; the layout is kept per machine on the hub.
-import { useEffect, useMemo, useState } from 'react';
-import { Responsive, WidthProvider, type Layout } from 'react-grid-layout';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import GridLayout, { type Layout } from 'react-grid-layout';
 import 'react-grid-layout/css/styles.css';
 import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from './api';
 import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
-import { COLS, mergeLayout, type Widget } from './layout';
+import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
 import { Bar, State, StatusDot } from './ui';
 import Chart from './Chart';
 import { outcomeOf, VerbButtons, type Outcome } from './controls';
 
-const Grid = WidthProvider(Responsive);
+/** The grid's own width, measured when its box appears (before paint) and on every resize. */
+function useWidth(): [(el: HTMLDivElement | null) => void, number] {
+  const [w, setW] = useState(0);
+  const ro = useRef<ResizeObserver | null>(null);
+  const ref = useCallback((el: HTMLDivElement | null) => {
+    ro.current?.disconnect();
+    ro.current = null;
+    if (!el) return;
+    setW(el.clientWidth);
+    ro.current = new ResizeObserver(() => setW(el.clientWidth));
+    ro.current.observe(el);
+  }, []);
+  useEffect(() => () => ro.current?.disconnect(), []);
+  return [ref, w];
+}
+
+const KEYS: Record<string, [Nudge, Nudge]> = {
+  ArrowLeft: ['left', 'narrower'], ArrowRight: ['right', 'wider'], ArrowUp: ['up', 'shorter'], ArrowDown: ['down', 'taller'],
+};
 
 const TITLES: Record<string, string> = {
   cpu: 'CPU', memory: 'Memory', load: 'Load', disk: 'Disks', services: 'Services', containers: 'Containers',
@@ -110,7 +128,8 @@ export default function MachineDetail({ id }: { id: string }) {
   // The grid waits for the saved layout (or 1.5 s) so it does not jump from the default.
   const [layoutReady, setLayoutReady] = useState(false);
   const [edit, setEdit] = useState(false);
-  const [bp, setBp] = useState('lg');
+  const [gridRef, gridWidth] = useWidth();
+  const bp = breakpointOf(gridWidth);
   const [hk, setHk] = useState<string | null>(null);
   useEffect(() => {
     let alive = true;
@@ -124,12 +143,21 @@ export default function MachineDetail({ id }: { id: string }) {
   const m = mq.data;
   const l = m?.latest;
   const save = async () => {
+    // Only the wide layout is stored, and only edits made at that width reach it (onLayout).
     try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setLayoutNote('Layout saved.'); setEdit(false); }
     catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
   };
   const onLayout = (cur: Layout[]) => {
-    if (!edit || bp !== 'lg') return;
+    // The grid is keyed by breakpoint, so this is the lg grid's own answer; a box under
+    // its minimum (never drawn by the lg grid) is refused all the same.
+    if (!edit || bp !== 'lg' || cur.some((c) => c.x + c.w > COLS || c.w < (MIN_SIZE[c.i]?.w ?? 1))) return;
     setLayout((old) => old.map((w) => { const c = cur.find((x) => x.i === w.id); return c ? { ...w, x: c.x, y: c.y, w: c.w, h: c.h } : w; }));
+  };
+  const onKey = (wid: string) => (e: React.KeyboardEvent) => {
+    const k = KEYS[e.key];
+    if (!edit || bp !== 'lg' || !k || e.target !== e.currentTarget) return;
+    e.preventDefault();
+    setLayout((ls) => nudge(ls, wid, k[e.shiftKey ? 1 : 0]));
   };
   const acceptKey = async () => {
     try { await api('POST', `/servers/${encodeURIComponent(id)}/host-key/accept`); setHk('New host key accepted.'); mq.reload(); }
@@ -172,6 +200,7 @@ export default function MachineDetail({ id }: { id: string }) {
         <span className="btns">
           <a className="button secondary" href={`#/edit/${encodeURIComponent(id)}`}>Edit</a>
           {edit ? <><button type="button" onClick={save} disabled={!layoutSaved}>Save layout</button>
+            <button type="button" className="secondary" onClick={() => setLayout(DEFAULT_LAYOUT.map((w) => ({ ...w, hidden: false })))}>Reset to default</button>
             <button type="button" className="secondary" onClick={() => setEdit(false)}>Done</button></>
             : <button type="button" className="secondary" onClick={() => setEdit(true)}>Edit layout</button>}
         </span>
@@ -187,17 +216,27 @@ export default function MachineDetail({ id }: { id: string }) {
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (
           <button key={w.id} type="button" className="secondary" onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: false } : x)))}>Show {TITLES[w.id]}</button>))}</p>)}
-      {!layoutReady ? <p className="muted">Loading…</p> : <Grid className={`grid ${edit ? 'editing' : ''}`} cols={{ lg: COLS, sm: 1 }} breakpoints={{ lg: 700, sm: 0 }} rowHeight={40}
-        layouts={{ lg: shown.map((w) => ({ i: w.id, x: w.x, y: w.y, w: w.w, h: w.h })), sm: shown.map((w, i) => ({ i: w.id, x: 0, y: i * 10, w: 1, h: w.h })) }}
-        isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" draggableCancel="button" onLayoutChange={onLayout} onBreakpointChange={(b) => setBp(b)} margin={[10, 10]}>
-        {shown.map((w) => (
-          <div key={w.id} className="widget" data-widget={w.id}>
-            <div className="widget-head"><h3>{TITLES[w.id]}</h3>
-              {edit && <button type="button" className="secondary small" aria-label={`Hide ${TITLES[w.id]}`}
-                onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
-            <div className="widget-body">{body(w.id)}</div>
-          </div>))}
-      </Grid>}
+      {edit && bp !== 'lg' && <p className="small" role="status" data-testid="narrow-note">This window is narrow, so the widgets are stacked from the wide layout. Move and resize them in a window at least {Math.ceil(900 + 32)} px wide; what you save is the wide layout.</p>}
+      {edit && bp === 'lg' && <p className="muted small">Drag a widget by its title, or focus the title and use the arrow keys to move it (Shift + arrows to resize).</p>}
+      <div ref={gridRef} className="grid-wrap">
+        {!layoutReady || !gridWidth ? <p className="muted">Loading…</p> : (
+          <GridLayout key={bp} className={`grid ${edit ? 'editing' : ''}`} width={gridWidth} cols={colsOf(bp)} rowHeight={40}
+            layout={(bp === 'lg' ? shown : arrange(shown, colsOf(bp))).map((w) => ({
+              i: w.id, x: w.x, y: w.y, w: w.w, h: w.h,
+              minW: Math.min(colsOf(bp), Math.ceil(((MIN_SIZE[w.id]?.w ?? 1) * colsOf(bp)) / COLS)), minH: MIN_SIZE[w.id]?.h ?? 1,
+            }))}
+            isDraggable={edit && bp === 'lg'} isResizable={edit && bp === 'lg'} draggableHandle=".widget-head" draggableCancel="button"
+            onLayoutChange={onLayout} margin={[10, 10]}>
+            {shown.map((w) => (
+              <div key={w.id} className="widget" data-widget={w.id}>
+                <div className="widget-head" tabIndex={edit && bp === 'lg' ? 0 : undefined} onKeyDown={onKey(w.id)}
+                  aria-label={edit && bp === 'lg' ? `${TITLES[w.id]}: arrow keys move, Shift and arrow keys resize` : undefined}><h3>{TITLES[w.id]}</h3>
+                  {edit && <button type="button" className="secondary small" aria-label={`Hide ${TITLES[w.id]}`}
+                    onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
+                <div className="widget-body">{body(w.id)}</div>
+              </div>))}
+          </GridLayout>)}
+      </div>
     </>
   );
 }
