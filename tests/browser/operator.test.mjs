@@ -159,3 +159,45 @@ test('layout editor: an edit crossing a breakpoint never saves a narrow layout; 
   assert.deepEqual(w.find((x) => x.id === 'cpu'), { id: 'cpu', x: 0, y: 0, w: 4, h: 3, hidden: false });
   await page.context().close();
 });
+
+test('any whitelisted action starts from the machine page, through the approval rules', async () => {
+  const m = fleet.machines[1];
+  fleet.setUnit(m, 'sonarr', 'inactive');
+  let r = await hub.req('PUT', '/api/v1/config', { remediation: { auto_approve_enabled: false } });
+  assert.equal(r.status, 200, r.text);
+  const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/#/machine/op1');
+  await page.getByText('Run an action on this machine').click();
+  const form = page.getByRole('form', { name: 'Run an action' });
+  const options = await form.locator('select[name=action_type] option').allTextContents();
+  for (const want of ['Restart a service', 'Apply updates', 'Clear logs', 'Run a custom script', 'Stop a container']) assert.ok(options.includes(want), options.join(', '));
+  await form.locator('select[name=action_type]').selectOption({ label: 'Restart a service' });
+  await form.locator('select[name=target]').selectOption('sonarr');
+  await form.getByRole('button', { name: 'Run' }).click();
+  const state = form.locator('.action-state');
+  await state.getByText('Waiting for approval').waitFor();
+  const aid = await state.getAttribute('data-action-id');
+  const pending = (await hub.req('GET', '/api/v1/actions?status=pending&server_id=op1')).json.actions;
+  assert.ok(pending.some((a) => a.action_id === aid && a.action_type === 'restart_service' && a.target === 'sonarr'), JSON.stringify(pending));
+  assert.equal(fleet.unitState(m, 'sonarr'), 'inactive', 'nothing ran before approval');
+  await state.getByRole('button', { name: 'Approve' }).click();
+  await form.locator(`.action-state[data-status=completed] .outcome`).waitFor({ timeout: 20000 });
+  assert.match(await form.locator('.outcome').textContent(), /Restart a service: success · exit 0/);
+  assert.equal(fleet.unitState(m, 'sonarr'), 'active');
+  // Auto-approved types run at once, with no approval step.
+  r = await hub.req('PUT', '/api/v1/config', { remediation: { auto_approve_enabled: true, auto_approve_actions: ['restart_service'] } });
+  assert.equal(r.status, 200, r.text);
+  fleet.setUnit(m, 'sonarr', 'inactive');
+  await form.getByRole('button', { name: 'Run' }).click();
+  await form.locator('.action-state[data-status=completed] .outcome').waitFor({ timeout: 20000 });
+  assert.equal(fleet.unitState(m, 'sonarr'), 'active');
+  // Stopping asks first.
+  await form.locator('select[name=action_type]').selectOption({ label: 'Stop a service' });
+  await form.locator('select[name=target]').selectOption('sonarr');
+  await form.getByRole('button', { name: 'Run' }).click();
+  await form.getByRole('group', { name: 'Confirm the action' }).getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(fleet.unitState(m, 'sonarr'), 'active');
+  await hub.req('PUT', '/api/v1/config', { remediation: { auto_approve_enabled: false } });
+  await shot(page, 'run-action');
+  await page.context().close();
+});

@@ -10,7 +10,7 @@ import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './form
 import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
 import { Bar, State, StatusDot } from './ui';
 import Chart from './Chart';
-import { outcomeOf, VerbButtons, type Outcome } from './controls';
+import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
 
 /** The grid's own width, measured when its box appears (before paint) and on every resize. */
 function useWidth(): [(el: HTMLDivElement | null) => void, number] {
@@ -212,6 +212,8 @@ export default function MachineDetail({ id }: { id: string }) {
           <button type="button" onClick={acceptKey}>Accept new host key</button>
         </div>)}
       {hk && <p role="status">{hk}</p>}
+      <details className="panel run-panel"><summary>Run an action on this machine</summary>
+        <RunAction id={id} services={(m.expected_services ?? []).map((s: any) => s.name)} /></details>
       {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (

@@ -129,3 +129,14 @@ export function sortMachines<T extends { sort_order?: number | null; server_id: 
     return x.server_id < y.server_id ? -1 : x.server_id > y.server_id ? 1 : 0;
   });
 }
+
+/** The whitelisted action types in the operator's words (actions, settings, history). */
+export const ACTION_NAMES: Record<string, string> = {
+  restart_service: 'Restart a service', start_service: 'Start a service', stop_service: 'Stop a service',
+  clear_logs: 'Clear logs', apply_updates: 'Apply updates', container_start: 'Start a container',
+  container_stop: 'Stop a container', container_restart: 'Restart a container', custom: 'Run a custom script',
+};
+export function actionName(t: string): string { return ACTION_NAMES[t] ?? t; }
+
+/** Action types that stop something: asked for before they are sent. */
+export const DESTRUCTIVE_ACTIONS = ['stop_service', 'container_stop', 'apply_updates', 'clear_logs'];
