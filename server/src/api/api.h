@@ -30,6 +30,7 @@ int hlc_api_thresholds_put(struct hlc_req *r);
 int hlc_api_metrics_history(struct hlc_req *r);
 int hlc_api_metrics_latest(struct hlc_req *r);
 int hlc_api_metrics_summary(struct hlc_req *r);
+int hlc_api_metrics_sparklines(struct hlc_req *r);
 int hlc_api_service_states(struct hlc_req *r);
 int hlc_api_container_states(struct hlc_req *r);
 
