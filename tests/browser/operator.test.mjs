@@ -201,3 +201,54 @@ test('any whitelisted action starts from the machine page, through the approval 
   await shot(page, 'run-action');
   await page.context().close();
 });
+
+test('fleet table: search, filter, sort, sparklines, remembered; names and reasons in words', async () => {
+  let r = await hub.req('POST', '/api/v1/servers', { server_id: 'ghost', display_name: 'Ghost box', hostname: '127.0.0.1', ssh_port: 1, machine_type: 'server' });
+  assert.equal(r.status, 201, r.text);
+  await hub.req('POST', '/api/v1/servers/ghost/poll');
+  for (const id of ['op0', 'op1']) await hub.req('POST', `/api/v1/servers/${id}/poll`);
+  const page = await openPage(browser, hub, { viewport: { width: 1400, height: 900 } });
+  await page.goto(hub.url + '/');
+  // An unreachable machine says why on its card, in words, with what to do.
+  const ghostCard = page.locator('.card[data-server-id="ghost"]');
+  await ghostCard.getByTestId('unreachable').waitFor();
+  assert.match(await ghostCard.getByTestId('unreachable').textContent(), /Nothing listens on the SSH port.*Start the SSH server/);
+  await page.getByRole('group', { name: 'Fleet view' }).getByRole('button', { name: 'Table' }).click();
+  const table = page.getByTestId('fleet-table');
+  await table.locator('tbody tr').nth(2).waitFor();
+  assert.equal(await table.locator('tbody tr').count(), 3);
+  const names = () => table.locator('tbody tr').evaluateAll((els) => els.map((e) => e.dataset.serverId));
+  assert.deepEqual(await names(), ['ghost', 'op0', 'op1'], 'by name first');
+  // Sparklines of the last hour for the polled machines, one request for the fleet.
+  await table.locator('tr[data-server-id="op0"] svg.spark').first().waitFor();
+  assert.match(await table.locator('tr[data-server-id="op0"] svg.spark').first().getAttribute('aria-label'), /Operator box 0 CPU last hour/);
+  await table.locator('input[name=fleet-search]').fill('box 1');
+  await until(async () => (await table.locator('tbody tr').count()) === 1);
+  assert.deepEqual(await names(), ['op1']);
+  await table.locator('input[name=fleet-search]').fill('');
+  await table.locator('select[name=fleet-status]').selectOption({ label: 'not reached yet' });
+  await until(async () => (await table.locator('tbody tr').count()) === 1);
+  assert.deepEqual(await names(), ['ghost']);
+  await table.locator('select[name=fleet-status]').selectOption('');
+  await table.locator('select[name=fleet-tag]').selectOption('backup');
+  await until(async () => (await table.locator('tbody tr').count()) === 1);
+  assert.deepEqual(await names(), ['op1']);
+  await table.locator('select[name=fleet-tag]').selectOption('');
+  await table.getByRole('button', { name: 'RAM' }).click();
+  assert.equal(await table.locator('th', { has: page.getByRole('button', { name: /RAM/ }) }).getAttribute('aria-sort'), 'descending');
+  const servers = (await hub.req('GET', '/api/v1/servers')).json.servers;
+  const ram = (id) => servers.find((m) => m.server_id === id).latest?.memory_percent ?? -1;
+  const shown = await names();
+  for (let i = 1; i < shown.length; i++) assert.ok(ram(shown[i - 1]) >= ram(shown[i]), `sorted by RAM: ${shown}`);
+  // The choice of view is remembered.
+  await page.reload();
+  await table.locator('tbody tr').first().waitFor();
+  assert.equal(await page.locator('.card').count(), 0);
+  await shot(page, 'fleet-table');
+  // The machine page explains too, prominently.
+  await page.goto(hub.url + '/#/machine/ghost');
+  await page.getByRole('heading', { name: 'The hub cannot reach this machine' }).waitFor();
+  assert.match(await page.getByTestId('unreachable').textContent(), /What to do: Start the SSH server/);
+  await page.evaluate(() => localStorage.setItem('hlc.fleetView', 'cards'));
+  await page.context().close();
+});

@@ -6,7 +6,7 @@ import 'react-grid-layout/css/styles.css';
 import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from './api';
 import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
-import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
+import { ago, bps, bytes, clock, machineName, money, normaliseThresholds, STATUS_LABEL, statusWord, unreachable, uptime } from './format';
 import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
 import { Bar, State, StatusDot } from './ui';
 import Chart from './Chart';
@@ -142,6 +142,7 @@ export default function MachineDetail({ id }: { id: string }) {
   }, [id]);
   const m = mq.data;
   const l = m?.latest;
+  const cant = m && statusWord(m) !== 'online' && !m.host_key_changed ? unreachable(m.last_error, m.ssh_user) : null;
   const save = async () => {
     // Only the wide layout is stored, and only edits made at that width reach it (onLayout).
     try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setLayoutNote('Layout saved.'); setEdit(false); }
@@ -196,7 +197,7 @@ export default function MachineDetail({ id }: { id: string }) {
     <>
       <p><a href="#/">← Dashboard</a></p>
       <div className="detail-head">
-        <h1>{m.display_name || m.server_id} <span className={`status status-${m.status}`}>{m.status}</span></h1>
+        <h1 tabIndex={-1}>{machineName(m)} <span className={`status status-${statusWord(m)}`}>{STATUS_LABEL[statusWord(m)]}</span></h1>
         <span className="btns">
           <a className="button secondary" href={`#/edit/${encodeURIComponent(id)}`}>Edit</a>
           {edit ? <><button type="button" onClick={save} disabled={!layoutSaved}>Save layout</button>
@@ -205,7 +206,14 @@ export default function MachineDetail({ id }: { id: string }) {
             : <button type="button" className="secondary" onClick={() => setEdit(true)}>Edit layout</button>}
         </span>
       </div>
-      <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}{m.last_error ? ` · ${m.last_error}` : ''}</p>
+      <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}
+        {l && statusWord(m) !== 'online' ? <span data-testid="as-of"> · values below as of {clock(m.last_seen)}</span> : null}</p>
+      {cant && (
+        <div className="unreachable-page" data-testid="unreachable">
+          <h2>The hub cannot reach this machine</h2>
+          <p>{cant.why}</p><p><b>What to do:</b> {cant.todo}</p>
+          <p className="small muted">The hub said: {m.last_error}</p>
+        </div>)}
       {m.host_key_changed && (
         <div className="banner" role="alert">
           The host key of this machine changed. Polling stops until you confirm the machine was reinstalled.

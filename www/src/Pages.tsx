@@ -4,8 +4,8 @@ import {
   api, ApiError, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
 } from './api';
 import { AlertRow } from './alerts';
-import { usePoll } from './hooks';
-import { ago, money } from './format';
+import { useNames, usePoll } from './hooks';
+import { actionName, ago, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 
@@ -21,6 +21,7 @@ export function AlertsPage() {
   const path = alertsPath({ status: view === 'active' ? 'active' : status, severity, server_id: server, limit: PAGE, offset });
   const q = usePoll<AlertList>(path, 5000, '*');
   const machines = usePoll<any>('/servers', 60000);
+  const names = useNames(machines.data?.servers ?? []);
   const list = q.data?.alerts ?? [];
   const total = q.data?.total ?? 0;
   return (
@@ -47,7 +48,7 @@ export function AlertsPage() {
         {list.length === 0 ? <p className="muted">{view === 'active' ? 'No active alerts.' : 'No alerts match.'}</p> : (
           <>
             <p className="muted small" data-testid="alert-total">{offset + 1}–{offset + list.length} of {total}</p>
-            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} onChanged={() => q.reload()} />)}</ul>
+            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} onChanged={() => q.reload()} />)}</ul>
           </>)}
         {(offset > 0 || offset + list.length < total) && (
           <p className="btns">
@@ -61,6 +62,7 @@ export function AlertsPage() {
 
 export function ActionsPage() {
   const h = usePoll<any>('/actions/history', 5000);
+  const names = useNames();
   const list = h.data?.actions ?? [];
   return (
     <>
@@ -73,7 +75,7 @@ export function ActionsPage() {
             <ul className="list">{list.map((a: any) => (
               <li key={a.action_id} className="col" data-action-id={a.action_id} data-status={a.status}>
                 <details>
-                  <summary><b>{a.action_type}</b> {a.target ?? ''} <span className="muted">on {a.server_id} · {a.status}
+                  <summary><b>{actionName(a.action_type)}</b> {a.target ?? ''} <span className="muted">on {names(a.server_id)} · {a.status}
                     {a.exit_code != null ? ` · exit ${a.exit_code}` : ''} · {ago(a.completed_at ?? a.created_at)}</span></summary>
                   {a.stdout && <pre>{a.stdout}</pre>}
                   {a.stderr && <pre className="error">{a.stderr}</pre>}

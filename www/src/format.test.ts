@@ -124,3 +124,30 @@ describe('layout per breakpoint', () => {
     expect(up.find((w) => w.id === 'cpu')!.y).toBe(1);
   });
 });
+
+import { fleetRows, sparkPath, statusWord, actionName } from './format';
+describe('fleet table', () => {
+  const ms = [
+    { server_id: 'nas', display_name: 'Big NAS', status: 'online', machine_type: 'server', tags: ['storage'], latest: { cpu_percent: 10, memory_percent: 70 } },
+    { server_id: 'pi', display_name: null, status: 'offline', machine_type: 'server', tags: [], latest: { cpu_percent: 50, memory_percent: 20 } },
+    { server_id: 'desk', display_name: 'Desk', status: 'offline', machine_type: 'workstation', latest: null },
+    { server_id: 'new', status: 'unknown', machine_type: 'server' },
+  ];
+  const q = { text: '', status: '' as const, type: '', tag: '', sort: 'name', desc: false };
+  it('one status word: a sleeping workstation is asleep, not offline', () => {
+    expect(ms.map(statusWord)).toEqual(['online', 'offline', 'asleep', 'unknown']);
+  });
+  it('searches names, filters, sorts by a column either way', () => {
+    expect(fleetRows(ms, { ...q, text: 'big' }).map((m) => m.server_id)).toEqual(['nas']);
+    expect(fleetRows(ms, { ...q, status: 'asleep' }).map((m) => m.server_id)).toEqual(['desk']);
+    expect(fleetRows(ms, { ...q, type: 'server', tag: 'storage' }).map((m) => m.server_id)).toEqual(['nas']);
+    expect(fleetRows(ms, { ...q, sort: 'cpu', desc: true }).map((m) => m.server_id)).toEqual(['pi', 'nas', 'desk', 'new']);
+    expect(fleetRows(ms, { ...q, sort: 'ram' }).map((m) => m.server_id)).toEqual(['desk', 'new', 'pi', 'nas']);
+    expect(fleetRows(ms, q).map((m) => m.server_id)).toEqual(['nas', 'desk', 'new', 'pi']);
+  });
+  it('draws a sparkline that breaks at gaps and stays in its box', () => {
+    expect(sparkPath([0, 1, 3], [0, 100, 50], 4, 30, 10)).toBe('M0.0 10.0L10.0 0.0M30.0 5.0');
+    expect(sparkPath([0, 1], [null, 150], 2, 10, 10)).toBe('M10.0 0.0');
+    expect(actionName('apply_updates')).toBe('Apply updates');
+  });
+});
