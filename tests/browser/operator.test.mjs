@@ -252,3 +252,52 @@ test('fleet table: search, filter, sort, sparklines, remembered; names and reaso
   await page.evaluate(() => localStorage.setItem('hlc.fleetView', 'cards'));
   await page.context().close();
 });
+
+/** WCAG 2.1 contrast ratio of two 'rgb(r, g, b)' / [r, g, b] colours. */
+export function contrast(a, b) {
+  const rgb = (c) => (Array.isArray(c) ? c : c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number));
+  const lum = (c) => {
+    const [r, g, bb] = rgb(c).map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bb;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+test('history: a chart per metric, 1h to 1y, latest value in the legend, axes legible in dark mode', async () => {
+  for (const id of ['op0']) await hub.req('POST', `/api/v1/servers/${id}/poll`);
+  const page = await openPage(browser, hub, { viewport: { width: 1400, height: 1000 }, colorScheme: 'dark' });
+  await page.goto(hub.url + '/#/machine/op0');
+  const chart = page.locator('[data-widget="chart"]');
+  await chart.locator('.chart-box[data-state=ready]').waitFor({ timeout: 15000 });
+  const ranges = await chart.getByRole('group', { name: 'Chart range' }).getByRole('button').allTextContents();
+  assert.deepEqual(ranges, ['1h', '6h', '24h', '7d', '30d', '1y']);
+  await chart.getByRole('button', { name: '1h', exact: true }).click();
+  const box = chart.locator('.chart-box[data-range="1h"][data-state=ready]');
+  await box.waitFor();
+  assert.equal(await box.getAttribute('data-bucket'), '60', 'one point a minute over the last hour');
+  const metrics = await box.locator('figure').evaluateAll((els) => els.map((e) => e.dataset.metric));
+  for (const want of ['cpu', 'memory', 'disk', 'load', 'network']) assert.ok(metrics.includes(want), metrics.join());
+  // The legend shows the latest value without hovering, as the API has it.
+  const api = (await hub.req('GET', '/api/v1/metrics/op0?range=1h&points=60')).json;
+  const last = api.series.memory_percent.avg.filter((v) => v !== null).at(-1);
+  const shown = await box.getByTestId('latest-memory').textContent();
+  assert.equal(shown, `${last < 10 ? last.toFixed(1) : Math.round(last)}%`);
+  // A text alternative for each chart.
+  assert.match(await box.locator('[data-metric=cpu] [role=img]').getAttribute('aria-label'), /^CPU over 1h: CPU \d/);
+  // Dark mode: the axis labels on the canvas, measured against the panel.
+  const m = await box.locator('[data-metric=cpu]').evaluate((fig) => {
+    const c = fig.querySelector('canvas');
+    const ctx = c.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, Math.round(40 * devicePixelRatio), c.height);
+    const px = [];
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] >= 200) px.push([data[i], data[i + 1], data[i + 2]]);
+    px.sort((a, b) => (b[0] + b[1] + b[2]) - (a[0] + a[1] + a[2]));
+    return { n: px.length, text: px[Math.floor(px.length / 4)], bg: getComputedStyle(fig.closest('.widget')).backgroundColor };
+  });
+  assert.ok(m.n > 20, 'axis labels drawn');
+  const ratio = contrast(m.text, m.bg);
+  assert.ok(ratio >= 4.5, `axis label contrast ${ratio.toFixed(2)}:1 in dark mode`);
+  await shot(page, 'charts-dark');
+  await page.context().close();
+});
