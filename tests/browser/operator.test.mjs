@@ -301,3 +301,58 @@ test('history: a chart per metric, 1h to 1y, latest value in the legend, axes le
   await shot(page, 'charts-dark');
   await page.context().close();
 });
+
+/** In the page: every visible text against its background, and every field's border
+ * against what is around it, by the WCAG 2.1 formula (AA: 4.5:1 text, 3:1 large text
+ * and control boundaries). Disabled controls are exempt, as WCAG says. */
+function contrastAudit() {
+  const parse = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => { const [h, l] = [lum(a), lum(b)].sort((x, y) => y - x); return (h + 0.05) / (l + 0.05); };
+  const bgOf = (el) => {
+    for (let e = el; e; e = e.parentElement) { const p = parse(getComputedStyle(e).backgroundColor); if (p.length === 3 || p[3] > 0.5) return p; }
+    return parse(getComputedStyle(document.documentElement).backgroundColor);
+  };
+  const bad = [];
+  let n = 0;
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) || el.closest(':disabled, [aria-disabled=true]')) continue;
+    const cs = getComputedStyle(el);
+    const text = [...el.childNodes].filter((x) => x.nodeType === 3).map((x) => x.textContent).join('').trim();
+    if (text) {
+      n++;
+      const size = parseFloat(cs.fontSize);
+      const large = size >= 24 || (Number(cs.fontWeight) >= 700 && size >= 18.66);
+      const r = ratio(parse(cs.color), bgOf(el));
+      if (r < (large ? 3 : 4.5)) bad.push(`text "${text.slice(0, 24)}" (${el.tagName.toLowerCase()}.${el.className}) ${r.toFixed(2)}:1`);
+    }
+    if ((el.tagName === 'INPUT' && el.type !== 'checkbox' && el.type !== 'hidden') || el.tagName === 'SELECT') {
+      const r = ratio(parse(cs.borderTopColor), bgOf(el.parentElement));
+      if (r < 3) bad.push(`field ${el.name} border ${r.toFixed(2)}:1`);
+    }
+  }
+  return { n, bad };
+}
+
+test('WCAG AA contrast for text and fields in both themes, measured on every page', async () => {
+  if ((await hub.req('GET', '/api/v1/servers/ghost')).status === 404) {
+    await hub.req('POST', '/api/v1/servers', { server_id: 'ghost', display_name: 'Ghost box', hostname: '127.0.0.1', ssh_port: 1 });
+    await hub.req('POST', '/api/v1/servers/ghost/poll');
+  }
+  for (const scheme of ['light', 'dark']) {
+    const page = await openPage(browser, hub, { viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+    for (const route of ['/', '/#/machine/op0', '/#/machine/ghost', '/#/alerts', '/#/actions', '/#/costs', '/#/settings', '/#/add']) {
+      await page.goto(hub.url + route);
+      await page.locator('main#main h1').first().waitFor();
+      await page.waitForTimeout(400);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), scheme);
+      const { n, bad } = await page.evaluate(contrastAudit);
+      assert.ok(n > 5, `${route}: text found`);
+      assert.deepEqual(bad, [], `${scheme} ${route}`);
+    }
+    await page.context().close();
+  }
+});

@@ -11,10 +11,21 @@ const CostsPage = lazy(() => import('./Pages').then((m) => ({ default: m.CostsPa
 const SettingsPage = lazy(() => import('./Pages').then((m) => ({ default: m.SettingsPage })));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
+/** After a navigation (not the first load), the keyboard focus goes to the new page's heading. */
+function focusHeading() {
+  let tries = 0;
+  const look = () => {
+    const h = document.querySelector<HTMLElement>('main h1');
+    if (h) { if (!h.hasAttribute('tabindex')) h.tabIndex = -1; h.focus({ preventScroll: false }); return; }
+    if (++tries < 120) requestAnimationFrame(look); // a lazy page: wait for its chunk (~2 s at most)
+  };
+  requestAnimationFrame(look);
+}
+
 function useHash(): string {
   const [h, setH] = useState(window.location.hash || '#/');
   useEffect(() => {
-    const f = () => setH(window.location.hash || '#/');
+    const f = () => { setH(window.location.hash || '#/'); focusHeading(); };
     window.addEventListener('hashchange', f);
     return () => window.removeEventListener('hashchange', f);
   }, []);
@@ -109,7 +120,7 @@ export default function App() {
             <a key={h} href={h} aria-current={(h === '#/' ? path === '/' : hash.startsWith(h)) ? 'page' : undefined}>{l}{h === '#/alerts' && <AlertCount />}</a>
           ))}
         </nav>
-        <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark}
+        <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark} title={isDark ? 'Switch to light mode' : 'Switch to dark mode'}
           onClick={() => setTheme(isDark ? 'light' : 'dark')}>{isDark ? '☀' : '☾'}</button>
       </header>
       <main id="main"><Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense></main>

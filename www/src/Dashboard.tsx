@@ -160,6 +160,7 @@ export default function Dashboard() {
   const warnings = machines.filter((m) => hasWarning(m, th)).length;
   return (
     <>
+      <h1 tabIndex={-1} className="page-title">Fleet</h1>
       <section className="summary" aria-label="Fleet summary">
         <div><b data-testid="sum-online">{online}</b><span>online</span></div>
         <div><b data-testid="sum-offline">{offline}</b><span>offline</span></div>
