@@ -356,3 +356,32 @@ test('WCAG AA contrast for text and fields in both themes, measured on every pag
     await page.context().close();
   }
 });
+
+test('settings say errors in words once; auto-approve readable; favicon; forget the key', async () => {
+  const page = await openPage(browser, hub);
+  const missing = [];
+  page.on('response', (r) => { if (r.status() === 404 && !r.url().includes('/api/')) missing.push(r.url()); });
+  await page.goto(hub.url + '/#/settings');
+  const form = page.getByRole('form', { name: 'Thresholds' });
+  await form.locator('input[name="thresholds.cpu_critical_percent"]').waitFor();
+  const before = (await hub.req('GET', '/api/v1/config/thresholds')).json;
+  await form.locator('input[name="thresholds.cpu_warning_percent"]').fill('97');
+  await form.locator('input[name="thresholds.cpu_critical_percent"]').fill('95');
+  await form.getByRole('button', { name: 'Save thresholds' }).click();
+  const err = page.locator('#err-cpu_warning_percent');
+  await err.waitFor();
+  assert.match(await err.textContent(), /^CPU warning must be lower than CPU critical/);
+  assert.equal(await page.getByText('CPU warning must be lower than CPU critical').count(), 1, 'said once');
+  assert.deepEqual((await hub.req('GET', '/api/v1/config/thresholds')).json, before, 'nothing saved');
+  const auto = page.getByRole('form', { name: 'Remediation' });
+  assert.ok((await auto.textContent()).includes('Apply updates'));
+  assert.match(await auto.getByTestId('auto-effect').textContent(), /^(On|Off): /);
+  assert.equal(await page.locator('link[rel=icon]').count(), 1);
+  // Forget the key: the prompt comes back, and says where the key is kept on the hub.
+  await page.getByRole('button', { name: 'Forget the key' }).click();
+  await page.getByLabel('API key').waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('hlc.apiKey')), null);
+  assert.match(await page.locator('.keyprompt').textContent(), /DATA_DIR\/api_key/);
+  assert.deepEqual(missing, [], 'no 404 for page assets (favicon)');
+  await page.context().close();
+});

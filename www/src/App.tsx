@@ -73,7 +73,9 @@ function KeyPrompt({ onDone }: { onDone: () => void }) {
           onChange={(e) => setK(e.target.value)} autoFocus required />
         <button type="submit">Connect</button>
         {err && <p className="error" role="alert">{err}</p>}
-        <p className="muted">The key is printed by quickstart and kept in this browser only.</p>
+        <p className="muted">quickstart prints the key once; on the hub it is kept in <code>DATA_DIR/api_key</code> (<code>./data/api_key</code> for
+          quickstart), or is the <code>HOMELABCMD_API_KEY</code> the hub was started with. This browser keeps it until you choose
+          <i> Forget the key</i> in Settings.</p>
       </form>
     </main>
   );

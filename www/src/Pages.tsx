@@ -1,11 +1,11 @@
 // Pages.tsx - alerts, actions, costs, settings, add/edit machine.
 import { useEffect, useState } from 'react';
 import {
-  api, ApiError, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
+  api, ApiError, setKey, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
 } from './api';
 import { AlertRow } from './alerts';
 import { useNames, usePoll } from './hooks';
-import { actionName, ago, money } from './format';
+import { ACTION_NAMES, actionName, ago, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 
@@ -167,7 +167,18 @@ export function CostsPage() {
   );
 }
 
-const ACTION_TYPES = ['restart_service', 'clear_logs', 'apply_updates', 'custom'];
+const ACTION_TYPES = Object.keys(ACTION_NAMES);
+
+const LEVEL_NAMES: [string, string][] = [['cpu', 'CPU'], ['memory', 'RAM'], ['disk', 'Disk']];
+/** The thresholds' own rule, said as the operator would: a warning comes before its critical level. */
+export function thresholdProblem(t: Record<string, any>): ApiError | null {
+  for (const [k, label] of LEVEL_NAMES) {
+    const w = t[`${k}_warning_percent`], c = t[`${k}_critical_percent`];
+    if (typeof w === 'number' && typeof c === 'number' && w >= c)
+      return new ApiError(422, 'VALIDATION_ERROR', `${label} warning must be lower than ${label} critical (${w}% is not below ${c}%)`, `${k}_warning_percent`);
+  }
+  return null;
+}
 
 function FieldError({ err, field }: { err: ApiError | null; field: string }) {
   if (!err || !err.field || (err.field !== field && !err.field.endsWith('.' + field))) return null;
@@ -273,11 +284,17 @@ export function SettingsPage() {
   const set = (sec: string, k: string, v: any) => setCfg((c: any) => ({ ...c, [sec]: { ...c[sec], [k]: v } }));
   const save = async (sec: string) => {
     setErr(null);
+    const local = sec === 'thresholds' ? thresholdProblem(cfg.thresholds ?? {}) : null;
+    if (local) { setErr(local); setMsg((m) => ({ ...m, [sec]: 'Not saved: see the field marked above.' })); return; }
     try {
       const r: any = await api('PUT', '/config', { [sec]: cfg[sec] });
       if (r && r[sec]) setCfg((c: any) => ({ ...c, [sec]: r[sec] }));
       setMsg((m) => ({ ...m, [sec]: 'Saved.' }));
-    } catch (e: any) { setErr(e instanceof ApiError ? e : null); setMsg((m) => ({ ...m, [sec]: `Not saved: ${e?.message ?? e}` })); }
+    } catch (e: any) {
+      setErr(e instanceof ApiError ? e : null);
+      // a message shown next to its field is not repeated beside the button
+      setMsg((m) => ({ ...m, [sec]: e instanceof ApiError && e.field ? 'Not saved: see the field marked above.' : `Not saved: ${e?.message ?? e}` }));
+    }
   };
   const num = (sec: string, k: string, label: string, step = 1) => (
     <label key={k}>{label}
@@ -305,19 +322,25 @@ export function SettingsPage() {
       <Notifications cfg={cfg.notifications ?? {}} onSaved={(n) => setCfg((c: any) => ({ ...c, notifications: n }))} />
       <form className="panel" aria-label="Remediation" onSubmit={(e) => { e.preventDefault(); save('remediation'); }}>
         <h2>Auto-approve</h2>
-        {bool('remediation', 'auto_approve_enabled', 'Run covered actions without asking')}
+        {bool('remediation', 'auto_approve_enabled', 'Run the ticked actions without asking')}
+        <p className="small" data-testid="auto-effect">{cfg.remediation?.auto_approve_enabled
+          ? 'On: a ticked action runs as soon as it is asked for (by you or by an alert); the others wait for Approve.'
+          : 'Off: every action waits for Approve, ticked or not. The ticks take effect when this is on.'}</p>
         {ACTION_TYPES.map((t) => (
           <label key={t} className="check"><input type="checkbox" checked={auto.includes(t)}
-            onChange={(e) => set('remediation', 'auto_approve_actions', e.target.checked ? [...auto, t] : auto.filter((x) => x !== t))} /> {t}</label>))}
+            onChange={(e) => set('remediation', 'auto_approve_actions', e.target.checked ? [...auto, t] : auto.filter((x) => x !== t))} /> {actionName(t)}</label>))}
         <FieldError err={err} field="auto_approve_actions" />
         <button type="submit">Save auto-approve</button> <span role="status">{msg.remediation}</span>
       </form>
-      <form className="panel" aria-label="Costs" onSubmit={(e) => { e.preventDefault(); save('costs'); }}>
+      <section className="panel" aria-label="This browser">
+        <h2>This browser</h2>
+        <p className="small">The API key is kept in this browser's storage. Forget it on a shared computer; you will be asked for it again.</p>
+        <button type="button" className="danger-outline" onClick={() => { setKey(null); window.dispatchEvent(new CustomEvent('hlc-unauthorized')); }}>Forget the key</button>
+      </section>
+      <section className="panel" aria-label="Electricity">
         <h2>Electricity</h2>
-        {num('costs', 'electricity_rate_kwh', 'Rate per kWh', 0.01)}
-        <label>Currency<input value={cfg.costs?.currency ?? ''} onChange={(e) => set('costs', 'currency', e.target.value)} /><FieldError err={err} field="currency" /></label>
-        <button type="submit">Save rate</button> <span role="status">{msg.costs}</span>
-      </form>
+        <p className="small">The rate ({cfg.costs?.electricity_rate_kwh ?? '–'} {cfg.costs?.currency ?? ''} per kWh), the currency and each machine's power are set in one place: the <a href="#/costs">Costs page</a>.</p>
+      </section>
     </>
   );
 }
