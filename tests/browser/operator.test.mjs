@@ -385,3 +385,25 @@ test('settings say errors in words once; auto-approve readable; favicon; forget 
   assert.deepEqual(missing, [], 'no 404 for page assets (favicon)');
   await page.context().close();
 });
+
+test('alerts: bulk acknowledge the selected open alerts', async () => {
+  let r = await hub.req('PUT', '/api/v1/config', { thresholds: { disk_warning_percent: 1, disk_critical_percent: 100 } });
+  assert.equal(r.status, 200, r.text);
+  for (const id of ['op0', 'op1']) await hub.req('POST', `/api/v1/servers/${id}/poll`);
+  const disk = async () => (await hub.req('GET', '/api/v1/alerts?status=open')).json.alerts.filter((a) => a.type.startsWith('disk_') && a.server_id.startsWith('op'));
+  await until(async () => (await disk()).length >= 2, 20000);
+  const want = (await disk()).map((a) => a.alert_id);
+  assert.ok(want.length >= 2);
+  const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/#/alerts');
+  await page.locator(`li.alert[data-alert-id="${want[0]}"]`).waitFor();
+  // Shown with the display name, not the id (once the machine list has come).
+  await until(async () => /Operator box \d/.test(await page.locator(`li.alert[data-alert-id="${want[0]}"]`).textContent()));
+  assert.match(await page.locator(`li.alert[data-alert-id="${want[0]}"]`).textContent(), /Operator box \d/);
+  await page.getByLabel('Select all open on this page').check();
+  await page.getByRole('button', { name: /^Acknowledge selected/ }).click();
+  await page.getByRole('status').filter({ hasText: 'acknowledged.' }).waitFor({ timeout: 15000 });
+  for (const id of want) assert.equal((await hub.req('GET', `/api/v1/alerts/${id}`)).json.status, 'acknowledged', id);
+  await hub.req('PUT', '/api/v1/config', { thresholds: { disk_warning_percent: 80, disk_critical_percent: 90 } });
+  await page.context().close();
+});

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import {
   api, ApiError, setKey, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
 } from './api';
-import { AlertRow } from './alerts';
+import { AlertRow, alertAction } from './alerts';
 import { useNames, usePoll } from './hooks';
 import { ACTION_NAMES, actionName, ago, money } from './format';
 import { State } from './ui';
@@ -24,6 +24,20 @@ export function AlertsPage() {
   const names = useNames(machines.data?.servers ?? []);
   const list = q.data?.alerts ?? [];
   const total = q.data?.total ?? 0;
+  // Bulk acknowledge: the open alerts ticked on this page, one POST each (the hub's own rules per alert).
+  const [picked, setPicked] = useState<Set<string>>(new Set());
+  const [bulkMsg, setBulkMsg] = useState<string | null>(null);
+  const open = list.filter((a) => a.status === 'open');
+  const pick = (id: string, on: boolean) => setPicked((p) => { const n = new Set(p); if (on) n.add(id); else n.delete(id); return n; });
+  const ackPicked = async () => {
+    const ids = open.filter((a) => picked.has(a.alert_id)).map((a) => a.alert_id);
+    let ok = 0;
+    const failed: string[] = [];
+    for (const id of ids) { const r = await alertAction(id, 'acknowledge'); if (typeof r === 'string') failed.push(r); else ok++; }
+    setPicked(new Set());
+    setBulkMsg(`${ok} of ${ids.length} acknowledged.${failed.length ? ` ${failed[0]}` : ''}`);
+    q.reload();
+  };
   return (
     <>
       <h1>Alerts</h1>
@@ -48,7 +62,16 @@ export function AlertsPage() {
         {list.length === 0 ? <p className="muted">{view === 'active' ? 'No active alerts.' : 'No alerts match.'}</p> : (
           <>
             <p className="muted small" data-testid="alert-total">{offset + 1}–{offset + list.length} of {total}</p>
-            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} onChanged={() => q.reload()} />)}</ul>
+            {open.length > 0 && (
+              <p className="btns bulk">
+                <label className="check"><input type="checkbox" checked={open.every((a) => picked.has(a.alert_id))}
+                  onChange={(e) => setPicked(e.target.checked ? new Set(open.map((a) => a.alert_id)) : new Set())} /> Select all open on this page</label>
+                <button type="button" disabled={!open.some((a) => picked.has(a.alert_id))} onClick={ackPicked}>
+                  Acknowledge selected ({open.filter((a) => picked.has(a.alert_id)).length})</button>
+                {bulkMsg && <span role="status">{bulkMsg}</span>}
+              </p>)}
+            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} onChanged={() => q.reload()}
+              select={a.status === 'open' ? { checked: picked.has(a.alert_id), onChange: (on) => pick(a.alert_id, on) } : undefined} />)}</ul>
           </>)}
         {(offset > 0 || offset + list.length < total) && (
           <p className="btns">
