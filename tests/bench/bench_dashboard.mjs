@@ -7,6 +7,10 @@
 // Baseline in the same run: GET /api/v1/servers from Node (the data the page
 // needs, without a browser), so the ratio says what the browser side costs.
 // Goals: <= 500 ms, <= 100 ms, <= 300 KB. HLC_BENCH_RUNS (default 5) loads each.
+// Then the fleet table with HLC_BENCH_TABLE_MACHINES (default 500) machines: the
+// table's render (mount to all rows painted, and navigation start to that) and a
+// search's filter time (keystroke to the filtered rows painted), against GET
+// /api/v1/servers for that fleet from Node in the same run.
 // HLC_BENCH_COMPARE_WWW=DIR: also load another build of the dashboard (say the one
 // on main) from a second hub holding a copy of the same data, alternating loads
 // with this one, so load from other processes falls on both alike.
@@ -138,6 +142,57 @@ try {
   }
   await page.context().close();
 
+  // The fleet table with TABLE_N machines: the extra ones registered now, each with
+  // two heartbeats in the last hour so its sparklines have a line.
+  const TABLE_N = Number(process.env.HLC_BENCH_TABLE_MACHINES || 500);
+  const { KEY } = await import('../browser/harness.mjs');
+  const GIB = 1024 ** 3;
+  const now = Math.floor(Date.now() / 1000);
+  for (let i = N; i < TABLE_N; i++) {
+    const id = `machine-${String(i + 1).padStart(3, '0')}`;
+    const r = await hub.req('POST', '/api/v1/servers', { server_id: id, display_name: `Machine ${i + 1}`, hostname: '127.0.0.1', ssh_port: 1,
+      machine_type: i % 5 === 4 ? 'workstation' : 'server', tags: [i % 3 ? 'rack' : 'edge'] });
+    if (r.status !== 201) throw new Error(r.text);
+    for (const [k, t] of [[0, now - 1200], [1, now - 60]]) {
+      const h = await hub.req('POST', '/api/v1/agents/heartbeat', { server_id: id, hostname: `${id}.lan`,
+        timestamp: new Date(t * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+        metrics: { cpu_cores: 4, cpu_total_jiffies: 10000 + k * 1000, cpu_idle_jiffies: 9000 + k * (500 + (i % 400)), memory_total_bytes: 8 * GIB,
+          memory_available_bytes: Math.round((2 + (i % 5)) * GIB), load_1m: (i % 7) / 2, load_5m: 0.5, load_15m: 0.5, uptime_seconds: 3600 + i } });
+      if (h.status !== 200) throw new Error(h.text);
+    }
+  }
+  const api500 = [];
+  for (let i = 0; i < RUNS * 2; i++) {
+    const s = performance.now();
+    const r = await fetch(hub.url + '/api/v1/servers', { headers: { 'X-API-Key': KEY } });
+    await r.json();
+    api500.push(performance.now() - s);
+  }
+  const tRender = [];
+  const tNav = [];
+  const tFilter = [];
+  const tClear = [];
+  for (let i = 0; i < RUNS; i++) {
+    const tp = await openPage(browser, hub);
+    await tp.context().addInitScript(() => localStorage.setItem('hlc.fleetView', 'table'));
+    await tp.goto(hub.url + '/');
+    const tbl = tp.locator('[data-testid=fleet-table][data-render-ms]');
+    await tbl.waitFor({ timeout: 30000 });
+    const rows = await tp.locator('[data-testid=fleet-table] tbody tr').count();
+    if (rows !== TABLE_N) throw new Error(`${rows} table rows, want ${TABLE_N}`);
+    tRender.push(Number(await tbl.getAttribute('data-render-ms')));
+    tNav.push(await tp.evaluate(() => performance.now()));
+    for (const [text, want, into] of [['Machine 12', null, tFilter], ['', TABLE_N, tClear]]) {
+      await tp.evaluate(() => { delete document.querySelector('[data-testid=fleet-table]').dataset.filterMs; });
+      await tp.locator('input[name=fleet-search]').fill(text);
+      await tp.locator('[data-testid=fleet-table][data-filter-ms]').waitFor({ timeout: 30000 });
+      const n = Number(await tp.locator('[data-testid=fleet-table]').getAttribute('data-rows'));
+      if (want !== null && n !== want) throw new Error(`${n} rows after clearing the search`);
+      into.push(Number(await tp.locator('[data-testid=fleet-table]').getAttribute('data-filter-ms')));
+    }
+    await tp.context().close();
+  }
+
   const f = (x) => x.toFixed(1);
   console.log(`machines ${N}, history ${DAYS} d every ${STEP} s, runs ${RUNS}`);
   console.log(`baseline GET /api/v1/servers from Node: median ${f(med(api))} ms`);
@@ -146,6 +201,9 @@ try {
   console.log(`cold loads as the test driver saw them (its polling and round trips to the page added): median ${f(med(seen))} ms`);
   console.log(`30-day chart: uPlot render median ${f(med(build))} ms (goal <= 100 ms); click -> drawn incl. history request median ${f(med(click))} ms`);
   console.log(`JS+CSS transferred (gzip, cold): ${(bytes / 1024).toFixed(1)} KiB (goal <= 300 KB)`);
+  console.log(`fleet table, ${TABLE_N} machines: baseline GET /api/v1/servers from Node median ${f(med(api500))} ms`);
+  console.log(`fleet table render (table mounted -> ${TABLE_N} rows with sparklines painted): median ${f(med(tRender))} ms, max ${f(Math.max(...tRender))} ms (${f(med(tRender) / med(api500))}x the API baseline); navigation start -> the driver saw them: median ${f(med(tNav))} ms`);
+  console.log(`fleet table search "Machine 12" (keystroke -> filtered rows painted): median ${f(med(tFilter))} ms; clearing it (-> ${TABLE_N} rows): median ${f(med(tClear))} ms, max ${f(Math.max(...tClear))} ms`);
   if (COMPARE) {
     console.log(`compared build ${COMPARE}, loads alternated with the above: cold median ${f(med(dash2))} ms, max ${f(Math.max(...dash2))} ms; warm median ${f(med(warm2))} ms; JS+CSS ${(bytes2 / 1024).toFixed(1)} KiB`);
     console.log(`cold loads, this build vs compared: ${dash.map(f).join(' ')} | ${dash2.map(f).join(' ')}`);

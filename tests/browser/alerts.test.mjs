@@ -82,7 +82,7 @@ test('alerts page: filters by machine and status, acknowledge and resolve agree 
   const active = (await hub.req('GET', '/api/v1/alerts?status=active')).json;
   assert.equal(await page.locator('li.alert').count(), active.total);
   await page.getByLabel('Machine').selectOption('a1');
-  await until(async () => (await page.locator('li.alert').evaluateAll((els) => els.every((e) => e.textContent.includes('a1')))));
+  await until(async () => (await page.locator('li.alert').evaluateAll((els) => els.every((e) => e.textContent.includes('Alert box 1')))));
   const a1 = (await hub.req('GET', '/api/v1/alerts?status=active&server_id=a1')).json.alerts;
   assert.ok(a1.length >= 1);
   assert.deepEqual(await page.locator('li.alert').evaluateAll((els) => els.map((e) => e.dataset.alertId)), a1.map((a) => a.alert_id));

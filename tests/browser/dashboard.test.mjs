@@ -222,6 +222,7 @@ test('container start/stop/restart buttons show the real result and change the t
   assert.equal(await row.getAttribute('data-state'), 'exited');
   for (const [verb, want] of [['start', 'running'], ['stop', 'exited'], ['restart', 'running']]) {
     await row.getByRole('button', { name: `${verb} web`, exact: true }).click();
+    if (verb === 'stop') await row.getByRole('button', { name: 'Yes, stop web' }).click();
     await row.getByRole('status').filter({ hasText: `${verb}: success` }).waitFor({ timeout: 20000 });
     assert.equal(fleet.containerState(m, 'web'), want, `${verb} on the target`);
     // Shown after the next sample (a poll may be refused while a scheduled one runs: ask again).
@@ -240,6 +241,7 @@ test('container start/stop/restart buttons show the real result and change the t
   const { unlinkSync } = await import('node:fs');
   unlinkSync(`${m.dir}/state/containers/ghost`);
   await ghost.getByRole('button', { name: 'stop ghost', exact: true }).click();
+  await ghost.getByRole('button', { name: 'Yes, stop ghost' }).click();
   await ghost.getByRole('status').filter({ hasText: 'failed' }).waitFor({ timeout: 20000 });
   assert.doesNotMatch(await ghost.getByRole('status').textContent(), /success/);
   await shot(page, 'containers');

@@ -57,7 +57,8 @@ class MetricsApiTest(unittest.TestCase):
 
     def test_history_shape_without_data(self):
         self.hub.post("/api/v1/servers", machine("nas"))
-        for rng, span, unit in (("24h", 86400, 60), ("7d", 7 * 86400, 60),
+        for rng, span, unit in (("1h", 3600, 60), ("6h", 6 * 3600, 60),
+                                ("24h", 86400, 60), ("7d", 7 * 86400, 60),
                                 ("30d", 30 * 86400, 60), ("1y", 365 * 86400, 3600)):
             for points in (1, 7, 300, 1000):
                 r = self.hub.get(f"/api/v1/metrics/nas?range={rng}&points={points}")
@@ -75,6 +76,38 @@ class MetricsApiTest(unittest.TestCase):
                     self.assertEqual(h["series"][s], {"avg": [], "min": [], "max": []})
         self.assertEqual(self.hub.get("/api/v1/metrics/nas").json["range"], "24h")
         self.assertEqual(self.hub.get("/api/v1/metrics/nas").json["bucket_seconds"], 300)
+
+    def test_sparklines_one_request_for_the_fleet(self):
+        gib = 1024 ** 3
+        self.hub.post("/api/v1/servers", machine("nas"))
+        self.hub.post("/api/v1/servers", machine("idle"))
+        now = int(time.time())
+        for k, t in enumerate((now - 1800, now - 1200, now - 30)):
+            ts = datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            r = self.hub.post("/api/v1/agents/heartbeat", {
+                "server_id": "nas", "timestamp": ts, "hostname": "nas.lan",
+                "metrics": {"cpu_cores": 4, "cpu_total_jiffies": 1000 + 100 * k,
+                            "cpu_idle_jiffies": 800 + 50 * k, "memory_total_bytes": 8 * gib,
+                            "memory_available_bytes": (6 - k) * gib, "uptime_seconds": 3600}})
+            self.assertEqual(r.status, 200, r)
+        r = self.hub.get("/api/v1/metrics/sparklines?points=60")
+        self.assertEqual(r.status, 200, r)
+        d = r.json
+        self.assertEqual((d["range"], d["bucket_seconds"], d["points"]), ("1h", 60, 60))
+        self.assertEqual(d["from"] % 60, 0)
+        self.assertGreater(d["from"], now - 3600 - 60)
+        self.assertNotIn("idle", d["servers"])  # no samples, no line
+        s = d["servers"]["nas"]
+        self.assertEqual(len(s["i"]), 3)
+        self.assertEqual(s["i"], sorted(s["i"]))
+        self.assertTrue(all(0 <= i < 60 for i in s["i"]))
+        self.assertEqual(s["i"][2] - s["i"][0], (now - 30) // 60 - (now - 1800) // 60)
+        self.assertEqual([round(m) for m in s["mem"]], [25, 38, 50])
+        self.assertEqual(len(s["cpu"]), 3)
+        for q in ("points=1", "points=121", "points=x"):
+            assert_error(self, self.hub.get(f"/api/v1/metrics/sparklines?{q}"), 422,
+                         "VALIDATION_ERROR", "points")
+        assert_error(self, self.hub.get("/api/v1/metrics/sparklines", key=None), 401)
 
     def test_latest_before_any_sample(self):
         self.hub.post("/api/v1/servers", machine("nas"))

@@ -15,10 +15,21 @@ const ComplianceDetail = lazy(() => import('./compliance').then((m) => ({ defaul
 const ChecksPage = lazy(() => import('./Checks'));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
+/** After a navigation (not the first load), the keyboard focus goes to the new page's heading. */
+function focusHeading() {
+  let tries = 0;
+  const look = () => {
+    const h = document.querySelector<HTMLElement>('main h1');
+    if (h) { if (!h.hasAttribute('tabindex')) h.tabIndex = -1; h.focus({ preventScroll: false }); return; }
+    if (++tries < 120) requestAnimationFrame(look); // a lazy page: wait for its chunk (~2 s at most)
+  };
+  requestAnimationFrame(look);
+}
+
 function useHash(): string {
   const [h, setH] = useState(window.location.hash || '#/');
   useEffect(() => {
-    const f = () => setH(window.location.hash || '#/');
+    const f = () => { setH(window.location.hash || '#/'); focusHeading(); };
     window.addEventListener('hashchange', f);
     return () => window.removeEventListener('hashchange', f);
   }, []);
@@ -66,7 +77,9 @@ function KeyPrompt({ onDone }: { onDone: () => void }) {
           onChange={(e) => setK(e.target.value)} autoFocus required />
         <button type="submit">Connect</button>
         {err && <p className="error" role="alert">{err}</p>}
-        <p className="muted">The key is printed by quickstart and kept in this browser only.</p>
+        <p className="muted">quickstart prints the key once; on the hub it is kept in <code>DATA_DIR/api_key</code> (<code>./data/api_key</code> for
+          quickstart), or is the <code>HOMELABCMD_API_KEY</code> the hub was started with. This browser keeps it until you choose
+          <i> Forget the key</i> in Settings.</p>
       </form>
     </main>
   );
@@ -117,7 +130,7 @@ export default function App() {
             <a key={h} href={h} aria-current={(h === '#/' ? path === '/' : hash.startsWith(h)) ? 'page' : undefined}>{l}{h === '#/alerts' && <AlertCount />}</a>
           ))}
         </nav>
-        <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark}
+        <button type="button" className="theme" aria-label="Toggle dark mode" aria-pressed={isDark} title={isDark ? 'Switch to light mode' : 'Switch to dark mode'}
           onClick={() => setTheme(isDark ? 'light' : 'dark')}>{isDark ? '☀' : '☾'}</button>
       </header>
       <main id="main"><Suspense fallback={<p className="muted">Loading…</p>}>{page}</Suspense></main>

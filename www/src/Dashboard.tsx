@@ -1,15 +1,17 @@
 // Dashboard.tsx - summary bar, Servers / Workstations card groups with
 // drag-and-drop order saved on the hub, recent alerts, pending actions.
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { lazy, memo, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api, alertsPath, type AlertList, type Costs } from './api';
 import { AlertRow } from './alerts';
-import { usePoll } from './hooks';
-import { ago, hasWarning, money, moveId, normaliseThresholds, sortMachines, type Thresholds } from './format';
+import { useNames, usePoll } from './hooks';
+import { actionName, hasWarning, machineName, money, moveId, normaliseThresholds, sortMachines, statusWord, type Thresholds } from './format';
 import { State } from './ui';
 import { Card, CheckDots } from './cards';
 import { checkState, dotsByMachine, STATE_COLOUR, type Check } from './checks';
 
 type SortableModule = typeof import('./sortable');
+const FleetTable = lazy(() => import('./table'));
+const VIEW_KEY = 'hlc.fleetView';
 
 /**
  * A group of cards. The cards are drawn first as plain elements; dnd-kit (a hook per
@@ -79,8 +81,9 @@ function useIdleSortable(ready: boolean): SortableModule | null {
   return mod;
 }
 
-export function RecentAlerts({ limit = 5 }: { limit?: number }) {
+export function RecentAlerts({ limit = 5, servers }: { limit?: number; servers?: any[] | null }) {
   const q = usePoll<AlertList>(alertsPath({ status: 'active', limit }), 5000, '*');
+  const names = useNames(servers);
   const alerts = q.data?.alerts ?? [];
   const total = q.data?.total ?? 0;
   return (
@@ -88,15 +91,16 @@ export function RecentAlerts({ limit = 5 }: { limit?: number }) {
       <h2>Recent alerts {total > 0 && <span className="muted">({total} active)</span>}</h2>
       <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {alerts.length === 0 ? <p className="muted">No active alerts.</p> : (
-          <ul className="list">{alerts.map((a) => <AlertRow key={a.alert_id} a={a} verbs={['acknowledge']} onChanged={() => q.reload()} />)}</ul>)}
+          <ul className="list">{alerts.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} verbs={['acknowledge']} onChanged={() => q.reload()} />)}</ul>)}
         {total > alerts.length && <p className="small"><a href="#/alerts">All {total} active alerts →</a></p>}
       </State>
     </section>
   );
 }
 
-export function PendingActions() {
+export function PendingActions({ servers }: { servers?: any[] | null } = {}) {
   const q = usePoll<any>('/actions?status=pending', 4000);
+  const names = useNames(servers);
   const [msg, setMsg] = useState<string | null>(null);
   const act = async (id: string, verb: 'approve' | 'reject') => {
     try {
@@ -113,7 +117,7 @@ export function PendingActions() {
         {list.length === 0 ? <p className="muted">Nothing waiting for approval.</p> : (
           <ul className="list">{list.map((a: any) => (
             <li key={a.action_id} data-action-id={a.action_id}>
-              <span><b>{a.action_type}</b> {a.target ?? ''} <span className="muted">on {a.server_id}</span></span>
+              <span><b>{actionName(a.action_type)}</b> {a.target ?? ''} <span className="muted">on {names(a.server_id)}</span></span>
               <span className="btns">
                 <button type="button" onClick={() => act(a.action_id, 'approve')}>Approve</button>
                 <button type="button" className="secondary" onClick={() => act(a.action_id, 'reject')}>Reject</button>
@@ -168,22 +172,34 @@ export default function Dashboard() {
     try { await api('PUT', '/preferences/card-order', { order: next }); setSaveErr(null); reloadServers(); }
     catch (e: any) { setSaveErr(`Order not saved: ${e?.message ?? e}`); }
   }, [reloadServers]);
-  const live = useIdleSortable(machines.length > 0);
-  const online = machines.filter((m) => m.status === 'online').length;
-  const offline = machines.filter((m) => m.status === 'offline').length;
+  const [view, setView] = useState<'cards' | 'table'>(() => (localStorage.getItem(VIEW_KEY) === 'table' ? 'table' : 'cards'));
+  const choose = (v: 'cards' | 'table') => { setView(v); localStorage.setItem(VIEW_KEY, v); };
+  const live = useIdleSortable(machines.length > 0 && view === 'cards');
+  const count = (w: string) => machines.filter((m) => statusWord(m) === w).length;
+  const online = count('online');
+  const offline = count('offline');
+  const asleep = count('asleep');
   const warnings = machines.filter((m) => hasWarning(m, th)).length;
   return (
     <>
+      <h1 tabIndex={-1} className="page-title">Fleet</h1>
       <section className="summary" aria-label="Fleet summary">
         <div><b data-testid="sum-online">{online}</b><span>online</span></div>
         <div><b data-testid="sum-offline">{offline}</b><span>offline</span></div>
+        {asleep > 0 && <div><b data-testid="sum-asleep">{asleep}</b><span>asleep</span></div>}
         <div><b data-testid="sum-warnings">{warnings}</b><span>warnings</span></div>
         <div><b data-testid="sum-cost">{costs.missing ? '–' : money(costs.data?.fleet?.daily, costs.data?.currency)}</b><span>{costs.missing ? 'cost n/a' : 'per day'}</span></div>
       </section>
-      <div className="toolbar"><a className="button" href="#/add">Add machine</a></div>
+      <div className="toolbar">
+        <div className="seg" role="group" aria-label="Fleet view">
+          <button type="button" aria-pressed={view === 'cards'} onClick={() => choose('cards')}>Cards</button>
+          <button type="button" aria-pressed={view === 'table'} onClick={() => choose('table')}>Table</button>
+        </div>
+        <a className="button" href="#/add">Add machine</a></div>
       {saveErr && <p className="error" role="alert">{saveErr}</p>}
       <State what="machines" loading={servers.loading && !servers.data} error={servers.data ? null : servers.error}>
-        {machines.length === 0 ? <p className="muted">No machines yet. <a href="#/add">Add the first one.</a></p> : (
+        {machines.length === 0 ? <p className="muted">No machines yet. <a href="#/add">Add the first one.</a></p> : view === 'table' ? (
+          <Suspense fallback={<p className="muted">Loading the table…</p>}><FleetTable machines={ordered} th={th} /></Suspense>) : (
           <CheckDots.Provider value={dots}>
             <Group title="Servers" machines={servers_} th={th} onMove={move} live={live} />
             <Group title="Workstations" machines={stations} th={th} onMove={move} live={live} />
@@ -191,8 +207,8 @@ export default function Dashboard() {
       </State>
       <ChecksWidget checks={checks} />
       <div className="two">
-        <RecentAlerts />
-        <PendingActions />
+        <RecentAlerts servers={servers.data?.servers ?? null} />
+        <PendingActions servers={servers.data?.servers ?? null} />
       </div>
     </>
   );

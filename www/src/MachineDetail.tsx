@@ -1,55 +1,73 @@
 // MachineDetail.tsx - one machine as a widget grid (react-grid-layout) with an
 // edit mode; the layout is kept per machine on the hub.
-import { useEffect, useMemo, useState } from 'react';
-import { Responsive, WidthProvider, type Layout } from 'react-grid-layout';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import GridLayout, { type Layout } from 'react-grid-layout';
 import 'react-grid-layout/css/styles.css';
 import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from './api';
 import { AlertRow } from './alerts';
 import { usePoll } from './hooks';
-import { ago, bps, bytes, money, normaliseThresholds, pct, uptime } from './format';
-import { COLS, mergeLayout, type Widget } from './layout';
-import { Bar, State } from './ui';
-import { AdminKeyBadge } from './cards';
+import { ago, bps, bytes, clock, machineName, money, normaliseThresholds, STATUS_LABEL, statusWord, unreachable, uptime } from './format';
+import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
+import { Bar, State, StatusDot } from './ui';
 import Chart from './Chart';
+import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
+import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
 
-const Grid = WidthProvider(Responsive);
+/** The grid's own width, measured when its box appears (before paint) and on every resize. */
+function useWidth(): [(el: HTMLDivElement | null) => void, number] {
+  const [w, setW] = useState(0);
+  const ro = useRef<ResizeObserver | null>(null);
+  const ref = useCallback((el: HTMLDivElement | null) => {
+    ro.current?.disconnect();
+    ro.current = null;
+    if (!el) return;
+    setW(el.clientWidth);
+    ro.current = new ResizeObserver(() => setW(el.clientWidth));
+    ro.current.observe(el);
+  }, []);
+  useEffect(() => () => ro.current?.disconnect(), []);
+  return [ref, w];
+}
+
+const KEYS: Record<string, [Nudge, Nudge]> = {
+  ArrowLeft: ['left', 'narrower'], ArrowRight: ['right', 'wider'], ArrowUp: ['up', 'shorter'], ArrowDown: ['down', 'taller'],
+};
 
 const TITLES: Record<string, string> = {
   cpu: 'CPU', memory: 'Memory', load: 'Load', disk: 'Disks', services: 'Services', containers: 'Containers',
   network: 'Network', system: 'System', cost: 'Cost', chart: 'History', alerts: 'Alerts', compliance: 'Compliance',
 };
 
+/** PID, memory and CPU % (derived by the hub between two polls) of a running service. */
+function ServiceFigures({ s }: { s: any }) {
+  const bits: string[] = [];
+  if (s.pid) bits.push(`PID ${s.pid}`);
+  if (s.memory_bytes != null) bits.push(bytes(s.memory_bytes));
+  if (s.cpu_percent != null) bits.push(`CPU ${s.cpu_percent < 10 ? s.cpu_percent.toFixed(1) : Math.round(s.cpu_percent)}%`);
+  return bits.length ? <span className="muted small" data-testid="service-figures"> · {bits.join(' · ')}</span> : null;
+}
+
+/** The POST of a service or container verb; the answer (or the error's detail) is the outcome. */
+async function runVerb(id: string, kind: 'services' | 'containers', name: string, verb: string): Promise<Outcome> {
+  try { return outcomeOf(await api('POST', `/servers/${encodeURIComponent(id)}/${kind}/${encodeURIComponent(name)}/${verb}`)); }
+  catch (e) { return outcomeOf(null, e); }
+}
+
 function Services({ id }: { id: string }) {
   const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/services`, 5000, id);
-  const [res, setRes] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState<string | null>(null);
-  const run = async (name: string, verb: string) => {
-    setBusy(name);
-    setRes((r) => ({ ...r, [name]: `${verb}…` }));
-    try {
-      const r: any = await api('POST', `/servers/${encodeURIComponent(id)}/services/${encodeURIComponent(name)}/${verb}`);
-      setRes((x) => ({ ...x, [name]: r.status === 'completed' ? `${verb}: success (${r.duration_ms} ms)` : `${verb} failed (exit ${r.exit_code}) ${r.stderr ?? ''}` }));
-    } catch (e: any) {
-      setRes((x) => ({ ...x, [name]: `${verb} failed: ${e?.message ?? e}` }));
-    }
-    setBusy(null);
-    q.reload();
-  };
   const list = q.data?.services ?? [];
   return (
     <State what="services" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No services configured.</p> : (
         <ul className="list">{list.map((s: any) => (
           <li key={s.service_name} data-service={s.service_name} data-status={s.status}>
-            <span><span className={`dot dot-${s.status === 'running' ? 'green' : s.status === 'unknown' ? 'grey' : 'red'}`} />{' '}
-              {s.service_name}{s.critical ? ' ★' : ''} <span className="muted">{s.status}</span>
-              {res[s.service_name] && <span className="result" role="status"> — {res[s.service_name]}</span>}</span>
-            <span className="btns">
-              {['restart', 'start', 'stop'].map((v) => (
-                <button key={v} type="button" disabled={busy === s.service_name} onClick={() => run(s.service_name, v)}
-                  aria-label={`${v} ${s.service_name}`}>{v}</button>))}
-            </span>
+            <span><StatusDot level={s.status === 'running' ? 'green' : s.status === 'unknown' ? 'grey' : 'red'} text={s.status} />{' '}
+              {s.service_name}{s.critical ? <span className="small" title="critical service"> ★ critical</span> : null} <span className="muted">{s.status}</span>
+              <ServiceFigures s={s} /></span>
+            <VerbButtons name={s.service_name} run={async (v) => { const o = await runVerb(id, 'services', s.service_name, v); q.reload(); return o; }}
+              verbs={[{ verb: 'restart', confirm: s.critical ? `${s.service_name} is critical: restart it?` : null }, { verb: 'start' },
+                { verb: 'stop', danger: true, confirm: `Stop ${s.service_name}${s.critical ? ' (critical)' : ''} on this machine?` }]} />
           </li>))}
         </ul>)}
     </State>
@@ -58,24 +76,15 @@ function Services({ id }: { id: string }) {
 
 function Containers({ id }: { id: string }) {
   const q = usePoll<any>(`/servers/${encodeURIComponent(id)}/containers`, 5000, id);
-  const [res, setRes] = useState<Record<string, string>>({});
-  const run = async (name: string, verb: string) => {
-    try {
-      const r: any = await api('POST', `/servers/${encodeURIComponent(id)}/containers/${encodeURIComponent(name)}/${verb}`);
-      setRes((x) => ({ ...x, [name]: r.status === 'completed' ? `${verb}: success` : `${verb} failed (exit ${r.exit_code})` }));
-    } catch (e: any) { setRes((x) => ({ ...x, [name]: `${verb} failed: ${e?.message ?? e}` })); }
-    q.reload();
-  };
   const list = q.data?.containers ?? [];
   return (
     <State what="containers" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No containers.</p> : (
         <ul className="list">{list.map((c: any) => (
           <li key={c.id || c.name} data-container={c.name} data-state={c.state}>
-            <span>{c.name} <span className="muted">{c.image} · {c.state}</span>
-              {res[c.name] && <span className="result" role="status"> — {res[c.name]}</span>}</span>
-            <span className="btns">{['start', 'stop', 'restart'].map((v) => (
-              <button key={v} type="button" onClick={() => run(c.name, v)} aria-label={`${v} ${c.name}`}>{v}</button>))}</span>
+            <span>{c.name} <span className="muted">{c.image} · {c.state}</span></span>
+            <VerbButtons name={c.name} run={async (v) => { const o = await runVerb(id, 'containers', c.name, v); q.reload(); return o; }}
+              verbs={[{ verb: 'start' }, { verb: 'stop', danger: true, confirm: `Stop container ${c.name}?` }, { verb: 'restart' }]} />
           </li>))}
         </ul>)}
     </State>
@@ -121,7 +130,8 @@ export default function MachineDetail({ id }: { id: string }) {
   // The grid waits for the saved layout (or 1.5 s) so it does not jump from the default.
   const [layoutReady, setLayoutReady] = useState(false);
   const [edit, setEdit] = useState(false);
-  const [bp, setBp] = useState('lg');
+  const [gridRef, gridWidth] = useWidth();
+  const bp = breakpointOf(gridWidth);
   const [hk, setHk] = useState<string | null>(null);
   useEffect(() => {
     let alive = true;
@@ -134,13 +144,23 @@ export default function MachineDetail({ id }: { id: string }) {
   }, [id]);
   const m = mq.data;
   const l = m?.latest;
+  const cant = m && statusWord(m) !== 'online' && !m.host_key_changed ? unreachable(m.last_error, m.ssh_user) : null;
   const save = async () => {
+    // Only the wide layout is stored, and only edits made at that width reach it (onLayout).
     try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setLayoutNote('Layout saved.'); setEdit(false); }
     catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
   };
   const onLayout = (cur: Layout[]) => {
-    if (!edit || bp !== 'lg') return;
+    // The grid is keyed by breakpoint, so this is the lg grid's own answer; a box under
+    // its minimum (never drawn by the lg grid) is refused all the same.
+    if (!edit || bp !== 'lg' || cur.some((c) => c.x + c.w > COLS || c.w < (MIN_SIZE[c.i]?.w ?? 1))) return;
     setLayout((old) => old.map((w) => { const c = cur.find((x) => x.i === w.id); return c ? { ...w, x: c.x, y: c.y, w: c.w, h: c.h } : w; }));
+  };
+  const onKey = (wid: string) => (e: React.KeyboardEvent) => {
+    const k = KEYS[e.key];
+    if (!edit || bp !== 'lg' || !k || e.target !== e.currentTarget) return;
+    e.preventDefault();
+    setLayout((ls) => nudge(ls, wid, k[e.shiftKey ? 1 : 0]));
   };
   const acceptKey = async () => {
     try { await api('POST', `/servers/${encodeURIComponent(id)}/host-key/accept`); setHk('New host key accepted.'); mq.reload(); }
@@ -180,15 +200,23 @@ export default function MachineDetail({ id }: { id: string }) {
     <>
       <p><a href="#/">← Dashboard</a></p>
       <div className="detail-head">
-        <h1>{m.display_name || m.server_id} <span className={`status status-${m.status}`}>{m.status}</span></h1>
+        <h1 tabIndex={-1}>{machineName(m)} <span className={`status status-${statusWord(m)}`}>{STATUS_LABEL[statusWord(m)]}</span></h1>
         <span className="btns">
           <a className="button secondary" href={`#/edit/${encodeURIComponent(id)}`}>Edit</a>
           {edit ? <><button type="button" onClick={save} disabled={!layoutSaved}>Save layout</button>
+            <button type="button" className="secondary" onClick={() => setLayout(DEFAULT_LAYOUT.map((w) => ({ ...w, hidden: false })))}>Reset to default</button>
             <button type="button" className="secondary" onClick={() => setEdit(false)}>Done</button></>
             : <button type="button" className="secondary" onClick={() => setEdit(true)}>Edit layout</button>}
         </span>
       </div>
-      <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}{m.last_error ? ` · ${m.last_error}` : ''}</p>
+      <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}
+        {l && statusWord(m) !== 'online' ? <span data-testid="as-of"> · values below as of {clock(m.last_seen)}</span> : null}</p>
+      {cant && (
+        <div className="unreachable-page" data-testid="unreachable">
+          <h2>The hub cannot reach this machine</h2>
+          <p>{cant.why}</p><p><b>What to do:</b> {cant.todo}</p>
+          <p className="small muted">The hub said: {m.last_error}</p>
+        </div>)}
       <AdminKeyBadge m={m} />
       {m.host_key_changed && (
         <div className="banner" role="alert">
@@ -196,21 +224,33 @@ export default function MachineDetail({ id }: { id: string }) {
           <button type="button" onClick={acceptKey}>Accept new host key</button>
         </div>)}
       {hk && <p role="status">{hk}</p>}
+      <details className="panel run-panel"><summary>Run an action on this machine</summary>
+        <RunAction id={id} services={(m.expected_services ?? []).map((s: any) => s.name)} /></details>
       {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (
           <button key={w.id} type="button" className="secondary" onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: false } : x)))}>Show {TITLES[w.id]}</button>))}</p>)}
-      {!layoutReady ? <p className="muted">Loading…</p> : <Grid className={`grid ${edit ? 'editing' : ''}`} cols={{ lg: COLS, sm: 1 }} breakpoints={{ lg: 700, sm: 0 }} rowHeight={40}
-        layouts={{ lg: shown.map((w) => ({ i: w.id, x: w.x, y: w.y, w: w.w, h: w.h })), sm: shown.map((w, i) => ({ i: w.id, x: 0, y: i * 10, w: 1, h: w.h })) }}
-        isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" draggableCancel="button" onLayoutChange={onLayout} onBreakpointChange={(b) => setBp(b)} margin={[10, 10]}>
-        {shown.map((w) => (
-          <div key={w.id} className="widget" data-widget={w.id}>
-            <div className="widget-head"><h3>{TITLES[w.id]}</h3>
-              {edit && <button type="button" className="secondary small" aria-label={`Hide ${TITLES[w.id]}`}
-                onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
-            <div className="widget-body">{body(w.id)}</div>
-          </div>))}
-      </Grid>}
+      {edit && bp !== 'lg' && <p className="small" role="status" data-testid="narrow-note">This window is narrow, so the widgets are stacked from the wide layout. Move and resize them in a window at least {Math.ceil(900 + 32)} px wide; what you save is the wide layout.</p>}
+      {edit && bp === 'lg' && <p className="muted small">Drag a widget by its title, or focus the title and use the arrow keys to move it (Shift + arrows to resize).</p>}
+      <div ref={gridRef} className="grid-wrap">
+        {!layoutReady || !gridWidth ? <p className="muted">Loading…</p> : (
+          <GridLayout key={bp} className={`grid ${edit ? 'editing' : ''}`} width={gridWidth} cols={colsOf(bp)} rowHeight={40}
+            layout={(bp === 'lg' ? shown : arrange(shown, colsOf(bp))).map((w) => ({
+              i: w.id, x: w.x, y: w.y, w: w.w, h: w.h,
+              minW: Math.min(colsOf(bp), Math.ceil(((MIN_SIZE[w.id]?.w ?? 1) * colsOf(bp)) / COLS)), minH: MIN_SIZE[w.id]?.h ?? 1,
+            }))}
+            isDraggable={edit && bp === 'lg'} isResizable={edit && bp === 'lg'} draggableHandle=".widget-head" draggableCancel="button"
+            onLayoutChange={onLayout} margin={[10, 10]}>
+            {shown.map((w) => (
+              <div key={w.id} className="widget" data-widget={w.id}>
+                <div className="widget-head" tabIndex={edit && bp === 'lg' ? 0 : undefined} onKeyDown={onKey(w.id)}
+                  aria-label={edit && bp === 'lg' ? `${TITLES[w.id]}: arrow keys move, Shift and arrow keys resize` : undefined}><h3>{TITLES[w.id]}</h3>
+                  {edit && <button type="button" className="secondary small" aria-label={`Hide ${TITLES[w.id]}`}
+                    onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
+                <div className="widget-body">{body(w.id)}</div>
+              </div>))}
+          </GridLayout>)}
+      </div>
     </>
   );
 }

@@ -1,11 +1,11 @@
 // Pages.tsx - alerts, actions, costs, settings, add/edit machine.
 import { useEffect, useState } from 'react';
 import {
-  api, ApiError, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
+  api, ApiError, setKey, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
 } from './api';
-import { AlertRow } from './alerts';
-import { usePoll } from './hooks';
-import { ago, money } from './format';
+import { AlertRow, alertAction } from './alerts';
+import { useNames, usePoll } from './hooks';
+import { ACTION_NAMES, actionName, ago, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
@@ -22,8 +22,23 @@ export function AlertsPage() {
   const path = alertsPath({ status: view === 'active' ? 'active' : status, severity, server_id: server, limit: PAGE, offset });
   const q = usePoll<AlertList>(path, 5000, '*');
   const machines = usePoll<any>('/servers', 60000);
+  const names = useNames(machines.data?.servers ?? []);
   const list = q.data?.alerts ?? [];
   const total = q.data?.total ?? 0;
+  // Bulk acknowledge: the open alerts ticked on this page, one POST each (the hub's own rules per alert).
+  const [picked, setPicked] = useState<Set<string>>(new Set());
+  const [bulkMsg, setBulkMsg] = useState<string | null>(null);
+  const open = list.filter((a) => a.status === 'open');
+  const pick = (id: string, on: boolean) => setPicked((p) => { const n = new Set(p); if (on) n.add(id); else n.delete(id); return n; });
+  const ackPicked = async () => {
+    const ids = open.filter((a) => picked.has(a.alert_id)).map((a) => a.alert_id);
+    let ok = 0;
+    const failed: string[] = [];
+    for (const id of ids) { const r = await alertAction(id, 'acknowledge'); if (typeof r === 'string') failed.push(r); else ok++; }
+    setPicked(new Set());
+    setBulkMsg(`${ok} of ${ids.length} acknowledged.${failed.length ? ` ${failed[0]}` : ''}`);
+    q.reload();
+  };
   return (
     <>
       <h1>Alerts</h1>
@@ -48,7 +63,16 @@ export function AlertsPage() {
         {list.length === 0 ? <p className="muted">{view === 'active' ? 'No active alerts.' : 'No alerts match.'}</p> : (
           <>
             <p className="muted small" data-testid="alert-total">{offset + 1}–{offset + list.length} of {total}</p>
-            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} onChanged={() => q.reload()} />)}</ul>
+            {open.length > 0 && (
+              <p className="btns bulk">
+                <label className="check"><input type="checkbox" checked={open.every((a) => picked.has(a.alert_id))}
+                  onChange={(e) => setPicked(e.target.checked ? new Set(open.map((a) => a.alert_id)) : new Set())} /> Select all open on this page</label>
+                <button type="button" disabled={!open.some((a) => picked.has(a.alert_id))} onClick={ackPicked}>
+                  Acknowledge selected ({open.filter((a) => picked.has(a.alert_id)).length})</button>
+                {bulkMsg && <span role="status">{bulkMsg}</span>}
+              </p>)}
+            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} onChanged={() => q.reload()}
+              select={a.status === 'open' ? { checked: picked.has(a.alert_id), onChange: (on) => pick(a.alert_id, on) } : undefined} />)}</ul>
           </>)}
         {(offset > 0 || offset + list.length < total) && (
           <p className="btns">
@@ -62,6 +86,7 @@ export function AlertsPage() {
 
 export function ActionsPage() {
   const h = usePoll<any>('/actions/history', 5000);
+  const names = useNames();
   const list = h.data?.actions ?? [];
   return (
     <>
@@ -74,7 +99,7 @@ export function ActionsPage() {
             <ul className="list">{list.map((a: any) => (
               <li key={a.action_id} className="col" data-action-id={a.action_id} data-status={a.status}>
                 <details>
-                  <summary><b>{a.action_type}</b> {a.target ?? ''} <span className="muted">on {a.server_id} · {a.status}
+                  <summary><b>{actionName(a.action_type)}</b> {a.target ?? ''} <span className="muted">on {names(a.server_id)} · {a.status}
                     {a.exit_code != null ? ` · exit ${a.exit_code}` : ''} · {ago(a.completed_at ?? a.created_at)}</span></summary>
                   {a.stdout && <pre>{a.stdout}</pre>}
                   {a.stderr && <pre className="error">{a.stderr}</pre>}
@@ -166,7 +191,18 @@ export function CostsPage() {
   );
 }
 
-const ACTION_TYPES = ['restart_service', 'clear_logs', 'apply_updates', 'custom'];
+const ACTION_TYPES = Object.keys(ACTION_NAMES);
+
+const LEVEL_NAMES: [string, string][] = [['cpu', 'CPU'], ['memory', 'RAM'], ['disk', 'Disk']];
+/** The thresholds' own rule, said as the operator would: a warning comes before its critical level. */
+export function thresholdProblem(t: Record<string, any>): ApiError | null {
+  for (const [k, label] of LEVEL_NAMES) {
+    const w = t[`${k}_warning_percent`], c = t[`${k}_critical_percent`];
+    if (typeof w === 'number' && typeof c === 'number' && w >= c)
+      return new ApiError(422, 'VALIDATION_ERROR', `${label} warning must be lower than ${label} critical (${w}% is not below ${c}%)`, `${k}_warning_percent`);
+  }
+  return null;
+}
 
 function FieldError({ err, field }: { err: ApiError | null; field: string }) {
   if (!err || !err.field || (err.field !== field && !err.field.endsWith('.' + field))) return null;
@@ -297,11 +333,17 @@ export function SettingsPage() {
   const set = (sec: string, k: string, v: any) => setCfg((c: any) => ({ ...c, [sec]: { ...c[sec], [k]: v } }));
   const save = async (sec: string) => {
     setErr(null);
+    const local = sec === 'thresholds' ? thresholdProblem(cfg.thresholds ?? {}) : null;
+    if (local) { setErr(local); setMsg((m) => ({ ...m, [sec]: 'Not saved: see the field marked above.' })); return; }
     try {
       const r: any = await api('PUT', '/config', { [sec]: cfg[sec] });
       if (r && r[sec]) setCfg((c: any) => ({ ...c, [sec]: r[sec] }));
       setMsg((m) => ({ ...m, [sec]: 'Saved.' }));
-    } catch (e: any) { setErr(e instanceof ApiError ? e : null); setMsg((m) => ({ ...m, [sec]: `Not saved: ${e?.message ?? e}` })); }
+    } catch (e: any) {
+      setErr(e instanceof ApiError ? e : null);
+      // a message shown next to its field is not repeated beside the button
+      setMsg((m) => ({ ...m, [sec]: e instanceof ApiError && e.field ? 'Not saved: see the field marked above.' : `Not saved: ${e?.message ?? e}` }));
+    }
   };
   const num = (sec: string, k: string, label: string, step = 1) => (
     <label key={k}>{label}
@@ -330,10 +372,13 @@ export function SettingsPage() {
       <Notifications cfg={cfg.notifications ?? {}} onSaved={(n) => setCfg((c: any) => ({ ...c, notifications: n }))} />
       <form className="panel" aria-label="Remediation" onSubmit={(e) => { e.preventDefault(); save('remediation'); }}>
         <h2>Auto-approve</h2>
-        {bool('remediation', 'auto_approve_enabled', 'Run covered actions without asking')}
+        {bool('remediation', 'auto_approve_enabled', 'Run the ticked actions without asking')}
+        <p className="small" data-testid="auto-effect">{cfg.remediation?.auto_approve_enabled
+          ? 'On: a ticked action runs as soon as it is asked for (by you or by an alert); the others wait for Approve.'
+          : 'Off: every action waits for Approve, ticked or not. The ticks take effect when this is on.'}</p>
         {ACTION_TYPES.map((t) => (
           <label key={t} className="check"><input type="checkbox" checked={auto.includes(t)}
-            onChange={(e) => set('remediation', 'auto_approve_actions', e.target.checked ? [...auto, t] : auto.filter((x) => x !== t))} /> {t}</label>))}
+            onChange={(e) => set('remediation', 'auto_approve_actions', e.target.checked ? [...auto, t] : auto.filter((x) => x !== t))} /> {actionName(t)}</label>))}
         <FieldError err={err} field="auto_approve_actions" />
         <button type="submit">Save auto-approve</button> <span role="status">{msg.remediation}</span>
       </form>
@@ -343,12 +388,15 @@ export function SettingsPage() {
           <button type="submit">Save</button> <span role="status">{msg.agent}</span>
         </form>
       </Agents>
-      <form className="panel" aria-label="Costs" onSubmit={(e) => { e.preventDefault(); save('costs'); }}>
+      <section className="panel" aria-label="This browser">
+        <h2>This browser</h2>
+        <p className="small">The API key is kept in this browser's storage. Forget it on a shared computer; you will be asked for it again.</p>
+        <button type="button" className="danger-outline" onClick={() => { setKey(null); window.dispatchEvent(new CustomEvent('hlc-unauthorized')); }}>Forget the key</button>
+      </section>
+      <section className="panel" aria-label="Electricity">
         <h2>Electricity</h2>
-        {num('costs', 'electricity_rate_kwh', 'Rate per kWh', 0.01)}
-        <label>Currency<input value={cfg.costs?.currency ?? ''} onChange={(e) => set('costs', 'currency', e.target.value)} /><FieldError err={err} field="currency" /></label>
-        <button type="submit">Save rate</button> <span role="status">{msg.costs}</span>
-      </form>
+        <p className="small">The rate ({cfg.costs?.electricity_rate_kwh ?? '–'} {cfg.costs?.currency ?? ''} per kWh), the currency and each machine's power are set in one place: the <a href="#/costs">Costs page</a>.</p>
+      </section>
     </>
   );
 }

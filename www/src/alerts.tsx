@@ -38,9 +38,14 @@ export async function alertAction(id: string, verb: 'acknowledge' | 'resolve'): 
   }
 }
 
-export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowledge', 'resolve'] }: {
+export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowledge', 'resolve'], name, select }: {
   a: Alert; onChanged: (a: Alert | null) => void; showMachine?: boolean; verbs?: ('acknowledge' | 'resolve')[];
+  /** the machine's display name (the id when not given) */
+  name?: string;
+  /** bulk selection on the alerts page */
+  select?: { checked: boolean; onChange: (on: boolean) => void };
 }) {
+  const who = name || a.server_id;
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<string | null>(null);
   const run = async (verb: 'acknowledge' | 'resolve') => {
@@ -54,10 +59,12 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
   return (
     <li className={`alert sev-${a.severity}`} data-alert-id={a.alert_id} data-status={a.status} data-severity={a.severity}>
       <span>
+        {select && <input type="checkbox" className="pick" checked={select.checked} onChange={(e) => select.onChange(e.target.checked)}
+          aria-label={`Select ${a.title} on ${who}`} />}
         <b className="sev">{a.severity}</b> {a.title}
         <span className="muted">
           {showMachine && (a.server_id
-            ? <> · <a href={`#/machine/${encodeURIComponent(a.server_id)}`}>{a.server_id}</a></>
+            ? <> · <a href={`#/machine/${encodeURIComponent(a.server_id)}`}>{who}</a></>
             : <> · <a href="#/checks">service check from the hub</a></>)}
           {a.subject ? ` · ${a.subject}` : ''} · {TYPE_LABEL[a.type] ?? a.type} · <span className="alert-status">{a.status}</span> · {ago(a.created_at)}
         </span>
@@ -70,7 +77,7 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
       {allowed.length > 0 && (
         <span className="btns">{allowed.map((v) => (
           <button key={v} type="button" className={v === 'resolve' ? 'secondary' : undefined} disabled={busy}
-            onClick={() => run(v)} aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} ${a.title}${showMachine ? ` on ${a.server_id ?? 'the hub'}` : ''}`}>
+            onClick={() => run(v)} aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} ${a.title}${showMachine ? ` on ${a.server_id ? who : 'the hub'}` : ''}`}>
             {v === 'acknowledge' ? 'Acknowledge' : 'Resolve'}</button>))}
         </span>)}
     </li>

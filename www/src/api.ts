@@ -5,11 +5,14 @@ export class ApiError extends Error {
   status: number;
   code: string;
   field: string | null;
-  constructor(status: number, code: string, message: string, field: string | null) {
+  /** The whole detail object: a refused or failed action carries its outcome there. */
+  detail: Record<string, any>;
+  constructor(status: number, code: string, message: string, field: string | null, detail: Record<string, any> = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.detail = detail;
   }
 }
 
@@ -25,7 +28,7 @@ export function setKey(k: string | null) {
 export function parseError(status: number, body: unknown): ApiError {
   const d = (body as any)?.detail;
   if (d && typeof d === 'object' && !Array.isArray(d)) {
-    return new ApiError(status, String(d.code ?? status), String(d.message ?? 'error'), d.field ?? null);
+    return new ApiError(status, String(d.code ?? status), String(d.message ?? 'error'), d.field ?? null, d);
   }
   if (typeof d === 'string') return new ApiError(status, String(status), d, null);
   const msg = status === 404 ? 'not found' : status === 401 ? 'API key refused' : `HTTP ${status}`;

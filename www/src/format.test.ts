@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ago, bytes, cardColour, hasWarning, level, moveId, normaliseThresholds, sortMachines, uptime, DEFAULT_THRESHOLDS } from './format';
 import { parseError, isMissingFeature, ApiError } from './api';
-import { mergeLayout, DEFAULT_LAYOUT } from './layout';
+import { arrange, mergeLayout, nudge, overlaps, DEFAULT_LAYOUT, MIN_SIZE, COLS } from './layout';
 
 const th = DEFAULT_THRESHOLDS;
 const on = (l: any, extra: any = {}) => ({ server_id: 'a', status: 'online', machine_type: 'server', latest: l, ...extra });
@@ -86,10 +86,68 @@ describe('API errors', () => {
 describe('widget layout', () => {
   it('keeps known widgets, drops unknown and bad numbers, adds missing ones', () => {
     const l = mergeLayout([{ id: 'cpu', x: 3, y: 1, w: 2, h: 2, hidden: true }, { id: 'evil', x: 0, y: 0, w: 1, h: 1 }, { id: 'memory', x: -1, y: 0, w: 99, h: 2 }]);
-    expect(l.find((w) => w.id === 'cpu')).toEqual({ id: 'cpu', x: 3, y: 1, w: 2, h: 2, hidden: true });
+    // cpu asked for 2x2, below its minimum 3x3: it grows to fit its content
+    expect(l.find((w) => w.id === 'cpu')).toEqual({ id: 'cpu', x: 3, y: 1, w: 3, h: 3, hidden: true });
     expect(l.find((w) => w.id === 'evil')).toBeUndefined();
     const mem = l.find((w) => w.id === 'memory')!;
     expect(mem.x).toBe(4); expect(mem.w).toBe(4);
     expect(l.length).toBe(DEFAULT_LAYOUT.length);
+  });
+});
+
+describe('layout per breakpoint', () => {
+  it('repairs a layout saved at one column wide', () => {
+    const broken = DEFAULT_LAYOUT.map((w, i) => ({ ...w, x: 0, y: i * 3, w: 1 }));
+    for (const w of mergeLayout(broken)) expect(w.w).toBeGreaterThanOrEqual(MIN_SIZE[w.id].w);
+  });
+  it('arranges narrower grids without overlap, inside the columns, in reading order', () => {
+    for (const cols of [6, 1]) {
+      const l = arrange(mergeLayout(null), cols);
+      expect(overlaps(l)).toBe(false);
+      for (const w of l) { expect(w.x + w.w).toBeLessThanOrEqual(cols); expect(w.h).toBeGreaterThanOrEqual(MIN_SIZE[w.id].h); }
+      if (cols === 1) expect(l.map((w) => w.id)).toEqual(mergeLayout(null).slice().sort((a, b) => a.y - b.y || a.x - b.x).map((w) => w.id));
+    }
+    expect(arrange(DEFAULT_LAYOUT, COLS)).toBe(DEFAULT_LAYOUT);
+  });
+  it('moves with the keyboard inside the grid and never under the minimum size', () => {
+    let l = mergeLayout(null);
+    l = nudge(l, 'cpu', 'left');
+    expect(l.find((w) => w.id === 'cpu')!.x).toBe(0);
+    for (let i = 0; i < 5; i++) l = nudge(l, 'cpu', 'narrower');
+    expect(l.find((w) => w.id === 'cpu')!.w).toBe(MIN_SIZE.cpu.w);
+    for (let i = 0; i < 20; i++) l = nudge(l, 'load', 'right');
+    expect(l.find((w) => w.id === 'load')!.x + l.find((w) => w.id === 'load')!.w).toBe(COLS);
+    const down = nudge(l, 'cpu', 'down');
+    expect(down.find((w) => w.id === 'cpu')!.y).toBe(l.find((w) => w.id === 'alerts')!.y + 1);
+    const up = nudge(l, 'alerts', 'up');
+    expect(up.find((w) => w.id === 'alerts')!.y).toBe(0);
+    expect(up.find((w) => w.id === 'cpu')!.y).toBe(1);
+  });
+});
+
+import { fleetRows, sparkPath, statusWord, actionName } from './format';
+describe('fleet table', () => {
+  const ms = [
+    { server_id: 'nas', display_name: 'Big NAS', status: 'online', machine_type: 'server', tags: ['storage'], latest: { cpu_percent: 10, memory_percent: 70 } },
+    { server_id: 'pi', display_name: null, status: 'offline', machine_type: 'server', tags: [], latest: { cpu_percent: 50, memory_percent: 20 } },
+    { server_id: 'desk', display_name: 'Desk', status: 'offline', machine_type: 'workstation', latest: null },
+    { server_id: 'new', status: 'unknown', machine_type: 'server' },
+  ];
+  const q = { text: '', status: '' as const, type: '', tag: '', sort: 'name', desc: false };
+  it('one status word: a sleeping workstation is asleep, not offline', () => {
+    expect(ms.map(statusWord)).toEqual(['online', 'offline', 'asleep', 'unknown']);
+  });
+  it('searches names, filters, sorts by a column either way', () => {
+    expect(fleetRows(ms, { ...q, text: 'big' }).map((m) => m.server_id)).toEqual(['nas']);
+    expect(fleetRows(ms, { ...q, status: 'asleep' }).map((m) => m.server_id)).toEqual(['desk']);
+    expect(fleetRows(ms, { ...q, type: 'server', tag: 'storage' }).map((m) => m.server_id)).toEqual(['nas']);
+    expect(fleetRows(ms, { ...q, sort: 'cpu', desc: true }).map((m) => m.server_id)).toEqual(['pi', 'nas', 'desk', 'new']);
+    expect(fleetRows(ms, { ...q, sort: 'ram' }).map((m) => m.server_id)).toEqual(['desk', 'new', 'pi', 'nas']);
+    expect(fleetRows(ms, q).map((m) => m.server_id)).toEqual(['nas', 'desk', 'new', 'pi']);
+  });
+  it('draws a sparkline that breaks at gaps and stays in its box', () => {
+    expect(sparkPath([0, 1, 3], [0, 100, 50], 4, 30, 10)).toBe('M0.0 10.0L10.0 0.0M30.0 5.0');
+    expect(sparkPath([0, 1], [null, 150], 2, 10, 10)).toBe('M10.0 0.0');
+    expect(actionName('apply_updates')).toBe('Apply updates');
   });
 });

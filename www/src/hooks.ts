@@ -94,3 +94,11 @@ export function usePoll<T>(path: string | null, intervalMs = 5000, live?: string
   }, [load, intervalMs, live]);
   return { data, error, missing, loading, reload: load };
 }
+
+/** server_id -> the name shown everywhere; from `servers` when the caller has the fleet, else loaded (every minute). */
+export function useNames(servers?: any[] | null): (id: string | null) => string {
+  const own = usePoll<any>(servers ? null : '/servers', 60000);
+  const list: any[] = servers ?? own.data?.servers ?? [];
+  const map = new Map<string, string>(list.map((m) => [m.server_id, m.display_name || m.server_id]));
+  return (id: string | null) => (id == null ? '' : map.get(id) ?? id); // null: a check from the hub
+}

@@ -26,3 +26,8 @@ export function State({ loading, error, missing, what, children }: {
   if (loading) return <p className="muted" aria-busy="true">Loading {what}…</p>;
   return <>{children}</>;
 }
+
+/** A status dot that says its status to a screen reader too (not by colour alone). */
+export function StatusDot({ level, text }: { level: 'green' | 'amber' | 'red' | 'grey'; text: string }) {
+  return <span className={`dot dot-${level}`} role="img" aria-label={`status: ${text}`} title={text} />;
+}

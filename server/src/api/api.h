@@ -35,6 +35,7 @@ bool hlc_api_check_channel_secret(const char *kind, const char *value, const cha
 int hlc_api_metrics_history(struct hlc_req *r);
 int hlc_api_metrics_latest(struct hlc_req *r);
 int hlc_api_metrics_summary(struct hlc_req *r);
+int hlc_api_metrics_sparklines(struct hlc_req *r);
 int hlc_api_service_states(struct hlc_req *r);
 int hlc_api_container_states(struct hlc_req *r);
 

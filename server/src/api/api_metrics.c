@@ -15,6 +15,8 @@ static const struct {
     int64_t seconds;   /* span */
     bool rollups;      /* read the hourly rollups rather than the samples */
 } ranges[] = {
+    {"1h", 3600, false},
+    {"6h", 6 * 3600, false},
     {"24h", 86400, false},
     {"7d", 7 * 86400, false},
     {"30d", 30 * 86400, false},
@@ -43,14 +45,14 @@ hlc_api_metrics_history(struct hlc_req *r)
         return ret;
     const char *range = hlc_req_query(r, "range");
     const char *points_s = hlc_req_query(r, "points");
-    size_t ri = 0;
+    size_t ri = 2; /* 24h unless asked */
     if (range) {
         for (ri = 0; ri < sizeof(ranges) / sizeof(*ranges); ri++)
             if (strcmp(range, ranges[ri].name) == 0)
                 break;
         if (ri == sizeof(ranges) / sizeof(*ranges))
             return hlc_reply_error(r, 422, "VALIDATION_ERROR",
-                                   "range must be one of 24h, 7d, 30d, 1y", "range");
+                                   "range must be one of 1h, 6h, 24h, 7d, 30d, 1y", "range");
     }
     int64_t points = DEFAULT_POINTS;
     if (points_s && hlc_parse_i64(points_s, 1, MAX_POINTS, &points) != 0)
@@ -111,6 +113,34 @@ hlc_api_metrics_summary(struct hlc_req *r)
     if (rc)
         return hlc_reply_err(r, rc, "summarising the fleet");
     return hlc_reply_json(r, 200, s);
+}
+
+#define SPARK_SPAN 3600
+#define SPARK_DEFAULT_POINTS 30
+#define SPARK_MAX_POINTS 120
+
+/* GET /metrics/sparklines?points=N: the last hour of every machine's CPU and
+ * memory in N buckets, for the fleet table's sparklines in one request. */
+int
+hlc_api_metrics_sparklines(struct hlc_req *r)
+{
+    const char *points_s = hlc_req_query(r, "points");
+    int64_t points = SPARK_DEFAULT_POINTS;
+    if (points_s && hlc_parse_i64(points_s, 2, SPARK_MAX_POINTS, &points) != 0)
+        return hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                               "points must be a whole number from 2 to 120", "points");
+    int64_t bucket = (SPARK_SPAN + points - 1) / points;
+    int64_t now = hlc_now();
+    int64_t first = (now - SPARK_SPAN) / bucket + 1, last = now / bucket;
+    json_t *m = NULL;
+    int rc = hlc_store_metrics_sparklines(r->hub->store, first * bucket, (last + 1) * bucket,
+                                          bucket, &m);
+    if (rc)
+        return hlc_reply_err(r, rc, "reading sparklines");
+    return hlc_reply_json(r, 200,
+                          json_pack("{s:s, s:I, s:I, s:I, s:o}", "range", "1h", "bucket_seconds",
+                                    (json_int_t)bucket, "from", (json_int_t)(first * bucket),
+                                    "points", (json_int_t)(last - first + 1), "servers", m));
 }
 
 int

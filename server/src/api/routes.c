@@ -21,6 +21,7 @@ const struct hlc_route hlc_routes[] = {
 
     /* collect: metrics history, latest, summary; live containers */
     {"GET", "/api/v1/metrics/summary", hlc_api_metrics_summary, 0},
+    {"GET", "/api/v1/metrics/sparklines", hlc_api_metrics_sparklines, 0}, /* dashboard table */
     {"GET", "/api/v1/metrics/{}", hlc_api_metrics_history, 0},
     {"GET", "/api/v1/metrics/{}/latest", hlc_api_metrics_latest, 0},
     {"GET", "/api/v1/servers/{}/containers", hlc_api_container_states, 0},

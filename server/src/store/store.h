@@ -161,6 +161,11 @@ int hlc_store_metrics_history(struct hlc_store *s, const char *id, int64_t from,
                               int64_t bucket, bool rollups, json_t **out);
 /* Fleet counts and averages for /metrics/summary (new object). */
 int hlc_store_metrics_summary(struct hlc_store *s, json_t **out);
+/* Every machine's CPU and memory % averaged per `bucket` seconds over [from, to):
+ * {"<id>": {"i": [bucket index from from/bucket], "cpu": [...], "mem": [...]}},
+ * machines without samples left out. */
+int hlc_store_metrics_sparklines(struct hlc_store *s, int64_t from, int64_t to, int64_t bucket,
+                                 json_t **out);
 /* Deletes at most `batch` samples older than samples_before and at most
  * `batch` hourly rollups older than hourly_before, in one short transaction.
  * *deleted = rows removed (0 when nothing is left to prune). */

@@ -662,6 +662,63 @@ out:
     return rc;
 }
 
+/* ---- fleet sparklines ----------------------------------------------------- */
+
+/* Every machine's CPU and memory per bucket over [from, to): the join drives the
+ * metrics primary key once per machine (a range probe each, never a scan of the
+ * whole table), rows come out grouped by machine then bucket. */
+static const char sql_sparklines[] =
+    "SELECT s.server_id, m.timestamp / ?3 AS b, round(avg(m.cpu_percent), 1),"
+    " round(avg(m.memory_percent), 1)"
+    " FROM servers s JOIN metrics m ON m.server_id = s.server_id"
+    " AND m.timestamp >= ?1 AND m.timestamp < ?2"
+    " GROUP BY s.server_id, b ORDER BY s.server_id, b";
+
+int
+hlc_store_metrics_sparklines(struct hlc_store *s, int64_t from, int64_t to, int64_t bucket,
+                             json_t **out)
+{
+    if (bucket <= 0 || to <= from)
+        return HLC_EINVAL;
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql_sparklines);
+    int rc = 0, step;
+    json_t *all = NULL;
+    if (!st) {
+        rc = HLC_EDB;
+        goto out;
+    }
+    all = json_object();
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int64(st, 3, bucket);
+    int64_t first = from / bucket;
+    json_t *cur = NULL;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        /* rows are grouped by machine: a new id starts its arrays */
+        if (!cur || !json_object_get(all, id)) {
+            cur = json_pack("{s:[], s:[], s:[]}", "i", "cpu", "mem");
+            json_object_set_new(all, id, cur);
+        }
+        json_array_append_new(json_object_get(cur, "i"),
+                              json_integer(sqlite3_column_int64(st, 1) - first));
+        json_array_append_new(json_object_get(cur, "cpu"), col_real(st, 2));
+        json_array_append_new(json_object_get(cur, "mem"), col_real(st, 3));
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        rc = store_fail(c, "read sparklines");
+        goto out;
+    }
+    *out = all;
+    all = NULL;
+out:
+    json_decref(all);
+    store_release(s, c);
+    return rc;
+}
+
 /* ---- pruning ------------------------------------------------------------ */
 
 /* One machine at a time (found by an index probe per machine, never a table
