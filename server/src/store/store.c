@@ -61,6 +61,13 @@ store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what)
 }
 
 int
+store_step_changed(struct store_conn *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = store_step_done(c, st, what);
+    return rc == 0 && sqlite3_changes(c->db) == 0 ? HLC_ENOTFOUND : rc;
+}
+
+int
 store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_col *cols,
                    int ncols, json_t **out, const char *what)
 {

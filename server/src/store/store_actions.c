@@ -509,11 +509,7 @@ hlc_store_script_delete(struct hlc_store *s, const char *server_id, const char *
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = store_fail(c, "script delete");
-    else if (sqlite3_changes(c->db) == 0)
-        rc = HLC_ENOTFOUND;
-    sqlite3_reset(st);
+    rc = store_step_changed(c, st, "script delete");
 out:
     store_release(s, c);
     return rc;

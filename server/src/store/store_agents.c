@@ -168,9 +168,7 @@ delete_one(struct hlc_store *s, const char *sql, const char *a, const char *b)
         sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
         if (b)
             sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-        rc = store_step_done(c, st, "revoke token");
-        if (rc == 0 && sqlite3_changes(c->db) == 0)
-            rc = HLC_ENOTFOUND;
+        rc = store_step_changed(c, st, "revoke token");
     }
     store_release(s, c);
     return rc;
@@ -240,12 +238,9 @@ hlc_store_enroll_redeem(struct hlc_store *s, const unsigned char hash[HLC_STORE_
     sqlite3_bind_blob(st, 1, hash, HLC_STORE_TOKEN_HASH, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_text(st, 3, sid, -1, SQLITE_STATIC);
-    if ((rc = store_step_done(c, st, "spend enrollment token")) != 0)
+    /* HLC_ENOTFOUND: spent by a racing request, revoked or expired */
+    if ((rc = store_step_changed(c, st, "spend enrollment token")) != 0)
         goto out;
-    if (sqlite3_changes(c->db) == 0) { /* spent by a racing request, revoked or expired */
-        rc = HLC_ENOTFOUND;
-        goto out;
-    }
     rc = store_machine_insert_in(c, machine);
     if (rc == HLC_EEXISTS) {
         bool has = any_row(c, sql_token_any, sid, &rc);
@@ -322,12 +317,9 @@ hlc_store_agent_token_rotate(struct hlc_store *s, const char *server_id, const c
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, old_id, -1, SQLITE_STATIC);
-    if ((rc = store_step_done(c, st, "rotate agent token")) != 0)
+    /* HLC_ENOTFOUND: no such token */
+    if ((rc = store_step_changed(c, st, "rotate agent token")) != 0)
         goto out;
-    if (sqlite3_changes(c->db) == 0) {
-        rc = HLC_ENOTFOUND;
-        goto out;
-    }
     if ((rc = token_insert(c, new_id, server_id, hash, hlc_now())) != 0)
         goto out;
     rc = store_commit(c);

@@ -119,11 +119,7 @@ hlc_store_check_update(struct hlc_store *s, int64_t id, json_t *def)
     if ((rc = bind_def(st, 2, def, &text)) != 0)
         goto out;
     sqlite3_bind_int64(st, 6, hlc_now());
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = store_fail(c, "update check");
-    else if (sqlite3_changes(c->db) == 0)
-        rc = HLC_ENOTFOUND;
-    sqlite3_reset(st);
+    rc = store_step_changed(c, st, "update check");
 out:
     store_release(s, c);
     free(text);
@@ -141,11 +137,7 @@ hlc_store_check_delete(struct hlc_store *s, int64_t id)
         goto out;
     }
     sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = store_fail(c, "delete check");
-    else if (sqlite3_changes(c->db) == 0)
-        rc = HLC_ENOTFOUND;
-    sqlite3_reset(st);
+    rc = store_step_changed(c, st, "delete check");
 out:
     store_release(s, c);
     return rc;

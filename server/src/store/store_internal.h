@@ -84,6 +84,8 @@ void store_rollback(struct store_conn *c);
 /* Steps a write statement to its end and resets it: 0, or HLC_EDB (logged
  * with `what`). */
 int store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what);
+/* As store_step_done, and HLC_ENOTFOUND when the statement changed no row. */
+int store_step_changed(struct store_conn *c, sqlite3_stmt *st, const char *what);
 /* Runs SQL with no results (may hold several statements). */
 int store_exec(struct store_conn *c, const char *sql);
 
