@@ -143,7 +143,10 @@ service(struct hlc_hub *hub, json_t *svc, int64_t now)
             bool current = false;
             size_t k;
             json_t *q;
-            json_array_foreach(places, k, q) current |= pl && !strcmp(json_string_value(q), pl);
+            json_array_foreach(places, k, q)
+            {
+                current |= pl && !strcmp(json_string_value(q), pl);
+            }
             if (!current)
                 continue;
             n++;

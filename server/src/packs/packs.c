@@ -491,7 +491,9 @@ hlc_packs_fleet(struct hlc_hub *hub, json_t **out)
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(packs, "packs"), i, v)
+    {
         json_array_append(names, json_object_get(v, "name"));
+    }
     json_decref(packs);
     json_t *servers = json_array();
     json_t *m;
@@ -502,9 +504,11 @@ hlc_packs_fleet(struct hlc_hub *hub, json_t **out)
         size_t k;
         json_t *name;
         json_array_foreach(names, k, name)
+        {
             json_object_set_new(cells, json_string_value(name),
                                 json_pack("{s:s, s:n, s:i, s:i}", "status", "never_checked",
                                           "checked_at", "fail", 0, "error", 0));
+        }
         size_t j;
         json_t *r;
         json_array_foreach(rows, j, r)
