@@ -368,7 +368,7 @@ hlc_packs_pack_json(const struct hlc_pack *p, const char *source)
             json_object_set_new(o, "sha256", json_string(it->sha256));
         if (it->mode >= 0) {
             char m[8];
-            snprintf(m, sizeof(m), "%04o", (unsigned)it->mode);
+            snprintf(m, sizeof(m), "%04o", (unsigned)it->mode & 07777u);
             json_object_set_new(o, "mode", json_string(m));
         }
         if (it->owner)
