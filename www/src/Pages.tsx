@@ -69,8 +69,9 @@ export function AlertsPage() {
                   onChange={(e) => setPicked(e.target.checked ? new Set(open.map((a) => a.alert_id)) : new Set())} /> Select all open on this page</label>
                 <button type="button" disabled={!open.some((a) => picked.has(a.alert_id))} onClick={ackPicked}>
                   Acknowledge selected ({open.filter((a) => picked.has(a.alert_id)).length})</button>
-                {bulkMsg && <span role="status">{bulkMsg}</span>}
               </p>)}
+            {/* outside the bulk bar: once every open alert is acknowledged the bar goes, the outcome stays */}
+            {bulkMsg && <p className="small"><span role="status">{bulkMsg}</span></p>}
             <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} onChanged={() => q.reload()}
               select={a.status === 'open' ? { checked: picked.has(a.alert_id), onChange: (on) => pick(a.alert_id, on) } : undefined} />)}</ul>
           </>)}
