@@ -15,6 +15,7 @@
 #include "config.h"
 #include "hlc/base.h"
 #include "store.h"
+#include "store_internal.h"
 #include "validate.h"
 
 struct fx {
@@ -319,6 +320,40 @@ test_machine_credential(void **state)
     assert_null(user);
 }
 
+/* The statement cache holds every distinct statement a connection has run:
+ * the hub's SQL set outgrew a fixed 96 once (checks and packs), and each
+ * statement past it failed with "statement cache full". */
+#define SQL10(p)                                                                               \
+    "SELECT " p "0", "SELECT " p "1", "SELECT " p "2", "SELECT " p "3", "SELECT " p "4",        \
+        "SELECT " p "5", "SELECT " p "6", "SELECT " p "7", "SELECT " p "8", "SELECT " p "9"
+#define SQL100(p)                                                                              \
+    SQL10(p "0"), SQL10(p "1"), SQL10(p "2"), SQL10(p "3"), SQL10(p "4"), SQL10(p "5"),        \
+        SQL10(p "6"), SQL10(p "7"), SQL10(p "8"), SQL10(p "9")
+static const char *const many_sql[] = {SQL100("1"), SQL100("2"), SQL100("3")};
+
+static void
+test_statement_cache_grows(void **state)
+{
+    struct fx *f = *state;
+    const size_t n = sizeof(many_sql) / sizeof(many_sql[0]);
+    sqlite3_stmt *first[sizeof(many_sql) / sizeof(many_sql[0])];
+    struct store_conn *c = store_acquire(f->s);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < n; i++) {
+            sqlite3_stmt *st = store_stmt(c, many_sql[i]);
+            assert_non_null(st);
+            assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+            /* "SELECT 1234" answers 1234: the statement is the one asked for */
+            assert_int_equal(sqlite3_column_int(st, 0), atoi(many_sql[i] + 7));
+            if (round == 0)
+                first[i] = st;
+            else
+                assert_ptr_equal(st, first[i]); /* prepared once, reused */
+        }
+    }
+    store_release(f->s, c);
+}
+
 int
 main(void)
 {
@@ -333,6 +368,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_machine_credential, setup, teardown),
         cmocka_unit_test(test_patterns),
+        cmocka_unit_test_setup_teardown(test_statement_cache_grows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

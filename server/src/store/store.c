@@ -39,7 +39,11 @@ conn_close(struct store_conn *c)
 {
     for (int i = 0; i < c->nstmt; i++)
         sqlite3_finalize(c->stmt[i]);
-    c->nstmt = 0;
+    free(c->stmt);
+    free(c->sql_key);
+    c->stmt = NULL;
+    c->sql_key = NULL;
+    c->nstmt = c->cap = 0;
     if (c->db)
         sqlite3_close(c->db);
     c->db = NULL;
@@ -125,22 +129,24 @@ store_stmt(struct store_conn *c, const char *sql)
             return c->stmt[i];
         }
     }
+    if (c->nstmt >= STORE_STMT_CACHE_MAX) {
+        hlc_log(HLC_LOG_ERROR, "store: more than %d distinct statements: SQL built at run time?",
+                STORE_STMT_CACHE_MAX);
+        return NULL;
+    }
     sqlite3_stmt *st = NULL;
-    unsigned flags = c->nstmt < STORE_STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0;
-    if (sqlite3_prepare_v3(c->db, sql, -1, flags, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         store_fail(c, "prepare");
         return NULL;
     }
-    if (c->nstmt < STORE_STMT_CACHE) {
-        c->sql_key[c->nstmt] = sql;
-        c->stmt[c->nstmt++] = st;
-        return st;
+    if (c->nstmt == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->sql_key = hlc_xrealloc(c->sql_key, (size_t)c->cap * sizeof(*c->sql_key));
+        c->stmt = hlc_xrealloc(c->stmt, (size_t)c->cap * sizeof(*c->stmt));
     }
-    /* Cache full: this cannot happen with the fixed SQL set, but if it did
-     * the statement would leak, so refuse loudly instead. */
-    sqlite3_finalize(st);
-    hlc_log(HLC_LOG_ERROR, "store: statement cache full");
-    return NULL;
+    c->sql_key[c->nstmt] = sql;
+    c->stmt[c->nstmt++] = st;
+    return st;
 }
 
 /* ---- WAL checkpoints off the request path ---------------------------------- */

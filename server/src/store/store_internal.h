@@ -11,7 +11,10 @@
 
 #include "store.h"
 
-#define STORE_STMT_CACHE 96
+/* Statements are cached per connection, keyed by their static SQL string;
+ * the set is fixed at build time (~100 today) and the cache grows to hold it.
+ * Past this many something builds SQL at run time: refuse loudly. */
+#define STORE_STMT_CACHE_MAX 1024
 #define STORE_CFG_MEMO 16
 
 /* A config row as last read, valid until the next config write. */
@@ -23,9 +26,9 @@ struct store_cfg_memo {
 
 struct store_conn {
     sqlite3 *db;                             /* one SQLite connection */
-    const char *sql_key[STORE_STMT_CACHE];   /* cache keys: static SQL strings */
-    sqlite3_stmt *stmt[STORE_STMT_CACHE];    /* prepared once, reset per use */
-    int nstmt;                               /* entries used */
+    const char **sql_key;                    /* cache keys: static SQL strings */
+    sqlite3_stmt **stmt;                     /* prepared once, reset per use */
+    int nstmt, cap;                          /* entries used, allocated */
     struct store_conn *next_free;            /* free-list link */
     sqlite3_int64 changes_at_acquire;        /* total_changes when handed out */
 };
