@@ -28,6 +28,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hlc import SOURCE_DIR, Hub  # noqa: E402
 from test_prometheus import heartbeat, iso  # noqa: E402
 import tailscale_standin as ts  # noqa: E402
+import packtargets  # noqa: E402
+import sshd  # noqa: E402
 
 DOC_PATH = os.path.join(SOURCE_DIR, "server", "openapi.json")
 ROUTES_C = os.path.join(SOURCE_DIR, "server", "src", "api", "routes.c")
@@ -100,12 +102,31 @@ class ResponsesTest(unittest.TestCase):
         # The Tailscale API stand-in (no real tailnet can run here, TESTING.md);
         # a socket path that does not exist, so the LocalAPI is never asked.
         cls.tmp = tempfile.mkdtemp(prefix="hlc-oa-")
+        os.chmod(cls.tmp, 0o755)  # the machine's user reads the pack's file here
         cls.ts = ts.TailscaleAPI(api_key=TS_KEY).__enter__()
         cls.hub = Hub(env={"HOMELABCMD_TAILSCALE_API_URL": cls.ts.url,
-                           "HOMELABCMD_TAILSCALE_SOCKET": os.path.join(cls.tmp, "none.sock")}).start()
+                           "HOMELABCMD_TAILSCALE_SOCKET": os.path.join(cls.tmp, "none.sock")})
+        # A pack of the operator's, one refused, and a real sshd machine to check
+        packs = os.path.join(cls.hub.data_dir, "packs")
+        os.makedirs(packs)
+        cls.conf = os.path.join(cls.tmp, "app.conf")
+        with open(os.path.join(packs, "oa.yaml"), "w") as f:
+            f.write(f'name: oa\nextends: [base]\nfiles:\n  - {{path: {cls.conf}, content: "a=1\\n"}}\n'
+                    "services:\n  running: [ssh]\n")
+        with open(os.path.join(packs, "broken.yaml"), "w") as f:
+            f.write("name: [x\n")
+        with open(cls.conf, "w") as f:
+            f.write("a=2\n")
+        cls.hub.start()
+        pub = cls.hub.get("/api/v1/ssh/public-key").json["public_key"]
+        cls.fleet = sshd.Fleet(1, pub, base=os.path.join(cls.tmp, "fleet"), first_ip=150).start()
+        cls.machine = cls.fleet.machines[0]
+        packtargets.install(cls.machine)
+        cls.machine.set_unit("ssh", "active")
 
     @classmethod
     def tearDownClass(cls):
+        cls.fleet.stop()
         cls.hub.stop()
         cls.hub.cleanup()
         cls.ts.__exit__(None, None, None)
@@ -222,6 +243,9 @@ class ResponsesTest(unittest.TestCase):
         c("PUT", "/api/v1/servers/oa-ws/layout", {"widgets": []}, status=200)
         c("GET", "/api/v1/servers/oa-ws/layout", status=200)
         c("GET", "/api/v1/metrics/summary", status=200)
+        spark = c("GET", "/api/v1/metrics/sparklines?points=12", status=200).json
+        self.assertIn("oa-ws", spark["servers"])
+        c("GET", "/api/v1/metrics/sparklines?points=1", status=422)
         c("GET", "/api/v1/metrics/oa-ws?range=24h&points=10", status=200)
         c("GET", "/api/v1/metrics/oa-ws?range=2h", status=422)
         c("GET", "/api/v1/metrics/oa-ws/latest", status=200)
@@ -270,6 +294,56 @@ class ResponsesTest(unittest.TestCase):
         r = c("GET", "/api/openapi.json", key=None, status=200)
         self.assertEqual(r.json, self.doc)
         c("GET", "/api/docs", key=None, status=200)
+        # config packs and compliance, against a real sshd machine
+        self.assertEqual(c("GET", "/api/v1/packs", status=200).json["errors"][0]["file"], "broken.yaml")
+        c("POST", "/api/v1/packs/reload", status=200)
+        c("GET", "/api/v1/packs/oa", status=200)
+        c("GET", "/api/v1/packs/nosuch", status=404)
+        m = self.machine
+        c("POST", "/api/v1/servers", {"server_id": "oa-box", "hostname": m.host, "ssh_port": m.port,
+                                      "ssh_user": sshd.USER}, status=201)
+        res = c("POST", "/api/v1/servers/oa-box/compliance/check", {"pack": "oa"}, status=200).json
+        self.assertFalse(res["compliant"])
+        c("POST", "/api/v1/servers/oa-box/compliance/check", {"pack": "nosuch"}, status=422)
+        c("POST", "/api/v1/servers/oa-srv/compliance/check", {"pack": "oa"})  # port 1: the error form
+        self.assertEqual(len(c("GET", "/api/v1/servers/oa-box/compliance", status=200).json["history"]), 1)
+        c("GET", "/api/v1/servers/none/compliance", status=404)
+        c("GET", "/api/v1/compliance", status=200)
+        # service checks, from the hub (to the hub itself) and from the machine
+        chk = c("POST", "/api/v1/checks", {"name": "oa-web", "type": "http",
+                                           "url": self.hub.url + "/api/v1/system/health",
+                                           "keyword": "status", "run_from": ["hub", "oa-box"]},
+                status=201).json
+        c("POST", "/api/v1/checks", {"name": "oa-dns", "type": "dns", "query": "x.lan",
+                                     "resolver": "127.0.0.1", "expect": "127.0.0.9"}, status=201)
+        c("POST", "/api/v1/checks", {"name": "bad", "type": "smtp"}, status=422)
+        c("GET", "/api/v1/checks", status=200)
+        c("GET", f"/api/v1/checks/{chk['id']}", status=200)
+        c("GET", "/api/v1/checks/999999", status=404)
+        c("PUT", f"/api/v1/checks/{chk['id']}", {"interval_seconds": 120}, status=200)
+        c("PUT", f"/api/v1/checks/{chk['id']}", {"port": "80"}, status=422)
+        ran = c("POST", f"/api/v1/checks/{chk['id']}/run", status=200).json["results"]
+        self.assertEqual(sorted(x["place"] for x in ran), ["hub", "oa-box"])
+        c("GET", f"/api/v1/checks/{chk['id']}/results?limit=10", status=200)
+        c("GET", f"/api/v1/checks/{chk['id']}/results?limit=0", status=422)
+        c("GET", "/api/v1/status-page", status=200)
+        page = c("POST", "/api/v1/status-page/token", status=201).json
+        c("PUT", "/api/v1/status-page", {"enabled": True, "title": "Home",
+                                         "services": [{"check_id": chk["id"], "label": "Web"}]},
+          status=200)
+        c("PUT", "/api/v1/status-page", {"enabled": "yes"}, status=422)
+        c("GET", page["path"], key=None, status=200)
+        self.assertEqual(c("GET", page["path"] + "/data", key=None, status=200).json["services"][0]["state"],
+                         "up")
+        c("GET", "/status", key=None, status=404)
+        c("GET", "/status/data", key=None, status=404)
+        c("PUT", "/api/v1/status-page", {"public_on_lan": True}, status=200)
+        c("GET", "/status", key=None, status=200)
+        c("GET", "/status/data", key=None, status=200)
+        c("DELETE", "/api/v1/status-page/token", status=204)
+        c("GET", page["path"] + "/data", key=None, status=404)
+        c("DELETE", f"/api/v1/checks/{chk['id']}", status=204)
+        c("DELETE", f"/api/v1/checks/{chk['id']}", status=404)
         c("DELETE", "/api/v1/servers/oa-srv", status=204)
         # every documented operation was exercised but the stream and the binary
         untested = doc_routes(self.doc) - {(m, re.sub(r"\{[^}/]+\}", "{}", p)) for m, p in self.checked}
