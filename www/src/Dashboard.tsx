@@ -91,7 +91,7 @@ export function RecentAlerts({ limit = 5, servers }: { limit?: number; servers?:
       <h2>Recent alerts {total > 0 && <span className="muted">({total} active)</span>}</h2>
       <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {alerts.length === 0 ? <p className="muted">No active alerts.</p> : (
-          <ul className="list">{alerts.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} verbs={['acknowledge']} onChanged={() => q.reload()} />)}</ul>)}
+          <ul className="list">{alerts.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} verbs={['acknowledge']} snooze={false} onChanged={() => q.reload()} />)}</ul>)}
         {total > alerts.length && <p className="small"><a href="#/alerts">All {total} active alerts →</a></p>}
       </State>
     </section>

@@ -13,6 +13,7 @@ import Chart from './Chart';
 import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
 import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
+import { MachineThresholdsForm } from './alertrules';
 
 /** The grid's own width, measured when its box appears (before paint) and on every resize. */
 function useWidth(): [(el: HTMLDivElement | null) => void, number] {
@@ -123,7 +124,9 @@ function MachineAlerts({ id }: { id: string }) {
 export default function MachineDetail({ id }: { id: string }) {
   const mq = usePoll<any>(`/servers/${encodeURIComponent(id)}`, 5000, id);
   const thq = usePoll<any>('/config/thresholds', 60000);
-  const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
+  // the machine's effective thresholds (its overrides over the global ones); global on an older hub
+  const own = usePoll<any>(`/servers/${encodeURIComponent(id)}/thresholds`, 60000, id);
+  const th = useMemo(() => normaliseThresholds(own.data ?? thq.data), [own.data, thq.data]);
   const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
   const [layoutNote, setLayoutNote] = useState<string | null>(null);
   const [layoutSaved, setLayoutSaved] = useState(true);
@@ -226,6 +229,8 @@ export default function MachineDetail({ id }: { id: string }) {
       {hk && <p role="status">{hk}</p>}
       <details className="panel run-panel"><summary>Run an action on this machine</summary>
         <RunAction id={id} services={(m.expected_services ?? []).map((s: any) => s.name)} /></details>
+      <details className="panel run-panel"><summary>Alert thresholds for this machine</summary>
+        <MachineThresholdsForm id={id} onSaved={() => own.reload()} /></details>
       {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (
