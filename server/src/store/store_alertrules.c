@@ -42,26 +42,11 @@ static const char sql_mute_audit[] =
     " status) VALUES (?1, coalesce(?2,'*'), ?3, coalesce(?4,'*'), 'api_key', ?5, ?6,"
     " 'completed')";
 
-/* 1 when the machine exists, 0 when not, HLC_EDB. */
-static int
-machine_exists(struct store_conn *c, const char *id)
-{
-    sqlite3_stmt *st = store_stmt(c, sql_machine_exists);
-    if (!st)
-        return HLC_EDB;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step == SQLITE_ROW)
-        return 1;
-    return step == SQLITE_DONE ? 0 : store_fail(c, "machine exists");
-}
-
 int
 hlc_store_thresholds_override_get(struct hlc_store *s, const char *server_id, json_t **out)
 {
     struct store_conn *c = store_acquire(s);
-    int rc = machine_exists(c, server_id);
+    int rc = store_exists(c, sql_machine_exists, server_id);
     sqlite3_stmt *st = NULL;
     if (rc <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
@@ -99,7 +84,7 @@ hlc_store_thresholds_override_set(struct hlc_store *s, const char *server_id, js
     int rc = store_begin(c);
     if (rc)
         goto out;
-    rc = machine_exists(c, server_id);
+    rc = store_exists(c, sql_machine_exists, server_id);
     if (rc <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
         store_rollback(c);
@@ -199,7 +184,7 @@ hlc_store_mute_add(struct hlc_store *s, const struct hlc_alert_mute *m, const ch
     int rc = store_begin(c);
     if (rc)
         goto out;
-    if (m->server_id && (rc = machine_exists(c, m->server_id)) <= 0) {
+    if (m->server_id && (rc = store_exists(c, sql_machine_exists, m->server_id)) <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
         goto fail;
     }
