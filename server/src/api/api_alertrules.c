@@ -4,16 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "api.h"
 #include "config.h"
 #include "hlc/base.h"
 #include "hub.h"
 #include "store.h"
 #include "validate.h"
-
-#define MUTE_MAX_MINUTES (366 * 24 * 60) /* a snooze longer than a year is a mute */
-#define MUTE_REASON_MAX 200
-#define ALERT_TYPE_MAX 32
 
 static int
 no_machine(struct hlc_req *r)
@@ -64,13 +61,6 @@ hlc_api_server_thresholds_put(struct hlc_req *r)
 
 /* ---- mute rules ------------------------------------------------------------ */
 
-static bool
-valid_alert_type(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n <= ALERT_TYPE_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
-}
-
 int
 hlc_api_alert_mutes_list(struct hlc_req *r)
 {
@@ -79,43 +69,6 @@ hlc_api_alert_mutes_list(struct hlc_req *r)
     if (rc)
         return hlc_reply_err(r, rc, "listing mute rules");
     return hlc_reply_json(r, 200, json_pack("{s:o}", "mutes", arr));
-}
-
-/* Reads and checks a POST body into *m (strings borrowed from b). */
-static bool
-parse_mute(json_t *b, int64_t now, struct hlc_alert_mute *m, struct hlc_verr *e)
-{
-    static const char *const keys[] = {"server_id", "alert_type", "until", "duration_minutes",
-                                       "reason", NULL};
-    if (!hlc_v_known_keys(b, keys, e) ||
-        !hlc_v_string(b, "server_id", false, true, 63, hlc_valid_slug, "a machine id", e) ||
-        !hlc_v_string(b, "alert_type", false, true, ALERT_TYPE_MAX, valid_alert_type,
-                      "an alert type (a-z and _)", e) ||
-        !hlc_v_string(b, "until", false, true, 40, NULL, NULL, e) ||
-        !hlc_v_int(b, "duration_minutes", false, true, 1, MUTE_MAX_MINUTES, e) ||
-        !hlc_v_string(b, "reason", false, true, MUTE_REASON_MAX, hlc_valid_printable,
-                      "printable text", e))
-        return false;
-    memset(m, 0, sizeof(*m));
-    m->server_id = json_string_value(json_object_get(b, "server_id"));
-    m->alert_type = json_string_value(json_object_get(b, "alert_type"));
-    m->reason = json_string_value(json_object_get(b, "reason"));
-    const char *until = json_string_value(json_object_get(b, "until"));
-    json_t *dur = json_object_get(b, "duration_minutes");
-    if (until && json_is_integer(dur))
-        return hlc_v_fail(e, "until", "give either until or duration_minutes, not both");
-    if (json_is_integer(dur))
-        m->until = now + json_integer_value(dur) * 60;
-    if (until) {
-        if (hlc_time_parse(until, &m->until) != 0)
-            return hlc_v_fail(e, "until", "until must be a time like 2026-01-31T18:00:00Z");
-        if (m->until <= now)
-            return hlc_v_fail(e, "until", "until must be in the future");
-        if (m->until > now + MUTE_MAX_MINUTES * 60LL)
-            return hlc_v_fail(e, "until", "until must be within a year (leave it out to mute "
-                                          "until the rule is removed)");
-    }
-    return true;
 }
 
 int
@@ -128,7 +81,7 @@ hlc_api_alert_mutes_create(struct hlc_req *r)
     int64_t now = hlc_now();
     struct hlc_alert_mute m;
     struct hlc_verr e;
-    if (!parse_mute(body, now, &m, &e)) {
+    if (!hlc_alerts_mute_parse(body, now, &m, &e)) {
         json_decref(body);
         return hlc_reply_verr(r, &e);
     }

@@ -334,31 +334,46 @@ check_effective(json_t *eff, json_t *ov, const char *field_prefix, const char *w
     return true;
 }
 
-json_t *
-hlc_config_thresholds_effective(struct hlc_store *s, json_t *overrides)
+/* The effective values and their sources from the global thresholds and a
+ * machine's overrides (both read only; new object). */
+static json_t *
+effective_of(json_t *global, json_t *overrides)
 {
-    json_t *global = merged(s, find_section("thresholds"));
     json_t *eff = json_object(), *src = json_object();
     for (const char *const *k = override_keys; *k; k++) {
         json_t *o = json_object_get(overrides, *k);
         json_object_set(eff, *k, o ? o : json_object_get(global, *k));
         json_object_set_new(src, *k, json_string(o ? "server" : "global"));
     }
-    json_decref(global);
     return json_pack("{s:o, s:o}", "thresholds", eff, "source", src);
 }
 
-bool
-hlc_config_thresholds_override(struct hlc_store *s, const char *server_id, json_t *patch,
-                               struct hlc_verr *e, int *rc)
+json_t *
+hlc_config_thresholds_effective(struct hlc_store *s, json_t *overrides)
 {
-    *rc = 0;
+    json_t *global = merged(s, find_section("thresholds"));
+    json_t *o = effective_of(global, overrides);
+    json_decref(global);
+    return o;
+}
+
+bool
+hlc_config_thresholds_merge(json_t *global, json_t *current, json_t *patch, json_t **next,
+                            struct hlc_verr *e)
+{
+    *next = NULL;
     const struct section *sec = find_section("thresholds");
     if (!json_is_object(patch))
         return hlc_v_fail(e, "body", "the body must be a JSON object");
-    json_t *ov = NULL;
-    if ((*rc = hlc_store_thresholds_override_get(s, server_id, &ov)) != 0)
-        return true;
+    /* Only known keys with valid values are carried over: a row written by
+     * another version (or by hand) never leaks into what is saved next. */
+    json_t *ov = json_object();
+    for (const char *const *k = override_keys; *k; k++) {
+        json_t *c = json_object_get(current, *k);
+        struct hlc_verr ignored;
+        if (c && !json_is_null(c) && check_field(find_spec(sec, *k), current, "", &ignored))
+            json_object_set(ov, *k, c);
+    }
     const char *key;
     json_t *v;
     bool ok = true;
@@ -383,17 +398,34 @@ hlc_config_thresholds_override(struct hlc_store *s, const char *server_id, json_
         }
         json_object_set(ov, key, v);
     }
-    json_t *eff = NULL;
     if (ok) {
-        eff = hlc_config_thresholds_effective(s, ov);
+        json_t *eff = effective_of(global, ov);
         ok = check_effective(json_object_get(eff, "thresholds"), ov, "", NULL, e);
+        json_decref(eff);
     }
+    if (ok)
+        *next = ov;
+    else
+        json_decref(ov);
+    return ok;
+}
+
+bool
+hlc_config_thresholds_override(struct hlc_store *s, const char *server_id, json_t *patch,
+                               struct hlc_verr *e, int *rc)
+{
+    json_t *cur = NULL, *next = NULL;
+    if ((*rc = hlc_store_thresholds_override_get(s, server_id, &cur)) != 0)
+        return true;
+    json_t *global = merged(s, find_section("thresholds"));
+    bool ok = hlc_config_thresholds_merge(global, cur, patch, &next, e);
     if (ok) {
-        *rc = hlc_store_thresholds_override_set(s, server_id, ov, hlc_now());
+        *rc = hlc_store_thresholds_override_set(s, server_id, next, hlc_now());
         atomic_fetch_add(&version, 1);
     }
-    json_decref(eff);
-    json_decref(ov);
+    json_decref(next);
+    json_decref(global);
+    json_decref(cur);
     return ok;
 }
 

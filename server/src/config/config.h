@@ -28,6 +28,12 @@ bool hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, i
  * with overrides `overrides` ({key: number}, may be NULL):
  * {"thresholds": {key: value}, "source": {key: "global"|"server"}} (new). */
 json_t *hlc_config_thresholds_effective(struct hlc_store *s, json_t *overrides);
+/* The pure step of the one below: `patch` applied to the overrides
+ * `current` (may be NULL) given the global thresholds `global` (all read
+ * only). true with *next = the new overrides (new object), or false with
+ * *e filled and *next NULL. No store, no locks: the fuzzer's entry point. */
+bool hlc_config_thresholds_merge(json_t *global, json_t *current, json_t *patch, json_t **next,
+                                 struct hlc_verr *e);
 /* Applies a partial patch {key: number|null} (null removes that override)
  * to server_id's overrides: each value checked as the global one is, and
  * the effective values keep each warning below its critical. false with *e
