@@ -8,7 +8,8 @@ validation (422 in the TRD form, nothing half-written), and a global change
 that would break a machine's override is refused.
 
 Mute rules: a muted machine's alert is recorded (marked muted) but sends no
-message, neither raised nor resolved, while another machine's does; after
+message, neither raised nor resolved, while another machine's does; a muted
+critical service down still queues its restart; after
 the rule is removed, or after it expires by itself, messages flow again;
 creating and removing rules leave audit rows; bad bodies get 422."""
 import os
@@ -221,6 +222,35 @@ class MuteTest(RulesBase):
         self.assertTrue(wait_for(lambda: self.messages("snz1", "Disk almost full")))
         self.assertFalse(self.active("snz1")[0]["muted"])
         self.send("snz1", 30, t=now - 5)
+
+    def test_muted_critical_service_still_queues_its_restart(self):
+        """Muting is about noise: the fix an alert asks for is still queued."""
+        now = int(time.time())
+        svc = lambda state: [{"name": "plex.service", "active_state": state,  # noqa: E731
+                              "sub_state": "running" if state == "active" else "dead",
+                              "pid": 0, "memory_bytes": 0, "cpu_usage_ns": 0}]
+        hb = heartbeat("svc1", t=now - 30, services=svc("active"))
+        hb["updates_available"] = hb["security_updates"] = 0
+        self.assertEqual(self.hub.post("/api/v1/agents/heartbeat", hb).status, 200)
+        r = self.hub.put("/api/v1/servers/svc1/services",
+                         {"services": [{"name": "plex.service", "critical": True}]})
+        self.assertEqual(r.status, 200, r)
+        rule = self.mute({"server_id": "svc1", "alert_type": "service_down"})
+        hb = heartbeat("svc1", t=now - 20, services=svc("inactive"))
+        hb["updates_available"] = hb["security_updates"] = 0
+        self.assertEqual(self.hub.post("/api/v1/agents/heartbeat", hb).status, 200)
+        al = self.active("svc1")
+        self.assertEqual([(a["type"], a["severity"], a["muted"]) for a in al],
+                         [("service_down", "high", True)])
+        rem = al[0]["auto_remediation"]
+        self.assertTrue(rem["available"], al[0])
+        act = self.hub.get(f"/api/v1/actions/{rem['action_id']}").json
+        self.assertEqual((act["action_type"], act["target"], act["status"]),
+                         ("restart_service", "plex.service", "pending"))
+        time.sleep(0.5)
+        self.assertEqual(self.messages("svc1", ""), [])
+        self.hub.post(f"/api/v1/actions/{rem['action_id']}/reject")
+        self.assertEqual(self.hub.delete(f"/api/v1/alert-mutes/{rule['id']}").status, 204)
 
     def test_all_machines_rule_and_validation(self):
         now = int(time.time())
