@@ -1,5 +1,5 @@
 // alertrules.test.mjs - snooze/mute from an alert, the muted list, a machine's own
-// thresholds and the grouped "updates" row, in Debian's Chromium against the real
+// thresholds and the grouped "updates" row (alerts page, machine page, dashboard), in Debian's Chromium against the real
 // hub fed by agent heartbeats (its alert engine raises every alert seen here).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +40,10 @@ after(async () => {
 
 test('alerts page: updates grouped per machine; snooze an alert, see it muted, remove the rule', async () => {
   const page = await openPage(browser, hub);
+  await page.goto(hub.url + '/');
+  const recent = page.getByRole('region', { name: 'Recent alerts' });
+  await recent.locator('[data-updates-of="nas"]').waitFor();
+  assert.equal(await recent.locator('li').count(), 2, 'the disk alert and one updates row');
   await page.goto(hub.url + '/#/alerts');
   // the two update alerts are one row with one set of buttons
   const group = page.locator('[data-updates-of="nas"]');
@@ -81,6 +85,9 @@ test('alerts page: updates grouped per machine; snooze an alert, see it muted, r
 test('machine page: own thresholds with the global beside them, errors next to the field', async () => {
   const page = await openPage(browser, hub);
   await page.goto(hub.url + '/#/machine/nas');
+  // its alerts panel groups the two update alerts too
+  await page.locator('[data-widget="alerts"] [data-updates-of="nas"]').waitFor();
+  assert.equal(await page.locator('[data-widget="alerts"] [data-updates-of="nas"]').count(), 1);
   await page.locator('summary', { hasText: 'Alert thresholds for this machine' }).click();
   const form = page.getByRole('form', { name: 'Thresholds for this machine' });
   await form.waitFor();

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import GridLayout, { type Layout } from 'react-grid-layout';
 import 'react-grid-layout/css/styles.css';
 import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from './api';
-import { AlertRow } from './alerts';
+import { AlertRow, groupUpdates, UpdatesRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, bps, bytes, clock, machineName, money, normaliseThresholds, STATUS_LABEL, statusWord, unreachable, uptime } from './format';
 import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
@@ -116,7 +116,9 @@ function MachineAlerts({ id }: { id: string }) {
   return (
     <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No active alerts. <a href={`#/alerts`}>History</a></p> : (
-        <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} showMachine={false} onChanged={() => q.reload()} />)}</ul>)}
+        <ul className="list">{groupUpdates(list).map((it) => (it.kind === 'one'
+          ? <AlertRow key={it.a.alert_id} a={it.a} showMachine={false} onChanged={() => q.reload()} />
+          : <UpdatesRow key={it.server_id} alerts={it.alerts} name={it.server_id} onChanged={() => q.reload()} />))}</ul>)}
     </State>
   );
 }

@@ -111,9 +111,10 @@ export function groupUpdates(list: Alert[]): AlertItem[] {
 }
 
 /** One machine's update alerts as one row, with one set of buttons for all of them. */
-export function UpdatesRow({ alerts, name, onChanged, select }: {
+export function UpdatesRow({ alerts, name, onChanged, select, verbs: offered = ['acknowledge', 'resolve'] }: {
   alerts: Alert[]; name: string; onChanged: () => void;
   select?: { checked: boolean; onChange: (on: boolean) => void };
+  verbs?: ('acknowledge' | 'resolve')[];
 }) {
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<string | null>(null);
@@ -125,7 +126,7 @@ export function UpdatesRow({ alerts, name, onChanged, select }: {
     if (failed.length) setMsg(failed[0]);
     onChanged();
   };
-  const verbs = (['acknowledge', 'resolve'] as const).filter((v) => alerts.some((a) => alertVerbs(a.status).includes(v)));
+  const verbs = offered.filter((v) => alerts.some((a) => alertVerbs(a.status).includes(v)));
   const worst = alerts.find((a) => a.type === 'security_updates') ?? alerts[0];
   return (
     <li className={`alert sev-${worst.severity}`} data-updates-of={alerts[0].server_id} data-alert-ids={alerts.map((a) => a.alert_id).join(' ')}>
