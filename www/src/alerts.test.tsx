@@ -280,7 +280,8 @@ describe('alert rules', () => {
   });
 
   it('builds snooze bodies and threshold patches as the hub expects', async () => {
-    const { muteBody, overridePatch, overrideProblem, effectiveAfter } = await import('./alertrules');
+    const { muteBody } = await import('./snooze');
+    const { overridePatch, overrideProblem, effectiveAfter } = await import('./alertrules');
     expect(muteBody({ server_id: 'nas', type: 'disk_warning', title: 'Disk usage high' }, 60))
       .toEqual({ server_id: 'nas', alert_type: 'disk_warning', duration_minutes: 60, reason: 'snoozed from the dashboard: Disk usage high' });
     expect(muteBody({ server_id: 'nas', type: 'disk_warning', title: 't' }, null)).not.toHaveProperty('duration_minutes');

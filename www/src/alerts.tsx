@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { api, ApiError, type Alert } from './api';
 import { ago } from './format';
-import { SnoozeControls } from './alertrules';
+import { SnoozeControls } from './snooze';
 
 const TYPE_LABEL: Record<string, string> = {
   disk_warning: 'disk', disk_critical: 'disk', memory_warning: 'memory', memory_critical: 'memory',
