@@ -18,9 +18,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, assert_error  # noqa: E402
-from test_agent import heartbeat, GIB  # noqa: E402
-from test_alerts import Receiver, wait_for, check_clean  # noqa: E402
+from hlc import assert_error  # noqa: E402
+from test_agent import heartbeat  # noqa: E402
+from test_alerts import SlackHubBase, wait_for  # noqa: E402
 
 # every override key at its global default
 DEFAULTS = {"disk_warning_percent": 80, "disk_critical_percent": 90,
@@ -29,29 +29,8 @@ DEFAULTS = {"disk_warning_percent": 80, "disk_critical_percent": 90,
             "cpu_sustained_samples": 3}
 
 
-class RulesBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.recv = Receiver()
-        cls.hub = Hub(env={"SLACK_WEBHOOK_URL": cls.recv.url("/slack")}).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        check_clean(cls.hub)
-        cls.recv.close()
-
-    def setUp(self):
-        self.recv.clear()
-
-    def send(self, sid, used_gib, t=None):
-        """A heartbeat whose only condition is the disk: used_gib of 95 GiB."""
-        hb = heartbeat(sid, t=t if t is not None else int(time.time()) - 1)
-        hb["updates_available"] = hb["security_updates"] = 0
-        fs = hb["filesystems"][0]
-        fs["used_bytes"] = used_gib * GIB
-        fs["avail_bytes"] = (95 - used_gib) * GIB
-        r = self.hub.post("/api/v1/agents/heartbeat", hb)
-        self.assertEqual(r.status, 200, r)
+class RulesBase(SlackHubBase):
+    """The Slack hub of test_alerts.py, with what these tests ask of it."""
 
     def active(self, sid):
         r = self.hub.get(f"/api/v1/alerts?server_id={sid}&status=active")
