@@ -111,8 +111,9 @@ def check_clean(hub):
     assert "AddressSanitizer" not in log and "runtime error:" not in log, log[-5000:]
 
 
-class AlertHeartbeatTest(unittest.TestCase):
-    """Alerts from agent heartbeats, notifications to the local receiver."""
+class SlackHubBase(unittest.TestCase):
+    """A hub whose Slack channel is the local receiver, fed by heartbeats in
+    which only the disk varies (test_alert_rules.py builds on it too)."""
 
     @classmethod
     def setUpClass(cls):
@@ -128,6 +129,7 @@ class AlertHeartbeatTest(unittest.TestCase):
         self.recv.clear()
 
     def send(self, sid, used_gib, t=None, **kw):
+        """A heartbeat whose only condition is the disk: used_gib of 95 GiB."""
         hb = heartbeat(sid, t=t, **kw)
         hb["updates_available"] = hb["security_updates"] = 0  # only the disk varies here
         fs = hb["filesystems"][0]
@@ -135,6 +137,10 @@ class AlertHeartbeatTest(unittest.TestCase):
         fs["avail_bytes"] = (95 - used_gib) * GIB
         r = self.hub.post("/api/v1/agents/heartbeat", hb)
         self.assertEqual(r.status, 200, r)
+
+
+class AlertHeartbeatTest(SlackHubBase):
+    """Alerts from agent heartbeats, notifications to the local receiver."""
 
     def alerts(self, sid, **q):
         qs = "&".join(f"{k}={v}" for k, v in dict(server_id=sid, **q).items())

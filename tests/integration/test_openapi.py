@@ -345,6 +345,19 @@ class ResponsesTest(unittest.TestCase):
         c("DELETE", f"/api/v1/checks/{chk['id']}", status=204)
         c("DELETE", f"/api/v1/checks/{chk['id']}", status=404)
         c("DELETE", "/api/v1/servers/oa-srv", status=204)
+        # alert rules: per-machine thresholds, mute rules
+        c("GET", "/api/v1/servers/oa-ws/thresholds", status=200)
+        c("GET", "/api/v1/servers/none/thresholds", status=404)
+        c("PUT", "/api/v1/servers/oa-ws/thresholds", {"disk_warning_percent": 88}, status=200)
+        c("PUT", "/api/v1/servers/oa-ws/thresholds", {"disk_warning_percent": 99}, status=422)
+        c("PUT", "/api/v1/servers/none/thresholds", {"disk_warning_percent": 50}, status=404)
+        c("PUT", "/api/v1/servers/oa-ws/thresholds", {"disk_warning_percent": None}, status=200)
+        mute = c("POST", "/api/v1/alert-mutes", {"server_id": "oa-ws", "alert_type": "disk_warning",
+                                                 "duration_minutes": 60, "reason": "oa"}, status=201).json
+        c("POST", "/api/v1/alert-mutes", {"duration_minutes": 0}, status=422)
+        c("GET", "/api/v1/alert-mutes", status=200)
+        c("DELETE", f"/api/v1/alert-mutes/{mute['id']}", status=204)
+        c("DELETE", f"/api/v1/alert-mutes/{mute['id']}", status=404)
         # every documented operation was exercised but the stream and the binary
         untested = doc_routes(self.doc) - {(m, re.sub(r"\{[^}/]+\}", "{}", p)) for m, p in self.checked}
         self.assertEqual(sorted(untested), [("GET", "/agent/homelabcmd-agent"), ("GET", "/api/v1/events")])

@@ -354,6 +354,111 @@ test_statement_cache_grows(void **state)
     store_release(f->s, c);
 }
 
+/* alert rules: a machine's threshold overrides and mute rules. */
+static void
+test_alert_rules(void **state)
+{
+    struct fx *f = *state;
+    json_t *m = machine("nas");
+    assert_int_equal(hlc_store_machine_insert(f->s, m), 0);
+    json_decref(m);
+    m = machine("pi");
+    assert_int_equal(hlc_store_machine_insert(f->s, m), 0);
+    json_decref(m);
+
+    struct hlc_verr e;
+    int rc;
+    json_t *p = json_pack("{s:i, s:i}", "disk_warning_percent", 90, "disk_critical_percent", 95);
+    assert_true(hlc_config_thresholds_override(f->s, "nas", p, &e, &rc));
+    assert_int_equal(rc, 0);
+    json_decref(p);
+    /* 99 is in range but not below the global memory critical (95) */
+    p = json_pack("{s:i}", "memory_warning_percent", 99);
+    assert_false(hlc_config_thresholds_override(f->s, "nas", p, &e, &rc));
+    assert_string_equal(e.field, "memory_warning_percent");
+    json_decref(p);
+    /* critical back to the global 90 leaves the warning (90) not below it; and
+     * the good key beside it is not written either */
+    p = json_pack("{s:n, s:i}", "disk_critical_percent", "cpu_warning_percent", 50);
+    assert_false(hlc_config_thresholds_override(f->s, "nas", p, &e, &rc));
+    assert_string_equal(e.field, "disk_warning_percent");
+    json_decref(p);
+    p = json_pack("{s:i}", "server_offline_seconds", 60);
+    assert_false(hlc_config_thresholds_override(f->s, "nas", p, &e, &rc));
+    json_decref(p);
+    p = json_pack("{s:i}", "disk_warning_percent", 50);
+    assert_true(hlc_config_thresholds_override(f->s, "ghost", p, &e, &rc));
+    assert_int_equal(rc, HLC_ENOTFOUND);
+    json_decref(p);
+    json_t *ov = NULL;
+    assert_int_equal(hlc_store_thresholds_override_get(f->s, "nas", &ov), 0);
+    assert_int_equal(json_object_size(ov), 2); /* the two disk keys, nothing refused */
+    json_t *eff = hlc_config_thresholds_effective(f->s, ov);
+    assert_true(json_number_value(json_object_get(json_object_get(eff, "thresholds"),
+                                                  "disk_warning_percent")) == 90);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(eff, "source"),
+                                                          "disk_warning_percent")), "server");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(eff, "source"),
+                                                          "memory_warning_percent")), "global");
+    json_decref(eff);
+    json_decref(ov);
+
+    /* mutes: per machine and type, all machines, expiry */
+    int64_t now = 1700000000;
+    json_t *r1 = NULL, *r2 = NULL, *list = NULL;
+    struct hlc_alert_mute mu = {.server_id = "nas", .alert_type = "disk_warning",
+                                .created_by = "api_key@test"};
+    assert_int_equal(hlc_store_mute_add(f->s, &mu, "mute 1", now, &r1), 0);
+    struct hlc_alert_mute all = {.alert_type = "update_available", .until = now + 60,
+                                 .created_by = "api_key@test"};
+    assert_int_equal(hlc_store_mute_add(f->s, &all, "mute 2", now, &r2), 0);
+    struct hlc_alert_mute ghost = {.server_id = "ghost", .created_by = "x"};
+    json_t *r3 = NULL;
+    assert_int_equal(hlc_store_mute_add(f->s, &ghost, "mute 3", now, &r3), HLC_ENOTFOUND);
+    bool yes;
+    assert_int_equal(hlc_store_mute_match(f->s, "nas", "disk_warning", now, &yes), 0);
+    assert_true(yes);
+    assert_int_equal(hlc_store_mute_match(f->s, "pi", "disk_warning", now, &yes), 0);
+    assert_false(yes);
+    assert_int_equal(hlc_store_mute_match(f->s, "nas", "disk_critical", now, &yes), 0);
+    assert_false(yes);
+    assert_int_equal(hlc_store_mute_match(f->s, "pi", "update_available", now + 59, &yes), 0);
+    assert_true(yes);
+    assert_int_equal(hlc_store_mute_match(f->s, NULL, "update_available", now, &yes), 0);
+    assert_true(yes); /* an all-machines rule covers alerts tied to no machine too */
+    assert_int_equal(hlc_store_mute_match(f->s, "pi", "update_available", now + 60, &yes), 0);
+    assert_false(yes); /* expired by itself */
+    assert_int_equal(hlc_store_mutes_list(f->s, now + 60, &list), 0);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+    long long id1 = json_integer_value(json_object_get(r1, "id"));
+    assert_int_equal(hlc_store_mute_delete(f->s, id1, "api_key@test", now), 0);
+    assert_int_equal(hlc_store_mute_delete(f->s, id1, "api_key@test", now), HLC_ENOTFOUND);
+    assert_int_equal(hlc_store_mute_match(f->s, "nas", "disk_warning", now, &yes), 0);
+    assert_false(yes);
+    struct hlc_audit_filter af = {.action_type = "alert_mute", .limit = 10};
+    assert_int_equal(hlc_store_audit_list(f->s, &af, &list), 0);
+    assert_int_equal(json_array_size(list), 2);
+    json_decref(list);
+    af.action_type = "alert_unmute";
+    assert_int_equal(hlc_store_audit_list(f->s, &af, &list), 0);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "server_id")),
+                        "nas");
+    json_decref(list);
+    assert_int_equal(hlc_store_mutes_prune(f->s, now + 61), 0);
+    assert_int_equal(hlc_store_mutes_list(f->s, 0, &list), 0);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    json_decref(r1);
+    json_decref(r2);
+    /* a deleted machine takes its overrides with it */
+    assert_int_equal(hlc_store_machine_delete(f->s, "nas"), 0);
+    assert_int_equal(hlc_store_thresholds_overrides_all(f->s, &ov), 0);
+    assert_int_equal(json_object_size(ov), 0);
+    json_decref(ov);
+}
+
 int
 main(void)
 {
@@ -369,6 +474,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_machine_credential, setup, teardown),
         cmocka_unit_test(test_patterns),
         cmocka_unit_test_setup_teardown(test_statement_cache_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_rules, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
 // drag-and-drop order saved on the hub, recent alerts, pending actions.
 import { lazy, memo, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { api, alertsPath, type AlertList, type Costs } from './api';
-import { AlertRow } from './alerts';
+import { AlertRow, groupUpdates, UpdatesRow } from './alerts';
 import { useNames, usePoll } from './hooks';
 import { actionName, hasWarning, machineName, money, moveId, normaliseThresholds, sortMachines, statusWord, type Thresholds } from './format';
 import { State } from './ui';
@@ -91,7 +91,9 @@ export function RecentAlerts({ limit = 5, servers }: { limit?: number; servers?:
       <h2>Recent alerts {total > 0 && <span className="muted">({total} active)</span>}</h2>
       <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {alerts.length === 0 ? <p className="muted">No active alerts.</p> : (
-          <ul className="list">{alerts.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} verbs={['acknowledge']} onChanged={() => q.reload()} />)}</ul>)}
+          <ul className="list">{groupUpdates(alerts).map((it) => (it.kind === 'one'
+            ? <AlertRow key={it.a.alert_id} a={it.a} name={names(it.a.server_id)} verbs={['acknowledge']} snooze={false} onChanged={() => q.reload()} />
+            : <UpdatesRow key={it.server_id} alerts={it.alerts} name={names(it.server_id)} verbs={['acknowledge']} onChanged={() => q.reload()} />))}</ul>)}
         {total > alerts.length && <p className="small"><a href="#/alerts">All {total} active alerts →</a></p>}
       </State>
     </section>

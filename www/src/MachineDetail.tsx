@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import GridLayout, { type Layout } from 'react-grid-layout';
 import 'react-grid-layout/css/styles.css';
 import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from './api';
-import { AlertRow } from './alerts';
+import { AlertRow, groupUpdates, UpdatesRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, bps, bytes, clock, machineName, money, normaliseThresholds, STATUS_LABEL, statusWord, unreachable, uptime } from './format';
 import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
@@ -13,6 +13,7 @@ import Chart from './Chart';
 import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
 import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
+import { MachineThresholdsForm } from './alertrules';
 
 /** The grid's own width, measured when its box appears (before paint) and on every resize. */
 function useWidth(): [(el: HTMLDivElement | null) => void, number] {
@@ -115,7 +116,9 @@ function MachineAlerts({ id }: { id: string }) {
   return (
     <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {list.length === 0 ? <p className="muted">No active alerts. <a href={`#/alerts`}>History</a></p> : (
-        <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} showMachine={false} onChanged={() => q.reload()} />)}</ul>)}
+        <ul className="list">{groupUpdates(list).map((it) => (it.kind === 'one'
+          ? <AlertRow key={it.a.alert_id} a={it.a} showMachine={false} onChanged={() => q.reload()} />
+          : <UpdatesRow key={it.server_id} alerts={it.alerts} name={it.server_id} onChanged={() => q.reload()} />))}</ul>)}
     </State>
   );
 }
@@ -123,7 +126,9 @@ function MachineAlerts({ id }: { id: string }) {
 export default function MachineDetail({ id }: { id: string }) {
   const mq = usePoll<any>(`/servers/${encodeURIComponent(id)}`, 5000, id);
   const thq = usePoll<any>('/config/thresholds', 60000);
-  const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
+  // the machine's effective thresholds (its overrides over the global ones); global on an older hub
+  const own = usePoll<any>(`/servers/${encodeURIComponent(id)}/thresholds`, 60000, id);
+  const th = useMemo(() => normaliseThresholds(own.data ?? thq.data), [own.data, thq.data]);
   const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
   const [layoutNote, setLayoutNote] = useState<string | null>(null);
   const [layoutSaved, setLayoutSaved] = useState(true);
@@ -226,6 +231,8 @@ export default function MachineDetail({ id }: { id: string }) {
       {hk && <p role="status">{hk}</p>}
       <details className="panel run-panel"><summary>Run an action on this machine</summary>
         <RunAction id={id} services={(m.expected_services ?? []).map((s: any) => s.name)} /></details>
+      <details className="panel run-panel"><summary>Alert thresholds for this machine</summary>
+        <MachineThresholdsForm id={id} onSaved={() => own.reload()} /></details>
       {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (

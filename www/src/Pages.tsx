@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 import {
   api, ApiError, setKey, alertsPath, isMissingFeature, SEVERITIES, type AlertList, type AlertStatus, type ChannelResult, type Costs, type Severity,
 } from './api';
-import { AlertRow, alertAction } from './alerts';
+import { AlertRow, alertAction, groupUpdates, UpdatesRow } from './alerts';
+import { MuteList } from './alertrules';
 import { useNames, usePoll } from './hooks';
 import { ACTION_NAMES, actionName, ago, money } from './format';
 import { State } from './ui';
@@ -28,6 +29,7 @@ export function AlertsPage() {
   // Bulk acknowledge: the open alerts ticked on this page, one POST each (the hub's own rules per alert).
   const [picked, setPicked] = useState<Set<string>>(new Set());
   const [bulkMsg, setBulkMsg] = useState<string | null>(null);
+  const [muted, setMuted] = useState(0); // bumped when a row adds a mute rule: the list reloads
   const open = list.filter((a) => a.status === 'open');
   const pick = (id: string, on: boolean) => setPicked((p) => { const n = new Set(p); if (on) n.add(id); else n.delete(id); return n; });
   const ackPicked = async () => {
@@ -58,6 +60,7 @@ export function AlertsPage() {
           {(machines.data?.servers ?? []).map((m: any) => <option key={m.server_id} value={m.server_id}>{m.display_name || m.server_id}</option>)}
         </select></label>
       </div>
+      <MuteList name={names} changed={muted} />
       <State what="alerts" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {q.error && <p className="error small" role="alert">Refresh failed: {q.error}</p>}
         {list.length === 0 ? <p className="muted">{view === 'active' ? 'No active alerts.' : 'No alerts match.'}</p> : (
@@ -72,8 +75,14 @@ export function AlertsPage() {
               </p>)}
             {/* outside the bulk bar: once every open alert is acknowledged the bar goes, the outcome stays */}
             {bulkMsg && <p className="small"><span role="status">{bulkMsg}</span></p>}
-            <ul className="list">{list.map((a) => <AlertRow key={a.alert_id} a={a} name={names(a.server_id)} onChanged={() => q.reload()}
-              select={a.status === 'open' ? { checked: picked.has(a.alert_id), onChange: (on) => pick(a.alert_id, on) } : undefined} />)}</ul>
+            <ul className="list">{groupUpdates(list).map((it) => (it.kind === 'one'
+              ? <AlertRow key={it.a.alert_id} a={it.a} name={names(it.a.server_id)} onChanged={() => { q.reload(); setMuted((n) => n + 1); }}
+                select={it.a.status === 'open' ? { checked: picked.has(it.a.alert_id), onChange: (on) => pick(it.a.alert_id, on) } : undefined} />
+              : <UpdatesRow key={it.server_id} alerts={it.alerts} name={names(it.server_id)} onChanged={() => q.reload()}
+                select={it.alerts.some((a) => a.status === 'open') ? {
+                  checked: it.alerts.every((a) => a.status !== 'open' || picked.has(a.alert_id)),
+                  onChange: (on) => it.alerts.forEach((a) => a.status === 'open' && pick(a.alert_id, on)),
+                } : undefined} />))}</ul>
           </>)}
         {(offset > 0 || offset + list.length < total) && (
           <p className="btns">

@@ -268,3 +268,30 @@ describe('push agent settings', () => {
     expect(put.agent.allow_admin_key_heartbeats).toBe(false);
   });
 });
+
+describe('alert rules', () => {
+  it('groups a machine\'s two update alerts into one row, leaves single ones alone', async () => {
+    const { groupUpdates } = await import('./alerts');
+    const mk = (id: string, sid: string, type: string) => alert({ alert_id: id, server_id: sid, type, title: type });
+    const items = groupUpdates([mk('1', 'a', 'update_available'), mk('2', 'b', 'disk_warning'), mk('3', 'a', 'security_updates'),
+      mk('4', 'c', 'update_available')]);
+    expect(items.map((i) => (i.kind === 'one' ? i.a.alert_id : `g:${i.alerts.map((a) => a.alert_id).join('+')}`)))
+      .toEqual(['g:1+3', '2', '4']);
+  });
+
+  it('builds snooze bodies and threshold patches as the hub expects', async () => {
+    const { muteBody } = await import('./snooze');
+    const { overridePatch, overrideProblem, effectiveAfter } = await import('./alertrules');
+    expect(muteBody({ server_id: 'nas', type: 'disk_warning', title: 'Disk usage high' }, 60))
+      .toEqual({ server_id: 'nas', alert_type: 'disk_warning', duration_minutes: 60, reason: 'snoozed from the dashboard: Disk usage high' });
+    expect(muteBody({ server_id: 'nas', type: 'disk_warning', title: 't' }, null)).not.toHaveProperty('duration_minutes');
+    // a typed number overrides, an emptied override goes back to global, untouched keys are left out
+    expect(overridePatch({ disk_warning_percent: 88 }, { disk_warning_percent: '', cpu_warning_percent: '70', memory_warning_percent: '' }))
+      .toEqual({ disk_warning_percent: null, cpu_warning_percent: 70 });
+    const cur = { server_id: 'nas', thresholds: { disk_warning_percent: 80, disk_critical_percent: 90 }, source: {} as any, overrides: {} };
+    const eff = effectiveAfter(cur, { disk_warning_percent: 80, disk_critical_percent: 90 }, { disk_warning_percent: 92 });
+    expect(overrideProblem(eff, { disk_warning_percent: '92' })?.message).toBe('Disk warning must be lower than Disk critical (92% is not below 90%)');
+    expect(overrideProblem(eff, { disk_warning_percent: '92' })?.field).toBe('disk_warning_percent');
+    expect(overrideProblem({ disk_warning_percent: 85, disk_critical_percent: 95 }, { disk_warning_percent: '85' })).toBeNull();
+  });
+});

@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { api, ApiError, type Alert } from './api';
 import { ago } from './format';
+import { SnoozeControls } from './snooze';
 
 const TYPE_LABEL: Record<string, string> = {
   disk_warning: 'disk', disk_critical: 'disk', memory_warning: 'memory', memory_critical: 'memory',
@@ -38,8 +39,10 @@ export async function alertAction(id: string, verb: 'acknowledge' | 'resolve'): 
   }
 }
 
-export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowledge', 'resolve'], name, select }: {
+export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowledge', 'resolve'], name, select, snooze = true }: {
   a: Alert; onChanged: (a: Alert | null) => void; showMachine?: boolean; verbs?: ('acknowledge' | 'resolve')[];
+  /** offer Snooze / Mute (not in the dashboard's compact recent list) */
+  snooze?: boolean;
   /** the machine's display name (the id when not given) */
   name?: string;
   /** bulk selection on the alerts page */
@@ -57,11 +60,11 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
   const figures = alertFigures(a);
   const allowed = alertVerbs(a.status).filter((v) => verbs.includes(v));
   return (
-    <li className={`alert sev-${a.severity}`} data-alert-id={a.alert_id} data-status={a.status} data-severity={a.severity}>
+    <li className={`alert sev-${a.severity}`} data-alert-id={a.alert_id} data-status={a.status} data-severity={a.severity} data-muted={a.muted ? 'true' : undefined}>
       <span>
         {select && <input type="checkbox" className="pick" checked={select.checked} onChange={(e) => select.onChange(e.target.checked)}
           aria-label={`Select ${a.title} on ${who}`} />}
-        <b className="sev">{a.severity}</b> {a.title}
+        <b className="sev">{a.severity}</b> {a.title}{a.muted && <span className="tag muted-tag" title="No messages are sent about this alert"> muted</span>}
         <span className="muted">
           {showMachine && (a.server_id
             ? <> · <a href={`#/machine/${encodeURIComponent(a.server_id)}`}>{who}</a></>
@@ -73,6 +76,7 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
         {a.status === 'resolved' && a.resolved_at && <><br /><span className="small muted">{a.auto_resolved ? 'cleared by itself' : 'resolved'} {ago(a.resolved_at)}</span></>}
         {a.auto_remediation?.available && <><br /><span className="small muted">auto-remediation: {a.auto_remediation.status ?? 'available'}</span></>}
         {msg && <><br /><span className="error small" role="alert">{msg}</span></>}
+        {snooze && a.server_id && a.status !== 'resolved' && !a.muted && <><br /><SnoozeControls a={a} who={who || ''} onDone={() => onChanged(null)} /></>}
       </span>
       {allowed.length > 0 && (
         <span className="btns">{allowed.map((v) => (
@@ -80,6 +84,64 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
             onClick={() => run(v)} aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} ${a.title}${showMachine ? ` on ${a.server_id ? who : 'the hub'}` : ''}`}>
             {v === 'acknowledge' ? 'Acknowledge' : 'Resolve'}</button>))}
         </span>)}
+    </li>
+  );
+}
+
+/** A row of the alerts list: one alert, or a machine's "updates" and "security updates" as one. */
+export type AlertItem = { kind: 'one'; a: Alert } | { kind: 'updates'; server_id: string; alerts: Alert[] };
+const UPDATE_TYPES = ['update_available', 'security_updates'];
+
+/** Groups each machine's active update alerts into one row (in the place of the first); the rest stay as they are. */
+export function groupUpdates(list: Alert[]): AlertItem[] {
+  const byMachine = new Map<string, Alert[]>();
+  for (const a of list)
+    if (a.server_id && a.status !== 'resolved' && UPDATE_TYPES.includes(a.type))
+      byMachine.set(a.server_id, [...(byMachine.get(a.server_id) ?? []), a]);
+  const out: AlertItem[] = [];
+  const placed = new Set<string>();
+  for (const a of list) {
+    const group = a.server_id ? byMachine.get(a.server_id) : undefined;
+    if (!group || group.length < 2 || !group.includes(a)) { out.push({ kind: 'one', a }); continue; }
+    if (placed.has(a.server_id!)) continue;
+    placed.add(a.server_id!);
+    out.push({ kind: 'updates', server_id: a.server_id!, alerts: group });
+  }
+  return out;
+}
+
+/** One machine's update alerts as one row, with one set of buttons for all of them. */
+export function UpdatesRow({ alerts, name, onChanged, select, verbs: offered = ['acknowledge', 'resolve'] }: {
+  alerts: Alert[]; name: string; onChanged: () => void;
+  select?: { checked: boolean; onChange: (on: boolean) => void };
+  verbs?: ('acknowledge' | 'resolve')[];
+}) {
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<string | null>(null);
+  const run = async (verb: 'acknowledge' | 'resolve') => {
+    setBusy(true); setMsg(null);
+    const failed: string[] = [];
+    for (const a of alerts) if (alertVerbs(a.status).includes(verb)) { const r = await alertAction(a.alert_id, verb); if (typeof r === 'string') failed.push(r); }
+    setBusy(false);
+    if (failed.length) setMsg(failed[0]);
+    onChanged();
+  };
+  const verbs = offered.filter((v) => alerts.some((a) => alertVerbs(a.status).includes(v)));
+  const worst = alerts.find((a) => a.type === 'security_updates') ?? alerts[0];
+  return (
+    <li className={`alert sev-${worst.severity}`} data-updates-of={alerts[0].server_id} data-alert-ids={alerts.map((a) => a.alert_id).join(' ')}>
+      <span>
+        {select && <input type="checkbox" className="pick" checked={select.checked} onChange={(e) => select.onChange(e.target.checked)}
+          aria-label={`Select the updates on ${name}`} />}
+        <b className="sev">{worst.severity}</b> Updates on <a href={`#/machine/${encodeURIComponent(alerts[0].server_id!)}`}>{name}</a>
+        <span className="muted"> · {alerts.map((a) => a.title).join(' · ')} · {[...new Set(alerts.map((a) => a.status))].join(', ')} · {ago(alerts[0].created_at)}</span>
+        {msg && <><br /><span className="error small" role="alert">{msg}</span></>}
+      </span>
+      {verbs.length > 0 && (
+        <span className="btns">{verbs.map((v) => (
+          <button key={v} type="button" className={v === 'resolve' ? 'secondary' : undefined} disabled={busy} onClick={() => run(v)}
+            aria-label={`${v === 'acknowledge' ? 'Acknowledge' : 'Resolve'} the updates on ${name}`}>
+            {v === 'acknowledge' ? 'Acknowledge' : 'Resolve'}</button>))}</span>)}
     </li>
   );
 }

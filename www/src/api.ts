@@ -111,6 +111,8 @@ export interface Alert {
   title: string; message: string; metric_value: number | null; threshold_value: number | null;
   status: AlertStatus; created_at: string; acknowledged_at: string | null; resolved_at: string | null;
   auto_resolved: boolean;
+  /** raised under a mute rule (no message went out), or one covers it now */
+  muted?: boolean;
   auto_remediation?: { available: boolean; action_id: string | null; status: string | null };
 }
 export interface AlertList { alerts: Alert[]; total: number }

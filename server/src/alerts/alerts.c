@@ -2,6 +2,7 @@
 #include "alerts.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@ struct hlc_alerts {
         double disk_w, disk_c, mem_w, mem_c, cpu_w, cpu_c;
         int cpu_n;
     } thr;
+    json_t *overrides; /* per machine: {server_id: {thresholds key: number}} */
 };
 
 /* One condition a sample shows. */
@@ -209,27 +211,51 @@ alert_event(const char *kind, const struct cond *c, const char *alert_id, const 
 
 /* ---- thresholds and streaks ------------------------------------------- */
 
-/* The thresholds, re-read when the configuration changed (under a->mu). */
+/* Sets the thresholds `t` holds ({key: number}; keys it lacks stay). */
+static void
+thresholds_from(struct thresholds *th, json_t *t)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } map[] = {
+        {"disk_warning_percent", offsetof(struct thresholds, disk_w)},
+        {"disk_critical_percent", offsetof(struct thresholds, disk_c)},
+        {"memory_warning_percent", offsetof(struct thresholds, mem_w)},
+        {"memory_critical_percent", offsetof(struct thresholds, mem_c)},
+        {"cpu_warning_percent", offsetof(struct thresholds, cpu_w)},
+        {"cpu_critical_percent", offsetof(struct thresholds, cpu_c)},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        json_t *v = json_object_get(t, map[i].key);
+        if (json_is_number(v))
+            *(double *)((char *)th + map[i].off) = json_number_value(v);
+    }
+    json_t *n = json_object_get(t, "cpu_sustained_samples");
+    if (json_is_integer(n))
+        th->cpu_n = json_integer_value(n) < 1 ? 1 : (int)json_integer_value(n);
+}
+
+/* The global thresholds and every machine's overrides, re-read when the
+ * configuration changed (under a->mu). */
 static void
 load_thresholds(struct hlc_hub *hub, struct hlc_alerts *a)
 {
     unsigned v = hlc_config_version();
     if (a->cfg_loaded && v == a->cfg_version)
         return;
-    json_t *t = NULL;
+    json_t *t = NULL, *ov = NULL;
     if (hlc_config_section(hub->store, "thresholds", &t) != 0)
         return;
-    struct thresholds *th = &a->thr;
-    th->disk_w = json_number_value(json_object_get(t, "disk_warning_percent"));
-    th->disk_c = json_number_value(json_object_get(t, "disk_critical_percent"));
-    th->mem_w = json_number_value(json_object_get(t, "memory_warning_percent"));
-    th->mem_c = json_number_value(json_object_get(t, "memory_critical_percent"));
-    th->cpu_w = json_number_value(json_object_get(t, "cpu_warning_percent"));
-    th->cpu_c = json_number_value(json_object_get(t, "cpu_critical_percent"));
-    th->cpu_n = (int)json_integer_value(json_object_get(t, "cpu_sustained_samples"));
-    if (th->cpu_n < 1)
-        th->cpu_n = 1;
+    if (hlc_store_thresholds_overrides_all(hub->store, &ov) != 0) {
+        json_decref(t);
+        return;
+    }
+    a->thr.cpu_n = 1;
+    thresholds_from(&a->thr, t);
     json_decref(t);
+    json_decref(a->overrides);
+    a->overrides = ov;
     a->cfg_version = v;
     a->cfg_loaded = true;
 }
@@ -318,7 +344,9 @@ conditions(struct hlc_hub *hub, struct hlc_alerts *al, const char *id,
 {
     pthread_mutex_lock(&al->mu);
     load_thresholds(hub, al);
-    const struct thresholds th = al->thr, *a = &th;
+    struct thresholds th = al->thr;
+    thresholds_from(&th, json_object_get(al->overrides, id)); /* this machine's own */
+    const struct thresholds *a = &th;
     pthread_mutex_unlock(&al->mu);
     struct cond *c;
     char used[24], total[24];
@@ -486,6 +514,20 @@ clears(const char *type, unsigned evaluated, const char *source)
 
 /* ---- applying changes --------------------------------------------------- */
 
+/* Does a mute rule silence alerts of `type` on server_id now? An alert
+ * (`al`, may be NULL) raised under one stays silent to its resolution: a
+ * "resolved" message about an alert never announced would only confuse. */
+static bool
+muted(struct hlc_hub *hub, const char *server_id, const char *type, json_t *al, int64_t now)
+{
+    bool m = false;
+    if (json_is_true(json_object_get(al, "muted")))
+        return true;
+    if (type && hlc_store_mute_match(hub->store, server_id, type, now, &m) != 0)
+        m = false; /* the store logged it; a message too many beats a lost one */
+    return m;
+}
+
 /* Outbox rows for one event: one per configured channel when the severity's
  * switch is on. payloads[] keeps the text alive until the rows are stored. */
 struct pending {
@@ -543,7 +585,8 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         ch[i].message = c->message;
         ch[i].metric_value = c->value;
         ch[i].threshold_value = c->threshold;
-        if (nchan && switch_on(ncfg, severity_switch(c->severity))) {
+        ch[i].muted = muted(hub, server_id, c->type, NULL, now);
+        if (nchan && !ch[i].muted && switch_on(ncfg, severity_switch(c->severity))) {
             json_t *ev = alert_event("alert_raised", c, ch[i].alert_id, server_id, name, now);
             notify_rows(&ch[i], rows + i * nchan, &payloads[i], ev, "alert_raised", chans, nchan);
             json_decref(ev);
@@ -556,7 +599,8 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         snprintf(x->alert_id, sizeof(x->alert_id), "%s",
                  json_string_value(json_object_get(al, "alert_id")));
         const char *sev = json_string_value(json_object_get(al, "severity"));
-        if (nchan && sev && switch_on(ncfg, severity_switch(sev))) {
+        if (nchan && sev && switch_on(ncfg, severity_switch(sev)) &&
+            !muted(hub, server_id, json_string_value(json_object_get(al, "type")), al, now)) {
             struct cond c;
             memset(&c, 0, sizeof(c));
             c.type = json_string_value(json_object_get(al, "type"));
@@ -580,8 +624,9 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
         changed = true;
         any_rows |= ch[i].nrows > 0;
         if (i < nraise)
-            hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)", raise[i].severity,
-                    raise[i].type, server_id ? server_id : "the hub", raise[i].subject);
+            hlc_log(HLC_LOG_INFO, "alerts: %s %s raised on %s (%s)%s", raise[i].severity,
+                    raise[i].type, server_id ? server_id : "the hub", raise[i].subject,
+                    ch[i].muted ? ", muted: no message" : "");
     }
     if (rc != 0)
         hlc_log(HLC_LOG_ERROR, "alerts: could not record alerts of %s",
@@ -841,6 +886,12 @@ hlc_alerts_remediation_rows(struct hlc_hub *hub, json_t *action, struct hlc_outb
     const char *alert_id = json_string_value(json_object_get(action, "alert_id"));
     if (!alert_id && !json_is_true(json_object_get(action, "auto_approved")))
         return 0; /* an operator's button: they see the outcome on screen */
+    json_t *al = NULL;
+    bool quiet = alert_id && hlc_store_alert_get(hub->store, alert_id, &al) == 0 &&
+                 json_is_true(json_object_get(al, "muted"));
+    json_decref(al);
+    if (quiet)
+        return 0; /* the operator muted the alert: its remediation is as quiet */
     json_t *ncfg = NULL;
     if (hlc_config_section(hub->store, "notifications", &ncfg) != 0)
         return 0;
@@ -1013,6 +1064,7 @@ sender_main(void *arg)
             int64_t now = hlc_now();
             hlc_store_alerts_prune(hub->store, now - RESOLVED_KEEP_DAYS * 86400LL,
                                    now - OUTBOX_KEEP_DAYS * 86400LL, &deleted);
+            hlc_store_mutes_prune(hub->store, now - 86400); /* expired: listed nowhere */
             next_prune = mono + PRUNE_PERIOD_MS;
         }
         json_t *due = NULL;
@@ -1088,6 +1140,7 @@ hlc_alerts_stop(struct hlc_hub *hub)
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a->streaks);
+    json_decref(a->overrides);
     free(a);
 }
 

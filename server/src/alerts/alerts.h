@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -32,6 +33,8 @@ struct hlc_sample;
 struct hlc_outbox_row;
 
 struct hlc_event;
+struct hlc_alert_mute;
+struct hlc_verr;
 
 /* The engine's bus subscriber (inline; ud is the hub): sample_stored
  * evaluates the sample, host_key_changed raises host_key_changed. */
@@ -81,6 +84,14 @@ bool hlc_alerts_check(struct hlc_hub *hub, const struct hlc_alert_check *ac);
  * caller with free() after the rows were stored. */
 size_t hlc_alerts_remediation_rows(struct hlc_hub *hub, json_t *action,
                                    struct hlc_outbox_row **rows, char **payload);
+
+/* Mute rules (alert_rules.c). Reads a POST /api/v1/alert-mutes body into
+ * *m (its strings borrowed from body): server_id (machine id or null),
+ * alert_type (a-z _ or null), until (a time within a year) or
+ * duration_minutes (1 to a year's worth), not both, reason (printable,
+ * <= 200). false with *e filled. Pure: no store, thread-safe. */
+bool hlc_alerts_mute_parse(json_t *body, int64_t now, struct hlc_alert_mute *m,
+                           struct hlc_verr *e);
 
 /* Wakes the sender (new rows were committed outside the engine). */
 void hlc_alerts_kick(struct hlc_hub *hub);

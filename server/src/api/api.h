@@ -72,6 +72,8 @@ int hlc_api_scripts_list(struct hlc_req *r);
 int hlc_api_scripts_create(struct hlc_req *r);
 int hlc_api_scripts_delete(struct hlc_req *r);
 int hlc_api_audit_list(struct hlc_req *r);
+/* Who made a request, for audit rows: "api_key@<client ip>". */
+void hlc_api_requested_by(struct hlc_req *r, char out[static 80]);
 
 /* dashboard: server-sent events (api_events.c); checks the key itself (?key=) */
 int hlc_api_events(struct hlc_req *r);
@@ -85,6 +87,12 @@ int hlc_api_alerts_get(struct hlc_req *r);
 int hlc_api_alerts_acknowledge(struct hlc_req *r);
 int hlc_api_alerts_resolve(struct hlc_req *r);
 int hlc_api_notifications_test(struct hlc_req *r);
+/* api_alertrules.c (per-machine thresholds, mute rules) */
+int hlc_api_server_thresholds_get(struct hlc_req *r);
+int hlc_api_server_thresholds_put(struct hlc_req *r);
+int hlc_api_alert_mutes_list(struct hlc_req *r);
+int hlc_api_alert_mutes_create(struct hlc_req *r);
+int hlc_api_alert_mutes_delete(struct hlc_req *r);
 
 /* api_costs.c (electricity cost) */
 int hlc_api_costs_get(struct hlc_req *r);

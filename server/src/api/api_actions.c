@@ -15,8 +15,8 @@
 static const char *const states[] = {"pending",   "approved", "executing", "completed",
                                      "failed",    "rejected", NULL};
 
-static void
-requested_by(struct hlc_req *r, char out[static 80])
+void
+hlc_api_requested_by(struct hlc_req *r, char out[static 80])
 {
     snprintf(out, 80, "api_key@%s", r->client_ip[0] ? r->client_ip : "unknown");
 }
@@ -122,7 +122,7 @@ run_now(struct hlc_req *r, enum hlc_action_type type)
     if (!hlc_valid_slug(id))
         return no_machine(r);
     char who[80];
-    requested_by(r, who);
+    hlc_api_requested_by(r, who);
     struct hlc_action_req req = {
         .server_id = id, .type = type, .target = name, .requested_by = who};
     char aid[37];
@@ -246,7 +246,7 @@ hlc_api_actions_create(struct hlc_req *r)
         return no_machine(r);
     }
     char who[80];
-    requested_by(r, who);
+    hlc_api_requested_by(r, who);
     struct hlc_action_req req = {.server_id = sid, .type = type, .target = tgt, .days = days,
                                  .requested_by = who};
     char aid[37];
@@ -382,7 +382,7 @@ move(struct hlc_req *r, const char *to)
         return hlc_reply_json(r, 200, act);
     }
     char who[80];
-    requested_by(r, who);
+    hlc_api_requested_by(r, who);
     if (is_long(r, id) && hlc_actions_run_later(r->hub, id, "api_key", who)) {
         /* apply_updates: approved now, runs on the worker; poll the action. */
         if ((rc = hlc_actions_get(r->hub, id, &act)) != 0)
@@ -521,7 +521,9 @@ hlc_api_audit_list(struct hlc_req *r)
     if (f.server_id && !hlc_valid_slug(f.server_id))
         return hlc_reply_error(r, 422, "VALIDATION_ERROR", "server_id is not a machine id",
                                "server_id");
-    if (f.action_type && !valid_type_name(f.action_type))
+    /* alert_mute / alert_unmute: the mute rules' audit rows (api_alertrules.c) */
+    if (f.action_type && !valid_type_name(f.action_type) &&
+        strcmp(f.action_type, "alert_mute") != 0 && strcmp(f.action_type, "alert_unmute") != 0)
         return hlc_reply_error(r, 422, "VALIDATION_ERROR", "action_type is not an action type",
                                "action_type");
     if (since && parse_time(since, &f.since) != 0)

@@ -64,6 +64,12 @@ const struct hlc_route hlc_routes[] = {
     {"POST", "/api/v1/alerts/{}/acknowledge", hlc_api_alerts_acknowledge, 0},
     {"POST", "/api/v1/alerts/{}/resolve", hlc_api_alerts_resolve, 0},
     {"POST", "/api/v1/notifications/test", hlc_api_notifications_test, HLC_ROUTE_SLOW},
+    /* alert rules: per-machine thresholds, snooze/mute */
+    {"GET", "/api/v1/servers/{}/thresholds", hlc_api_server_thresholds_get, 0},
+    {"PUT", "/api/v1/servers/{}/thresholds", hlc_api_server_thresholds_put, 0},
+    {"GET", "/api/v1/alert-mutes", hlc_api_alert_mutes_list, 0},
+    {"POST", "/api/v1/alert-mutes", hlc_api_alert_mutes_create, 0},
+    {"DELETE", "/api/v1/alert-mutes/{}", hlc_api_alert_mutes_delete, 0},
     {"GET", "/api/v1/costs", hlc_api_costs_get, 0},
     {"PUT", "/api/v1/costs/config", hlc_api_costs_config_put, 0},
     {"GET", "/api/v1/costs/{}", hlc_api_costs_server, 0},

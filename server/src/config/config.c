@@ -296,6 +296,164 @@ check_order(json_t *sec, const char *section, const char *lo, const char *hi,
     return hlc_v_fail(e, field, "%s (%g) must be lower than %s (%g)", lo, a, hi, b);
 }
 
+/* ---- per-machine threshold overrides --------------------------------- */
+
+/* The thresholds a machine may override, each warning before its critical
+ * (server_offline_seconds is not one: the offline sweep is fleet-wide). */
+static const char *const override_keys[] = {
+    "disk_warning_percent", "disk_critical_percent",   "memory_warning_percent",
+    "memory_critical_percent", "cpu_warning_percent",  "cpu_critical_percent",
+    "cpu_sustained_samples", NULL,
+};
+static const char *const override_names[] = {"disk", "memory", "CPU"};
+
+/* Each pair of `eff` (effective values) has warning < critical; on failure
+ * the message says where each value came from (overrides `ov`). `who`
+ * names the machine when a global change is what breaks its overrides. */
+static bool
+check_effective(json_t *eff, json_t *ov, const char *field_prefix, const char *who,
+                struct hlc_verr *e)
+{
+    for (size_t i = 0; i < 3; i++) {
+        const char *lo = override_keys[2 * i], *hi = override_keys[2 * i + 1];
+        double a = json_number_value(json_object_get(eff, lo));
+        double b = json_number_value(json_object_get(eff, hi));
+        if (a < b)
+            continue;
+        bool own_lo = json_object_get(ov, lo) != NULL, own_hi = json_object_get(ov, hi) != NULL;
+        char field[64];
+        /* Name the field the caller can change: the override when the
+         * machine's are being saved, the global value when those are. */
+        bool name_lo = who ? !own_lo : own_lo || !own_hi;
+        snprintf(field, sizeof(field), "%s%s", field_prefix, name_lo ? lo : hi);
+        return hlc_v_fail(e, field, "%s%s warning (%g%%, %s) must be lower than %s critical "
+                          "(%g%%, %s)", who ? who : "", override_names[i], a,
+                          own_lo ? "this machine" : "global", override_names[i], b,
+                          own_hi ? "this machine" : "global");
+    }
+    return true;
+}
+
+/* The effective values and their sources from the global thresholds and a
+ * machine's overrides (both read only; new object). */
+static json_t *
+effective_of(json_t *global, json_t *overrides)
+{
+    json_t *eff = json_object(), *src = json_object();
+    for (const char *const *k = override_keys; *k; k++) {
+        json_t *o = json_object_get(overrides, *k);
+        json_object_set(eff, *k, o ? o : json_object_get(global, *k));
+        json_object_set_new(src, *k, json_string(o ? "server" : "global"));
+    }
+    return json_pack("{s:o, s:o}", "thresholds", eff, "source", src);
+}
+
+json_t *
+hlc_config_thresholds_effective(struct hlc_store *s, json_t *overrides)
+{
+    json_t *global = merged(s, find_section("thresholds"));
+    json_t *o = effective_of(global, overrides);
+    json_decref(global);
+    return o;
+}
+
+bool
+hlc_config_thresholds_merge(json_t *global, json_t *current, json_t *patch, json_t **next,
+                            struct hlc_verr *e)
+{
+    *next = NULL;
+    const struct section *sec = find_section("thresholds");
+    if (!json_is_object(patch))
+        return hlc_v_fail(e, "body", "the body must be a JSON object");
+    /* Only known keys with valid values are carried over: a row written by
+     * another version (or by hand) never leaks into what is saved next. */
+    json_t *ov = json_object();
+    for (const char *const *k = override_keys; *k; k++) {
+        json_t *c = json_object_get(current, *k);
+        struct hlc_verr ignored;
+        if (c && !json_is_null(c) && check_field(find_spec(sec, *k), current, "", &ignored))
+            json_object_set(ov, *k, c);
+    }
+    const char *key;
+    json_t *v;
+    bool ok = true;
+    json_object_foreach(patch, key, v)
+    {
+        bool allowed = false;
+        for (const char *const *k = override_keys; *k && !allowed; k++)
+            allowed = strcmp(*k, key) == 0;
+        if (!allowed) {
+            char field[64];
+            snprintf(field, sizeof(field), "%.60s", key);
+            ok = hlc_v_fail(e, field, "'%.40s' is not a threshold a machine can override", key);
+            break;
+        }
+        if (json_is_null(v)) {
+            json_object_del(ov, key);
+            continue;
+        }
+        if (!(ok = check_field(find_spec(sec, key), patch, "", e))) {
+            hlc_v_set_field(e, key); /* the body is flat: no "thresholds." */
+            break;
+        }
+        json_object_set(ov, key, v);
+    }
+    if (ok) {
+        json_t *eff = effective_of(global, ov);
+        ok = check_effective(json_object_get(eff, "thresholds"), ov, "", NULL, e);
+        json_decref(eff);
+    }
+    if (ok)
+        *next = ov;
+    else
+        json_decref(ov);
+    return ok;
+}
+
+bool
+hlc_config_thresholds_override(struct hlc_store *s, const char *server_id, json_t *patch,
+                               struct hlc_verr *e, int *rc)
+{
+    json_t *cur = NULL, *next = NULL;
+    if ((*rc = hlc_store_thresholds_override_get(s, server_id, &cur)) != 0)
+        return true;
+    json_t *global = merged(s, find_section("thresholds"));
+    bool ok = hlc_config_thresholds_merge(global, cur, patch, &next, e);
+    if (ok) {
+        *rc = hlc_store_thresholds_override_set(s, server_id, next, hlc_now());
+        atomic_fetch_add(&version, 1);
+    }
+    json_decref(next);
+    json_decref(global);
+    json_decref(cur);
+    return ok;
+}
+
+/* A change of the global thresholds keeps every machine's overrides valid. */
+static bool
+check_overrides_against(struct hlc_store *s, json_t *global, struct hlc_verr *e)
+{
+    json_t *all = NULL;
+    if (hlc_store_thresholds_overrides_all(s, &all) != 0)
+        return true; /* the store logged it; the overrides stay as they were */
+    const char *sid;
+    json_t *ov;
+    bool ok = true;
+    json_object_foreach(all, sid, ov)
+    {
+        json_t *eff = json_deep_copy(global);
+        json_object_update(eff, ov);
+        char who[128];
+        snprintf(who, sizeof(who), "on %.63s (it overrides some thresholds): ", sid);
+        ok = check_effective(eff, ov, "thresholds.", who, e);
+        json_decref(eff);
+        if (!ok)
+            break;
+    }
+    json_decref(all);
+    return ok;
+}
+
 bool
 hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *rc)
 {
@@ -336,7 +494,8 @@ hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *r
         if (strcmp(name, "thresholds") == 0)
             ok = check_order(m, name, "disk_warning_percent", "disk_critical_percent", e) &&
                  check_order(m, name, "memory_warning_percent", "memory_critical_percent", e) &&
-                 check_order(m, name, "cpu_warning_percent", "cpu_critical_percent", e);
+                 check_order(m, name, "cpu_warning_percent", "cpu_critical_percent", e) &&
+                 check_overrides_against(s, m, e);
         if (strcmp(name, "tailscale") == 0)
             ok = check_tailscale(m, e);
         json_object_set_new(writes, name, m);

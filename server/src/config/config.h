@@ -24,6 +24,24 @@ double hlc_config_number(struct hlc_store *s, const char *section, const char *k
  * false with *e filled when invalid (nothing written); *rc holds a store error. */
 bool hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *rc);
 
+/* Per-machine threshold overrides. The effective thresholds of a machine
+ * with overrides `overrides` ({key: number}, may be NULL):
+ * {"thresholds": {key: value}, "source": {key: "global"|"server"}} (new). */
+json_t *hlc_config_thresholds_effective(struct hlc_store *s, json_t *overrides);
+/* The pure step of the one below: `patch` applied to the overrides
+ * `current` (may be NULL) given the global thresholds `global` (all read
+ * only). true with *next = the new overrides (new object), or false with
+ * *e filled and *next NULL. No store, no locks: the fuzzer's entry point. */
+bool hlc_config_thresholds_merge(json_t *global, json_t *current, json_t *patch, json_t **next,
+                                 struct hlc_verr *e);
+/* Applies a partial patch {key: number|null} (null removes that override)
+ * to server_id's overrides: each value checked as the global one is, and
+ * the effective values keep each warning below its critical. false with *e
+ * filled when invalid (nothing written); *rc holds a store error
+ * (HLC_ENOTFOUND: no such machine). */
+bool hlc_config_thresholds_override(struct hlc_store *s, const char *server_id, json_t *patch,
+                                    struct hlc_verr *e, int *rc);
+
 /* A number that changes whenever any hub in this process saved its
  * configuration: lets readers cache settings. Lock-free. */
 unsigned hlc_config_version(void);

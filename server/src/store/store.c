@@ -726,3 +726,17 @@ hlc_store_config_set_many(struct hlc_store *s, json_t *obj)
     atomic_fetch_add(&s->cfg_generation, 1);
     return rc;
 }
+
+int
+store_exists(struct store_conn *c, const char *sql, const char *a)
+{
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return HLC_EDB;
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 1;
+    return step == SQLITE_DONE ? 0 : store_fail(c, "exists");
+}

@@ -276,6 +276,7 @@ struct hlc_alert_change {
     double threshold_value;   /* NaN = null */
     const struct hlc_outbox_row *rows;
     size_t nrows;
+    bool muted;               /* a mute rule matched: no rows, shown as muted */
     bool applied;             /* out: raised (no active duplicate existed) / resolved */
 };
 /* Applies n changes in one transaction; each change is skipped (applied
@@ -617,5 +618,42 @@ int hlc_store_check_results(struct hlc_store *s, int64_t id, const char *place, 
  * rows older than hourly_before (epoch s); *deleted = rows removed. */
 int hlc_store_check_prune(struct hlc_store *s, int64_t results_before_ms, int64_t hourly_before,
                           int batch, int *deleted);
+
+/* ---- alert rules: per-machine threshold overrides, mute rules ---------- */
+
+/* A machine's threshold overrides as stored ({key: number}, {} when none; new
+ * object). HLC_ENOTFOUND for an unknown machine. */
+int hlc_store_thresholds_override_get(struct hlc_store *s, const char *server_id, json_t **out);
+/* Replaces a machine's overrides (validated by the caller); an empty object
+ * removes them. HLC_ENOTFOUND for an unknown machine (nothing written). */
+int hlc_store_thresholds_override_set(struct hlc_store *s, const char *server_id,
+                                      json_t *overrides, int64_t now);
+/* Every machine's overrides: {server_id: {key: number}} (new object). */
+int hlc_store_thresholds_overrides_all(struct hlc_store *s, json_t **out);
+
+/* A mute rule: alerts of alert_type on server_id (NULL = all for either)
+ * send no message until `until` (0 = indefinitely). */
+struct hlc_alert_mute {
+    const char *server_id;  /* may be NULL: every machine */
+    const char *alert_type; /* may be NULL: every type */
+    int64_t until;          /* epoch seconds, 0 = until removed */
+    const char *reason;     /* may be NULL */
+    const char *created_by; /* "api_key@<ip>" */
+};
+/* Adds a rule and its audit row (command = summary) in one transaction;
+ * *out = the rule {id, server_id, alert_type, until, reason, created_at,
+ * created_by}. HLC_ENOTFOUND when server_id names no machine. */
+int hlc_store_mute_add(struct hlc_store *s, const struct hlc_alert_mute *m, const char *summary,
+                       int64_t now, json_t **out);
+/* Removes a rule and appends its audit row. HLC_ENOTFOUND. */
+int hlc_store_mute_delete(struct hlc_store *s, long long id, const char *actor, int64_t now);
+/* Rules still in force at `now`, newest first (new array). */
+int hlc_store_mutes_list(struct hlc_store *s, int64_t now, json_t **out);
+/* *muted = a rule in force at `now` covers alerts of `type` on server_id
+ * (NULL: an alert tied to no machine, covered only by all-machine rules). */
+int hlc_store_mute_match(struct hlc_store *s, const char *server_id, const char *type, int64_t now,
+                         bool *muted);
+/* Deletes rules that expired before `before`. */
+int hlc_store_mutes_prune(struct hlc_store *s, int64_t before);
 
 #endif

@@ -103,26 +103,11 @@ bind_time(sqlite3_stmt *st, int i, int64_t t)
         sqlite3_bind_null(st, i);
 }
 
-/* 1 when the query finds a row, 0 when not, HLC_EDB on error. */
-static int
-exists(struct store_conn *c, const char *sql, const char *a)
-{
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st)
-        return HLC_EDB;
-    sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step == SQLITE_ROW)
-        return 1;
-    return step == SQLITE_DONE ? 0 : store_fail(c, "exists");
-}
-
 int
 hlc_store_action_insert(struct hlc_store *s, const struct hlc_action_row *row)
 {
     struct store_conn *c = store_acquire(s);
-    int rc = exists(c, sql_server_exists, row->server_id);
+    int rc = store_exists(c, sql_server_exists, row->server_id);
     if (rc <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
         goto out;
@@ -236,7 +221,7 @@ hlc_store_action_transition(struct hlc_store *s, const char *id, const char *fro
         goto out;
     }
     if (sqlite3_changes(c->db) == 0) {
-        rc = exists(c, sql_action_exists, id);
+        rc = store_exists(c, sql_action_exists, id);
         rc = rc == 1 ? HLC_ESTATE : rc == 0 ? HLC_ENOTFOUND : rc;
     }
 out:
@@ -277,7 +262,7 @@ hlc_store_action_finish(struct hlc_store *s, const char *id, const struct hlc_ac
         goto fail;
     }
     if (sqlite3_changes(c->db) == 0) {
-        rc = exists(c, sql_action_exists, id);
+        rc = store_exists(c, sql_action_exists, id);
         rc = rc == 1 ? HLC_ESTATE : rc == 0 ? HLC_ENOTFOUND : rc;
         goto fail;
     }
@@ -413,7 +398,7 @@ hlc_store_script_insert(struct hlc_store *s, const char *server_id, const char *
                         const char *script, const char *description)
 {
     struct store_conn *c = store_acquire(s);
-    int rc = exists(c, sql_server_exists, server_id);
+    int rc = store_exists(c, sql_server_exists, server_id);
     if (rc <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
         goto out;
@@ -446,7 +431,7 @@ hlc_store_script_list(struct hlc_store *s, const char *server_id, json_t **out)
 {
     struct store_conn *c = store_acquire(s);
     json_t *arr = json_array();
-    int rc = exists(c, sql_server_exists, server_id);
+    int rc = store_exists(c, sql_server_exists, server_id);
     if (rc <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
         goto out;

@@ -9,24 +9,27 @@
 
 static const char sql_alert_insert[] =
     "INSERT OR IGNORE INTO alerts(alert_id, server_id, severity, type, subject, title, message,"
-    " metric_value, threshold_value, status, created_at)"
-    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,'open',?10)";
+    " metric_value, threshold_value, status, created_at, muted)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,'open',?10,?11)";
 static const char sql_alert_autoresolve[] =
     "UPDATE alerts SET status='resolved', resolved_at=?2, auto_resolved=1"
     " WHERE alert_id=?1 AND status!='resolved'";
 static const char sql_alert_active[] =
-    "SELECT alert_id, type, subject, severity, status FROM alerts"
+    "SELECT alert_id, type, subject, severity, status, muted FROM alerts"
     " WHERE server_id IS ?1 AND status!='resolved'";
 static const struct store_col active_cols[] = {
     {"alert_id", COL_TEXT}, {"type", COL_TEXT},   {"subject", COL_TEXT},
-    {"severity", COL_TEXT}, {"status", COL_TEXT},
+    {"severity", COL_TEXT}, {"status", COL_TEXT}, {"muted", COL_BOOL},
 };
 
 #define ALERT_COLS                                                                          \
     "a.alert_id, a.server_id, s.display_name, a.severity, a.type, a.subject, a.title,"     \
     " a.message, a.metric_value, a.threshold_value, a.status, a.created_at,"               \
     " a.acknowledged_at, a.resolved_at, a.auto_resolved, a.action_id, r.status,"           \
-    " r.action_type"
+    " r.action_type, (a.muted OR (a.status!='resolved' AND EXISTS (SELECT 1 FROM"         \
+    " alert_mutes m WHERE (m.server_id IS NULL OR m.server_id=a.server_id)"                \
+    " AND (m.alert_type IS NULL OR m.alert_type=a.type) AND (m.until IS NULL"              \
+    " OR m.until>CAST(strftime('%s','now') AS INTEGER)))))"
 #define ALERT_FROM                                                                          \
     " FROM alerts a LEFT JOIN servers s ON s.server_id=a.server_id"                         \
     " LEFT JOIN remediation_actions r ON r.action_id=a.action_id"
@@ -37,6 +40,7 @@ static const struct store_col alert_cols[] = {
     {"threshold_value", COL_REAL}, {"status", COL_TEXT},         {"created_at", COL_TIME},
     {"acknowledged_at", COL_TIME}, {"resolved_at", COL_TIME},    {"auto_resolved", COL_BOOL},
     {"action_id", COL_TEXT},       {"action_status", COL_TEXT},  {"action_type", COL_TEXT},
+    {"muted", COL_BOOL}, /* raised under a mute rule, or one covers it now */
 };
 #define NALERT_COLS ((int)(sizeof(alert_cols) / sizeof(alert_cols[0])))
 
@@ -151,6 +155,7 @@ apply_one(struct store_conn *c, struct hlc_alert_change *ch, int64_t now)
         bind_real_or_null(st, 8, ch->metric_value);
         bind_real_or_null(st, 9, ch->threshold_value);
         sqlite3_bind_int64(st, 10, now);
+        sqlite3_bind_int(st, 11, ch->muted);
     }
     int rc = store_step_done(c, st, ch->resolve ? "alert resolve" : "alert insert");
     if (rc)
@@ -197,7 +202,7 @@ hlc_store_alerts_active(struct hlc_store *s, const char *server_id, json_t **out
     int rc = HLC_EDB;
     if (st) {
         sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-        rc = store_collect_rows(c, st, active_cols, 5, out, "alerts active");
+        rc = store_collect_rows(c, st, active_cols, 6, out, "alerts active");
     }
     store_release(s, c);
     return rc;

@@ -89,6 +89,8 @@ void store_rollback(struct store_conn *c);
 int store_step_done(struct store_conn *c, sqlite3_stmt *st, const char *what);
 /* As store_step_done, and HLC_ENOTFOUND when the statement changed no row. */
 int store_step_changed(struct store_conn *c, sqlite3_stmt *st, const char *what);
+/* Whether `sql` (one text parameter ?1 = a) finds a row: 1, 0, or HLC_EDB. */
+int store_exists(struct store_conn *c, const char *sql, const char *a);
 /* Runs SQL with no results (may hold several statements). */
 int store_exec(struct store_conn *c, const char *sql);
 

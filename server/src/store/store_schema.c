@@ -384,6 +384,25 @@ const char *const store_migrations[] = {
     "  WHERE status != 'resolved';"
     "CREATE INDEX alerts_status_time ON alerts(status, created_at DESC);"
     "CREATE INDEX alerts_server_time ON alerts(server_id, created_at DESC);",
+    /* 14 (alertrules): per-machine threshold overrides (a JSON object of the
+     * overridden thresholds keys, no row = none), mute rules (NULL server_id
+     * or alert_type = all, NULL until = indefinitely) and alerts.muted: the
+     * alert was raised while a rule matched, so no message went out for it. */
+    "CREATE TABLE server_thresholds ("
+    "  server_id TEXT PRIMARY KEY REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  overrides TEXT NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE alert_mutes ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  server_id TEXT REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  alert_type TEXT,"
+    "  until INTEGER,"
+    "  reason TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL"
+    ");"
+    "ALTER TABLE alerts ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
