@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hlc import SOURCE_DIR, Hub  # noqa: E402
 from test_prometheus import heartbeat, iso  # noqa: E402
 import tailscale_standin as ts  # noqa: E402
+from ollama_standin import Ollama  # noqa: E402
 
 DOC_PATH = os.path.join(SOURCE_DIR, "server", "openapi.json")
 ROUTES_C = os.path.join(SOURCE_DIR, "server", "src", "api", "routes.c")
@@ -270,6 +271,22 @@ class ResponsesTest(unittest.TestCase):
         r = c("GET", "/api/openapi.json", key=None, status=200)
         self.assertEqual(r.json, self.doc)
         c("GET", "/api/docs", key=None, status=200)
+        # Ollama: a stand-in answering as Ollama does, then nothing there
+        oll = Ollama().start()
+        try:
+            r = c("PUT", "/api/v1/servers/oa-srv/ollama", {"url": oll.url}, status=200)
+            self.assertEqual((r.json["state"], len(r.json["models"])), ("up", 2))
+            c("GET", "/api/v1/servers/oa-srv/ollama", status=200)
+            c("GET", "/api/v1/ollama", status=200)
+            oll.stop()
+            self.assertEqual(c("POST", "/api/v1/servers/oa-srv/ollama/probe",
+                               status=200).json["state"], "down")
+        finally:
+            oll.stop()
+        c("PUT", "/api/v1/servers/oa-srv/ollama", {"port": 0}, status=422)
+        c("PUT", "/api/v1/servers/oa-srv/ollama", {"enabled": False}, status=200)
+        c("GET", "/api/v1/servers/nope/ollama", status=404)
+        c("POST", "/api/v1/servers/nope/ollama/probe", status=404)
         c("DELETE", "/api/v1/servers/oa-srv", status=204)
         # every documented operation was exercised but the stream and the binary
         untested = doc_routes(self.doc) - {(m, re.sub(r"\{[^}/]+\}", "{}", p)) for m, p in self.checked}

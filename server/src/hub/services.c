@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "enroll.h"
 #include "checks.h"
+#include "ollama.h"
 #include "ingest.h"
 #include "packs.h"
 #include "remote.h"
@@ -37,7 +38,9 @@ struct service {
  *   poller's host_key_changed -> alerts;
  *   alerts' alert_raised (critical service down) -> actions (queue a restart);
  *   alerts' alert_raised/resolved -> event streams (those a sample caused
- *   already went out as the sample's event). */
+ *   already went out as the sample's event);
+ *   sample_stored -> ollama (a polled machine's endpoint is probed, on a
+ *   worker: it waits on the network). */
 static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop, {{0}}},
     {"poller", hlc_remote_start, hlc_remote_stop, {{0}}},
@@ -54,6 +57,8 @@ static const struct service services[] = {
     {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
     {"packs", hlc_packs_start, hlc_packs_stop, {{0}}},
     {"checks", hlc_checks_start, hlc_checks_stop, {{0}}},
+    {"ollama", hlc_ollama_start, hlc_ollama_stop,
+     {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED), HLC_BUS_WORKER, hlc_ollama_on_event}}},
     {NULL, NULL, NULL, {{0}}},
 };
 

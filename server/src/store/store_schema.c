@@ -384,6 +384,21 @@ const char *const store_migrations[] = {
     "  WHERE status != 'resolved';"
     "CREATE INDEX alerts_status_time ON alerts(status, created_at DESC);"
     "CREATE INDEX alerts_server_time ON alerts(server_id, created_at DESC);",
+    /* Ollama endpoints, one per machine: its configuration (a URL, or a
+     * port on the machine's address) and the last probe's findings. */
+    "CREATE TABLE ollama ("
+    "  server_id TEXT PRIMARY KEY REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  configured INTEGER NOT NULL DEFAULT 0,"
+    "  url TEXT,"
+    "  port INTEGER NOT NULL DEFAULT 11434,"
+    "  state TEXT NOT NULL DEFAULT 'unknown',"
+    "  ever_up INTEGER NOT NULL DEFAULT 0,"
+    "  fails INTEGER NOT NULL DEFAULT 0,"
+    "  version TEXT, models TEXT, loaded TEXT, error TEXT,"
+    "  response_ms REAL, checked_at INTEGER, since INTEGER,"
+    "  updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

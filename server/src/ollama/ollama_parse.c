@@ -1,0 +1,186 @@
+/* ollama_parse.c - the pure parsers of Ollama's /api/version, /api/tags and
+ * /api/ps answers, with hard bounds on size, count and field lengths. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hlc/base.h"
+#include "ollama.h"
+
+/* Copies a string field into dst. Absent or null: "" and true. A
+ * non-string, one that does not fit, or one holding a control character:
+ * false (the model is skipped). jansson has checked the UTF-8. */
+static bool
+take_str(json_t *obj, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(obj, key);
+    dst[0] = '\0';
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v))
+        return false;
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return true;
+}
+
+/* A byte count: absent or null is -1; a negative or non-integer is an error. */
+static bool
+take_size(json_t *obj, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = -1;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
+/* Loads an answer as a JSON object. 0, HLC_ETOOBIG, HLC_EPARSE. */
+static int
+load(const char *text, size_t len, json_t **out)
+{
+    *out = NULL;
+    if (len > HLC_OLLAMA_MAX_BODY)
+        return HLC_ETOOBIG;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return HLC_EPARSE;
+    }
+    *out = root;
+    return 0;
+}
+
+int
+hlc_ollama_parse_version(const char *text, size_t len, char out[static 64])
+{
+    json_t *root = NULL;
+    out[0] = '\0';
+    int rc = load(text, len, &root);
+    if (rc)
+        return rc;
+    if (!take_str(root, "version", out, 64) || !out[0]) {
+        out[0] = '\0';
+        rc = HLC_EPARSE;
+    }
+    json_decref(root);
+    return rc;
+}
+
+static bool
+take_model(json_t *m, struct hlc_ollama_model *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (!json_is_object(m))
+        return false;
+    json_t *d = json_object_get(m, "details");
+    if (d && !json_is_null(d) && !json_is_object(d))
+        return false;
+    if (!take_str(m, "name", o->name, sizeof(o->name)) ||
+        (!o->name[0] && !take_str(m, "model", o->name, sizeof(o->name))) || !o->name[0] ||
+        !take_size(m, "size", &o->size) || !take_size(m, "size_vram", &o->size_vram) ||
+        !take_str(m, "expires_at", o->expires_at, sizeof(o->expires_at)) ||
+        !take_str(m, "modified_at", o->modified_at, sizeof(o->modified_at)))
+        return false;
+    if (json_is_object(d) &&
+        (!take_str(d, "family", o->family, sizeof(o->family)) ||
+         !take_str(d, "parameter_size", o->parameter_size, sizeof(o->parameter_size)) ||
+         !take_str(d, "quantization_level", o->quantization, sizeof(o->quantization))))
+        return false;
+    return true;
+}
+
+int
+hlc_ollama_parse_models(const char *text, size_t len, struct hlc_ollama_model **out, size_t *n,
+                        size_t *skipped)
+{
+    json_t *root = NULL;
+    struct hlc_ollama_model *arr = NULL;
+    size_t got = 0, skip = 0;
+    *out = NULL;
+    *n = 0;
+    if (skipped)
+        *skipped = 0;
+    int rc = load(text, len, &root);
+    if (rc)
+        return rc;
+    json_t *models = json_object_get(root, "models");
+    if (json_is_null(models)) { /* an Ollama with nothing pulled may say null */
+        rc = 0;
+        goto out;
+    }
+    if (!json_is_array(models)) {
+        rc = HLC_EPARSE;
+        goto out;
+    }
+    size_t total = json_array_size(models);
+    if (total > HLC_OLLAMA_MAX_MODELS) {
+        rc = HLC_ETOOBIG;
+        goto out;
+    }
+    if (total)
+        arr = hlc_xcalloc(total, sizeof(*arr));
+    for (size_t i = 0; i < total; i++) {
+        if (take_model(json_array_get(models, i), &arr[got]))
+            got++;
+        else
+            skip++;
+    }
+out:
+    json_decref(root);
+    if (rc || got == 0) {
+        free(arr);
+        arr = NULL;
+        got = 0;
+    }
+    if (rc == 0 && skipped)
+        *skipped = skip;
+    *out = arr;
+    *n = got;
+    return rc;
+}
+
+/* A text field, or null when empty. */
+static json_t *
+str_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *
+size_or_null(int64_t v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
+}
+
+json_t *
+hlc_ollama_models_json(const struct hlc_ollama_model *m, size_t n, bool loaded)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const struct hlc_ollama_model *x = &m[i];
+        json_t *o;
+        if (loaded)
+            o = json_pack("{s:s, s:o, s:o, s:o}", "name", x->name, "size", size_or_null(x->size),
+                          "size_vram", size_or_null(x->size_vram), "expires_at",
+                          str_or_null(x->expires_at));
+        else
+            o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name", x->name, "size",
+                          size_or_null(x->size), "family", str_or_null(x->family),
+                          "parameter_size", str_or_null(x->parameter_size), "quantization",
+                          str_or_null(x->quantization), "modified_at",
+                          str_or_null(x->modified_at));
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    return arr;
+}
