@@ -5,7 +5,13 @@ machine after a poll; version, models with sizes, loaded models with VRAM and
 expiry; stopped -> ollama_down after two failed probes, started -> resolved;
 a machine that never had Ollama stays "not detected" with no alert; bad
 JSON, an answer past the cap and too many models are refused with nothing
-stored; the configuration is validated."""
+stored; the configuration is validated.
+
+GPUs: an nvidia-smi stand-in on the real sshd machine's PATH prints what
+`nvidia-smi --query-gpu=... --format=csv,noheader,nounits` prints (the
+collector's AMD sysfs reading is covered by the parser's unit test with
+sysfs-format values: the collector reads the real /sys); a poll stores the
+readings as history, and gpu_temperature follows the thresholds."""
 import os
 import shutil
 import sys
@@ -17,7 +23,15 @@ from hlc import Hub, assert_error  # noqa: E402
 from ollama_standin import Ollama  # noqa: E402
 import sshd  # noqa: E402
 
-FIRST_IP = 237  # 127.0.0.237: port 11434 there is this test's own
+FIRST_IP = 237
+QUERY = ("--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,"
+         "power.draw")
+# nvidia-smi as the machine has it: refuses other arguments, prints the CSV
+# kept in the machine's state file.
+NVIDIA_SMI = f"""#!/bin/sh
+[ "$1" = "{QUERY}" ] && [ "$2" = --format=csv,noheader,nounits ] || exit 2
+cat "$HLC_MACHINE/state/nvidia.csv"
+"""  # 127.0.0.237: port 11434 there is this test's own
 
 
 def wait_for(pred, timeout, step=0.2):
@@ -162,6 +176,67 @@ class OllamaTest(unittest.TestCase):
             self.assertEqual(len(o.seen), n)
         finally:
             o.stop()
+
+    def set_gpus(self, *rows):
+        with open(os.path.join(self.m.dir, "state", "nvidia.csv"), "w") as f:
+            f.write("".join(r + "\n" for r in rows))
+
+    def poll_gpus(self):
+        r = self.hub.post("/api/v1/servers/gpu-box/poll")
+        self.assertEqual(r.status, 200, r)
+        r = self.hub.get("/api/v1/servers/gpu-box/gpus")
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def gpu_alerts(self, status="active"):
+        r = self.hub.get(f"/api/v1/alerts?type=gpu_temperature&status={status}&limit=100")
+        return [a for a in r.json["alerts"] if a["server_id"] == "gpu-box"]
+
+    def test_5_gpus_from_nvidia_smi(self):
+        self.assertEqual(self.poll_gpus(), {"gpus": [], "history": []})  # no nvidia-smi yet
+        path = os.path.join(self.m.dir, "bin", "nvidia-smi")
+        with open(path, "w") as f:
+            f.write(NVIDIA_SMI)
+        os.chmod(path, 0o755)
+        try:
+            self.set_gpus("0, NVIDIA GeForce RTX 3090, 35, 10240, 24576, 65, 250.50",
+                          "1, Tesla T4, 0, 3, 15360, 41, [N/A]")
+            g = self.poll_gpus()
+            by = {x["gpu_id"]: x for x in g["gpus"]}
+            self.assertEqual(sorted(by), ["nvidia0", "nvidia1"])
+            x = by["nvidia0"]
+            self.assertEqual((x["vendor"], x["name"], x["util_percent"], x["temp_c"],
+                              x["power_w"]), ("nvidia", "NVIDIA GeForce RTX 3090", 35, 65, 250.5))
+            self.assertEqual((x["mem_used_bytes"], x["mem_total_bytes"]),
+                             (10240 * 1048576, 24576 * 1048576))
+            self.assertIsNone(by["nvidia1"]["power_w"])
+            self.assertEqual(self.gpu_alerts(), [])
+            # Over the critical threshold (90 by default): one alert.
+            time.sleep(1.1)  # samples are keyed by the second
+            self.set_gpus("0, NVIDIA GeForce RTX 3090, 99, 20000, 24576, 93, 340.00")
+            g = self.poll_gpus()
+            self.assertEqual([x["temp_c"] for x in g["gpus"]], [93])
+            self.assertEqual(len(g["history"]), 3)
+            a = self.gpu_alerts()
+            self.assertEqual(len(a), 1, a)
+            self.assertEqual(a[0]["severity"], "critical")
+            # A lower threshold set by the operator keeps it active; cooler resolves.
+            r = self.hub.put("/api/v1/config/thresholds", {"gpu_temperature_warning_c": 70})
+            self.assertEqual(r.status, 200, r)
+            time.sleep(1.1)
+            self.set_gpus("0, NVIDIA GeForce RTX 3090, 50, 20000, 24576, 75, 200.00")
+            self.poll_gpus()
+            self.assertEqual(len(self.gpu_alerts()), 1)
+            time.sleep(1.1)
+            self.set_gpus("0, NVIDIA GeForce RTX 3090, 5, 20000, 24576, 55, 60.00")
+            self.poll_gpus()
+            self.assertEqual(self.gpu_alerts(), [])
+            self.assertEqual(len(self.gpu_alerts("resolved")), 1)
+            assert_error(self, self.hub.get("/api/v1/servers/gpu-box/gpus?hours=0"), 422,
+                         "VALIDATION_ERROR", "hours")
+            assert_error(self, self.hub.get("/api/v1/servers/nope/gpus"), 404)
+        finally:
+            os.unlink(path)
 
     def test_4_validation(self):
         for body, field in (({"url": "ftp://127.0.0.1/"}, "url"),

@@ -286,6 +286,9 @@ class ResponsesTest(unittest.TestCase):
         c("PUT", "/api/v1/servers/oa-srv/ollama", {"port": 0}, status=422)
         c("PUT", "/api/v1/servers/oa-srv/ollama", {"enabled": False}, status=200)
         c("GET", "/api/v1/servers/nope/ollama", status=404)
+        c("GET", "/api/v1/servers/oa-srv/gpus?hours=48", status=200)
+        c("GET", "/api/v1/servers/oa-srv/gpus?hours=0", status=422)
+        c("GET", "/api/v1/servers/nope/gpus", status=404)
         c("POST", "/api/v1/servers/nope/ollama/probe", status=404)
         c("DELETE", "/api/v1/servers/oa-srv", status=204)
         # every documented operation was exercised but the stream and the binary

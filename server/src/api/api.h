@@ -108,6 +108,8 @@ int hlc_api_ollama_list(struct hlc_req *r);
 int hlc_api_ollama_get(struct hlc_req *r);
 int hlc_api_ollama_put(struct hlc_req *r);
 int hlc_api_ollama_probe(struct hlc_req *r);
+/* api_gpu.c (GPU readings) */
+int hlc_api_gpus_get(struct hlc_req *r);
 
 /* api_status_page.c (the family status page; the page and its data are public,
  * gated by the page's own token or LAN-public mode) */

@@ -81,6 +81,8 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/servers/{}/ollama", hlc_api_ollama_get, 0},
     {"PUT", "/api/v1/servers/{}/ollama", hlc_api_ollama_put, HLC_ROUTE_SLOW},
     {"POST", "/api/v1/servers/{}/ollama/probe", hlc_api_ollama_probe, HLC_ROUTE_SLOW},
+    /* GPUs as the collector read them */
+    {"GET", "/api/v1/servers/{}/gpus", hlc_api_gpus_get, 0},
     /* the family status page: settings (key), the page and its data (its own token) */
     {"GET", "/api/v1/status-page", hlc_api_status_page_get, 0},
     {"PUT", "/api/v1/status-page", hlc_api_status_page_put, 0},

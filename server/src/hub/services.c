@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "hub.h"
 #include "enroll.h"
+#include "gpu.h"
 #include "checks.h"
 #include "ollama.h"
 #include "ingest.h"
@@ -39,6 +40,7 @@ struct service {
  *   alerts' alert_raised (critical service down) -> actions (queue a restart);
  *   alerts' alert_raised/resolved -> event streams (those a sample caused
  *   already went out as the sample's event);
+ *   sample_stored -> gpu (readings stored, gpu_temperature judged, inline);
  *   sample_stored -> ollama (a polled machine's endpoint is probed, on a
  *   worker: it waits on the network). */
 static const struct service services[] = {
@@ -48,7 +50,8 @@ static const struct service services[] = {
      {{HLC_EV_BIT(HLC_EV_ALERT_RAISED), HLC_BUS_INLINE, hlc_actions_on_event}}},
     {"alerts", hlc_alerts_start, hlc_alerts_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_HOST_KEY_CHANGED), HLC_BUS_INLINE,
-       hlc_alerts_on_event}}},
+       hlc_alerts_on_event},
+      {HLC_EV_BIT(HLC_EV_SAMPLE_STORED), HLC_BUS_INLINE, hlc_gpu_on_event}}},
     {"events", hlc_events_start, hlc_events_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_ALERT_RAISED) |
            HLC_EV_BIT(HLC_EV_ALERT_RESOLVED),

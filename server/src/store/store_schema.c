@@ -399,6 +399,16 @@ const char *const store_migrations[] = {
     "  response_ms REAL, checked_at INTEGER, since INTEGER,"
     "  updated_at INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+    /* GPU readings per sample, one row per GPU (raw history, kept as long
+     * as raw metric samples). */
+    "CREATE TABLE gpu_metrics ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  timestamp INTEGER NOT NULL,"
+    "  gpu_id TEXT NOT NULL,"
+    "  vendor TEXT NOT NULL, name TEXT,"
+    "  util_percent REAL, mem_used_bytes REAL, mem_total_bytes REAL, temp_c REAL, power_w REAL,"
+    "  PRIMARY KEY (server_id, timestamp, gpu_id)"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
