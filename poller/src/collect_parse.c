@@ -661,6 +661,16 @@ gpu_slot(struct hlc_sample *s)
     return g;
 }
 
+/* A GPU section's result: HLC_EPARSE when it added no GPU. */
+static int
+gpus_read(struct hlc_sample *s, size_t before)
+{
+    if (s->ngpus == before)
+        return HLC_EPARSE;
+    s->have |= HLC_HAVE_GPUS;
+    return 0;
+}
+
 /* A reading within [min, max] times scale, or NaN when the tool said it has
  * none ("[N/A]", "[Not Supported]", "-") or it is out of range. */
 static double
@@ -722,10 +732,7 @@ parse_nvidia(struct lines it, struct hlc_sample *s)
         g->power_w = reading(f[4], 0, 10000, 1);
         s->ngpus++;
     }
-    if (s->ngpus == before)
-        return HLC_EPARSE;
-    s->have |= HLC_HAVE_GPUS;
-    return 0;
+    return gpus_read(s, before);
 }
 
 /* "card0 45 1073741824 8573157376 52000 35000000" (sysfs units: bytes,
@@ -757,10 +764,7 @@ parse_amdgpu(struct lines it, struct hlc_sample *s)
         g->power_w = reading(tok[5], 0, 1e10, 1e-6);
         s->ngpus++;
     }
-    if (s->ngpus == before)
-        return HLC_EPARSE;
-    s->have |= HLC_HAVE_GPUS;
-    return 0;
+    return gpus_read(s, before);
 }
 
 /* ---- reboot, updates ---------------------------------------------------- */

@@ -5,30 +5,7 @@
 
 #include "hlc/base.h"
 #include "ollama.h"
-
-/* Copies a string field into dst. Absent or null: "" and true. A
- * non-string, one that does not fit, or one holding a control character:
- * false (the model is skipped). jansson has checked the UTF-8. */
-static bool
-take_str(json_t *obj, const char *key, char *dst, size_t cap)
-{
-    json_t *v = json_object_get(obj, key);
-    dst[0] = '\0';
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v))
-        return false;
-    size_t n = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (n >= cap)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    return true;
-}
+#include "validate.h"
 
 /* A byte count: absent or null is -1; a negative or non-integer is an error. */
 static bool
@@ -68,7 +45,7 @@ hlc_ollama_parse_version(const char *text, size_t len, char out[static 64])
     int rc = load(text, len, &root);
     if (rc)
         return rc;
-    if (!take_str(root, "version", out, 64) || !out[0]) {
+    if (!hlc_json_take_text(root, "version", out, 64) || !out[0]) {
         out[0] = '\0';
         rc = HLC_EPARSE;
     }
@@ -85,16 +62,16 @@ take_model(json_t *m, struct hlc_ollama_model *o)
     json_t *d = json_object_get(m, "details");
     if (d && !json_is_null(d) && !json_is_object(d))
         return false;
-    if (!take_str(m, "name", o->name, sizeof(o->name)) ||
-        (!o->name[0] && !take_str(m, "model", o->name, sizeof(o->name))) || !o->name[0] ||
+    if (!hlc_json_take_text(m, "name", o->name, sizeof(o->name)) ||
+        (!o->name[0] && !hlc_json_take_text(m, "model", o->name, sizeof(o->name))) || !o->name[0] ||
         !take_size(m, "size", &o->size) || !take_size(m, "size_vram", &o->size_vram) ||
-        !take_str(m, "expires_at", o->expires_at, sizeof(o->expires_at)) ||
-        !take_str(m, "modified_at", o->modified_at, sizeof(o->modified_at)))
+        !hlc_json_take_text(m, "expires_at", o->expires_at, sizeof(o->expires_at)) ||
+        !hlc_json_take_text(m, "modified_at", o->modified_at, sizeof(o->modified_at)))
         return false;
     if (json_is_object(d) &&
-        (!take_str(d, "family", o->family, sizeof(o->family)) ||
-         !take_str(d, "parameter_size", o->parameter_size, sizeof(o->parameter_size)) ||
-         !take_str(d, "quantization_level", o->quantization, sizeof(o->quantization))))
+        (!hlc_json_take_text(d, "family", o->family, sizeof(o->family)) ||
+         !hlc_json_take_text(d, "parameter_size", o->parameter_size, sizeof(o->parameter_size)) ||
+         !hlc_json_take_text(d, "quantization_level", o->quantization, sizeof(o->quantization))))
         return false;
     return true;
 }

@@ -2,6 +2,7 @@
 #include "store_internal.h"
 
 #include <stdatomic.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -531,6 +532,30 @@ store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols)
         json_object_set_new(o, cols[i].name, v);
     }
     return o;
+}
+
+void
+store_bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int
+store_machine_exists(struct store_conn *c, const char *id)
+{
+    static const char sql[] = "SELECT 1 FROM servers WHERE server_id = ?1";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return HLC_EDB;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    return step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find machine");
 }
 
 int

@@ -1,5 +1,4 @@
 /* store_gpu.c - GPU readings per sample: history and the newest ones. */
-#include <math.h>
 #include <stdlib.h>
 
 #include "hlc/base.h"
@@ -11,7 +10,6 @@ static const char sql_put[] =
     " mem_used_bytes, mem_total_bytes, temp_c, power_w)"
     " SELECT server_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM servers WHERE server_id=?1";
 static const char sql_prune[] = "DELETE FROM gpu_metrics WHERE server_id=?1 AND timestamp<?2";
-static const char sql_exists[] = "SELECT 1 FROM servers WHERE server_id=?1";
 #define READING_COLS                                                                             \
     "gpu_id, vendor, name, timestamp, util_percent, mem_used_bytes, mem_total_bytes, temp_c,"   \
     " power_w"
@@ -27,15 +25,6 @@ static const struct store_col reading_cols[] = {
     {"mem_total_bytes", COL_REAL}, {"temp_c", COL_REAL},          {"power_w", COL_REAL},
 };
 #define NREADING_COLS ((int)(sizeof(reading_cols) / sizeof(reading_cols[0])))
-
-static void
-bind_real(sqlite3_stmt *st, int i, double v)
-{
-    if (isfinite(v))
-        sqlite3_bind_double(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
 
 int
 hlc_store_gpu_put(struct hlc_store *s, const char *server_id, int64_t ts,
@@ -56,11 +45,11 @@ hlc_store_gpu_put(struct hlc_store *s, const char *server_id, int64_t ts,
         sqlite3_bind_text(st, 3, g->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, g->vendor, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, g->name[0] ? g->name : NULL, -1, SQLITE_STATIC);
-        bind_real(st, 6, g->util_percent);
-        bind_real(st, 7, g->mem_used_bytes);
-        bind_real(st, 8, g->mem_total_bytes);
-        bind_real(st, 9, g->temp_c);
-        bind_real(st, 10, g->power_w);
+        store_bind_real(st, 6, g->util_percent);
+        store_bind_real(st, 7, g->mem_used_bytes);
+        store_bind_real(st, 8, g->mem_total_bytes);
+        store_bind_real(st, 9, g->temp_c);
+        store_bind_real(st, 10, g->power_w);
         rc = store_step_changed(c, st, "store gpu reading");
     }
     if (rc == 0 && (st = store_stmt(c, sql_prune))) {
@@ -88,18 +77,9 @@ hlc_store_gpu_get(struct hlc_store *s, const char *server_id, int64_t since, int
     json_t *latest = NULL, *hist = NULL;
     int rc = 0;
     *out = NULL;
-    sqlite3_stmt *st = store_stmt(c, sql_exists);
-    if (!st) {
-        rc = HLC_EDB;
+    if ((rc = store_machine_exists(c, server_id)) != 0)
         goto out;
-    }
-    sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW) {
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find machine");
-        goto out;
-    }
+    sqlite3_stmt *st;
     if (!(st = store_stmt(c, sql_latest))) {
         rc = HLC_EDB;
         goto out;

@@ -118,6 +118,10 @@ int store_machine_insert_in(struct store_conn *c, json_t *m);
 void store_machines_release(struct hlc_store *s, struct store_conn *c);
 
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
+/* Binds v to parameter i, or NULL when it is not finite (NaN = none). */
+void store_bind_real(sqlite3_stmt *st, int i, double v);
+/* 0 when machine id exists, HLC_ENOTFOUND, or HLC_EDB (logged). */
+int store_machine_exists(struct store_conn *c, const char *id);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1
  * (missing or null keys bind NULL). */
 int store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store_col *cols,

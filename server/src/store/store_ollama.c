@@ -1,6 +1,5 @@
 /* store_ollama.c - Ollama endpoints: each machine's configuration and the
  * last probe's findings (version, models, loaded models, up/down). */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +46,6 @@ static const char sql_record[] =
     " models=CASE WHEN ?2 THEN ?4 ELSE models END, loaded=CASE WHEN ?2 THEN ?5 ELSE loaded END,"
     " error=?6, response_ms=?7, checked_at=?8, updated_at=?8 WHERE enabled"
     " RETURNING state, fails, ever_up OR configured";
-static const char sql_exists[] = "SELECT 1 FROM servers WHERE server_id=?1";
 
 static int
 read_rows(struct hlc_store *s, const char *server_id, json_t **out)
@@ -137,8 +135,7 @@ hlc_store_ollama_record(struct hlc_store *s, struct hlc_ollama_record *r)
     bind_json(st, 4, r->ok ? r->models : NULL, &models);
     bind_json(st, 5, r->ok ? r->loaded : NULL, &loaded);
     sqlite3_bind_text(st, 6, r->ok ? NULL : r->error, -1, SQLITE_STATIC);
-    if (isfinite(r->response_ms))
-        sqlite3_bind_double(st, 7, r->response_ms);
+    store_bind_real(st, 7, r->response_ms);
     sqlite3_bind_int64(st, 8, r->now);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
@@ -154,12 +151,8 @@ hlc_store_ollama_record(struct hlc_store *s, struct hlc_ollama_record *r)
         rc = store_fail(c, "record ollama probe");
         goto out;
     }
-    if (rc == HLC_EBUSY && (st = store_stmt(c, sql_exists))) {
-        sqlite3_bind_text(st, 1, r->server_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW)
-            rc = HLC_ENOTFOUND;
-        sqlite3_reset(st);
-    }
+    if (rc == HLC_EBUSY && store_machine_exists(c, r->server_id) == HLC_ENOTFOUND)
+        rc = HLC_ENOTFOUND;
 out:
     store_release(s, c);
     free(models);
