@@ -2,8 +2,9 @@
  * any input either parses into models that keep the invariants the store
  * and the dashboard rely on (a name, strings terminated within their fields
  * and free of control characters, sizes -1 or more, counts within the cap),
- * or is refused with HLC_EPARSE / HLC_ETOOBIG with nothing returned. The
- * first byte picks the parser. */
+ * or is refused with HLC_EPARSE / HLC_ETOOBIG with nothing returned; the
+ * remote probe's output splits into answers inside the input. The first
+ * byte picks the parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
+    if (data[0] & 4) {
+        struct hlc_ollama_parts p;
+        if (hlc_ollama_split(text, len, &p) == 0)
+            for (int i = 0; i < HLC_OLLAMA_NCALLS; i++)
+                if (p.seen[i] && (p.body[i] < text || p.body[i] + p.len[i] > text + len ||
+                                  p.rc[i] < 0 || p.rc[i] > 255))
+                    abort();
+        return 0;
+    }
     if (data[0] & 1) {
         char v[64];
         int rc = hlc_ollama_parse_version(text, len, v);

@@ -238,6 +238,40 @@ class OllamaTest(unittest.TestCase):
         finally:
             os.unlink(path)
 
+    def test_6_through_the_ssh_session(self):
+        # Ollama's default: listening on the machine's own 127.0.0.1 only.
+        o = Ollama("127.0.0.1").start()
+        try:
+            r = self.hub.put("/api/v1/servers/gpu-box/ollama", {"via": "ssh", "port": o.port})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((r.json["state"], r.json["via"], r.json["version"]),
+                             ("up", "ssh", "0.5.7"), r.json)
+            self.assertEqual(len(r.json["models"]), 2)
+            self.assertEqual(r.json["loaded"][0]["size_vram"], 3772318720)
+            o.mode = "badjson"
+            ep = self.probe("gpu-box")
+            self.assertEqual(ep["state"], "down")
+            self.assertIn("did not answer as Ollama does", ep["error"])
+            self.assertEqual(len(ep["models"]), 2)
+            o.mode = "huge"
+            self.assertIn("more than 1024 KiB", self.probe("gpu-box")["error"])
+            o.stop()
+            ep = self.probe("gpu-box")
+            self.assertIn("nothing answered", ep["error"])
+            self.assertEqual(len(self.alerts("gpu-box")), 1)  # configured: it alerts
+            o.mode = "ok"
+            o.start()
+            self.assertEqual(self.probe("gpu-box")["state"], "up")
+            self.assertEqual(self.alerts("gpu-box"), [])
+            assert_error(self, self.hub.put("/api/v1/servers/gpu-box/ollama",
+                                            {"via": "ssh", "url": o.url}), 422,
+                         "VALIDATION_ERROR", "url")
+            assert_error(self, self.hub.put("/api/v1/servers/gpu-box/ollama", {"via": "ftp"}),
+                         422, "VALIDATION_ERROR", "via")
+        finally:
+            o.stop()
+            self.hub.put("/api/v1/servers/gpu-box/ollama", {})
+
     def test_4_validation(self):
         for body, field in (({"url": "ftp://127.0.0.1/"}, "url"),
                             ({"url": "http://u:p@127.0.0.1:11434"}, "url"),

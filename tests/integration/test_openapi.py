@@ -284,6 +284,7 @@ class ResponsesTest(unittest.TestCase):
         finally:
             oll.stop()
         c("PUT", "/api/v1/servers/oa-srv/ollama", {"port": 0}, status=422)
+        c("PUT", "/api/v1/servers/oa-srv/ollama", {"via": "ssh"}, status=200)  # nothing listens
         c("PUT", "/api/v1/servers/oa-srv/ollama", {"enabled": False}, status=200)
         c("GET", "/api/v1/servers/nope/ollama", status=404)
         c("GET", "/api/v1/servers/oa-srv/gpus?hours=48", status=200)

@@ -162,6 +162,44 @@ test_empty_and_refused(void **state)
     free(m);
 }
 
+static void
+test_split_remote_output(void **state)
+{
+    (void)state;
+    static const char out[] = "motd noise\n"
+                              "HLC-OLLAMA version 0\n{\"version\":\"0.5.7\"}\n"
+                              "HLC-OLLAMA tags 0\n{\"models\":\n[]}\n"
+                              "HLC-OLLAMA version 0\n{\"version\":\"9\"}\n" /* a repeat: ignored */
+                              "HLC-OLLAMA ps 7\n\n"
+                              "HLC-OLLAMA nope 0\nHLC-OLLAMA ps x\n";
+    struct hlc_ollama_parts p;
+    assert_int_equal(hlc_ollama_split(out, strlen(out), &p), 0);
+    assert_true(p.seen[HLC_OLLAMA_VERSION] && p.seen[HLC_OLLAMA_TAGS] && p.seen[HLC_OLLAMA_PS]);
+    char v[64];
+    assert_int_equal(hlc_ollama_parse_version(p.body[0], p.len[0], v), 0);
+    assert_string_equal(v, "0.5.7");
+    struct hlc_ollama_model *m = NULL;
+    size_t n = 9;
+    assert_int_equal(hlc_ollama_parse_models(p.body[1], p.len[1], &m, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(p.rc[HLC_OLLAMA_PS], 7);
+    assert_int_equal(p.rc[HLC_OLLAMA_TAGS], 0);
+    assert_int_equal(hlc_ollama_split("no header\n", 10, &p), HLC_EPARSE);
+    assert_int_equal(hlc_ollama_split("HLC-OLLAMA ps 256\n", 18, &p), HLC_EPARSE);
+
+    /* The probe script: the quoted loopback URL, curl's own cap. */
+    struct hlc_buf b;
+    hlc_buf_init(&b, 8192);
+    assert_int_equal(hlc_ollama_remote_script(&b, 11434), 0);
+    assert_non_null(strstr(b.data, "u='http://127.0.0.1:11434'\n"));
+    assert_non_null(strstr(b.data, "--max-filesize 1048576"));
+    hlc_buf_release(&b);
+    hlc_buf_init(&b, 8192);
+    assert_int_equal(hlc_ollama_remote_script(&b, 0), HLC_EINVAL);
+    assert_int_equal(hlc_ollama_remote_script(&b, 65536), HLC_EINVAL);
+    hlc_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -170,6 +208,7 @@ main(void)
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_ps_skips_bad_entries),
         cmocka_unit_test(test_empty_and_refused),
+        cmocka_unit_test(test_split_remote_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

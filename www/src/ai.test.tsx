@@ -7,7 +7,7 @@ import { AiWidget, GpuWidget, spark, vramText, type OllamaEndpoint } from './ai'
 
 const at = new Date().toISOString();
 const ep = (over: Partial<OllamaEndpoint> = {}): OllamaEndpoint => ({
-  server_id: 'gpu-box', enabled: true, configured: false, url: null, port: 11434, state: 'up', version: '0.5.7',
+  server_id: 'gpu-box', enabled: true, configured: false, url: null, port: 11434, via: 'hub', state: 'up', version: '0.5.7',
   models: [{ name: 'llama3.2:latest', size: 2019393189, parameter_size: '3.2B', quantization: 'Q4_K_M' }],
   loaded: [{ name: 'llama3.2:latest', size: 4000000000, size_vram: 3000000000, expires_at: at }],
   error: null, checked_at: at, since: at, ...over,
@@ -47,6 +47,7 @@ describe('AI widget', () => {
     render(<AiWidget id="gpu-box" />);
     await screen.findByText(/OLLAMA_HOST=0\.0\.0\.0/);
     expect(screen.queryByText(/Installed/)).toBeNull();
+    expect(screen.getByText('Ask over SSH')).toBeTruthy();
     fireEvent.click(screen.getByText('Turn off'));
     await screen.findByText('Turn on');
     expect(calls.find((c) => c.method === 'PUT')?.body).toEqual({ enabled: false });

@@ -12,7 +12,7 @@ const enc = encodeURIComponent;
 export interface OllamaModel { name: string; size: number | null; parameter_size?: string | null; quantization?: string | null }
 export interface LoadedModel { name: string; size: number | null; size_vram: number | null; expires_at: string | null }
 export interface OllamaEndpoint {
-  server_id: string; enabled: boolean; configured: boolean; url: string | null; port: number;
+  server_id: string; enabled: boolean; configured: boolean; url: string | null; port: number; via: 'hub' | 'ssh';
   state: 'unknown' | 'up' | 'down' | 'not_detected' | 'disabled'; version: string | null;
   models: OllamaModel[]; loaded: LoadedModel[]; error: string | null; checked_at: string | null; since: string | null;
 }
@@ -46,7 +46,7 @@ export function AiWidget({ id }: { id: string }) {
       {e && <div data-ollama-state={e.state}>
         <p><StatusDot level={DOT[e.state]} text={STATE_TEXT[e.state]} /> Ollama {e.version ? <b>{e.version}</b> : null}{' '}
           <span className="muted">{STATE_TEXT[e.state]}{e.checked_at ? ` · ${ago(e.checked_at)}` : ''}</span></p>
-        {e.state === 'not_detected' && <p className="muted small">Nothing answers on port {e.port}. Ollama listens on 127.0.0.1 by default: set OLLAMA_HOST=0.0.0.0 on the machine, or give its URL.</p>}
+        {e.state === 'not_detected' && <p className="muted small">Nothing answers on port {e.port}. Ollama listens on 127.0.0.1 by default: set OLLAMA_HOST=0.0.0.0 on the machine, or ask it over SSH.</p>}
         {e.error && e.state !== 'not_detected' && <p className="error small">{e.error}</p>}
         {e.state !== 'disabled' && e.models.length > 0 && <>
           <p className="small"><b>Loaded</b>{e.loaded.length === 0 ? <span className="muted"> — none</span> : null}</p>
@@ -56,7 +56,8 @@ export function AiWidget({ id }: { id: string }) {
         </>}
         <p className="btns">
           {e.enabled && <button type="button" disabled={busy} onClick={() => act('POST', `/servers/${enc(id)}/ollama/probe`)}>Probe now</button>}
-          <button type="button" disabled={busy} onClick={() => act('PUT', `/servers/${enc(id)}/ollama`, e.enabled ? { enabled: false } : { enabled: true, url: e.url, port: e.port })}>
+          {e.enabled && e.via !== 'ssh' && e.state !== 'up' && <button type="button" disabled={busy} onClick={() => act('PUT', `/servers/${enc(id)}/ollama`, { via: 'ssh', port: e.port })}>Ask over SSH</button>}
+          <button type="button" disabled={busy} onClick={() => act('PUT', `/servers/${enc(id)}/ollama`, e.enabled ? { enabled: false } : { enabled: true, url: e.url, port: e.port, via: e.via })}>
             {e.enabled ? 'Turn off' : 'Turn on'}</button>
         </p>
         {note && <p className="error small" role="status">{note}</p>}

@@ -40,12 +40,14 @@ hlc_api_ollama_get(struct hlc_req *r)
     return hlc_reply_json(r, 200, ep);
 }
 
-/* PUT {enabled, url, port}: every key optional (enabled true, url null =
- * the machine's address, port 11434); the whole configuration is replaced. */
+/* PUT {enabled, url, port, via}: every key optional (enabled true, url null
+ * = the machine's address, port 11434, via "hub"; "ssh" asks 127.0.0.1 on
+ * the machine over its session); the whole configuration is replaced. */
 int
 hlc_api_ollama_put(struct hlc_req *r)
 {
-    static const char *const keys[] = {"enabled", "url", "port", NULL};
+    static const char *const keys[] = {"enabled", "url", "port", "via", NULL};
+    static const char *const vias[] = {"hub", "ssh", NULL};
     int ret;
     json_t *body = hlc_req_json(r, &ret);
     if (!body)
@@ -55,7 +57,11 @@ hlc_api_ollama_put(struct hlc_req *r)
     ok = ok && hlc_v_bool(body, "enabled", false, &e) &&
          hlc_v_string(body, "url", false, true, 2048, hlc_api_valid_http_url,
                       "an http:// or https:// URL with a valid host, no user:password@", &e) &&
-         hlc_v_int(body, "port", false, false, 1, 65535, &e);
+         hlc_v_int(body, "port", false, false, 1, 65535, &e) &&
+         hlc_v_enum(body, "via", false, vias, &e);
+    const char *via = json_string_value(json_object_get(body, "via"));
+    if (ok && via && strcmp(via, "ssh") == 0 && json_string_value(json_object_get(body, "url")))
+        ok = hlc_v_fail(&e, "url", "via ssh asks the machine's own 127.0.0.1 on port: no url");
     if (!ok) {
         json_decref(body);
         return hlc_reply_verr(r, &e);
@@ -64,7 +70,8 @@ hlc_api_ollama_put(struct hlc_req *r)
     json_t *ep = NULL;
     int rc = hlc_ollama_configure(r->hub, r->params[0], !en || json_is_true(en),
                                   json_string_value(json_object_get(body, "url")),
-                                  port ? (int)json_integer_value(port) : HLC_OLLAMA_PORT, &ep);
+                                  port ? (int)json_integer_value(port) : HLC_OLLAMA_PORT,
+                                  via ? via : "hub", &ep);
     json_decref(body);
     return reply_probe(r, rc, ep);
 }

@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "hlc/base.h"
 #include "hub.h"
+#include "remote.h"
 #include "store.h"
 
 #define CALL_TIMEOUT_MS 3000
@@ -106,38 +107,79 @@ base_url(json_t *ep, json_t *machine, char *out, size_t cap)
     return w > 0 && (size_t)w < cap;
 }
 
+/* Where the three answers come from: fetched by the hub from `base`, or
+ * printed by the machine's probe (`parts`, not NULL). */
+struct source {
+    const char *base;                     /* hub: the endpoint's base URL */
+    const struct hlc_ollama_parts *parts; /* ssh: what the machine printed */
+    const char *where;                    /* for messages: the base URL or the machine */
+};
+
+/* Answer i: 0 with its text and length (in body or in the parts), or an
+ * error said. */
+static int
+get(const struct source *src, int i, struct hlc_buf *body, const char **text, size_t *len,
+    char *err, size_t errlen)
+{
+    const char *path = hlc_ollama_paths[i];
+    if (!src->parts) {
+        int rc = fetch(src->base, path, body, err, errlen);
+        *text = body->data ? body->data : "";
+        *len = body->len;
+        return rc;
+    }
+    const struct hlc_ollama_parts *p = src->parts;
+    int rc = p->seen[i] ? p->rc[i] : -1;
+    if (rc == 0) {
+        *text = p->body[i];
+        *len = p->len[i];
+        return 0;
+    }
+    if (rc == 63)
+        snprintf(err, errlen, "%s answered with more than %d KiB; refused", path,
+                 HLC_OLLAMA_MAX_BODY / 1024);
+    else if (rc == 127)
+        snprintf(err, errlen, "%.63s has neither curl nor wget to ask Ollama", src->where);
+    else if (rc < 0)
+        snprintf(err, errlen, "the probe on %.63s printed nothing for %s", src->where, path);
+    else
+        snprintf(err, errlen, "%s on %.63s: nothing answered (curl/wget exit %d)", path,
+                 src->where, rc);
+    return HLC_EIO;
+}
+
 /* Asks the three questions; fills r (ok, version, models, loaded or error). */
 static void
-ask(const char *base, struct hlc_ollama_record *r, char version[static 64], char *err,
+ask(const struct source *src, struct hlc_ollama_record *r, char version[static 64], char *err,
     size_t errlen)
 {
     struct hlc_buf body;
     struct hlc_ollama_model *m = NULL;
-    size_t n = 0;
+    size_t n = 0, len = 0;
+    const char *text = NULL;
     hlc_buf_init(&body, HLC_OLLAMA_MAX_BODY);
     int64_t t0 = hlc_mono_ns();
-    int rc = fetch(base, "/api/version", &body, err, errlen);
+    int rc = get(src, HLC_OLLAMA_VERSION, &body, &text, &len, err, errlen);
     if (rc == 0) {
         r->response_ms = (double)(hlc_mono_ns() - t0) / 1e6;
-        if (hlc_ollama_parse_version(body.data ? body.data : "", body.len, version) != 0) {
+        if (hlc_ollama_parse_version(text, len, version) != 0) {
             snprintf(err, errlen, "/api/version did not answer as Ollama does");
             rc = HLC_EPARSE;
         }
     }
-    static const char *const paths[] = {"/api/tags", "/api/ps"};
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        rc = fetch(base, paths[i], &body, err, errlen);
+    for (int i = HLC_OLLAMA_TAGS; i <= HLC_OLLAMA_PS && rc == 0; i++) {
+        rc = get(src, i, &body, &text, &len, err, errlen);
         if (rc == 0) {
-            rc = hlc_ollama_parse_models(body.data ? body.data : "", body.len, &m, &n, NULL);
+            rc = hlc_ollama_parse_models(text, len, &m, &n, NULL);
             if (rc == HLC_ETOOBIG)
-                snprintf(err, errlen, "%s lists more than %d models; refused", paths[i],
-                         HLC_OLLAMA_MAX_MODELS);
+                snprintf(err, errlen, "%s lists more than %d models; refused",
+                         hlc_ollama_paths[i], HLC_OLLAMA_MAX_MODELS);
             else if (rc)
-                snprintf(err, errlen, "%s did not answer as Ollama does", paths[i]);
+                snprintf(err, errlen, "%s did not answer as Ollama does", hlc_ollama_paths[i]);
         }
         if (rc == 0) {
-            json_t **slot = i == 0 ? &r->models : &r->loaded;
-            *slot = hlc_ollama_models_json(m, n, i == 1);
+            json_t **slot = i == HLC_OLLAMA_TAGS ? &r->models : &r->loaded;
+            *slot = hlc_ollama_models_json(m, n, i == HLC_OLLAMA_PS);
         }
         free(m);
         m = NULL;
@@ -146,6 +188,37 @@ ask(const char *base, struct hlc_ollama_record *r, char version[static 64], char
     r->ok = rc == 0;
     r->version = version;
     r->error = err;
+}
+
+/* Runs the probe on machine server_id over its SSH session, then asks. */
+static void
+ask_remote(struct hlc_hub *hub, const char *server_id, int port, struct hlc_ollama_record *r,
+           char version[static 64], char *err, size_t errlen)
+{
+    struct hlc_buf script;
+    struct hlc_exec_result er;
+    struct hlc_ollama_parts parts;
+    memset(&er, 0, sizeof(er));
+    hlc_buf_init(&script, 4096);
+    int rc = hlc_ollama_remote_script(&script, port);
+    if (rc == 0)
+        rc = hlc_remote_exec(hub, server_id, "sh -s", script.data, script.len,
+                             3 * (CALL_TIMEOUT_MS + 1000) + 5000,
+                             HLC_OLLAMA_NCALLS * (HLC_OLLAMA_MAX_BODY + 64), &er);
+    if (rc != 0)
+        snprintf(err, errlen, "could not run the Ollama probe on %.63s: %s", server_id,
+                 hlc_remote_reason(rc));
+    else if (er.out_truncated)
+        snprintf(err, errlen, "the Ollama probe on %.63s printed too much; refused", server_id);
+    else if (hlc_ollama_split(er.out ? er.out : "", er.out_len, &parts) != 0)
+        snprintf(err, errlen, "the Ollama probe on %.63s printed nothing readable", server_id);
+    else {
+        struct source src = {.parts = &parts, .where = server_id};
+        ask(&src, r, version, err, errlen);
+    }
+    r->error = err;
+    hlc_exec_result_release(&er);
+    hlc_buf_release(&script);
 }
 
 static void
@@ -180,8 +253,14 @@ hlc_ollama_probe(struct hlc_hub *hub, const char *server_id, json_t **out)
         goto out;
     if (json_is_true(json_object_get(ep, "enabled"))) {
         struct hlc_ollama_record r = {.server_id = server_id, .response_ms = NAN};
-        if (base_url(ep, machine, base, sizeof(base))) {
-            ask(base, &r, version, err, sizeof(err));
+        const char *via = json_string_value(json_object_get(ep, "via"));
+        if (via && strcmp(via, "ssh") == 0) {
+            int port = (int)json_integer_value(json_object_get(ep, "port"));
+            snprintf(base, sizeof(base), "http://127.0.0.1:%d on %.63s", port, server_id);
+            ask_remote(hub, server_id, port, &r, version, err, sizeof(err));
+        } else if (base_url(ep, machine, base, sizeof(base))) {
+            struct source src = {.base = base, .where = base};
+            ask(&src, &r, version, err, sizeof(err));
         } else {
             snprintf(base, sizeof(base), "(no address)");
             snprintf(err, sizeof(err), "the machine has no address to probe");
@@ -210,10 +289,10 @@ out:
 
 int
 hlc_ollama_configure(struct hlc_hub *hub, const char *server_id, bool enabled, const char *url,
-                     int port, json_t **out)
+                     int port, const char *via, json_t **out)
 {
     *out = NULL;
-    int rc = hlc_store_ollama_configure(hub->store, server_id, enabled, url, port);
+    int rc = hlc_store_ollama_configure(hub->store, server_id, enabled, url, port, via);
     if (rc)
         return rc;
     hlc_alerts_condition(hub, server_id, "ollama_down", "high", "",

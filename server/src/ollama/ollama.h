@@ -17,6 +17,7 @@
 
 struct hlc_hub;
 struct hlc_event;
+struct hlc_buf;
 
 #define HLC_OLLAMA_PORT 11434
 #define HLC_OLLAMA_MAX_BODY (1024 * 1024) /* bytes of one answer; past it the answer is refused */
@@ -50,6 +51,34 @@ int hlc_ollama_parse_version(const char *text, size_t len, char out[static 64]);
 int hlc_ollama_parse_models(const char *text, size_t len, struct hlc_ollama_model **out,
                             size_t *n, size_t *skipped);
 
+/* ---- through a machine's SSH session ---------------------------------- */
+
+/* The three calls, in the order the probe makes them. */
+enum { HLC_OLLAMA_VERSION, HLC_OLLAMA_TAGS, HLC_OLLAMA_PS, HLC_OLLAMA_NCALLS };
+extern const char *const hlc_ollama_paths[HLC_OLLAMA_NCALLS]; /* "/api/version", ... */
+
+/* What the machine's probe printed for each call: "HLC-OLLAMA <call> <rc>"
+ * (call = version, tags or ps; rc = the tool's exit status, 127 when the
+ * machine has neither curl nor wget) and then the answer, up to the next
+ * such line. */
+struct hlc_ollama_parts {
+    bool seen[HLC_OLLAMA_NCALLS]; /* the call's header was printed */
+    int rc[HLC_OLLAMA_NCALLS];    /* its exit status (0..255) */
+    const char *body[HLC_OLLAMA_NCALLS]; /* points into the output */
+    size_t len[HLC_OLLAMA_NCALLS];
+};
+/* Splits the probe's output. A header seen twice keeps its first answer;
+ * other lines before the first header are ignored. 0, or HLC_EPARSE when
+ * no header was printed. Pure. */
+int hlc_ollama_split(const char *out, size_t len, struct hlc_ollama_parts *p);
+
+/* Appends to b the POSIX sh probe that asks Ollama on the machine's own
+ * loopback, port `port`, with curl (else wget), each answer cut at
+ * HLC_OLLAMA_MAX_BODY by curl (wget's, by the exec's output cap). The URL
+ * goes through hlc_shell_quote(). 0 or
+ * HLC_EINVAL (port out of range), HLC_ETOOBIG. */
+int hlc_ollama_remote_script(struct hlc_buf *b, int port);
+
 /* The models as the API shows them (new array): installed ones with
  * name, size, family, parameter_size, quantization, modified_at; loaded
  * ones (loaded = true) with name, size, size_vram, expires_at. */
@@ -61,11 +90,12 @@ json_t *hlc_ollama_models_json(const struct hlc_ollama_model *m, size_t n, bool 
 int hlc_ollama_probe(struct hlc_hub *hub, const char *server_id, json_t **out);
 
 /* Saves machine server_id's configuration (url NULL = its address on
- * `port`), resolves an ollama_down alert the old one raised, and probes
+ * `port`; via "ssh": its own loopback on `port`, asked over its SSH
+ * session), resolves an ollama_down alert the old one raised, and probes
  * the new one at once (unless disabled); *out as hlc_ollama_probe.
  * HLC_ENOTFOUND when the machine is unknown. */
 int hlc_ollama_configure(struct hlc_hub *hub, const char *server_id, bool enabled,
-                         const char *url, int port, json_t **out);
+                         const char *url, int port, const char *via, json_t **out);
 
 /* The bus subscriber (worker; ud is the hub): a stored sample of a machine
  * probes its endpoint, at most once every HLC_OLLAMA_MIN_GAP_S per machine. */

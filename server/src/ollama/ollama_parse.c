@@ -1,9 +1,11 @@
 /* ollama_parse.c - the pure parsers of Ollama's /api/version, /api/tags and
  * /api/ps answers, with hard bounds on size, count and field lengths. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hlc/base.h"
+#include "hlc/shell.h"
 #include "ollama.h"
 #include "validate.h"
 
@@ -160,4 +162,86 @@ hlc_ollama_models_json(const struct hlc_ollama_model *m, size_t n, bool loaded)
             json_array_append_new(arr, o);
     }
     return arr;
+}
+
+const char *const hlc_ollama_paths[HLC_OLLAMA_NCALLS] = {"/api/version", "/api/tags", "/api/ps"};
+static const char *const call_names[HLC_OLLAMA_NCALLS] = {"version", "tags", "ps"};
+static const char header[] = "HLC-OLLAMA ";
+
+/* "HLC-OLLAMA <call> <rc>" (the line without its newline): the call's index
+ * and rc, or -1. */
+static int
+header_of(const char *line, size_t n, int *rc)
+{
+    size_t hl = sizeof(header) - 1;
+    if (n <= hl || n > 64 || memcmp(line, header, hl) != 0)
+        return -1;
+    char buf[65];
+    memcpy(buf, line + hl, n - hl);
+    buf[n - hl] = '\0';
+    char *sp = strchr(buf, ' ');
+    int64_t v;
+    if (!sp)
+        return -1;
+    *sp = '\0';
+    if (hlc_parse_i64(sp + 1, 0, 255, &v) != 0)
+        return -1;
+    for (int i = 0; i < HLC_OLLAMA_NCALLS; i++)
+        if (strcmp(buf, call_names[i]) == 0) {
+            *rc = (int)v;
+            return i;
+        }
+    return -1;
+}
+
+int
+hlc_ollama_split(const char *out, size_t len, struct hlc_ollama_parts *p)
+{
+    memset(p, 0, sizeof(*p));
+    const char *end = out + len, *q = out;
+    int cur = -1;
+    bool any = false;
+    while (q < end) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        const char *stop = nl ? nl : end;
+        int rc = 0, k = header_of(q, (size_t)(stop - q), &rc);
+        if (k >= 0) {
+            any = true;
+            cur = p->seen[k] ? -1 : k; /* a repeat keeps the first answer */
+            if (cur >= 0) {
+                p->seen[k] = true;
+                p->rc[k] = rc;
+                p->body[k] = nl ? nl + 1 : end;
+            }
+        } else if (cur >= 0) {
+            p->len[cur] = (size_t)((nl ? nl + 1 : end) - p->body[cur]);
+        }
+        q = nl ? nl + 1 : end;
+    }
+    return any ? 0 : HLC_EPARSE;
+}
+
+int
+hlc_ollama_remote_script(struct hlc_buf *b, int port)
+{
+    char url[64];
+    if (port < 1 || port > 65535)
+        return HLC_EINVAL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+    int rc = hlc_buf_appendf(b, "u=");
+    if (rc == 0)
+        rc = hlc_shell_quote(b, url);
+    if (rc == 0)
+        rc = hlc_buf_appendf(
+            b, "\nfor p in version tags ps; do\n"
+               "  if command -v curl >/dev/null 2>&1; then\n"
+               "    o=$(curl -sf -m 3 --max-filesize %d \"$u/api/$p\" 2>/dev/null); r=$?\n"
+               "  elif command -v wget >/dev/null 2>&1; then\n"
+               "    o=$(wget -q -T 3 -O - \"$u/api/$p\" 2>/dev/null); r=$?\n"
+               "  else o=''; r=127; fi\n"
+               "  echo \"HLC-OLLAMA $p $r\"; printf '%%s\\n' \"$o\"\n"
+               "  [ $r = 0 ] || break\n"
+               "done\n",
+            HLC_OLLAMA_MAX_BODY);
+    return rc;
 }

@@ -620,7 +620,7 @@ int hlc_store_check_prune(struct hlc_store *s, int64_t results_before_ms, int64_
 
 /* ---- Ollama endpoints (store_ollama.c) ---- */
 /* Machine server_id's endpoint as the API shows it: {server_id, enabled,
- * configured, url, port, state, version, models, loaded, error,
+ * configured, url, port, via, state, version, models, loaded, error,
  * response_ms, checked_at, since}; a machine never configured nor probed
  * gets the defaults (enabled, port 11434, state "unknown"). HLC_ENOTFOUND
  * when the machine is unknown. */
@@ -629,11 +629,12 @@ int hlc_store_ollama_get(struct hlc_store *s, const char *server_id, json_t **ou
  * once), by server_id (new array). */
 int hlc_store_ollama_list(struct hlc_store *s, json_t **out);
 /* Saves machine server_id's configuration (url NULL = the machine's address
- * on `port`); the state starts again ("unknown", or "disabled"), and an
+ * on `port`, asked from the hub, or its loopback on `port` asked over its
+ * SSH session when via is "ssh"); the state starts again ("unknown", or "disabled"), and an
  * enabled endpoint counts as configured (it alerts even before it first
  * answered). HLC_ENOTFOUND when the machine is unknown. */
 int hlc_store_ollama_configure(struct hlc_store *s, const char *server_id, bool enabled,
-                               const char *url, int port);
+                               const char *url, int port, const char *via);
 /* One probe's findings. */
 struct hlc_ollama_record {
     const char *server_id;

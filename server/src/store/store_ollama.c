@@ -9,14 +9,15 @@
 
 static const char sql_read[] =
     "SELECT s.server_id, coalesce(o.enabled, 1), coalesce(o.configured, 0), o.url,"
-    " coalesce(o.port, 11434), coalesce(o.state, 'unknown'), o.version,"
+    " coalesce(o.port, 11434), coalesce(o.via, 'hub'), coalesce(o.state, 'unknown'), o.version,"
     " coalesce(o.models, '[]'), coalesce(o.loaded, '[]'), o.error, o.response_ms,"
     " o.checked_at, o.since FROM servers s LEFT JOIN ollama o USING (server_id)"
     " WHERE (?1 IS NULL OR s.server_id=?1) AND (?1 IS NOT NULL OR o.configured OR o.ever_up)"
     " ORDER BY s.server_id";
 static const struct store_col read_cols[] = {
     {"server_id", COL_TEXT},   {"enabled", COL_BOOL},    {"configured", COL_BOOL},
-    {"url", COL_TEXT},         {"port", COL_INT},        {"state", COL_TEXT},
+    {"url", COL_TEXT},         {"port", COL_INT},        {"via", COL_TEXT},
+    {"state", COL_TEXT},
     {"version", COL_TEXT},     {"models", COL_JSON},     {"loaded", COL_JSON},
     {"error", COL_TEXT},       {"response_ms", COL_REAL}, {"checked_at", COL_TIME},
     {"since", COL_TIME},
@@ -24,10 +25,10 @@ static const struct store_col read_cols[] = {
 #define NREAD_COLS ((int)(sizeof(read_cols) / sizeof(read_cols[0])))
 
 static const char sql_configure[] =
-    "INSERT INTO ollama(server_id, enabled, configured, url, port, state, updated_at)"
-    " SELECT server_id, ?2, ?2, ?3, ?4, ?5, ?6 FROM servers WHERE server_id=?1"
+    "INSERT INTO ollama(server_id, enabled, configured, url, port, state, updated_at, via)"
+    " SELECT server_id, ?2, ?2, ?3, ?4, ?5, ?6, ?7 FROM servers WHERE server_id=?1"
     " ON CONFLICT(server_id) DO UPDATE SET enabled=excluded.enabled,"
-    " configured=excluded.configured, url=excluded.url, port=excluded.port,"
+    " configured=excluded.configured, url=excluded.url, port=excluded.port, via=excluded.via,"
     " state=excluded.state, fails=0, error=NULL, since=NULL, updated_at=excluded.updated_at";
 
 /* The state a probe leaves, from the row's values before it (a new row has
@@ -86,7 +87,7 @@ hlc_store_ollama_list(struct hlc_store *s, json_t **out)
 
 int
 hlc_store_ollama_configure(struct hlc_store *s, const char *server_id, bool enabled,
-                           const char *url, int port)
+                           const char *url, int port, const char *via)
 {
     struct store_conn *c = store_acquire(s);
     int rc = 0;
@@ -101,6 +102,7 @@ hlc_store_ollama_configure(struct hlc_store *s, const char *server_id, bool enab
     sqlite3_bind_int(st, 4, port);
     sqlite3_bind_text(st, 5, enabled ? "unknown" : "disabled", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, hlc_now());
+    sqlite3_bind_text(st, 7, via, -1, SQLITE_STATIC);
     rc = store_step_changed(c, st, "configure ollama");
 out:
     store_release(s, c);

@@ -392,6 +392,7 @@ const char *const store_migrations[] = {
     "  configured INTEGER NOT NULL DEFAULT 0,"
     "  url TEXT,"
     "  port INTEGER NOT NULL DEFAULT 11434,"
+    "  via TEXT NOT NULL DEFAULT 'hub',"
     "  state TEXT NOT NULL DEFAULT 'unknown',"
     "  ever_up INTEGER NOT NULL DEFAULT 0,"
     "  fails INTEGER NOT NULL DEFAULT 0,"
