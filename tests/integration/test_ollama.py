@@ -193,7 +193,7 @@ class OllamaTest(unittest.TestCase):
         return [a for a in r.json["alerts"] if a["server_id"] == "gpu-box"]
 
     def test_5_gpus_from_nvidia_smi(self):
-        self.assertEqual(self.poll_gpus(), {"gpus": [], "history": []})  # no nvidia-smi yet
+        self.assertEqual(self.poll_gpus(), {"gpus": [], "history": [], "resolution": "sample"})
         path = os.path.join(self.m.dir, "bin", "nvidia-smi")
         with open(path, "w") as f:
             f.write(NVIDIA_SMI)
@@ -232,6 +232,13 @@ class OllamaTest(unittest.TestCase):
             self.poll_gpus()
             self.assertEqual(self.gpu_alerts(), [])
             self.assertEqual(len(self.gpu_alerts("resolved")), 1)
+            # Past two days the history is the hours' averages.
+            h = self.hub.get("/api/v1/servers/gpu-box/gpus?hours=72").json
+            self.assertEqual(h["resolution"], "hour")
+            self.assertEqual({x["gpu_id"] for x in h["history"]}, {"nvidia0", "nvidia1"})
+            n0 = [x for x in h["history"] if x["gpu_id"] == "nvidia0"]
+            if len(n0) == 1:  # all four samples in one hour: (65 + 93 + 75 + 55) / 4
+                self.assertEqual((n0[0]["temp_c"], n0[0]["util_percent"]), (72, 47.25))
             assert_error(self, self.hub.get("/api/v1/servers/gpu-box/gpus?hours=0"), 422,
                          "VALIDATION_ERROR", "hours")
             assert_error(self, self.hub.get("/api/v1/servers/nope/gpus"), 404)

@@ -288,6 +288,7 @@ class ResponsesTest(unittest.TestCase):
         c("PUT", "/api/v1/servers/oa-srv/ollama", {"enabled": False}, status=200)
         c("GET", "/api/v1/servers/nope/ollama", status=404)
         c("GET", "/api/v1/servers/oa-srv/gpus?hours=48", status=200)
+        c("GET", "/api/v1/servers/oa-srv/gpus?hours=8760", status=200)
         c("GET", "/api/v1/servers/oa-srv/gpus?hours=0", status=422)
         c("GET", "/api/v1/servers/nope/gpus", status=404)
         c("POST", "/api/v1/servers/nope/ollama/probe", status=404)

@@ -50,7 +50,8 @@ hlc_gpu_on_event(void *ud, const struct hlc_event *ev)
     if (ev->kind != HLC_EV_SAMPLE_STORED || !s || !ev->server_id || !(s->have & HLC_HAVE_GPUS))
         return;
     if (hlc_store_gpu_put(hub->store, ev->server_id, s->timestamp, s->gpus, s->ngpus,
-                          s->timestamp - HLC_GPU_KEEP_DAYS * 86400LL) != 0)
+                          s->timestamp - HLC_GPU_KEEP_DAYS * 86400LL,
+                          s->timestamp - HLC_GPU_HOURLY_KEEP_DAYS * 86400LL) != 0)
         return;
     judge(hub, ev->server_id, s);
 }

@@ -7,7 +7,8 @@
 
 struct hlc_event;
 
-#define HLC_GPU_KEEP_DAYS 30 /* as raw metric samples */
+#define HLC_GPU_KEEP_DAYS 30         /* readings, as raw metric samples */
+#define HLC_GPU_HOURLY_KEEP_DAYS 365 /* hourly sums, as metrics_hourly */
 
 /* The bus subscriber (inline; ud is the hub): a stored sample with GPUs
  * is recorded and judged. */

@@ -657,16 +657,20 @@ int hlc_store_ollama_record(struct hlc_store *s, struct hlc_ollama_record *r);
 
 /* ---- GPU readings (store_gpu.c) ---- */
 struct hlc_gpu;
-/* Stores one sample's GPUs (taken at ts) and drops the machine's readings
- * older than `before`, in one transaction. HLC_ENOTFOUND when the machine
- * is gone. */
+/* Stores one sample's GPUs (taken at ts), adds them to their hour's sums,
+ * and drops the machine's readings older than `before` and hourly sums
+ * older than `hourly_before`, in one transaction. HLC_ENOTFOUND when the
+ * machine is gone. */
 int hlc_store_gpu_put(struct hlc_store *s, const char *server_id, int64_t ts,
-                      const struct hlc_gpu *gpus, size_t n, int64_t before);
+                      const struct hlc_gpu *gpus, size_t n, int64_t before,
+                      int64_t hourly_before);
 /* Machine server_id's GPUs: {gpus: [the newest sample's readings], history:
- * [readings since `since`, oldest first, at most `limit`]}; each reading
- * {gpu_id, vendor, name, time, util_percent, mem_used_bytes,
- * mem_total_bytes, temp_c, power_w}. HLC_ENOTFOUND for an unknown machine. */
+ * [readings since `since`, oldest first, at most `limit`; hourly: the
+ * hours' averages (temperature, utilisation, power, VRAM used) instead],
+ * resolution: "sample" or "hour"}; each reading {gpu_id, vendor, name,
+ * time, util_percent, mem_used_bytes, mem_total_bytes, temp_c, power_w}.
+ * HLC_ENOTFOUND for an unknown machine. */
 int hlc_store_gpu_get(struct hlc_store *s, const char *server_id, int64_t since, int limit,
-                      json_t **out);
+                      bool hourly, json_t **out);
 
 #endif

@@ -409,6 +409,17 @@ const char *const store_migrations[] = {
     "  vendor TEXT NOT NULL, name TEXT,"
     "  util_percent REAL, mem_used_bytes REAL, mem_total_bytes REAL, temp_c REAL, power_w REAL,"
     "  PRIMARY KEY (server_id, timestamp, gpu_id)"
+    ") WITHOUT ROWID;"
+    /* and their hourly sums (kept as long as metrics_hourly) */
+    "CREATE TABLE gpu_hourly ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  hour INTEGER NOT NULL,"
+    "  gpu_id TEXT NOT NULL,"
+    "  vendor TEXT NOT NULL, name TEXT,"
+    "  util_sum REAL NOT NULL, util_n INTEGER NOT NULL, mem_sum REAL NOT NULL,"
+    "  mem_n INTEGER NOT NULL, mem_total REAL, temp_sum REAL NOT NULL, temp_n INTEGER NOT NULL,"
+    "  temp_max REAL, power_sum REAL NOT NULL, power_n INTEGER NOT NULL,"
+    "  PRIMARY KEY (server_id, hour, gpu_id)"
     ") WITHOUT ROWID;",
 };
 
