@@ -35,12 +35,12 @@ static const char ps[] =
     "\"families\":[\"gemma3\"],\"parameter_size\":\"4.3B\",\"quantization_level\":\"Q4_K_M\"},"
     "\"expires_at\":\"2025-10-17T16:47:07.93355-07:00\",\"size_vram\":5333539264,"
     "\"context_length\":4096},"
-    "{\"model\":\"only-model-field\",\"size\":10},"  /* old Ollama: no name */
-    "{\"size\":1},"                                   /* no name at all */
-    "{\"name\":\"neg\",\"size\":-5},"                 /* negative size */
-    "{\"name\":\"ctl\\u0001x\"},"                     /* control character */
-    "{\"name\":\"str\",\"size_vram\":\"big\"},"       /* wrong type */
-    "{\"name\":\"det\",\"details\":[1]},"             /* details not an object */
+    "{\"model\":\"only-model-field\",\"size\":10}," /* old Ollama: no name */
+    "{\"size\":1},"                                 /* no name at all */
+    "{\"name\":\"neg\",\"size\":-5},"               /* negative size */
+    "{\"name\":\"ctl\\u0001x\"},"                   /* control character */
+    "{\"name\":\"str\",\"size_vram\":\"big\"},"     /* wrong type */
+    "{\"name\":\"det\",\"details\":[1]},"           /* details not an object */
     "7]}";
 
 static void
@@ -51,8 +51,14 @@ test_version(void **state)
     static const char ok[] = "{\"version\":\"0.5.7\"}";
     assert_int_equal(hlc_ollama_parse_version(ok, strlen(ok), v), 0);
     assert_string_equal(v, "0.5.7");
-    static const char *const bad[] = {"", "[]", "{}", "{\"version\":\"\"}", "{\"version\":5}",
-                                      "{\"version\":\"a\\nb\"}", "<html>", "{\"version\":\"0.5.7\""};
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{}",
+                                      "{\"version\":\"\"}",
+                                      "{\"version\":5}",
+                                      "{\"version\":\"a\\nb\"}",
+                                      "<html>",
+                                      "{\"version\":\"0.5.7\""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(hlc_ollama_parse_version(bad[i], strlen(bad[i]), v), HLC_EPARSE);
         assert_string_equal(v, "");
@@ -125,11 +131,10 @@ test_empty_and_refused(void **state)
     assert_int_equal(n, 0);
     assert_int_equal(hlc_ollama_parse_models(nul, strlen(nul), &m, &n, NULL), 0);
     assert_null(m);
-    static const char *const bad[] = {"", "null", "{}", "{\"models\":{}}", "{\"models\":[",
-                                      "{\"models\":[],\"models\":[]}"};
+    static const char *const bad[] = {
+        "", "null", "{}", "{\"models\":{}}", "{\"models\":[", "{\"models\":[],\"models\":[]}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(hlc_ollama_parse_models(bad[i], strlen(bad[i]), &m, &n, NULL),
-                         HLC_EPARSE);
+        assert_int_equal(hlc_ollama_parse_models(bad[i], strlen(bad[i]), &m, &n, NULL), HLC_EPARSE);
         assert_null(m);
         assert_int_equal(n, 0);
     }

@@ -6,7 +6,7 @@
 
 #define HOURS_DEFAULT 24
 #define HOURS_MAX (24 * 365)
-#define RAW_HOURS_MAX 48 /* past two days the history is hourly averages */
+#define RAW_HOURS_MAX 48  /* past two days the history is hourly averages */
 #define HISTORY_MAX 20000 /* readings: 16 GPUs x a day of one-minute polls fits */
 
 int
@@ -18,8 +18,8 @@ hlc_api_gpus_get(struct hlc_req *r)
         return hlc_reply_error(r, 422, "VALIDATION_ERROR", "hours must be an integer 1-8760",
                                "hours");
     json_t *o = NULL;
-    int rc = hlc_store_gpu_get(r->hub->store, r->params[0], hlc_now() - hours * 3600,
-                               HISTORY_MAX, hours > RAW_HOURS_MAX, &o);
+    int rc = hlc_store_gpu_get(r->hub->store, r->params[0], hlc_now() - hours * 3600, HISTORY_MAX,
+                               hours > RAW_HOURS_MAX, &o);
     if (rc == HLC_ENOTFOUND)
         return hlc_reply_error(r, 404, "NOT_FOUND", "no machine has that server_id", NULL);
     if (rc)

@@ -143,8 +143,8 @@ get(const struct source *src, int i, struct hlc_buf *body, const char **text, si
     else if (rc < 0)
         snprintf(err, errlen, "the probe on %.63s printed nothing for %s", src->where, path);
     else
-        snprintf(err, errlen, "%s on %.63s: nothing answered (curl/wget exit %d)", path,
-                 src->where, rc);
+        snprintf(err, errlen, "%s on %.63s: nothing answered (curl/wget exit %d)", path, src->where,
+                 rc);
     return HLC_EIO;
 }
 
@@ -172,8 +172,8 @@ ask(const struct source *src, struct hlc_ollama_record *r, char version[static 6
         if (rc == 0) {
             rc = hlc_ollama_parse_models(text, len, &m, &n, NULL);
             if (rc == HLC_ETOOBIG)
-                snprintf(err, errlen, "%s lists more than %d models; refused",
-                         hlc_ollama_paths[i], HLC_OLLAMA_MAX_MODELS);
+                snprintf(err, errlen, "%s lists more than %d models; refused", hlc_ollama_paths[i],
+                         HLC_OLLAMA_MAX_MODELS);
             else if (rc)
                 snprintf(err, errlen, "%s did not answer as Ollama does", hlc_ollama_paths[i]);
         }

@@ -48,8 +48,8 @@ int hlc_ollama_parse_version(const char *text, size_t len, char out[static 64]);
  * *n models (free() it; NULL when none). 0, HLC_ETOOBIG (len over
  * HLC_OLLAMA_MAX_BODY or more than HLC_OLLAMA_MAX_MODELS models), HLC_EPARSE
  * (not JSON, no models array). On failure *out is NULL and *n 0. Pure. */
-int hlc_ollama_parse_models(const char *text, size_t len, struct hlc_ollama_model **out,
-                            size_t *n, size_t *skipped);
+int hlc_ollama_parse_models(const char *text, size_t len, struct hlc_ollama_model **out, size_t *n,
+                            size_t *skipped);
 
 /* ---- through a machine's SSH session ---------------------------------- */
 
@@ -62,8 +62,8 @@ extern const char *const hlc_ollama_paths[HLC_OLLAMA_NCALLS]; /* "/api/version",
  * machine has neither curl nor wget) and then the answer, up to the next
  * such line. */
 struct hlc_ollama_parts {
-    bool seen[HLC_OLLAMA_NCALLS]; /* the call's header was printed */
-    int rc[HLC_OLLAMA_NCALLS];    /* its exit status (0..255) */
+    bool seen[HLC_OLLAMA_NCALLS];        /* the call's header was printed */
+    int rc[HLC_OLLAMA_NCALLS];           /* its exit status (0..255) */
     const char *body[HLC_OLLAMA_NCALLS]; /* points into the output */
     size_t len[HLC_OLLAMA_NCALLS];
 };
@@ -94,8 +94,8 @@ int hlc_ollama_probe(struct hlc_hub *hub, const char *server_id, json_t **out);
  * session), resolves an ollama_down alert the old one raised, and probes
  * the new one at once (unless disabled); *out as hlc_ollama_probe.
  * HLC_ENOTFOUND when the machine is unknown. */
-int hlc_ollama_configure(struct hlc_hub *hub, const char *server_id, bool enabled,
-                         const char *url, int port, const char *via, json_t **out);
+int hlc_ollama_configure(struct hlc_hub *hub, const char *server_id, bool enabled, const char *url,
+                         int port, const char *via, json_t **out);
 
 /* The bus subscriber (worker; ud is the hub): a stored sample of a machine
  * probes its endpoint, at most once every HLC_OLLAMA_MIN_GAP_S per machine. */

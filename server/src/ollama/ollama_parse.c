@@ -154,10 +154,9 @@ hlc_ollama_models_json(const struct hlc_ollama_model *m, size_t n, bool loaded)
                           str_or_null(x->expires_at));
         else
             o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name", x->name, "size",
-                          size_or_null(x->size), "family", str_or_null(x->family),
-                          "parameter_size", str_or_null(x->parameter_size), "quantization",
-                          str_or_null(x->quantization), "modified_at",
-                          str_or_null(x->modified_at));
+                          size_or_null(x->size), "family", str_or_null(x->family), "parameter_size",
+                          str_or_null(x->parameter_size), "quantization",
+                          str_or_null(x->quantization), "modified_at", str_or_null(x->modified_at));
         if (o)
             json_array_append_new(arr, o);
     }
@@ -233,15 +232,16 @@ hlc_ollama_remote_script(struct hlc_buf *b, int port)
         rc = hlc_shell_quote(b, url);
     if (rc == 0)
         rc = hlc_buf_appendf(
-            b, "\nfor p in version tags ps; do\n"
-               "  if command -v curl >/dev/null 2>&1; then\n"
-               "    o=$(curl -sf -m 3 --max-filesize %d \"$u/api/$p\" 2>/dev/null); r=$?\n"
-               "  elif command -v wget >/dev/null 2>&1; then\n"
-               "    o=$(wget -q -T 3 -O - \"$u/api/$p\" 2>/dev/null); r=$?\n"
-               "  else o=''; r=127; fi\n"
-               "  echo \"HLC-OLLAMA $p $r\"; printf '%%s\\n' \"$o\"\n"
-               "  [ $r = 0 ] || break\n"
-               "done\n",
+            b,
+            "\nfor p in version tags ps; do\n"
+            "  if command -v curl >/dev/null 2>&1; then\n"
+            "    o=$(curl -sf -m 3 --max-filesize %d \"$u/api/$p\" 2>/dev/null); r=$?\n"
+            "  elif command -v wget >/dev/null 2>&1; then\n"
+            "    o=$(wget -q -T 3 -O - \"$u/api/$p\" 2>/dev/null); r=$?\n"
+            "  else o=''; r=127; fi\n"
+            "  echo \"HLC-OLLAMA $p $r\"; printf '%%s\\n' \"$o\"\n"
+            "  [ $r = 0 ] || break\n"
+            "done\n",
             HLC_OLLAMA_MAX_BODY);
     return rc;
 }

@@ -25,8 +25,8 @@ static const char sql_hourly_put[] =
     " power_sum=power_sum+excluded.power_sum, power_n=power_n+excluded.power_n";
 static const char sql_prune[] = "DELETE FROM gpu_metrics WHERE server_id=?1 AND timestamp<?2";
 static const char sql_prune_hourly[] = "DELETE FROM gpu_hourly WHERE server_id=?1 AND hour<?2";
-#define READING_COLS                                                                             \
-    "gpu_id, vendor, name, timestamp, util_percent, mem_used_bytes, mem_total_bytes, temp_c,"   \
+#define READING_COLS                                                                               \
+    "gpu_id, vendor, name, timestamp, util_percent, mem_used_bytes, mem_total_bytes, temp_c,"      \
     " power_w"
 static const char sql_latest[] =
     "SELECT " READING_COLS " FROM gpu_metrics WHERE server_id=?1 AND timestamp="
@@ -41,9 +41,15 @@ static const char sql_history_hourly[] =
     " power_sum / nullif(power_n, 0) FROM gpu_hourly WHERE server_id=?1 AND hour>=?2"
     " ORDER BY hour DESC, gpu_id LIMIT ?3) ORDER BY hour, gpu_id";
 static const struct store_col reading_cols[] = {
-    {"gpu_id", COL_TEXT},         {"vendor", COL_TEXT},          {"name", COL_TEXT},
-    {"time", COL_TIME},           {"util_percent", COL_REAL},    {"mem_used_bytes", COL_REAL},
-    {"mem_total_bytes", COL_REAL}, {"temp_c", COL_REAL},          {"power_w", COL_REAL},
+    {"gpu_id", COL_TEXT},
+    {"vendor", COL_TEXT},
+    {"name", COL_TEXT},
+    {"time", COL_TIME},
+    {"util_percent", COL_REAL},
+    {"mem_used_bytes", COL_REAL},
+    {"mem_total_bytes", COL_REAL},
+    {"temp_c", COL_REAL},
+    {"power_w", COL_REAL},
 };
 #define NREADING_COLS ((int)(sizeof(reading_cols) / sizeof(reading_cols[0])))
 
@@ -113,8 +119,8 @@ hlc_store_gpu_put(struct hlc_store *s, const char *server_id, int64_t ts,
 }
 
 int
-hlc_store_gpu_get(struct hlc_store *s, const char *server_id, int64_t since, int limit,
-                  bool hourly, json_t **out)
+hlc_store_gpu_get(struct hlc_store *s, const char *server_id, int64_t since, int limit, bool hourly,
+                  json_t **out)
 {
     struct store_conn *c = store_acquire(s);
     json_t *latest = NULL, *hist = NULL;

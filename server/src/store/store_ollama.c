@@ -15,12 +15,11 @@ static const char sql_read[] =
     " WHERE (?1 IS NULL OR s.server_id=?1) AND (?1 IS NOT NULL OR o.configured OR o.ever_up)"
     " ORDER BY s.server_id";
 static const struct store_col read_cols[] = {
-    {"server_id", COL_TEXT},   {"enabled", COL_BOOL},    {"configured", COL_BOOL},
-    {"url", COL_TEXT},         {"port", COL_INT},        {"via", COL_TEXT},
-    {"state", COL_TEXT},
-    {"version", COL_TEXT},     {"models", COL_JSON},     {"loaded", COL_JSON},
-    {"error", COL_TEXT},       {"response_ms", COL_REAL}, {"checked_at", COL_TIME},
-    {"since", COL_TIME},
+    {"server_id", COL_TEXT},  {"enabled", COL_BOOL}, {"configured", COL_BOOL},
+    {"url", COL_TEXT},        {"port", COL_INT},     {"via", COL_TEXT},
+    {"state", COL_TEXT},      {"version", COL_TEXT}, {"models", COL_JSON},
+    {"loaded", COL_JSON},     {"error", COL_TEXT},   {"response_ms", COL_REAL},
+    {"checked_at", COL_TIME}, {"since", COL_TIME},
 };
 #define NREAD_COLS ((int)(sizeof(read_cols) / sizeof(read_cols[0])))
 
@@ -33,7 +32,8 @@ static const char sql_configure[] =
 
 /* The state a probe leaves, from the row's values before it (a new row has
  * none: configured and ever_up are 0). */
-#define NEW_STATE "CASE WHEN ?2 THEN 'up' WHEN ever_up OR configured THEN 'down' ELSE 'not_detected' END"
+#define NEW_STATE                                                                                  \
+    "CASE WHEN ?2 THEN 'up' WHEN ever_up OR configured THEN 'down' ELSE 'not_detected' END"
 static const char sql_record[] =
     "INSERT INTO ollama(server_id, state, ever_up, fails, version, models, loaded, error,"
     " response_ms, checked_at, since, updated_at)"
