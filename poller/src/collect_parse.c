@@ -641,6 +641,132 @@ parse_thermal(struct lines it, struct hlc_sample *s)
     return 0;
 }
 
+/* ---- gpus --------------------------------------------------------------- */
+
+#define MAX_VRAM (1024.0 * 1024 * 1024 * 1024 * 64) /* 64 TiB */
+
+/* The next free GPU slot, or NULL at the cap (the sample says truncated). */
+static struct hlc_gpu *
+gpu_slot(struct hlc_sample *s)
+{
+    if (s->ngpus == HLC_SAMPLE_MAX_GPUS) {
+        s->truncated = true;
+        return NULL;
+    }
+    if (!s->gpus)
+        s->gpus = hlc_xcalloc(HLC_SAMPLE_MAX_GPUS, sizeof(*s->gpus));
+    struct hlc_gpu *g = &s->gpus[s->ngpus];
+    memset(g, 0, sizeof(*g));
+    g->util_percent = g->mem_used_bytes = g->mem_total_bytes = g->temp_c = g->power_w = NAN;
+    return g;
+}
+
+/* A GPU section's result: HLC_EPARSE when it added no GPU. */
+static int
+gpus_read(struct hlc_sample *s, size_t before)
+{
+    if (s->ngpus == before)
+        return HLC_EPARSE;
+    s->have |= HLC_HAVE_GPUS;
+    return 0;
+}
+
+/* A reading within [min, max] times scale, or NaN when the tool said it has
+ * none ("[N/A]", "[Not Supported]", "-") or it is out of range. */
+static double
+reading(const char *v, double min, double max, double scale)
+{
+    double d;
+    if (!parse_double(v, min, max, &d))
+        return NAN;
+    return d * scale;
+}
+
+static char *
+trim(char *s)
+{
+    s = skip_ws(s);
+    rtrim(s);
+    return s;
+}
+
+/* "0, NVIDIA GeForce RTX 3090, 35, 10240, 24576, 65, 250.50": the name may
+ * hold commas, so the index is the first field and the readings the last
+ * five. */
+static int
+parse_nvidia(struct lines it, struct hlc_sample *s)
+{
+    char line[LINE_MAX_LEN];
+    bool toolong;
+    size_t before = s->ngpus;
+    while (next_line(&it, line, sizeof(line), &toolong)) {
+        char *f[5], *first, *last;
+        if (toolong || !(first = strchr(line, ',')))
+            continue;
+        *first = '\0';
+        bool ok = true;
+        for (int k = 4; k >= 0 && ok; k--) {
+            last = strrchr(first + 1, ',');
+            if (!last) {
+                ok = false;
+                break;
+            }
+            *last = '\0';
+            f[k] = trim(last + 1);
+        }
+        uint64_t idx;
+        char *name = trim(first + 1);
+        if (!ok || !parse_u64(trim(line), 255, &idx))
+            continue;
+        struct hlc_gpu *g = gpu_slot(s);
+        if (!g)
+            break;
+        snprintf(g->id, sizeof(g->id), "nvidia%u", (unsigned)idx);
+        snprintf(g->vendor, sizeof(g->vendor), "nvidia");
+        if (!set_field(g->name, sizeof(g->name), name))
+            g->name[0] = '\0';
+        g->util_percent = reading(f[0], 0, 100, 1);
+        g->mem_used_bytes = reading(f[1], 0, MAX_VRAM / 1048576.0, 1048576.0);
+        g->mem_total_bytes = reading(f[2], 0, MAX_VRAM / 1048576.0, 1048576.0);
+        g->temp_c = reading(f[3], -50, 200, 1);
+        g->power_w = reading(f[4], 0, 10000, 1);
+        s->ngpus++;
+    }
+    return gpus_read(s, before);
+}
+
+/* "card0 45 1073741824 8573157376 52000 35000000" (sysfs units: bytes,
+ * millidegrees, microwatts; "-" = no such file). */
+static int
+parse_amdgpu(struct lines it, struct hlc_sample *s)
+{
+    char line[LINE_MAX_LEN];
+    char *tok[7];
+    bool toolong;
+    size_t before = s->ngpus;
+    while (next_line(&it, line, sizeof(line), &toolong)) {
+        uint64_t card;
+        if (toolong || split(line, tok, 7) != 6 || strncmp(tok[0], "card", 4) != 0 ||
+            !parse_u64(tok[0] + 4, 9999, &card))
+            continue;
+        double busy = reading(tok[1], 0, 100, 1);
+        if (isnan(busy))
+            continue; /* the one file every amdgpu card has */
+        struct hlc_gpu *g = gpu_slot(s);
+        if (!g)
+            break;
+        snprintf(g->id, sizeof(g->id), "card%u", (unsigned)card);
+        snprintf(g->vendor, sizeof(g->vendor), "amd");
+        g->util_percent = busy;
+        g->mem_used_bytes = reading(tok[2], 0, MAX_VRAM, 1);
+        g->mem_total_bytes = reading(tok[3], 0, MAX_VRAM, 1);
+        g->temp_c = reading(tok[4], -50000, 200000, 0.001);
+        g->power_w = reading(tok[5], 0, 1e10, 1e-6);
+        s->ngpus++;
+    }
+    return gpus_read(s, before);
+}
+
 /* ---- reboot, updates ---------------------------------------------------- */
 
 static int
@@ -881,7 +1007,8 @@ static const struct {
     {"cpus", parse_cpus},           {"meminfo", parse_meminfo}, {"df", parse_df},
     {"netdev", parse_netdev},       {"loadavg", parse_loadavg}, {"uptime", parse_uptime},
     {"thermal", parse_thermal},     {"reboot", parse_reboot},   {"updates", parse_updates},
-    {"services", parse_services},   {"docker", parse_docker},
+    {"services", parse_services},   {"docker", parse_docker},   {"nvidia", parse_nvidia},
+    {"amdgpu", parse_amdgpu},
 };
 
 static int

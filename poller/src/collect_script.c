@@ -29,7 +29,10 @@
  *   timeout(1), which alone costs as much as systemctl; an older systemd
  *   ignores it, and a wedged PID 1 there costs the sample to the hub's exec
  *   timeout instead of only the services section;
- * - temperatures and one-line files are read with the `read` builtin.
+ * - temperatures and one-line files are read with the `read` builtin;
+ * - GPUs cost nothing where there are none: `command -v nvidia-smi` and the
+ *   glob over /sys/class/drm with `[ -r ]` are builtins, so nvidia-smi is
+ *   the only process, and only where it is installed.
  * Other slow or hang-prone commands (df over a network mount, apt-get on a
  * Pi, a wedged docker daemon) run under timeout(1)
  * where it exists, short enough that the whole script stays inside the hub's
@@ -119,6 +122,25 @@ const char hlc_collect_script[] =
     "    done\n"
     "  done\n"
     "  if [ -n \"$t\" ]; then echo '<<<thermal>>>'; printf '%s' \"$t\"; fi\n"
+    "  if command -v nvidia-smi >/dev/null 2>&1; then\n"
+    "    if g=$($T nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,memory.total,"
+    "temperature.gpu,power.draw --format=csv,noheader,nounits 2>/dev/null); then\n"
+    "      echo '<<<nvidia>>>'; printf '%s\\n' \"$g\"; fi\n"
+    "  fi\n"
+    "  g=''\n"
+    "  for c in /sys/class/drm/card*/device; do\n"
+    "    [ -r \"$c/gpu_busy_percent\" ] || continue\n"
+    "    read -r b 2>/dev/null <\"$c/gpu_busy_percent\" || continue\n"
+    "    u=-; z=-; k=-; w=-\n"
+    "    [ -r \"$c/mem_info_vram_used\" ] && read -r u 2>/dev/null <\"$c/mem_info_vram_used\"\n"
+    "    [ -r \"$c/mem_info_vram_total\" ] && read -r z 2>/dev/null <\"$c/mem_info_vram_total\"\n"
+    "    for h in \"$c\"/hwmon/hwmon*; do\n"
+    "      [ -r \"$h/temp1_input\" ] && read -r k 2>/dev/null <\"$h/temp1_input\"\n"
+    "      [ -r \"$h/power1_average\" ] && read -r w 2>/dev/null <\"$h/power1_average\"\n"
+    "    done\n"
+    "    c=${c%/device}; g=\"$g${c##*/} $b ${u:--} ${z:--} ${k:--} ${w:--}\n\"\n"
+    "  done\n"
+    "  if [ -n \"$g\" ]; then echo '<<<amdgpu>>>'; printf '%s' \"$g\"; fi\n"
     "  echo '<<<reboot>>>'\n"
     "  if [ -e /var/run/reboot-required ]; then echo 1; else echo 0; fi\n"
     "  if [ \"$upd\" = 1 ] && command -v apt-get >/dev/null 2>&1; then\n"

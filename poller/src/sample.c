@@ -20,6 +20,7 @@ hlc_sample_release(struct hlc_sample *s)
     free(s->services);
     free(s->containers);
     free(s->temps);
+    free(s->gpus);
     memset(s, 0, sizeof(*s));
 }
 

@@ -71,7 +71,7 @@ class LayoutTest(unittest.TestCase):
             ({"widgets": {}}, "widgets"),
             ({}, "widgets"),
             ({"widgets": [], "extra": 1}, "extra"),
-            ({"widgets": [{"id": "cpu", "x": 0, "y": i, "w": 1, "h": 1} for i in range(13)]}, "widgets"),  # one more than the 12 widgets
+            ({"widgets": [{"id": "cpu", "x": 0, "y": i, "w": 1, "h": 1} for i in range(15)]}, "widgets"),  # one more than the 14 widgets
         ]
         for body, field in cases:
             with self.subTest(field=field, body=body):

@@ -30,6 +30,7 @@ from test_prometheus import heartbeat, iso  # noqa: E402
 import tailscale_standin as ts  # noqa: E402
 import packtargets  # noqa: E402
 import sshd  # noqa: E402
+from ollama_standin import Ollama  # noqa: E402
 
 DOC_PATH = os.path.join(SOURCE_DIR, "server", "openapi.json")
 ROUTES_C = os.path.join(SOURCE_DIR, "server", "src", "api", "routes.c")
@@ -344,6 +345,27 @@ class ResponsesTest(unittest.TestCase):
         c("GET", page["path"] + "/data", key=None, status=404)
         c("DELETE", f"/api/v1/checks/{chk['id']}", status=204)
         c("DELETE", f"/api/v1/checks/{chk['id']}", status=404)
+        # Ollama: a stand-in answering as Ollama does, then nothing there
+        oll = Ollama().start()
+        try:
+            r = c("PUT", "/api/v1/servers/oa-srv/ollama", {"url": oll.url}, status=200)
+            self.assertEqual((r.json["state"], len(r.json["models"])), ("up", 2))
+            c("GET", "/api/v1/servers/oa-srv/ollama", status=200)
+            c("GET", "/api/v1/ollama", status=200)
+            oll.stop()
+            self.assertEqual(c("POST", "/api/v1/servers/oa-srv/ollama/probe",
+                               status=200).json["state"], "down")
+        finally:
+            oll.stop()
+        c("PUT", "/api/v1/servers/oa-srv/ollama", {"port": 0}, status=422)
+        c("PUT", "/api/v1/servers/oa-srv/ollama", {"via": "ssh"}, status=200)  # nothing listens
+        c("PUT", "/api/v1/servers/oa-srv/ollama", {"enabled": False}, status=200)
+        c("GET", "/api/v1/servers/nope/ollama", status=404)
+        c("GET", "/api/v1/servers/oa-srv/gpus?hours=48", status=200)
+        c("GET", "/api/v1/servers/oa-srv/gpus?hours=8760", status=200)
+        c("GET", "/api/v1/servers/oa-srv/gpus?hours=0", status=422)
+        c("GET", "/api/v1/servers/nope/gpus", status=404)
+        c("POST", "/api/v1/servers/nope/ollama/probe", status=404)
         c("DELETE", "/api/v1/servers/oa-srv", status=204)
         # alert rules: per-machine thresholds, mute rules
         c("GET", "/api/v1/servers/oa-ws/thresholds", status=200)

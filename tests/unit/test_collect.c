@@ -1,6 +1,7 @@
 /* test_collect.c - the collector's exec line, its parser on fixtures in the
  * documented formats of Debian 12, Ubuntu 24.04 and Raspberry Pi OS, and the
  * real script run by /bin/sh on this machine. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -562,6 +563,73 @@ test_real_script(void **state)
     hlc_sample_release(&s);
 }
 
+/* nvidia-smi's CSV (as --format=csv,noheader,nounits prints it, with a
+ * comma in a name and unsupported readings) and amdgpu's sysfs values (a
+ * Radeon RX 6800: bytes, millidegrees, microwatts), in one sample. */
+static void
+test_gpus(void **state)
+{
+    (void)state;
+    static const char out[] =
+        "<<<reboot>>>\n0\n"
+        "<<<nvidia>>>\n"
+        "0, NVIDIA GeForce RTX 3090, 35, 10240, 24576, 65, 250.50\n"
+        "1, Tesla T4, PCIe, 16GB, 0, 3, 15360, 41, [N/A]\n"
+        "2, NVIDIA RTX A2000, [Not Supported], [N/A], [N/A], [N/A], [N/A]\n"
+        "x, bad index, 1, 2, 3, 4, 5\n"
+        "3, too few, 1, 2\n"
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n"
+        "<<<amdgpu>>>\n"
+        "card1 45 1073741824 17163091968 52000 35000000\n"
+        "card2 7 - - - -\n"
+        "card3 - 1 2 3 4\n"     /* no busy percent: not a GPU reading */
+        "renderD128 1 2 3 4 5\n"
+        "card4 101 1 2 3 4\n";  /* busy over 100: garbage */
+    struct hlc_sample s;
+    hlc_sample_init(&s);
+    assert_int_equal(hlc_collect_parse(out, strlen(out), &s), 0);
+    assert_true(s.have & HLC_HAVE_GPUS);
+    assert_int_equal(s.ngpus, 5);
+    const struct hlc_gpu *g = s.gpus;
+    assert_string_equal(g[0].id, "nvidia0");
+    assert_string_equal(g[0].vendor, "nvidia");
+    assert_string_equal(g[0].name, "NVIDIA GeForce RTX 3090");
+    assert_true(g[0].util_percent == 35 && g[0].temp_c == 65 && g[0].power_w == 250.5);
+    assert_true(g[0].mem_used_bytes == 10240.0 * 1048576 && g[0].mem_total_bytes == 24576.0 * 1048576);
+    assert_string_equal(g[1].name, "Tesla T4, PCIe, 16GB");
+    assert_true(g[1].util_percent == 0 && isnan(g[1].power_w) && g[1].temp_c == 41);
+    assert_string_equal(g[2].id, "nvidia2");
+    assert_true(isnan(g[2].util_percent) && isnan(g[2].mem_total_bytes) && isnan(g[2].temp_c));
+    assert_string_equal(g[3].id, "card1");
+    assert_string_equal(g[3].vendor, "amd");
+    assert_string_equal(g[3].name, "");
+    assert_true(g[3].util_percent == 45 && g[3].mem_used_bytes == 1073741824.0 &&
+                g[3].mem_total_bytes == 17163091968.0);
+    assert_true(fabs(g[3].temp_c - 52.0) < 1e-9 && fabs(g[3].power_w - 35.0) < 1e-9);
+    assert_string_equal(g[4].id, "card2");
+    assert_true(g[4].util_percent == 7 && isnan(g[4].mem_used_bytes) && isnan(g[4].temp_c));
+    hlc_sample_release(&s);
+
+    /* More GPUs than the cap: the first HLC_SAMPLE_MAX_GPUS, truncated. */
+    char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof(big), "<<<amdgpu>>>\n");
+    for (int i = 0; i < HLC_SAMPLE_MAX_GPUS + 3; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "card%d 1 2 3 4 5\n", i);
+    hlc_sample_init(&s);
+    assert_int_equal(hlc_collect_parse(big, n, &s), 0);
+    assert_int_equal(s.ngpus, HLC_SAMPLE_MAX_GPUS);
+    assert_true(s.truncated);
+    hlc_sample_release(&s);
+
+    /* No usable line: no GPU section at all. */
+    static const char none[] = "<<<nvidia>>>\nNo devices were found\n<<<amdgpu>>>\n";
+    hlc_sample_init(&s);
+    assert_int_equal(hlc_collect_parse(none, strlen(none), &s), 0);
+    assert_false(s.have & HLC_HAVE_GPUS);
+    assert_int_equal(s.ngpus, 0);
+    hlc_sample_release(&s);
+}
+
 int
 main(void)
 {
@@ -571,6 +639,7 @@ main(void)
         cmocka_unit_test(test_derive_and_rebaseline), cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_caps),          cmocka_unit_test(test_sections_verbatim),
         cmocka_unit_test(test_real_script),   cmocka_unit_test(test_services_blocks),
+        cmocka_unit_test(test_gpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@ import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
 import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
 import { MachineThresholdsForm } from './alertrules';
+import { AiWidget, GpuWidget } from './ai';
 
 /** The grid's own width, measured when its box appears (before paint) and on every resize. */
 function useWidth(): [(el: HTMLDivElement | null) => void, number] {
@@ -38,6 +39,7 @@ const KEYS: Record<string, [Nudge, Nudge]> = {
 const TITLES: Record<string, string> = {
   cpu: 'CPU', memory: 'Memory', load: 'Load', disk: 'Disks', services: 'Services', containers: 'Containers',
   network: 'Network', system: 'System', cost: 'Cost', chart: 'History', alerts: 'Alerts', compliance: 'Compliance',
+  ai: 'AI', gpu: 'GPU',
 };
 
 /** PID, memory and CPU % (derived by the hub between two polls) of a running service. */
@@ -172,7 +174,7 @@ export default function MachineDetail({ id }: { id: string }) {
     catch (e: any) { setHk(`Not accepted: ${e?.message ?? e}`); }
   };
   const body = (w: string) => {
-    if (!l && !['services', 'containers', 'cost', 'chart', 'system', 'alerts', 'compliance'].includes(w)) return <p className="muted">No sample yet.</p>;
+    if (!l && !['services', 'containers', 'cost', 'chart', 'system', 'alerts', 'compliance', 'ai', 'gpu'].includes(w)) return <p className="muted">No sample yet.</p>;
     switch (w) {
       case 'cpu': return <><Bar label="CPU" value={l.cpu_percent} warn={th.cpu_warning} crit={th.cpu_critical} /><p className="muted small">{l.cpu_cores ?? '?'} cores{l.cpu_temp_c != null ? ` · ${Math.round(l.cpu_temp_c)} °C` : ''}</p></>;
       case 'memory': return <><Bar label="RAM" value={l.memory_percent} warn={th.memory_warning} crit={th.memory_critical} /><p className="muted small">{bytes(l.memory_used_bytes)} of {bytes(l.memory_total_bytes)}{l.swap_total_bytes ? ` · swap ${bytes(l.swap_used_bytes)} / ${bytes(l.swap_total_bytes)}` : ''}</p></>;
@@ -195,6 +197,8 @@ export default function MachineDetail({ id }: { id: string }) {
       case 'chart': return <Chart id={id} />;
       case 'alerts': return <MachineAlerts id={id} />;
       case 'compliance': return <ComplianceWidget id={id} />;
+      case 'ai': return <AiWidget id={id} />;
+      case 'gpu': return <GpuWidget id={id} />;
     }
     return null;
   };

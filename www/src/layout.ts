@@ -1,5 +1,5 @@
 // layout.ts - widget grid layout: the known widgets, a default, validation.
-export const WIDGETS = ['cpu', 'memory', 'load', 'disk', 'services', 'containers', 'network', 'system', 'cost', 'chart', 'alerts', 'compliance'] as const;
+export const WIDGETS = ['cpu', 'memory', 'load', 'disk', 'services', 'containers', 'network', 'system', 'cost', 'chart', 'alerts', 'compliance', 'ai', 'gpu'] as const;
 export type WidgetId = (typeof WIDGETS)[number];
 export interface Widget { id: string; x: number; y: number; w: number; h: number; hidden?: boolean }
 
@@ -23,7 +23,7 @@ export function colsOf(bp: Breakpoint): number {
 export const MIN_SIZE: Record<string, { w: number; h: number }> = {
   cpu: { w: 3, h: 3 }, memory: { w: 3, h: 3 }, load: { w: 3, h: 3 }, disk: { w: 3, h: 3 }, services: { w: 4, h: 4 },
   containers: { w: 4, h: 4 }, network: { w: 3, h: 3 }, system: { w: 3, h: 6 }, cost: { w: 3, h: 4 }, chart: { w: 6, h: 7 },
-  alerts: { w: 4, h: 3 }, compliance: { w: 4, h: 3 },
+  alerts: { w: 4, h: 3 }, compliance: { w: 4, h: 3 }, ai: { w: 4, h: 5 }, gpu: { w: 4, h: 4 },
 };
 
 export const DEFAULT_LAYOUT: Widget[] = [
@@ -39,6 +39,8 @@ export const DEFAULT_LAYOUT: Widget[] = [
   { id: 'system', x: 0, y: 26, w: 6, h: 6 },
   { id: 'cost', x: 6, y: 26, w: 6, h: 6 },
   { id: 'compliance', x: 0, y: 32, w: 12, h: 4 },
+  { id: 'ai', x: 0, y: 36, w: 6, h: 7 },
+  { id: 'gpu', x: 6, y: 36, w: 6, h: 7 },
 ];
 
 /** Keeps known widgets with sane numbers and adds any missing one from the default. */

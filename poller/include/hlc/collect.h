@@ -21,6 +21,14 @@
  *   uptime     /proc/uptime verbatim
  *   thermal    `<type> <millidegrees>` lines from /sys/class/thermal/thermal_zoneN
  *              and /sys/class/hwmon/hwmonN/tempM_input (type = hwmon name)
+ *   nvidia     `nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,
+ *              memory.total,temperature.gpu,power.draw --format=csv,noheader,
+ *              nounits` (memory in MiB; [N/A] / [Not Supported] = unknown),
+ *              only where nvidia-smi is on PATH
+ *   amdgpu     `<card> <busy %> <vram used B> <vram total B> <temp m°C> <power µW>`
+ *              lines from /sys/class/drm/cardN/device (gpu_busy_percent,
+ *              mem_info_vram_used/_total, hwmon/hwmonM/temp1_input,
+ *              power1_average); `-` where a file is missing
  *   reboot     `1` when /var/run/reboot-required exists, else `0`
  *   updates    the `Inst ` lines of `apt-get -s upgrade` (only with --updates);
  *              present and empty means nothing to upgrade; a line naming a

@@ -16,6 +16,7 @@
 #define HLC_SAMPLE_MAX_SERVICES 128
 #define HLC_SAMPLE_MAX_CONTAINERS 256
 #define HLC_SAMPLE_MAX_TEMPS 32
+#define HLC_SAMPLE_MAX_GPUS 16
 
 /* Which sections a sample carries: a section a host cannot give is missing,
  * and its fields below are then meaningless (zero). */
@@ -37,6 +38,7 @@ enum hlc_have {
     /* cpu_percent as the machine reported it (a v1 agent sends no counters):
      * hlc_sample_derive keeps it instead of clearing it. */
     HLC_HAVE_CPU_REPORTED = 1u << 14,
+    HLC_HAVE_GPUS = 1u << 15,      /* gpus[] (at least one GPU was read) */
 };
 
 /* One real mounted filesystem (tmpfs, devtmpfs, overlay, squashfs skipped). */
@@ -86,6 +88,19 @@ struct hlc_temp {
     double celsius;         /* degrees Celsius */
 };
 
+/* One GPU, from nvidia-smi or amdgpu's sysfs files. Readings the device
+ * does not give are NaN. */
+struct hlc_gpu {
+    char id[16];            /* "nvidia0" (nvidia-smi's index), "card0" (DRM card) */
+    char vendor[8];         /* "nvidia" or "amd" */
+    char name[96];          /* nvidia-smi's name; "" for AMD (sysfs has no name) */
+    double util_percent;    /* busy %, 0..100 */
+    double mem_used_bytes;  /* VRAM used */
+    double mem_total_bytes; /* VRAM size */
+    double temp_c;          /* degrees Celsius */
+    double power_w;         /* board power draw, watts */
+};
+
 struct hlc_sample {
     int64_t timestamp;      /* seconds since the epoch, UTC, when taken */
     unsigned have;          /* HLC_HAVE_* bits */
@@ -122,6 +137,7 @@ struct hlc_sample {
     struct hlc_service *services;   size_t nservices;
     struct hlc_container *containers; size_t ncontainers;
     struct hlc_temp *temps;         size_t ntemps;
+    struct hlc_gpu *gpus;           size_t ngpus;
 };
 
 /* Zero a caller-owned sample. Cannot fail. */

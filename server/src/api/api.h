@@ -107,6 +107,17 @@ int hlc_api_checks_update(struct hlc_req *r);
 int hlc_api_checks_delete(struct hlc_req *r);
 int hlc_api_checks_run(struct hlc_req *r);
 int hlc_api_checks_results(struct hlc_req *r);
+/* An http(s) URL: RFC 3986 characters only, no userinfo, a valid host and
+ * an optional port 1-65535 (checks' and Ollama's targets). */
+bool hlc_api_valid_http_url(const char *u);
+
+/* api_ollama.c (Ollama endpoints) */
+int hlc_api_ollama_list(struct hlc_req *r);
+int hlc_api_ollama_get(struct hlc_req *r);
+int hlc_api_ollama_put(struct hlc_req *r);
+int hlc_api_ollama_probe(struct hlc_req *r);
+/* api_gpu.c (GPU readings) */
+int hlc_api_gpus_get(struct hlc_req *r);
 
 /* api_status_page.c (the family status page; the page and its data are public,
  * gated by the page's own token or LAN-public mode) */

@@ -53,8 +53,8 @@ in_list(const char *k, const char *const *list)
 
 /* An http(s) URL: RFC 3986 characters only, no userinfo, a valid host and
  * an optional port 1-65535. */
-static bool
-valid_url(const char *u)
+bool
+hlc_api_valid_http_url(const char *u)
 {
     static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                              "-._~:/?#[]@!$&'()*+,;=%";
@@ -185,7 +185,7 @@ check_def(struct hlc_hub *hub, json_t *c, struct hlc_verr *e)
         json_object_set_new(c, "failures_before_alert", json_integer(2));
 
     if (!strcmp(type, "http")) {
-        if (!hlc_v_string(c, "url", true, false, 2048, valid_url,
+        if (!hlc_v_string(c, "url", true, false, 2048, hlc_api_valid_http_url,
                           "an http:// or https:// URL with a valid host, no user:password@", e) ||
             !hlc_v_enum(c, "method", false, methods, e) ||
             !hlc_v_int(c, "status_min", false, false, 100, 599, e) ||

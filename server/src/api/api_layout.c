@@ -15,7 +15,8 @@
 /* The widgets the dashboard knows (www/src/layout.ts). */
 static const char *const widget_ids[] = {"cpu",        "memory",  "load",   "disk",
                                          "services",   "containers", "network", "system",
-                                         "cost",       "chart",   "alerts", "compliance", NULL};
+                                         "cost",       "chart",   "alerts", "compliance",
+                                         "ai",         "gpu",     NULL};
 #define MAX_WIDGETS (sizeof(widget_ids) / sizeof(widget_ids[0]) - 1)
 
 static int

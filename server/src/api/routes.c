@@ -82,6 +82,13 @@ const struct hlc_route hlc_routes[] = {
     {"DELETE", "/api/v1/checks/{}", hlc_api_checks_delete, 0},
     {"POST", "/api/v1/checks/{}/run", hlc_api_checks_run, HLC_ROUTE_SLOW},
     {"GET", "/api/v1/checks/{}/results", hlc_api_checks_results, 0},
+    /* Ollama endpoints per machine */
+    {"GET", "/api/v1/ollama", hlc_api_ollama_list, 0},
+    {"GET", "/api/v1/servers/{}/ollama", hlc_api_ollama_get, 0},
+    {"PUT", "/api/v1/servers/{}/ollama", hlc_api_ollama_put, HLC_ROUTE_SLOW},
+    {"POST", "/api/v1/servers/{}/ollama/probe", hlc_api_ollama_probe, HLC_ROUTE_SLOW},
+    /* GPUs as the collector read them */
+    {"GET", "/api/v1/servers/{}/gpus", hlc_api_gpus_get, 0},
     /* the family status page: settings (key), the page and its data (its own token) */
     {"GET", "/api/v1/status-page", hlc_api_status_page_get, 0},
     {"PUT", "/api/v1/status-page", hlc_api_status_page_put, 0},

@@ -33,6 +33,8 @@ static const struct spec thresholds[] = {
     {"cpu_critical_percent", K_NUM, 1, 100, "98"},
     {"cpu_sustained_samples", K_INT, 1, 60, "3"},
     {"server_offline_seconds", K_INT, 30, 86400, "180"},
+    {"gpu_temperature_warning_c", K_NUM, 20, 150, "80"},
+    {"gpu_temperature_critical_c", K_NUM, 20, 150, "90"},
     {NULL, 0, 0, 0, NULL},
 };
 static const struct spec costs[] = {

@@ -19,6 +19,7 @@ struct hlc_tailscale;
 struct hlc_enroll;
 struct hlc_packs;
 struct hlc_checks;
+struct hlc_ollama;
 
 /* Settings from the environment and flags (secrets only from the environment). */
 struct hlc_settings {
@@ -64,6 +65,7 @@ struct hlc_hub {
     struct hlc_enroll *enroll;    /* agent enrollment limiter + sign-in record (enroll.c), NULL until started */
     struct hlc_packs *packs;      /* config pack registry (packs.c), NULL until started */
     struct hlc_checks *checks;    /* service checks scheduler (checks.c), NULL until started */
+    struct hlc_ollama *ollama;    /* Ollama probe spacing per machine (ollama.c), NULL until started */
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

@@ -10,7 +10,9 @@
 #include "bus.h"
 #include "hub.h"
 #include "enroll.h"
+#include "gpu.h"
 #include "checks.h"
+#include "ollama.h"
 #include "ingest.h"
 #include "packs.h"
 #include "remote.h"
@@ -37,7 +39,10 @@ struct service {
  *   poller's host_key_changed -> alerts;
  *   alerts' alert_raised (critical service down) -> actions (queue a restart);
  *   alerts' alert_raised/resolved -> event streams (those a sample caused
- *   already went out as the sample's event). */
+ *   already went out as the sample's event);
+ *   sample_stored -> gpu (readings stored, gpu_temperature judged, inline);
+ *   sample_stored -> ollama (a polled machine's endpoint is probed, on a
+ *   worker: it waits on the network). */
 static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop, {{0}}},
     {"poller", hlc_remote_start, hlc_remote_stop, {{0}}},
@@ -45,7 +50,8 @@ static const struct service services[] = {
      {{HLC_EV_BIT(HLC_EV_ALERT_RAISED), HLC_BUS_INLINE, hlc_actions_on_event}}},
     {"alerts", hlc_alerts_start, hlc_alerts_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_HOST_KEY_CHANGED), HLC_BUS_INLINE,
-       hlc_alerts_on_event}}},
+       hlc_alerts_on_event},
+      {HLC_EV_BIT(HLC_EV_SAMPLE_STORED), HLC_BUS_INLINE, hlc_gpu_on_event}}},
     {"events", hlc_events_start, hlc_events_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_ALERT_RAISED) |
            HLC_EV_BIT(HLC_EV_ALERT_RESOLVED),
@@ -54,6 +60,8 @@ static const struct service services[] = {
     {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
     {"packs", hlc_packs_start, hlc_packs_stop, {{0}}},
     {"checks", hlc_checks_start, hlc_checks_stop, {{0}}},
+    {"ollama", hlc_ollama_start, hlc_ollama_stop,
+     {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED), HLC_BUS_WORKER, hlc_ollama_on_event}}},
     {NULL, NULL, NULL, {{0}}},
 };
 

@@ -225,3 +225,24 @@ hlc_valid_printable(const char *s)
             return false;
     return true;
 }
+
+bool
+hlc_json_take_text(json_t *obj, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(obj, key);
+    dst[0] = '\0';
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v))
+        return false;
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return true;
+}

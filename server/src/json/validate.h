@@ -41,6 +41,12 @@ bool hlc_v_fail(struct hlc_verr *e, const char *field, const char *fmt, ...)
 /* Sets e->field to `field`, cut to fit. */
 void hlc_v_set_field(struct hlc_verr *e, const char *field);
 
+/* Copies obj[key], a string from outside JSON, into a fixed field dst of
+ * cap bytes. Absent or null: dst = "" and true. A non-string, one that
+ * does not fit, or one holding a control character: false (dst ""); the
+ * caller skips the record. */
+bool hlc_json_take_text(json_t *obj, const char *key, char *dst, size_t cap);
+
 /* Patterns. */
 bool hlc_valid_slug(const char *s);     /* ^[a-z0-9][a-z0-9-]{0,62}$ */
 bool hlc_valid_hostname(const char *s); /* RFC 1123 host name or IPv4/IPv6 literal */

@@ -2,6 +2,7 @@
 #include "store_internal.h"
 
 #include <stdatomic.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -537,6 +538,22 @@ store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols)
         json_object_set_new(o, cols[i].name, v);
     }
     return o;
+}
+
+void
+store_bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int
+store_machine_exists(struct store_conn *c, const char *id)
+{
+    int rc = store_exists(c, "SELECT 1 FROM servers WHERE server_id = ?1", id);
+    return rc == 1 ? 0 : rc == 0 ? HLC_ENOTFOUND : rc;
 }
 
 int

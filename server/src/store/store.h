@@ -655,5 +655,59 @@ int hlc_store_mute_match(struct hlc_store *s, const char *server_id, const char 
                          bool *muted);
 /* Deletes rules that expired before `before`. */
 int hlc_store_mutes_prune(struct hlc_store *s, int64_t before);
+/* ---- Ollama endpoints (store_ollama.c) ---- */
+/* Machine server_id's endpoint as the API shows it: {server_id, enabled,
+ * configured, url, port, via, state, version, models, loaded, error,
+ * response_ms, checked_at, since}; a machine never configured nor probed
+ * gets the defaults (enabled, port 11434, state "unknown"). HLC_ENOTFOUND
+ * when the machine is unknown. */
+int hlc_store_ollama_get(struct hlc_store *s, const char *server_id, json_t **out);
+/* The endpoints of machines that have Ollama (configured, or answered
+ * once), by server_id (new array). */
+int hlc_store_ollama_list(struct hlc_store *s, json_t **out);
+/* Saves machine server_id's configuration (url NULL = the machine's address
+ * on `port`, asked from the hub, or its loopback on `port` asked over its
+ * SSH session when via is "ssh"); the state starts again ("unknown", or "disabled"), and an
+ * enabled endpoint counts as configured (it alerts even before it first
+ * answered). HLC_ENOTFOUND when the machine is unknown. */
+int hlc_store_ollama_configure(struct hlc_store *s, const char *server_id, bool enabled,
+                               const char *url, int port, const char *via);
+/* One probe's findings. */
+struct hlc_ollama_record {
+    const char *server_id;
+    bool ok;             /* it answered all three calls readably */
+    const char *version; /* ok: the version */
+    json_t *models;      /* ok: installed models (borrowed) */
+    json_t *loaded;      /* ok: loaded models (borrowed) */
+    const char *error;   /* !ok: why */
+    double response_ms;  /* NaN when nothing answered */
+    int64_t now;         /* epoch seconds */
+    /* filled by the store: */
+    char state[16];      /* "up", "down" (it had or was said to have Ollama), "not_detected" */
+    int fails;           /* failed probes in a row, this one included */
+    bool alertable;      /* it answered once or was configured: a failure may alert */
+};
+/* Records a probe atomically: on failure the last version and models are
+ * kept (nothing of a bad answer is stored). HLC_ENOTFOUND when the machine
+ * is gone, HLC_EBUSY when its endpoint is disabled (nothing written). */
+int hlc_store_ollama_record(struct hlc_store *s, struct hlc_ollama_record *r);
+
+/* ---- GPU readings (store_gpu.c) ---- */
+struct hlc_gpu;
+/* Stores one sample's GPUs (taken at ts), adds them to their hour's sums,
+ * and drops the machine's readings older than `before` and hourly sums
+ * older than `hourly_before`, in one transaction. HLC_ENOTFOUND when the
+ * machine is gone. */
+int hlc_store_gpu_put(struct hlc_store *s, const char *server_id, int64_t ts,
+                      const struct hlc_gpu *gpus, size_t n, int64_t before,
+                      int64_t hourly_before);
+/* Machine server_id's GPUs: {gpus: [the newest sample's readings], history:
+ * [readings since `since`, oldest first, at most `limit`; hourly: the
+ * hours' averages (temperature, utilisation, power, VRAM used) instead],
+ * resolution: "sample" or "hour"}; each reading {gpu_id, vendor, name,
+ * time, util_percent, mem_used_bytes, mem_total_bytes, temp_c, power_w}.
+ * HLC_ENOTFOUND for an unknown machine. */
+int hlc_store_gpu_get(struct hlc_store *s, const char *server_id, int64_t since, int limit,
+                      bool hourly, json_t **out);
 
 #endif

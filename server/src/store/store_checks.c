@@ -228,15 +228,6 @@ hlc_store_check_list(struct hlc_store *s, json_t **out)
     return read_checks(s, 0, out);
 }
 
-static void
-bind_real(sqlite3_stmt *st, int i, double v)
-{
-    if (isfinite(v))
-        sqlite3_bind_double(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* Binds ?1..?8 as the result and state statements both number them: check,
  * place, time, ok, response time, status, certificate days, error. */
 static void
@@ -246,10 +237,10 @@ bind_record(sqlite3_stmt *st, const struct hlc_check_record *r, const char *err)
     sqlite3_bind_text(st, 2, r->place, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, r->ts_ms);
     sqlite3_bind_int(st, 4, r->ok);
-    bind_real(st, 5, r->response_ms);
+    store_bind_real(st, 5, r->response_ms);
     if (r->status_code >= 0)
         sqlite3_bind_int(st, 6, r->status_code);
-    bind_real(st, 7, r->cert_days);
+    store_bind_real(st, 7, r->cert_days);
     sqlite3_bind_text(st, 8, err, -1, SQLITE_STATIC);
 }
 
@@ -302,7 +293,7 @@ hlc_store_check_record(struct hlc_store *s, struct hlc_check_record *r)
     sqlite3_bind_text(st, 2, r->place, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, r->ts_ms / 1000 / 3600 * 3600);
     sqlite3_bind_int(st, 4, r->ok);
-    bind_real(st, 5, r->ok ? r->response_ms : NAN);
+    store_bind_real(st, 5, r->ok ? r->response_ms : NAN);
     step = sqlite3_step(st);
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {

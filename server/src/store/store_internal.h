@@ -109,8 +109,6 @@ struct store_col {
     enum store_col_kind kind; /* how it maps */
 };
 
-/* Builds a JSON object from the current row using `cols` (the statement's
- * result columns in the same order). */
 /* Inserts outbox rows inside the caller's transaction (store_alerts.c). */
 int store_outbox_put(struct store_conn *c, const struct hlc_outbox_row *rows, size_t n,
                      int64_t now);
@@ -122,7 +120,13 @@ int store_machine_insert_in(struct store_conn *c, json_t *m);
  * machines generation moves (store_machines.c). */
 void store_machines_release(struct hlc_store *s, struct store_conn *c);
 
+/* Builds a JSON object from the current row using `cols` (the statement's
+ * result columns in the same order). */
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
+/* Binds v to parameter i, or NULL when it is not finite (NaN = none). */
+void store_bind_real(sqlite3_stmt *st, int i, double v);
+/* 0 when machine id exists, HLC_ENOTFOUND, or HLC_EDB (logged). */
+int store_machine_exists(struct store_conn *c, const char *id);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1
  * (missing or null keys bind NULL). */
 int store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store_col *cols,

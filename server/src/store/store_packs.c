@@ -14,7 +14,6 @@ static const char sql_add[] =
 static const char sql_prune[] =
     "DELETE FROM config_check WHERE server_id = ?1 AND pack = ?2 AND id NOT IN"
     " (SELECT id FROM config_check WHERE server_id = ?1 AND pack = ?2 ORDER BY id DESC LIMIT ?3)";
-static const char sql_exists[] = "SELECT 1 FROM servers WHERE server_id = ?1";
 static const char sql_latest[] =
     "SELECT pack, checked_at, compliant, pass_count, fail_count, error_count, items"
     " FROM config_check WHERE id IN (SELECT max(id) FROM config_check WHERE server_id = ?1"
@@ -106,18 +105,10 @@ hlc_store_compliance_server(struct hlc_store *s, const char *id, int limit, json
     struct store_conn *c = store_acquire(s);
     json_t *l = json_array(), *h = json_array();
     int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_exists);
-    if (!st) {
-        rc = HLC_EDB;
+    sqlite3_stmt *st;
+    int step;
+    if ((rc = store_machine_exists(c, id)) != 0)
         goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW) {
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "find machine");
-        goto out;
-    }
     if (!(st = store_stmt(c, sql_latest))) {
         rc = HLC_EDB;
         goto out;

@@ -403,6 +403,43 @@ const char *const store_migrations[] = {
     "  created_by TEXT NOT NULL"
     ");"
     "ALTER TABLE alerts ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;",
+    /* 15: Ollama endpoints, one per machine: its configuration (a URL, or a
+     * port on the machine's address) and the last probe's findings. */
+    "CREATE TABLE ollama ("
+    "  server_id TEXT PRIMARY KEY REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  enabled INTEGER NOT NULL DEFAULT 1,"
+    "  configured INTEGER NOT NULL DEFAULT 0,"
+    "  url TEXT,"
+    "  port INTEGER NOT NULL DEFAULT 11434,"
+    "  via TEXT NOT NULL DEFAULT 'hub',"
+    "  state TEXT NOT NULL DEFAULT 'unknown',"
+    "  ever_up INTEGER NOT NULL DEFAULT 0,"
+    "  fails INTEGER NOT NULL DEFAULT 0,"
+    "  version TEXT, models TEXT, loaded TEXT, error TEXT,"
+    "  response_ms REAL, checked_at INTEGER, since INTEGER,"
+    "  updated_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
+    /* 16: GPU readings per sample, one row per GPU (raw history, kept as long
+     * as raw metric samples). */
+    "CREATE TABLE gpu_metrics ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  timestamp INTEGER NOT NULL,"
+    "  gpu_id TEXT NOT NULL,"
+    "  vendor TEXT NOT NULL, name TEXT,"
+    "  util_percent REAL, mem_used_bytes REAL, mem_total_bytes REAL, temp_c REAL, power_w REAL,"
+    "  PRIMARY KEY (server_id, timestamp, gpu_id)"
+    ") WITHOUT ROWID;"
+    /* and their hourly sums (kept as long as metrics_hourly) */
+    "CREATE TABLE gpu_hourly ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  hour INTEGER NOT NULL,"
+    "  gpu_id TEXT NOT NULL,"
+    "  vendor TEXT NOT NULL, name TEXT,"
+    "  util_sum REAL NOT NULL, util_n INTEGER NOT NULL, mem_sum REAL NOT NULL,"
+    "  mem_n INTEGER NOT NULL, mem_total REAL, temp_sum REAL NOT NULL, temp_n INTEGER NOT NULL,"
+    "  temp_max REAL, power_sum REAL NOT NULL, power_n INTEGER NOT NULL,"
+    "  PRIMARY KEY (server_id, hour, gpu_id)"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -8,30 +8,7 @@
 
 #include "hlc/base.h"
 #include "tailscale.h"
-
-/* Copies a string field into dst. Absent or null: dst = "" and true. A
- * non-string, a value that does not fit, or one with a control character:
- * false (the device is skipped). */
-static bool
-take_str(json_t *obj, const char *key, char *dst, size_t cap)
-{
-    json_t *v = json_object_get(obj, key);
-    dst[0] = '\0';
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v))
-        return false;
-    size_t n = json_string_length(v);
-    const char *s = json_string_value(v);
-    if (n >= cap)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return false;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    return true;
-}
+#include "validate.h"
 
 /* A boolean field: absent or null gives def; a non-boolean is an error. */
 static bool
@@ -54,7 +31,7 @@ take_time(json_t *obj, const char *key, int64_t *out)
 {
     char buf[64];
     *out = 0;
-    if (!take_str(obj, key, buf, sizeof(buf)))
+    if (!hlc_json_take_text(obj, key, buf, sizeof(buf)))
         return false;
     int64_t t;
     if (hlc_time_parse(buf, &t) == 0 && t > 0)
@@ -158,13 +135,13 @@ api_device(json_t *o, struct hlc_ts_device *d)
         return false;
     bool connected = false;
     json_t *cc = json_object_get(o, "connectedToControl");
-    if (!take_str(o, "id", d->id, sizeof(d->id)) ||
-        !take_str(o, "nodeId", d->node_id, sizeof(d->node_id)) || !valid_node_id(d->node_id) ||
-        !take_str(o, "name", d->name, sizeof(d->name)) ||
-        !take_str(o, "hostname", d->hostname, sizeof(d->hostname)) ||
-        !take_str(o, "os", d->os, sizeof(d->os)) ||
-        !take_str(o, "user", d->user, sizeof(d->user)) ||
-        !take_str(o, "clientVersion", d->client_version, sizeof(d->client_version)) ||
+    if (!hlc_json_take_text(o, "id", d->id, sizeof(d->id)) ||
+        !hlc_json_take_text(o, "nodeId", d->node_id, sizeof(d->node_id)) || !valid_node_id(d->node_id) ||
+        !hlc_json_take_text(o, "name", d->name, sizeof(d->name)) ||
+        !hlc_json_take_text(o, "hostname", d->hostname, sizeof(d->hostname)) ||
+        !hlc_json_take_text(o, "os", d->os, sizeof(d->os)) ||
+        !hlc_json_take_text(o, "user", d->user, sizeof(d->user)) ||
+        !hlc_json_take_text(o, "clientVersion", d->client_version, sizeof(d->client_version)) ||
         !take_bool(o, "updateAvailable", false, &d->update_available) ||
         !take_bool(o, "keyExpiryDisabled", false, &d->key_expiry_disabled) ||
         !take_bool(o, "authorized", true, &d->authorized) ||
@@ -189,10 +166,10 @@ status_peer(json_t *o, struct hlc_ts_device *d, bool self)
         return false;
     bool online = false;
     json_t *on = json_object_get(o, "Online");
-    if (!take_str(o, "ID", d->node_id, sizeof(d->node_id)) || !valid_node_id(d->node_id) ||
-        !take_str(o, "DNSName", d->name, sizeof(d->name)) ||
-        !take_str(o, "HostName", d->hostname, sizeof(d->hostname)) ||
-        !take_str(o, "OS", d->os, sizeof(d->os)) ||
+    if (!hlc_json_take_text(o, "ID", d->node_id, sizeof(d->node_id)) || !valid_node_id(d->node_id) ||
+        !hlc_json_take_text(o, "DNSName", d->name, sizeof(d->name)) ||
+        !hlc_json_take_text(o, "HostName", d->hostname, sizeof(d->hostname)) ||
+        !hlc_json_take_text(o, "OS", d->os, sizeof(d->os)) ||
         !take_bool(o, "Online", false, &online) ||
         !take_time(o, "LastSeen", &d->last_seen) || !take_time(o, "KeyExpiry", &d->expires) ||
         !take_addrs(o, "TailscaleIPs", d) || !take_tags(o, "Tags", d))
