@@ -1,4 +1,5 @@
 """The agentless poller against real OpenSSH machines on 127.0.0.x."""
+import datetime
 import os
 import shlex
 import shutil
@@ -152,6 +153,27 @@ class PollerTest(unittest.TestCase):
             n = len(m.exec_log())
             assert_error(self, self.hub.post("/api/v1/servers/edited/poll"), 404)
             self.assertEqual(len(m.exec_log()), n)  # nothing ran for a deleted machine
+        finally:
+            extra.stop()
+
+    def test_a_burst_of_polls_keeps_sample_times_at_the_clock(self):
+        """Polls faster than one a second (a script, a benchmark) get unique
+        sample times only a little way ahead of the clock, then share their
+        second; they used to run one second further into the future each,
+        until the ingest refused every poll as too far ahead (422)."""
+        extra = sshd.Fleet(1, self.pub, base=os.path.join(self.fleet.base, "burst"),
+                           first_ip=12).start()
+        try:
+            m = extra.machines[0]
+            body = {"server_id": "burst", "hostname": m.host, "ip_address": m.host,
+                    "ssh_port": m.port, "ssh_user": sshd.USER}
+            self.assertEqual(self.hub.post("/api/v1/servers", body).status, 201)
+            for _ in range(40):
+                r = self.hub.post("/api/v1/servers/burst/poll")
+                self.assertEqual(r.status, 200, r)
+                ts = datetime.datetime.fromisoformat(r.json["timestamp"].replace("Z", "+00:00"))
+                self.assertLessEqual(ts.timestamp(), time.time() + 3, r.json["timestamp"])
+            self.assertEqual(self.hub.delete("/api/v1/servers/burst").status, 204)
         finally:
             extra.stop()
 

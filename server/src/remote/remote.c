@@ -220,21 +220,32 @@ updates_done(struct hlc_remote *rm, const char *id, int64_t now)
     pthread_mutex_unlock(&rm->mu);
 }
 
+/* How far ahead of the clock a sample's time may run when polls of one
+ * machine come faster than one a second. */
+#define SAMPLE_MAX_AHEAD 2
+
 /* The timestamp for a sample just taken: now, or one second after the
  * machine's previous SSH sample when two polls (a scheduled one and a manual
- * one) finish within the same second, since samples are unique per second
- * and the later one holds the fresher state. */
+ * one, or the re-poll after an action) finish within the same second, since
+ * samples are unique per second and the later one holds the fresher state.
+ * It runs at most SAMPLE_MAX_AHEAD seconds ahead: past that, a sample shares
+ * its second with the previous one and the ingest keeps the first, so a
+ * burst of polls can never push samples toward the future (where, past the
+ * ingest's skew limit, every poll was refused). */
 static int64_t
 sample_time(struct hlc_remote *rm, const char *id)
 {
     int64_t now = hlc_now();
     pthread_mutex_lock(&rm->mu);
     struct upd_mark *m = mark_of(rm, id);
-    if (now <= m->last_ts)
-        now = m->last_ts + 1;
-    m->last_ts = now;
+    int64_t ts = now;
+    if (m->last_ts >= now + SAMPLE_MAX_AHEAD)
+        ts = m->last_ts > now + SAMPLE_MAX_AHEAD ? now : m->last_ts; /* else the clock went back */
+    else if (m->last_ts >= now)
+        ts = m->last_ts + 1;
+    m->last_ts = ts;
     pthread_mutex_unlock(&rm->mu);
-    return now;
+    return ts;
 }
 
 static void
