@@ -171,6 +171,17 @@ class Hub:
         return self.request("DELETE", path, **kw)
 
 
+
+def wait_for(pred, timeout=30, step=0.2):
+    """pred()'s first true value within timeout seconds, else its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
 def assert_error(tc, resp, status, code=None, field=None):
     """Asserts the TRD error form {"detail":{"code","message","field"}}."""
     tc.assertEqual(resp.status, status, resp)

@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, free_port, spool_entries  # noqa: E402
+from hlc import Hub, free_port, spool_entries, wait_for  # noqa: E402
 
 BUILD = os.environ.get("HLC_BUILD_DIR", "build")
 AGENT = os.path.join(BUILD, "agent-lite", "homelabcmd-agent")
@@ -61,16 +61,6 @@ def write_exec(path, text):
 def slurp(path):
     with open(path, "rb") as f:
         return f.read().decode("utf-8", "replace")
-
-
-def wait_for(pred, timeout=30, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class Agent:

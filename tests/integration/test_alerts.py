@@ -20,7 +20,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, assert_error  # noqa: E402
+from hlc import Hub, assert_error, wait_for  # noqa: E402
 import sshd  # noqa: E402
 from test_agent import heartbeat, GIB  # noqa: E402
 from test_executor import SUDO  # noqa: E402
@@ -87,16 +87,6 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def wait_for(pred, timeout=20, step=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def slack_alerts(recv, title_part):

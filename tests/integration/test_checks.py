@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, assert_error, free_port  # noqa: E402
+from hlc import Hub, assert_error, free_port, wait_for  # noqa: E402
 import sshd  # noqa: E402
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
@@ -64,16 +64,6 @@ def serve(httpd):
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     return httpd
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class ChecksTest(unittest.TestCase):

@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, assert_error  # noqa: E402
+from hlc import Hub, assert_error, wait_for  # noqa: E402
 from ollama_standin import Ollama  # noqa: E402
 import sshd  # noqa: E402
 
@@ -32,16 +32,6 @@ NVIDIA_SMI = f"""#!/bin/sh
 [ "$1" = "{QUERY}" ] && [ "$2" = --format=csv,noheader,nounits ] || exit 2
 cat "$HLC_MACHINE/state/nvidia.csv"
 """  # 127.0.0.237: port 11434 there is this test's own
-
-
-def wait_for(pred, timeout, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class OllamaTest(unittest.TestCase):

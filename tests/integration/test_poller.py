@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import Hub, assert_error  # noqa: E402
+from hlc import Hub, assert_error, wait_for  # noqa: E402
 import sshd  # noqa: E402
 from test_agent import heartbeat  # noqa: E402
 
@@ -26,16 +26,6 @@ def meminfo_total():
 def root_fs_size():
     out = subprocess.run(["df", "-P", "-B1", "/"], capture_output=True, text=True, check=True)
     return int(out.stdout.splitlines()[1].split()[1])
-
-
-def wait_for(pred, timeout, step=0.25):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class PollerTest(unittest.TestCase):

@@ -550,6 +550,17 @@ store_bind_real(sqlite3_stmt *st, int i, double v)
 }
 
 int
+store_single_row(int rc, json_t *list, json_t **out)
+{
+    if (rc == 0 && json_array_size(list) == 1)
+        *out = json_incref(json_array_get(list, 0));
+    else if (rc == 0)
+        rc = HLC_ENOTFOUND;
+    json_decref(list);
+    return rc;
+}
+
+int
 store_machine_exists(struct store_conn *c, const char *id)
 {
     int rc = store_exists(c, "SELECT 1 FROM servers WHERE server_id = ?1", id);

@@ -214,12 +214,7 @@ hlc_store_check_get(struct hlc_store *s, int64_t id, json_t **out)
     json_t *list = NULL;
     *out = NULL;
     int rc = read_checks(s, id > 0 ? id : -1, &list);
-    if (rc == 0 && json_array_size(list) == 1)
-        *out = json_incref(json_array_get(list, 0));
-    else if (rc == 0)
-        rc = HLC_ENOTFOUND;
-    json_decref(list);
-    return rc;
+    return store_single_row(rc, list, out);
 }
 
 int

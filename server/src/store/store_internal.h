@@ -125,6 +125,9 @@ void store_machines_release(struct hlc_store *s, struct store_conn *c);
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds v to parameter i, or NULL when it is not finite (NaN = none). */
 void store_bind_real(sqlite3_stmt *st, int i, double v);
+/* A read of one row by key: *out = the one row of `list` (which it takes),
+ * HLC_ENOTFOUND when there is none; a failed read's rc passes through. */
+int store_single_row(int rc, json_t *list, json_t **out);
 /* 0 when machine id exists, HLC_ENOTFOUND, or HLC_EDB (logged). */
 int store_machine_exists(struct store_conn *c, const char *id);
 /* Binds obj[col.name] for each col to parameters first..first+ncols-1

@@ -70,12 +70,7 @@ hlc_store_ollama_get(struct hlc_store *s, const char *server_id, json_t **out)
     json_t *list = NULL;
     *out = NULL;
     int rc = read_rows(s, server_id, &list);
-    if (rc == 0 && json_array_size(list) == 1)
-        *out = json_incref(json_array_get(list, 0));
-    else if (rc == 0)
-        rc = HLC_ENOTFOUND;
-    json_decref(list);
-    return rc;
+    return store_single_row(rc, list, out);
 }
 
 int
