@@ -63,6 +63,35 @@ find_net(const struct hlc_sample *s, const char *name)
     return NULL;
 }
 
+static const struct hlc_service *
+find_service(const struct hlc_sample *s, const char *name)
+{
+    for (size_t i = 0; i < s->nservices; i++)
+        if (strcmp(s->services[i].name, name) == 0)
+            return &s->services[i];
+    return NULL;
+}
+
+/* Each service's CPU % of one core between the two samples, from systemd's
+ * CPUUsageNSec, unless the machine reported one itself. */
+static void
+derive_services(const struct hlc_sample *prev, struct hlc_sample *cur, double secs)
+{
+    for (size_t i = 0; i < cur->nservices; i++) {
+        struct hlc_service *v = &cur->services[i];
+        if (v->has_cpu_percent || v->cpu_usage_ns < 0)
+            continue;
+        const struct hlc_service *p = find_service(prev, v->name);
+        /* A restart in between (a new main PID, or the unit's counter begun
+         * again) leaves no comparable pair: this sample is the baseline. */
+        if (!p || p->cpu_usage_ns < 0 || v->cpu_usage_ns < p->cpu_usage_ns ||
+            (p->main_pid > 0 && v->main_pid > 0 && p->main_pid != v->main_pid))
+            continue;
+        v->cpu_percent = 100.0 * (double)(v->cpu_usage_ns - p->cpu_usage_ns) / (secs * 1e9);
+        v->has_cpu_percent = true;
+    }
+}
+
 void
 hlc_sample_derive(const struct hlc_sample *prev, struct hlc_sample *cur)
 {
@@ -91,6 +120,9 @@ hlc_sample_derive(const struct hlc_sample *prev, struct hlc_sample *cur)
             cur->have |= HLC_HAVE_CPU_PERCENT;
         }
     }
+
+    if (prev->have & cur->have & HLC_HAVE_SERVICES)
+        derive_services(prev, cur, (double)(cur->timestamp - prev->timestamp));
 
     if (prev->have & cur->have & HLC_HAVE_NET) {
         double secs = (double)(cur->timestamp - prev->timestamp);

@@ -88,7 +88,8 @@ rc=0
 shown=""
 for raw in $units; do
   u="${raw%.service}"
-  if [ -f "$S/$u" ]; then read -r st < "$S/$u"; else st=missing; fi
+  cpu_ns=""
+  if [ -f "$S/$u" ]; then read -r st cpu_ns < "$S/$u"; else st=missing; fi
   case "$cmd" in
     is-active)
       case "$st" in
@@ -102,7 +103,7 @@ for raw in $units; do
       [ -n "$shown" ] && echo
       shown=1
       case "$st" in
-        active) as=active; ss=running; pid=4242; mem=52428800; cpu=1500000000; ls=loaded;;
+        active) as=active; ss=running; pid=4242; mem=52428800; cpu=${cpu_ns:-1500000000}; ls=loaded;;
         missing) as=inactive; ss=dead; pid=0; mem='[not set]'; cpu='[not set]'; ls=not-found;;
         broken|failed) as=failed; ss=failed; pid=0; mem='[not set]'; cpu='[not set]'; ls=loaded;;
         *) as="$st"; ss=dead; pid=0; mem='[not set]'; cpu='[not set]'; ls=loaded;;
@@ -442,12 +443,13 @@ Subsystem sftp internal-sftp
             return ""
 
     # ---- machine state --------------------------------------------------
-    def set_unit(self, unit, state):
-        """state: active, inactive, failed, broken (fails to start)."""
+    def set_unit(self, unit, state, cpu_ns=None):
+        """state: active, inactive, failed, broken (fails to start); cpu_ns:
+        the CPUUsageNSec an active unit reports (1.5 s when not given)."""
         unit = unit[:-8] if unit.endswith(".service") else unit
         p = os.path.join(self.dir, "state", "units", unit)
         with open(p, "w") as f:
-            f.write(state + "\n")
+            f.write(state + (f" {int(cpu_ns)}" if cpu_ns is not None else "") + "\n")
         os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
 
     def set_enabled(self, unit, state):

@@ -167,6 +167,42 @@ class PollerTest(unittest.TestCase):
         finally:
             extra.stop()
 
+    def test_service_cpu_percent_between_polls(self):
+        """An expected service's CPU % of one core comes from systemd's
+        CPUUsageNSec between two polls, shown with its PID and memory."""
+        extra = sshd.Fleet(1, self.pub, base=os.path.join(self.fleet.base, "svccpu"),
+                           first_ip=13).start()
+        try:
+            m = extra.machines[0]
+            body = {"server_id": "svccpu", "hostname": m.host, "ip_address": m.host,
+                    "ssh_port": m.port, "ssh_user": sshd.USER,
+                    "expected_services": [{"name": "plex"}, {"name": "sonarr"}]}
+            self.assertEqual(self.hub.post("/api/v1/servers", body).status, 201)
+            m.set_unit("plex", "active", cpu_ns=1_000_000_000)
+            m.set_unit("sonarr", "inactive")
+
+            def poll():
+                r = self.hub.post("/api/v1/servers/svccpu/poll")
+                self.assertEqual(r.status, 200, r)
+                t = datetime.datetime.fromisoformat(r.json["timestamp"].replace("Z", "+00:00"))
+                svcs = {s["service_name"]: s for s in
+                        self.hub.get("/api/v1/servers/svccpu/services").json["services"]}
+                return t.timestamp(), svcs
+            t0, svcs = poll()
+            self.assertIsNone(svcs["plex"]["cpu_percent"])  # one sample: no rate yet
+            m.set_unit("plex", "active", cpu_ns=3_000_000_000)  # 2 s of CPU
+            time.sleep(2.1)
+            t1, svcs = poll()
+            self.assertEqual((svcs["plex"]["pid"], svcs["plex"]["memory_bytes"]), (4242, 52428800))
+            self.assertAlmostEqual(svcs["plex"]["cpu_percent"], 200.0 / (t1 - t0), places=1)
+            self.assertIsNone(svcs["sonarr"]["cpu_percent"])
+            time.sleep(1.1)  # idle since: 0 %
+            _, svcs = poll()
+            self.assertEqual(svcs["plex"]["cpu_percent"], 0.0)
+            self.assertEqual(self.hub.delete("/api/v1/servers/svccpu").status, 204)
+        finally:
+            extra.stop()
+
     def test_cipher_preference_and_fallbacks(self):
         """AES-GCM first where this CPU has AES instructions (else ChaCha20);
         a server that offers only ChaCha20 or only AES-CTR is polled as well."""

@@ -313,6 +313,57 @@ test_derive_and_rebaseline(void **state)
     hlc_sample_release(&d);
 }
 
+/* A sample at `ts` with services plex (pid, ns) and sonarr (no counter). */
+static void
+svc_sample(struct hlc_sample *s, int64_t ts, int64_t pid, int64_t ns)
+{
+    hlc_sample_init(s);
+    s->timestamp = ts;
+    s->have = HLC_HAVE_SERVICES;
+    s->services = calloc(2, sizeof(*s->services));
+    s->nservices = 2;
+    snprintf(s->services[0].name, sizeof(s->services[0].name), "plex");
+    s->services[0].main_pid = pid;
+    s->services[0].cpu_usage_ns = ns;
+    snprintf(s->services[1].name, sizeof(s->services[1].name), "sonarr");
+    s->services[1].cpu_usage_ns = -1;
+}
+
+/* A service's CPU % of one core between two polls, from CPUUsageNSec; none
+ * across a restart (new PID, counter begun again) or without a counter, and
+ * a reported figure (a v1 agent's) is kept. */
+static void
+test_derive_service_cpu(void **state)
+{
+    (void)state;
+    struct hlc_sample a, b, c, d;
+    svc_sample(&a, 1000, 42, 5000000000LL);
+    hlc_sample_derive(NULL, &a);
+    assert_false(a.services[0].has_cpu_percent);
+    svc_sample(&b, 1010, 42, 7500000000LL); /* 2.5 s of CPU in 10 s */
+    hlc_sample_derive(&a, &b);
+    assert_true(b.services[0].has_cpu_percent);
+    assert_true(b.services[0].cpu_percent > 24.999 && b.services[0].cpu_percent < 25.001);
+    assert_false(b.services[1].has_cpu_percent);
+    svc_sample(&c, 1020, 77, 9000000000LL); /* restarted: new main PID */
+    hlc_sample_derive(&b, &c);
+    assert_false(c.services[0].has_cpu_percent);
+    svc_sample(&d, 1030, 77, 100000000LL); /* the counter began again */
+    hlc_sample_derive(&c, &d);
+    assert_false(d.services[0].has_cpu_percent);
+    hlc_sample_release(&d);
+    svc_sample(&d, 1030, 77, 9000000000LL); /* idle: 0 % */
+    d.services[1].cpu_percent = 3.5;
+    d.services[1].has_cpu_percent = true;
+    hlc_sample_derive(&c, &d);
+    assert_true(d.services[0].has_cpu_percent && d.services[0].cpu_percent == 0.0);
+    assert_true(d.services[1].has_cpu_percent && d.services[1].cpu_percent == 3.5);
+    hlc_sample_release(&a);
+    hlc_sample_release(&b);
+    hlc_sample_release(&c);
+    hlc_sample_release(&d);
+}
+
 static void
 test_garbage(void **state)
 {
@@ -636,7 +687,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command),       cmocka_unit_test(test_debian12),
         cmocka_unit_test(test_ubuntu2404),    cmocka_unit_test(test_rpios),
-        cmocka_unit_test(test_derive_and_rebaseline), cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_derive_and_rebaseline), cmocka_unit_test(test_derive_service_cpu),
+        cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_caps),          cmocka_unit_test(test_sections_verbatim),
         cmocka_unit_test(test_real_script),   cmocka_unit_test(test_services_blocks),
         cmocka_unit_test(test_gpus),

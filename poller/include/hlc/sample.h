@@ -69,8 +69,9 @@ struct hlc_service {
     int64_t memory_bytes;   /* MemoryCurrent, -1 when not available */
     int64_t cpu_usage_ns;   /* CPUUsageNSec, -1 when not available */
     char load_state[32];    /* LoadState: loaded, not-found, masked...; empty when not reported */
-    double cpu_percent;     /* CPU % as a v1 agent reports it, when has_cpu_percent */
-    bool has_cpu_percent;   /* cpu_percent was reported */
+    double cpu_percent;     /* CPU % of one core, when has_cpu_percent: as a v1 agent
+                             * reports it, or derived from cpu_usage_ns between samples */
+    bool has_cpu_percent;   /* cpu_percent was reported or derived */
 };
 
 /* One Docker container as `docker ps -a` reports it. */
@@ -158,7 +159,7 @@ double hlc_fs_used_percent(const struct hlc_fs *f);
  * storage; never NULL. */
 const char *hlc_sample_service_status(const struct hlc_service *svc);
 
-/* Fill cur's derived fields (cpu_percent, net rates) from the counters of the
+/* Fill cur's derived fields (cpu_percent, net rates, each service's CPU %) from the counters of the
  * previous sample of the same machine. When prev is NULL, not older than cur,
  * or a counter went backwards (a reboot or a wrap), nothing is derived and cur
  * becomes the new baseline. A cpu_percent the machine reported itself

@@ -28,7 +28,7 @@ static const unsigned snap_bits[3] = {HLC_HAVE_FS, HLC_HAVE_SERVICES, HLC_HAVE_C
 /* The last sample's counters per machine: what the next one derives against. */
 struct baseline {
     char id[64];            /* server_id */
-    struct hlc_sample s;    /* counters only: timestamp, have, cpu, boot, net[], updates */
+    struct hlc_sample s;    /* counters only: timestamp, have, cpu, boot, net[], services[], updates */
     uint64_t hash[3];       /* content hash of the stored fs/services/containers rows */
     unsigned hashed;        /* snap_bits whose hash is known to match the rows */
     int inflight;           /* ingests of this machine running now */
@@ -95,9 +95,11 @@ static void
 copy_counters(struct hlc_sample *dst, const struct hlc_sample *src)
 {
     free(dst->net);
+    free(dst->services);
     hlc_sample_init(dst);
     dst->timestamp = src->timestamp;
-    dst->have = src->have & (HLC_HAVE_CPU | HLC_HAVE_NET | HLC_HAVE_UPTIME | HLC_HAVE_UPDATES);
+    dst->have = src->have & (HLC_HAVE_CPU | HLC_HAVE_NET | HLC_HAVE_UPTIME | HLC_HAVE_UPDATES |
+                             HLC_HAVE_SERVICES);
     dst->cpu_total = src->cpu_total;
     dst->cpu_idle = src->cpu_idle;
     dst->boot_time = src->boot_time;
@@ -107,6 +109,11 @@ copy_counters(struct hlc_sample *dst, const struct hlc_sample *src)
         dst->net = hlc_xcalloc(src->nnet, sizeof(*dst->net));
         memcpy(dst->net, src->net, src->nnet * sizeof(*dst->net));
         dst->nnet = src->nnet;
+    }
+    if ((src->have & HLC_HAVE_SERVICES) && src->nservices > 0) { /* their CPU counters */
+        dst->services = hlc_xcalloc(src->nservices, sizeof(*dst->services));
+        memcpy(dst->services, src->services, src->nservices * sizeof(*dst->services));
+        dst->nservices = src->nservices;
     }
 }
 
@@ -131,10 +138,8 @@ cache_find(struct hlc_ingest *in, const char *id, bool create)
  * them unless this is the only ingest of the machine in flight and the
  * stored rows are known to hold the same content. */
 static bool
-cache_begin(struct hlc_ingest *in, const char *id, struct hlc_sample *prev,
-            const uint64_t hash[3], unsigned *write)
+cache_begin(struct hlc_ingest *in, const char *id, struct hlc_sample *prev)
 {
-    *write = SNAP_ALL;
     if (!in)
         return false;
     bool found = false;
@@ -145,14 +150,29 @@ cache_begin(struct hlc_ingest *in, const char *id, struct hlc_sample *prev,
             copy_counters(prev, &b->s);
             found = true;
         }
-        if (b->inflight == 0)
-            for (int k = 0; k < 3; k++)
-                if ((b->hashed & snap_bits[k]) && b->hash[k] == hash[k])
-                    *write &= ~snap_bits[k];
         b->inflight++;
     }
     pthread_mutex_unlock(&in->mu);
     return found;
+}
+
+/* The snapshots (fs, services, containers) a sample must write: those whose
+ * content, derived figures included, differs from the stored rows'. Only
+ * while this is the machine's one ingest in flight are the rows known. */
+static unsigned
+cache_write_mask(struct hlc_ingest *in, const char *id, const uint64_t hash[3])
+{
+    unsigned write = SNAP_ALL;
+    if (!in)
+        return write;
+    pthread_mutex_lock(&in->mu);
+    struct baseline *b = cache_find(in, id, false);
+    if (b && b->inflight == 1)
+        for (int k = 0; k < 3; k++)
+            if ((b->hashed & snap_bits[k]) && b->hash[k] == hash[k])
+                write &= ~snap_bits[k];
+    pthread_mutex_unlock(&in->mu);
+    return write;
 }
 
 /* Ends an ingest: when s became the stored latest, it becomes the baseline
@@ -562,12 +582,10 @@ ingest_one(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s, con
     if ((s->have & HLC_HAVE_UPTIME) && s->boot_time <= 0 && s->timestamp > s->uptime_seconds)
         s->boot_time = s->timestamp - s->uptime_seconds;
 
-    uint64_t hash[3];
-    snapshot_hashes(s, hash);
-    unsigned write = SNAP_ALL;
+    uint64_t hash[3] = {0, 0, 0};
     struct hlc_sample prev;
     hlc_sample_init(&prev);
-    bool have_prev = cache_begin(hub->ingest, server_id, &prev, hash, &write);
+    bool have_prev = cache_begin(hub->ingest, server_id, &prev);
     if (!have_prev) {
         int brc = hlc_store_metrics_baseline(hub->store, server_id, &prev);
         if (brc != 0 && brc != HLC_ENOTFOUND) {
@@ -579,6 +597,9 @@ ingest_one(struct hlc_hub *hub, const char *server_id, struct hlc_sample *s, con
     }
     /* derive() refuses a prev not older than s, leaving s a new baseline. */
     hlc_sample_derive(have_prev ? &prev : NULL, s);
+    /* After derive: a service's CPU % is part of its stored row. */
+    snapshot_hashes(s, hash);
+    unsigned write = cache_write_mask(hub->ingest, server_id, hash);
 
     struct hlc_metric_point p;
     make_point(s, &p);
