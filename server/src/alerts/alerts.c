@@ -215,21 +215,18 @@ alert_event(const char *kind, const struct cond *c, const char *alert_id, const 
 static void
 thresholds_from(struct thresholds *th, json_t *t)
 {
-    static const struct {
+    const struct {
         const char *key;
-        size_t off;
+        double *to;
     } map[] = {
-        {"disk_warning_percent", offsetof(struct thresholds, disk_w)},
-        {"disk_critical_percent", offsetof(struct thresholds, disk_c)},
-        {"memory_warning_percent", offsetof(struct thresholds, mem_w)},
-        {"memory_critical_percent", offsetof(struct thresholds, mem_c)},
-        {"cpu_warning_percent", offsetof(struct thresholds, cpu_w)},
-        {"cpu_critical_percent", offsetof(struct thresholds, cpu_c)},
+        {"disk_warning_percent", &th->disk_w},   {"disk_critical_percent", &th->disk_c},
+        {"memory_warning_percent", &th->mem_w},  {"memory_critical_percent", &th->mem_c},
+        {"cpu_warning_percent", &th->cpu_w},     {"cpu_critical_percent", &th->cpu_c},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         json_t *v = json_object_get(t, map[i].key);
         if (json_is_number(v))
-            *(double *)((char *)th + map[i].off) = json_number_value(v);
+            *map[i].to = json_number_value(v);
     }
     json_t *n = json_object_get(t, "cpu_sustained_samples");
     if (json_is_integer(n))
