@@ -523,8 +523,12 @@ class RemediationSshTest(unittest.TestCase):
         self.hub.put("/api/v1/config", {"remediation": {
             "auto_approve_enabled": True, "auto_approve_actions": ["restart_service"]}})
         self.recv.clear()
+        stream = open_stream(self.hub)  # an open dashboard
+        self.addCleanup(stream.close)
         self.poll()   # plex still down: a new alert, restart runs at once
         self.assertTrue(wait_for(lambda: self.m.unit_state("plex") == "active", timeout=20))
+        # the finished action is told on the bus: the stream hears it as such
+        self.assertIn("event: action", stream.wait_for('"kind":"action","id":"media"}', 10.0))
         done = wait_for(lambda: [m for m in self.recv.delivered("/slack")
                                  if "Remediation completed" in m["attachments"][0]["title"]])
         self.assertEqual(len(done), 1, self.recv.delivered("/slack"))

@@ -29,6 +29,7 @@ function connect() {
   };
   es.addEventListener('sample', relay);
   es.addEventListener('alert', relay); // raised with no sample behind it (offline, host key changed)
+  es.addEventListener('action', relay); // an action finished on that machine (a remediation, say)
   es.addEventListener('resync', () => fire('resync', '*'));
   es.addEventListener('open', () => { if (retry) fire('resync', '*'); }); // missed events while away
   es.addEventListener('error', () => {
@@ -39,7 +40,7 @@ function connect() {
   });
 }
 
-/** Calls onEvent for every live event from the hub (kind "sample" or "alert" with a machine id, or "resync"). */
+/** Calls onEvent for every live event from the hub (kind "sample", "alert" or "action" with a machine id, or "resync"). */
 export function subscribeLive(onEvent: Listener): () => void {
   listeners.add(onEvent);
   connect();

@@ -7,12 +7,12 @@
 #include <time.h>
 
 
-#include "alerts.h"
 #include "bus.h"
 #include "config.h"
 #include "credentials.h"
 #include "hlc/poller.h"
 #include "hub.h"
+#include "notifier.h"
 #include "remote.h"
 #include "store.h"
 
@@ -388,14 +388,26 @@ load(struct hlc_hub *hub, const char *id, json_t **out)
     return rc;
 }
 
-/* Where a finished action is announced: the log, and the sender when the
- * outcome was queued as a remediation notification. */
+/* Where a finished action is announced, once its outcome (and any
+ * remediation notification) is committed: the log, and action_finished on
+ * the bus with the action as the API shows it (the notifier wakes its sender,
+ * event streams tell the dashboards). */
 static void
-action_finished(struct hlc_hub *hub, const char *id, bool success, bool notified)
+action_finished(struct hlc_hub *hub, const char *id, const char *server_id, bool success)
 {
     hlc_log(HLC_LOG_INFO, "actions: %s %s", id, success ? "completed" : "failed");
-    if (notified)
-        hlc_alerts_kick(hub);
+    json_t *act = NULL;
+    if (load(hub, id, &act) != 0)
+        return; /* deleted with its machine meanwhile: nobody to tell */
+    struct hlc_event ev = {
+        .kind = HLC_EV_ACTION_FINISHED,
+        .server_id = server_id,
+        .type = json_string_value(json_object_get(act, "action_type")),
+        .alert_id = json_string_value(json_object_get(act, "alert_id")),
+        .data = act,
+    };
+    hlc_bus_publish(hub->bus, &ev);
+    json_decref(act);
 }
 
 int
@@ -496,14 +508,14 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
     json_object_set_new(act, "failure_reason", o.reason ? json_string(o.reason) : json_null());
     struct hlc_outbox_row *nrows = NULL;
     char *npayload = NULL;
-    o.nnotify = hlc_alerts_remediation_rows(hub, act, &nrows, &npayload);
+    o.nnotify = hlc_notifier_remediation_rows(hub, act, &nrows, &npayload);
     o.notify = nrows;
     rc = hlc_store_action_finish(hub->store, id, &o);
     free(nrows);
     free(npayload);
     json_decref(act);
     if (rc == 0) {
-        action_finished(hub, id, o.success, o.nnotify > 0);
+        action_finished(hub, id, server_id, o.success);
         if (o.ran && (hlc_action_is_service(type) || hlc_action_is_container(type)))
             enqueue(hub, JOB_REPOLL, server_id, NULL, NULL);
         if (action_out)

@@ -1,4 +1,4 @@
-/* alerts.h - the alert engine and the notification sender.
+/* alerts.h - the alert engine.
  *
  * Every ingested sample (SSH poll or agent heartbeat) is evaluated against
  * the thresholds: disk per filesystem, memory, CPU sustained over several
@@ -11,14 +11,11 @@
  * restart_service action linked to its alert (run at once when the
  * remediation config auto-approves it).
  *
- * Notifications go to an outbox in the same transaction as the event; one
- * sender thread delivers them to Slack / a generic webhook / ntfy, retrying
- * 408, 429 (honouring Retry-After), 5xx and network errors with exponential
- * backoff (1 s doubling to 5 min, for up to 24 h), and picks up what is
- * left after a restart. A row is marked delivered as soon as the receiver
- * answers 2xx and is never sent again; the only repeat possible is a hub
- * crash between the receiver's answer and that mark (webhook receivers get
- * an Idempotency-Key to drop it). All functions are thread-safe. */
+ * Each raised or resolved alert's notification is written as outbox rows
+ * (one per configured channel, unless muted or its severity's switch is off)
+ * in the same transaction as the alert, then alert_raised / alert_resolved
+ * go out on the bus; notifier/ delivers the rows. All functions are
+ * thread-safe. */
 #ifndef HLC_ALERTS_H
 #define HLC_ALERTS_H
 
@@ -30,7 +27,6 @@
 
 struct hlc_hub;
 struct hlc_sample;
-struct hlc_outbox_row;
 
 struct hlc_event;
 struct hlc_alert_mute;
@@ -77,14 +73,6 @@ struct hlc_alert_check {
 /* True when an alert was raised or resolved. */
 bool hlc_alerts_check(struct hlc_hub *hub, const struct hlc_alert_check *ac);
 
-/* Notification rows for a finished remediation action (the API's action
- * object): only for actions an alert asked for or auto-approve ran, when
- * notify_on_remediation is on and a channel is configured. Returns the row
- * count; *rows and *payload (shared by the rows) are heap, freed by the
- * caller with free() after the rows were stored. */
-size_t hlc_alerts_remediation_rows(struct hlc_hub *hub, json_t *action,
-                                   struct hlc_outbox_row **rows, char **payload);
-
 /* Mute rules (alert_rules.c). Reads a POST /api/v1/alert-mutes body into
  * *m (its strings borrowed from body): server_id (machine id or null),
  * alert_type (a-z _ or null), until (a time within a year) or
@@ -93,20 +81,7 @@ size_t hlc_alerts_remediation_rows(struct hlc_hub *hub, json_t *action,
 bool hlc_alerts_mute_parse(json_t *body, int64_t now, struct hlc_alert_mute *m,
                            struct hlc_verr *e);
 
-/* Wakes the sender (new rows were committed outside the engine). */
-void hlc_alerts_kick(struct hlc_hub *hub);
-
-/* Sends a test message to every configured channel now, bypassing the
- * outbox: *results = [{channel, ok, status, error}]. HLC_ENOTFOUND when no
- * channel is configured. */
-int hlc_alerts_send_test(struct hlc_hub *hub, json_t **results);
-
-/* The configured channels as the settings show them:
- * {"slack_webhook_url": masked|null, "slack_webhook_source": "settings"|"env"|null,
- *  "webhook_url": masked|null, "ntfy_url": masked|null} (new object). */
-json_t *hlc_alerts_channels_json(struct hlc_hub *hub);
-
-/* Background service: offline sweep, pruning and the sender thread. */
+/* Background service: the offline sweep and pruning thread. */
 int hlc_alerts_start(struct hlc_hub *hub);
 void hlc_alerts_stop(struct hlc_hub *hub);
 

@@ -1,8 +1,8 @@
 /* api_alerts.c - /api/v1/alerts and /api/v1/notifications/test. */
 #include <string.h>
 
-#include "alerts.h"
 #include "api.h"
+#include "notifier.h"
 #include "hub.h"
 #include "store.h"
 #include "validate.h"
@@ -126,7 +126,7 @@ int
 hlc_api_notifications_test(struct hlc_req *r)
 {
     json_t *results = NULL;
-    int rc = hlc_alerts_send_test(r->hub, &results);
+    int rc = hlc_notifier_send_test(r->hub, &results);
     if (rc == HLC_ENOTFOUND)
         return hlc_reply_error(r, 409, "NO_CHANNEL",
                                "no notification channel is configured: set a Slack webhook URL, a "

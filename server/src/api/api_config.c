@@ -5,11 +5,11 @@
 
 #include <sodium.h>
 
-#include "alerts.h"
 #include "api.h"
 #include "config.h"
 #include "credentials.h"
 #include "hub.h"
+#include "notifier.h"
 #include "notify.h"
 #include "prom.h"
 #include "validate.h"
@@ -42,7 +42,7 @@ hlc_api_config_get(struct hlc_req *r)
     int rc = hlc_config_all(r->hub->store, &o);
     if (rc)
         return hlc_reply_err(r, rc, "reading configuration");
-    json_t *ch = hlc_alerts_channels_json(r->hub);
+    json_t *ch = hlc_notifier_channels_json(r->hub);
     json_object_set_new(o, "slack_webhook_configured",
                         json_boolean(json_is_string(json_object_get(ch, "slack_webhook_url"))));
     json_object_update(json_object_get(o, "notifications"), ch);

@@ -169,6 +169,8 @@ hlc_events_on_event(void *hub, const struct hlc_event *ev)
     else if ((ev->kind == HLC_EV_ALERT_RAISED || ev->kind == HLC_EV_ALERT_RESOLVED) &&
              !(ev->flags & HLC_EVF_FROM_SAMPLE))
         hlc_events_publish(hub, "alert", ev->server_id);
+    else if (ev->kind == HLC_EV_ACTION_FINISHED)
+        hlc_events_publish(hub, "action", ev->server_id);
 }
 
 /* Appends s if it fits; false when it does not. */

@@ -18,7 +18,8 @@ void hlc_events_publish(struct hlc_hub *hub, const char *kind, const char *id);
 
 struct hlc_event;
 /* The streams' bus subscriber (inline; ud is the hub): sample_stored ->
- * "sample"; alert_raised without HLC_EVF_FROM_SAMPLE -> "alert". */
+ * "sample"; alert_raised/resolved without HLC_EVF_FROM_SAMPLE -> "alert";
+ * action_finished -> "action". */
 void hlc_events_on_event(void *hub, const struct hlc_event *ev);
 
 #endif

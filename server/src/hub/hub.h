@@ -13,6 +13,7 @@ struct hlc_ingest;
 struct hlc_remote;
 struct hlc_actions;
 struct hlc_alerts;
+struct hlc_notifier;
 struct hlc_events;
 struct hlc_bus;
 struct hlc_tailscale;
@@ -58,7 +59,8 @@ struct hlc_hub {
     struct hlc_remote *remote;    /* SSH poller and offline sweep (remote.c), NULL until started */
     struct hlc_ingest *ingest;    /* metrics baselines + pruner (ingest.c), NULL until started */
     struct hlc_actions *actions;  /* actions worker (actions.c), NULL until started */
-    struct hlc_alerts *alerts;    /* alert engine + notification sender (alerts.c), NULL until started */
+    struct hlc_alerts *alerts;    /* alert engine and offline sweep (alerts.c), NULL until started */
+    struct hlc_notifier *notifier; /* the outbox sender (notifier.c), NULL until started */
     struct hlc_events *events;    /* server-sent event streams (api_events.c), NULL until started */
     struct hlc_bus *bus;          /* in-process event bus (bus/), NULL in tests that start one service */
     struct hlc_tailscale *tailscale; /* device cache + periodic sync (tailscale.c), NULL until started */

@@ -14,6 +14,7 @@
 #include "checks.h"
 #include "ollama.h"
 #include "ingest.h"
+#include "notifier.h"
 #include "packs.h"
 #include "remote.h"
 #include "tailscale.h"
@@ -38,8 +39,12 @@ struct service {
  *   poller -> ingest -> store, then sample_stored -> alerts, event streams;
  *   poller's host_key_changed -> alerts;
  *   alerts' alert_raised (critical service down) -> actions (queue a restart);
+ *   alert_raised/resolved and actions' action_finished -> notifier (wake the
+ *   sender: the rows were committed with their cause); the notifier is wired
+ *   after actions so a remediation queued inline is on the alert before the
+ *   sender reads it;
  *   alerts' alert_raised/resolved -> event streams (those a sample caused
- *   already went out as the sample's event);
+ *   already went out as the sample's event); action_finished -> event streams;
  *   sample_stored -> gpu (readings stored, gpu_temperature judged, inline);
  *   sample_stored -> ollama (a polled machine's endpoint is probed, on a
  *   worker: it waits on the network). */
@@ -48,13 +53,17 @@ static const struct service services[] = {
     {"poller", hlc_remote_start, hlc_remote_stop, {{0}}},
     {"actions", hlc_actions_start, hlc_actions_stop,
      {{HLC_EV_BIT(HLC_EV_ALERT_RAISED), HLC_BUS_INLINE, hlc_actions_on_event}}},
+    {"notifier", hlc_notifier_start, hlc_notifier_stop,
+     {{HLC_EV_BIT(HLC_EV_ALERT_RAISED) | HLC_EV_BIT(HLC_EV_ALERT_RESOLVED) |
+           HLC_EV_BIT(HLC_EV_ACTION_FINISHED),
+       HLC_BUS_INLINE, hlc_notifier_on_event}}},
     {"alerts", hlc_alerts_start, hlc_alerts_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_HOST_KEY_CHANGED), HLC_BUS_INLINE,
        hlc_alerts_on_event},
       {HLC_EV_BIT(HLC_EV_SAMPLE_STORED), HLC_BUS_INLINE, hlc_gpu_on_event}}},
     {"events", hlc_events_start, hlc_events_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED) | HLC_EV_BIT(HLC_EV_ALERT_RAISED) |
-           HLC_EV_BIT(HLC_EV_ALERT_RESOLVED),
+           HLC_EV_BIT(HLC_EV_ALERT_RESOLVED) | HLC_EV_BIT(HLC_EV_ACTION_FINISHED),
        HLC_BUS_INLINE, hlc_events_on_event}}},
     {"tailscale", hlc_tailscale_start, hlc_tailscale_stop, {{0}}},
     {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
