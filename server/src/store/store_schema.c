@@ -441,7 +441,8 @@ const char *const store_migrations[] = {
     "  PRIMARY KEY (server_id, hour, gpu_id)"
     ") WITHOUT ROWID;",
     /* 17 (history): load 5 and 15 minutes in the hourly rollups, summed from
-     * the samples still kept for the hours that have them; and each
+     * the samples still kept for the hours that have them (older hours are
+     * left as they are: no load 5/15); and each
      * filesystem's history: one row per sample and mount (kept as long as
      * raw metric samples) and its hourly sums (kept as long as
      * metrics_hourly), used and total bytes as last seen in the hour. */
@@ -457,6 +458,8 @@ const char *const store_migrations[] = {
     "  load15_min, load15_max) = (SELECT sum(load_5m), count(load_5m), min(load_5m),"
     "  max(load_5m), sum(load_15m), count(load_15m), min(load_15m), max(load_15m)"
     "  FROM metrics m WHERE m.server_id=metrics_hourly.server_id"
+    "  AND m.timestamp >= metrics_hourly.hour AND m.timestamp < metrics_hourly.hour + 3600)"
+    "  WHERE EXISTS (SELECT 1 FROM metrics m WHERE m.server_id=metrics_hourly.server_id"
     "  AND m.timestamp >= metrics_hourly.hour AND m.timestamp < metrics_hourly.hour + 3600);"
     "CREATE TABLE filesystem_metrics ("
     "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
