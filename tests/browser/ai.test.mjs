@@ -3,7 +3,8 @@
 // documented /api/version, /api/tags and /api/ps shapes) on the machine's
 // address is found after a poll and shown with its models and what is
 // loaded; stopped, Probe now shows it down; an nvidia-smi stand-in on the
-// machine's PATH gives the GPU widget its readings.
+// machine's PATH gives the GPU widget its readings and the history's
+// temperatures chart a line per GPU.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -75,4 +76,32 @@ test('AI widget shows the models and what is loaded; GPU widget the readings; a 
   await until(async () => (await ai.getAttribute('data-ollama-state')) === 'down');
   assert.equal((await hub.req('GET', '/api/v1/servers/ai0/ollama')).json.state, 'down');
   assert.match(await ai.textContent(), /not answering/);
+});
+
+test('history: the temperatures chart draws each GPU beside the CPU, latest in the legend', async () => {
+  // a second reading, hotter, so the legend's latest is the newest poll's
+  writeFileSync(join(m.dir, 'bin', 'nvidia-smi'),
+    '#!/bin/sh\necho "0, NVIDIA GeForce RTX 3090, 40, 10240, 24576, 71, 250.50"\n', { mode: 0o755 });
+  await new Promise((ok) => setTimeout(ok, 1100)); // samples are unique per second
+  assert.equal((await hub.req('POST', '/api/v1/servers/ai0/poll')).status, 200);
+  await until(async () => (await hub.req('GET', '/api/v1/servers/ai0/gpus?hours=1')).json.gpus[0]?.temp_c === 71);
+  const page = await openPage(browser, hub, { viewport: { width: 1400, height: 1000 } });
+  await page.goto(hub.url + '/#/machine/ai0');
+  const chart = page.locator('[data-widget="chart"]');
+  await chart.getByRole('button', { name: '1h', exact: true }).click();
+  const temp = chart.locator('.chart-box[data-range="1h"][data-state=ready] [data-metric=temp]');
+  await temp.waitFor({ timeout: 15000 });
+  const items = await temp.locator('.legend-item').evaluateAll((els) => els.map((e) => [e.dataset.series, e.textContent.replace(/^ · /, '')]));
+  const gpuItem = items.find(([s]) => s === 'GPU NVIDIA GeForce RTX 3090');
+  assert.ok(gpuItem, JSON.stringify(items));
+  // polls in the same minute average into one bucket: the newest one (71) is in it
+  const shown = Number(gpuItem[1].match(/^GPU NVIDIA GeForce RTX 3090 (\d+) °C$/)?.[1]);
+  assert.ok(shown > 65 && shown <= 71, gpuItem[1]);
+  // the CPU's own line is there exactly when the machine reports a CPU temperature
+  const h = (await hub.req('GET', '/api/v1/metrics/ai0?range=1h&points=60')).json;
+  const cpu = h.series.cpu_temp_c.avg.some((v) => v !== null);
+  assert.equal(items.some(([s]) => s === 'CPU'), cpu, JSON.stringify(items));
+  assert.equal(await temp.getAttribute('data-lines'), String(cpu ? 2 : 1));
+  assert.match(await temp.locator('[role=img]').getAttribute('aria-label'), /^Temperatures over 1h: .*GPU NVIDIA GeForce RTX 3090 \d+ °C to \d+ °C, latest \d+ °C$/);
+  await page.context().close();
 });

@@ -279,17 +279,35 @@ test('history: a chart per metric, 1h to 1y, latest value in the legend, axes le
   await chart.locator('.chart-box[data-state=ready]').waitFor({ timeout: 15000 });
   const ranges = await chart.getByRole('group', { name: 'Chart range' }).getByRole('button').allTextContents();
   assert.deepEqual(ranges, ['1h', '6h', '24h', '7d', '30d', '1y']);
+  // What the page itself was answered for 1h: polls land every 10 s, so a later read may differ.
+  const answered = (path) => page.waitForResponse((r) => r.url().startsWith(`${hub.url}/api/v1/metrics/op0${path}?range=1h&`)).then((r) => r.json());
+  const seen = Promise.all([answered(''), answered('/filesystems')]);
   await chart.getByRole('button', { name: '1h', exact: true }).click();
   const box = chart.locator('.chart-box[data-range="1h"][data-state=ready]');
   await box.waitFor();
+  const [pageApi, fsApi] = await seen;
   assert.equal(await box.getAttribute('data-bucket'), '60', 'one point a minute over the last hour');
   const metrics = await box.locator('figure').evaluateAll((els) => els.map((e) => e.dataset.metric));
-  for (const want of ['cpu', 'memory', 'disk', 'load', 'network']) assert.ok(metrics.includes(want), metrics.join());
+  for (const want of ['cpu', 'memory', 'disk', 'filesystems', 'load', 'network']) assert.ok(metrics.includes(want), metrics.join());
   // The legend shows the latest value without hovering, as the API has it.
-  const api = (await hub.req('GET', '/api/v1/metrics/op0?range=1h&points=60')).json;
-  const last = api.series.memory_percent.avg.filter((v) => v !== null).at(-1);
+  const pct = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)}%`;
+  const lastOf = (vals) => vals.filter((v) => v !== null).at(-1);
+  const last = lastOf(pageApi.series.memory_percent.avg);
   const shown = await box.getByTestId('latest-memory').textContent();
-  assert.equal(shown, `${last < 10 ? last.toFixed(1) : Math.round(last)}%`);
+  assert.equal(shown, pct(last));
+  // Load: three lines, 1, 5 and 15 minutes, each with its latest value in the legend.
+  const load = box.locator('[data-metric=load]');
+  assert.equal(await load.getAttribute('data-lines'), '3');
+  const loadLegend = await load.locator('.legend-item').evaluateAll((els) => els.map((e) => [e.dataset.series, e.textContent.replace(/^ · /, '')]));
+  assert.deepEqual(loadLegend, [['1 min', 'load_1m'], ['5 min', 'load_5m'], ['15 min', 'load_15m']]
+    .map(([label, k]) => [label, `${label} ${lastOf(pageApi.series[k].avg).toFixed(2)}`]));
+  // Filesystems: one line per mount the machine reports, the legend naming each with its latest used %.
+  assert.ok(fsApi.filesystems.some((f) => f.mount === '/'), JSON.stringify(fsApi));
+  const fsFig = box.locator('[data-metric=filesystems]');
+  assert.equal(await fsFig.getAttribute('data-lines'), String(fsApi.filesystems.length));
+  const fsLegend = await fsFig.locator('.legend-item').evaluateAll((els) => els.map((e) => [e.dataset.series, e.textContent.replace(/^ · /, '')]));
+  assert.deepEqual(fsLegend, fsApi.filesystems.map((f) => [f.mount, `${f.mount} ${pct(f.series.at(-1).used_percent)}`]));
+  assert.match(await fsFig.locator('[role=img]').getAttribute('aria-label'), /^Filesystems over 1h: \/ \d/);
   // A text alternative for each chart.
   assert.match(await box.locator('[data-metric=cpu] [role=img]').getAttribute('aria-label'), /^CPU over 1h: CPU \d/);
   // Dark mode: the axis labels on the canvas, measured against the panel.

@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hlc import Hub, assert_error  # noqa: E402
 import sshd  # noqa: E402
 
-SERIES = ["cpu_percent", "memory_percent", "disk_percent", "load_1m", "network_rx_bps",
-          "network_tx_bps", "cpu_temp_c"]
+SERIES = ["cpu_percent", "memory_percent", "disk_percent", "load_1m", "load_5m", "load_15m",
+          "network_rx_bps", "network_tx_bps", "cpu_temp_c"]
 
 
 def machine(sid, mtype="server", services=()):
@@ -76,6 +76,29 @@ class MetricsApiTest(unittest.TestCase):
                     self.assertEqual(h["series"][s], {"avg": [], "min": [], "max": []})
         self.assertEqual(self.hub.get("/api/v1/metrics/nas").json["range"], "24h")
         self.assertEqual(self.hub.get("/api/v1/metrics/nas").json["bucket_seconds"], 300)
+
+    def test_filesystem_history_validation_and_shape(self):
+        self.assertEqual(self.hub.post("/api/v1/servers", machine("nas")).status, 201)
+        for q, field in (("range=2h", "range"), ("range=", "range"), ("range=1Y", "range"),
+                         ("points=0", "points"), ("points=1001", "points"),
+                         ("points=x", "points")):
+            assert_error(self, self.hub.get(f"/api/v1/metrics/nas/filesystems?{q}"), 422,
+                         "VALIDATION_ERROR", field)
+        assert_error(self, self.hub.get("/api/v1/metrics/ghost/filesystems"), 404, "NOT_FOUND")
+        assert_error(self, self.hub.get("/api/v1/metrics/BAD..id/filesystems"), 404,
+                     "NOT_FOUND")
+        assert_error(self, self.hub.get("/api/v1/metrics/nas/filesystems", key=None), 401)
+        # the same buckets as the metrics history, for every range
+        for rng in ("1h", "6h", "24h", "7d", "30d", "1y"):
+            for points in (1, 60, 1000):
+                q = f"range={rng}&points={points}"
+                fs = self.hub.get(f"/api/v1/metrics/nas/filesystems?{q}")
+                self.assertEqual(fs.status, 200, fs)
+                h = self.hub.get(f"/api/v1/metrics/nas?{q}").json
+                self.assertEqual(fs.json, {"server_id": "nas", "range": rng,
+                                           "bucket_seconds": h["bucket_seconds"],
+                                           "filesystems": [], "truncated": False})
+        self.assertEqual(self.hub.get("/api/v1/metrics/nas/filesystems").json["range"], "24h")
 
     def test_sparklines_one_request_for_the_fleet(self):
         gib = 1024 ** 3
@@ -332,6 +355,29 @@ class MetricsFromPollsTest(unittest.TestCase):
         self.assertEqual(y["timestamps"][-1], int(last) // 86400 * 86400)
         self.assertGreaterEqual(y["series"]["disk_percent"]["max"][-1], third["disk_percent"])
         self.assertLessEqual(y["series"]["disk_percent"]["min"][-1], third["disk_percent"])
+        # load 1, 5 and 15 minutes, from the samples and the hourly rollups alike
+        for hist in (h, y):
+            for k in ("load_1m", "load_5m", "load_15m"):
+                s = hist["series"][k]
+                self.assertIsNotNone(s["avg"][-1], k)
+                self.assertTrue(s["min"][-1] <= s["avg"][-1] <= s["max"][-1], k)
+        self.assertLessEqual(h["series"]["load_5m"]["min"][-1], third["load_5m"])
+        self.assertGreaterEqual(h["series"]["load_15m"]["max"][-1], third["load_15m"])
+
+        # each filesystem's history: every mount the polls reported, in the
+        # same epoch-aligned buckets, its last bucket holding the last poll
+        for rng, points, bucket in (("1h", 60, 60), ("24h", 10, 8640), ("1y", 365, 86400)):
+            fs = self.hub.get(f"/api/v1/metrics/t0/filesystems?range={rng}&points={points}").json
+            self.assertEqual((fs["range"], fs["bucket_seconds"], fs["truncated"]),
+                             (rng, bucket, False))
+            mounts = [x["mount"] for x in fs["filesystems"]]
+            self.assertEqual(mounts, sorted(f["mount"] for f in l["filesystems"]))
+            root = fs["filesystems"][mounts.index("/")]["series"]
+            self.assertEqual(root[-1]["t"], int(last) // bucket * bucket)
+            self.assertTrue(all(p["t"] % bucket == 0 for p in root))
+            # the real disk moves a little between polls: the bucket's average
+            # is near the last poll's figure
+            self.assertAlmostEqual(root[-1]["used_percent"], third["disk_percent"], delta=1.0)
 
         # summary: online machines' averages
         s = self.hub.get("/api/v1/metrics/summary").json

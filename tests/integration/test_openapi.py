@@ -250,6 +250,10 @@ class ResponsesTest(unittest.TestCase):
         c("GET", "/api/v1/metrics/oa-ws?range=24h&points=10", status=200)
         c("GET", "/api/v1/metrics/oa-ws?range=2h", status=422)
         c("GET", "/api/v1/metrics/oa-ws/latest", status=200)
+        fs = c("GET", "/api/v1/metrics/oa-ws/filesystems?range=1h&points=60", status=200).json
+        self.assertTrue(fs["filesystems"] and fs["filesystems"][0]["series"], fs)
+        c("GET", "/api/v1/metrics/oa-ws/filesystems?range=2h", status=422)
+        c("GET", "/api/v1/metrics/none/filesystems", status=404)
         c("GET", "/api/v1/config", status=200)
         c("PUT", "/api/v1/config", {"polling": {"poll_interval_seconds": 120}}, status=200)
         c("PUT", "/api/v1/config", {"nope": {}}, status=422)

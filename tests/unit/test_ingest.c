@@ -398,6 +398,11 @@ test_history_and_summary(void **state)
     assert_true(json_number_value(json_array_get(json_object_get(cpu, "max"), 0)) == 50.0);
     json_t *temp = json_object_get(json_object_get(h, "series"), "cpu_temp_c");
     assert_true(json_is_null(json_array_get(json_object_get(temp, "avg"), 0)));
+    /* load 1, 5 and 15 minutes each their own series */
+    json_t *l5 = json_object_get(json_object_get(h, "series"), "load_5m");
+    json_t *l15 = json_object_get(json_object_get(h, "series"), "load_15m");
+    assert_true(json_number_value(json_array_get(json_object_get(l5, "avg"), 3)) == 0.25);
+    assert_true(json_number_value(json_array_get(json_object_get(l15, "max"), 3)) == 0.125);
     json_decref(h);
 
     /* the same day from the hourly rollups, in 6-hour buckets */
@@ -412,6 +417,10 @@ test_history_and_summary(void **state)
     assert_true(json_number_value(json_array_get(json_object_get(mem, "max"), 1)) == 59);
     json_t *rx = json_object_get(json_object_get(h, "series"), "network_rx_bps");
     assert_true(json_number_value(json_array_get(json_object_get(rx, "avg"), 2)) == 100.0);
+    l5 = json_object_get(json_object_get(h, "series"), "load_5m");
+    l15 = json_object_get(json_object_get(h, "series"), "load_15m");
+    assert_true(json_number_value(json_array_get(json_object_get(l5, "min"), 2)) == 0.25);
+    assert_true(json_number_value(json_array_get(json_object_get(l15, "avg"), 2)) == 0.125);
     json_decref(h);
 
     json_t *sum = NULL;
@@ -432,6 +441,166 @@ test_history_and_summary(void **state)
     assert_int_equal(json_object_size(all), 1);
     assert_non_null(json_object_get(all, "pi"));
     json_decref(all);
+}
+
+/* Each filesystem's used % per sample and hour, written with the sample,
+ * read back per mount in epoch-aligned buckets from samples and rollups. */
+static void
+test_fs_history(void **state)
+{
+    struct fx *f = *state;
+    int64_t now = 1733011200; /* a whole hour */
+    /* 3 h of 1-minute samples; /srv/media fills by 1 % a minute from 10 % */
+    for (int i = 0; i < 180; i++) {
+        struct hlc_sample s;
+        make(&s, now - 3 * 3600 + i * 60, 1000 + (uint64_t)i, 9000 + (uint64_t)i, 1, 5);
+        s.fs[0].used_bytes = 100 + (uint64_t)(i % 60) * 10;
+        s.fs[0].avail_bytes = 1000 - s.fs[0].used_bytes;
+        if (i == 0) /* a bind mount listed twice is stored once */
+            snprintf(s.fs[1].mount, sizeof(s.fs[1].mount), "/srv/media");
+        assert_int_equal(hlc_ingest_sample(&f->hub, "pi", &s, "agent"), 0);
+        if (i == 179) /* the same sample again changes nothing */
+            assert_int_equal(hlc_ingest_sample(&f->hub, "pi", &s, "agent"), 0);
+        hlc_sample_release(&s);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_metrics WHERE server_id='pi'"),
+                     359);
+    assert_int_equal(count(f, "SELECT sum(pct_n) FROM filesystem_hourly WHERE server_id='pi'"
+                              " AND mount='/srv/media'"),
+                     180);
+    assert_int_equal(count(f, "SELECT round(pct_min) * 1000 + round(pct_max) FROM"
+                              " filesystem_hourly WHERE server_id='pi' AND mount='/srv/media'"
+                              " AND hour=1733004000"),
+                     10069); /* 10 % to 69 % */
+    assert_int_equal(count(f, "SELECT used_bytes FROM filesystem_hourly WHERE server_id='pi'"
+                              " AND mount='/srv/media' AND hour=1733004000"),
+                     690);
+    assert_int_equal(count(f, "SELECT round(used_percent * 100) FROM filesystem_metrics"
+                              " WHERE server_id='pi' AND mount='/' AND timestamp=1733000460"),
+                     2667); /* 1000 / (1000 + 2750) */
+
+    /* samples in 30-minute buckets: six per mount, oldest first, sorted by mount */
+    json_t *h = NULL;
+    assert_int_equal(hlc_store_fs_history(f->hub.store, "pi", now - 3 * 3600, now, 1800, false,
+                                          64, &h),
+                     0);
+    json_t *fss = json_object_get(h, "filesystems");
+    assert_int_equal(json_array_size(fss), 2);
+    assert_false(json_is_true(json_object_get(h, "truncated")));
+    json_t *root = json_array_get(fss, 0), *media = json_array_get(fss, 1);
+    assert_string_equal(json_string_value(json_object_get(root, "mount")), "/");
+    assert_string_equal(json_string_value(json_object_get(media, "mount")), "/srv/media");
+    json_t *ms = json_object_get(media, "series");
+    assert_int_equal(json_array_size(ms), 6);
+    assert_int_equal(json_array_size(json_object_get(root, "series")), 6);
+    json_t *p0 = json_array_get(ms, 0), *p1 = json_array_get(ms, 1);
+    assert_int_equal(json_integer_value(json_object_get(p0, "t")), now - 3 * 3600);
+    assert_int_equal(json_integer_value(json_object_get(p1, "t")), now - 3 * 3600 + 1800);
+    /* minutes 0..29 are 10..39 %, 30..59 are 40..69 % */
+    assert_true(fabs(json_number_value(json_object_get(p0, "used_percent")) - 24.5) < 0.001);
+    assert_true(fabs(json_number_value(json_object_get(p1, "used_percent")) - 54.5) < 0.001);
+    json_decref(h);
+
+    /* the hourly sums in 2-hour buckets: the same average */
+    assert_int_equal(hlc_store_fs_history(f->hub.store, "pi", now - 4 * 3600, now, 7200, true, 64,
+                                          &h),
+                     0);
+    ms = json_object_get(json_array_get(json_object_get(h, "filesystems"), 1), "series");
+    assert_int_equal(json_array_size(ms), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ms, 0), "t")),
+                     now - 4 * 3600);
+    assert_true(fabs(json_number_value(json_object_get(json_array_get(ms, 1), "used_percent")) -
+                     39.5) < 0.001);
+    json_decref(h);
+
+    /* at most max_mounts mounts, and it says so */
+    assert_int_equal(hlc_store_fs_history(f->hub.store, "pi", now - 3 * 3600, now, 1800, false, 1,
+                                          &h),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(h, "filesystems")), 1);
+    assert_true(json_is_true(json_object_get(h, "truncated")));
+    json_decref(h);
+
+    /* a machine with no samples has none; an unknown one is not found */
+    assert_int_equal(hlc_store_fs_history(f->hub.store, "nas", now - 3 * 3600, now, 1800, false,
+                                          64, &h),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(h, "filesystems")), 0);
+    json_decref(h);
+    h = NULL;
+    assert_int_equal(hlc_store_fs_history(f->hub.store, "ghost", now - 3600, now, 60, false, 64,
+                                          &h),
+                     HLC_ENOTFOUND);
+    assert_null(h);
+    assert_int_equal(hlc_store_fs_history(f->hub.store, "pi", now - 3600, now, 0, false, 64, &h),
+                     HLC_EINVAL);
+    /* deleting the machine takes its filesystem history along */
+    assert_int_equal(hlc_store_machine_delete(f->hub.store, "pi"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_metrics"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_hourly"), 0);
+}
+
+/* store_schema.c's steps: this test builds a database as it was before the
+ * step that added load 5/15 to the rollups, then lets the store upgrade it. */
+extern const char *const store_migrations[];
+
+/* Upgrading keeps the hourly rollups and fills load 5/15 in from the samples
+ * still kept for their hours. */
+static void
+test_migration_fills_load_rollups(void **state)
+{
+    struct fx *f = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/v16.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "PRAGMA user_version=16;"
+                     "INSERT INTO servers(server_id, display_name, hostname, registered_at,"
+                     " updated_at) VALUES('old', 'old', 'h', 1, 1);"
+                     "INSERT INTO metrics(server_id, timestamp, source, load_1m, load_5m, load_15m)"
+                     " VALUES('old', 7200, 'ssh', 1, 1, 0.5), ('old', 7260, 'ssh', 2, 3, 1.5);"
+                     "INSERT INTO metrics_hourly(server_id, hour, load_sum, load_n, load_min,"
+                     " load_max) VALUES('old', 7200, 3, 2, 1, 2), ('old', 0, 4, 1, 4, 4);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    struct hlc_store *st = NULL;
+    assert_int_equal(hlc_store_open(&st, path, 1), 0);
+    hlc_store_free(st);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT load_n, load5_sum, load5_n, load5_min, load5_max,"
+                                        " load15_sum, load15_n, load15_max FROM metrics_hourly"
+                                        " WHERE hour=7200",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 2);
+    assert_true(sqlite3_column_double(q, 1) == 4.0);
+    assert_int_equal(sqlite3_column_int(q, 2), 2);
+    assert_true(sqlite3_column_double(q, 3) == 1.0);
+    assert_true(sqlite3_column_double(q, 4) == 3.0);
+    assert_true(sqlite3_column_double(q, 5) == 2.0);
+    assert_int_equal(sqlite3_column_int(q, 6), 2);
+    assert_true(sqlite3_column_double(q, 7) == 1.5);
+    sqlite3_finalize(q);
+    /* an hour whose samples are gone keeps its load 1 and has no load 5/15 */
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT load_n, load5_n, load5_sum IS NULL FROM"
+                                        " metrics_hourly WHERE hour=0",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1);
+    assert_int_equal(sqlite3_column_int(q, 1), 0);
+    assert_int_equal(sqlite3_column_int(q, 2), 1);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
 }
 
 static void
@@ -462,7 +631,7 @@ test_prune(void **state)
         assert_int_equal(hlc_store_metrics_prune(f->hub.store, now - 30 * 86400,
                                                  now - 365 * 86400, 1000, &deleted),
                          0);
-        assert_true(deleted <= 2000); /* never more than a batch per table */
+        assert_true(deleted <= 4000); /* never more than a batch per table */
         total += deleted;
         rounds++;
     } while (deleted > 0 && rounds < 100);
@@ -473,7 +642,13 @@ test_prune(void **state)
     /* rollups younger than a year stay, though their samples are gone */
     assert_int_equal(count(f, "SELECT count(*) FROM metrics_hourly WHERE server_id='nas'"),
                      hourly_before - 10);
-    assert_int_equal(total, 3010 + 10);
+    /* each filesystem's history goes the same way: two mounts a sample */
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_metrics WHERE server_id='nas'"),
+                     20);
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_metrics WHERE server_id='pi'"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM filesystem_hourly WHERE server_id='pi'"), 0);
+    assert_true(count(f, "SELECT count(*) FROM filesystem_hourly WHERE server_id='nas'") > 0);
+    assert_int_equal(total, 3010 + 10 + 6020 + 20);
 }
 
 /* Unchanged snapshot rows are not rewritten, yet checked_at says when the
@@ -652,6 +827,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_baseline_from_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_services_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_and_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_fills_load_rollups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_skip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_isolation, setup, teardown),

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "hlc/sample.h"
 #include "hub.h"
 #include "store.h"
 #include "validate.h"
@@ -36,13 +37,19 @@ check_id(struct hlc_req *r, const char **id)
     return hlc_valid_slug(*id) ? 0 : not_found(r);
 }
 
-int
-hlc_api_metrics_history(struct hlc_req *r)
+/* The window a history request asks for: ?range= and ?points= checked,
+ * buckets picked. */
+struct window {
+    size_t ri;          /* index in ranges[] */
+    int64_t bucket;     /* seconds per bucket */
+    int64_t from, to;   /* [from, to), whole buckets */
+};
+
+/* Reads ?range= (24h unless asked) and ?points=: true with *w filled, or
+ * false with the 422 sent and its result in *reply. */
+static bool
+window_of(struct hlc_req *r, struct window *w, int *reply)
 {
-    const char *id;
-    int ret = check_id(r, &id);
-    if (ret)
-        return ret;
     const char *range = hlc_req_query(r, "range");
     const char *points_s = hlc_req_query(r, "points");
     size_t ri = 2; /* 24h unless asked */
@@ -50,14 +57,18 @@ hlc_api_metrics_history(struct hlc_req *r)
         for (ri = 0; ri < sizeof(ranges) / sizeof(*ranges); ri++)
             if (strcmp(range, ranges[ri].name) == 0)
                 break;
-        if (ri == sizeof(ranges) / sizeof(*ranges))
-            return hlc_reply_error(r, 422, "VALIDATION_ERROR",
-                                   "range must be one of 1h, 6h, 24h, 7d, 30d, 1y", "range");
+        if (ri == sizeof(ranges) / sizeof(*ranges)) {
+            *reply = hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                                     "range must be one of 1h, 6h, 24h, 7d, 30d, 1y", "range");
+            return false;
+        }
     }
     int64_t points = DEFAULT_POINTS;
-    if (points_s && hlc_parse_i64(points_s, 1, MAX_POINTS, &points) != 0)
-        return hlc_reply_error(r, 422, "VALIDATION_ERROR",
-                               "points must be a whole number from 1 to 1000", "points");
+    if (points_s && hlc_parse_i64(points_s, 1, MAX_POINTS, &points) != 0) {
+        *reply = hlc_reply_error(r, 422, "VALIDATION_ERROR",
+                                 "points must be a whole number from 1 to 1000", "points");
+        return false;
+    }
 
     /* Buckets are aligned to the epoch (so a chart refreshed a minute later
      * keeps its buckets), whole minutes for samples and whole hours for
@@ -70,17 +81,60 @@ hlc_api_metrics_history(struct hlc_req *r)
     int64_t first = (now - span + bucket - 1) / bucket;
     if (last - first + 1 > points)
         first = last - points + 1;
+    w->ri = ri;
+    w->bucket = bucket;
+    w->from = first * bucket;
+    w->to = (last + 1) * bucket;
+    return true;
+}
+
+/* Names the window on a history reply. */
+static int
+reply_window(struct hlc_req *r, const char *id, const struct window *w, json_t *h)
+{
+    json_object_set_new(h, "server_id", json_string(id));
+    json_object_set_new(h, "range", json_string(ranges[w->ri].name));
+    json_object_set_new(h, "bucket_seconds", json_integer(w->bucket));
+    return hlc_reply_json(r, 200, h);
+}
+
+int
+hlc_api_metrics_history(struct hlc_req *r)
+{
+    const char *id;
+    struct window w;
+    int ret = check_id(r, &id);
+    if (ret || !window_of(r, &w, &ret))
+        return ret;
     json_t *h = NULL;
-    int rc = hlc_store_metrics_history(r->hub->store, id, first * bucket, (last + 1) * bucket,
-                                       bucket, ranges[ri].rollups, &h);
+    int rc = hlc_store_metrics_history(r->hub->store, id, w.from, w.to, w.bucket,
+                                       ranges[w.ri].rollups, &h);
     if (rc == HLC_ENOTFOUND)
         return not_found(r);
     if (rc)
         return hlc_reply_err(r, rc, "reading metrics history");
-    json_object_set_new(h, "server_id", json_string(id));
-    json_object_set_new(h, "range", json_string(ranges[ri].name));
-    json_object_set_new(h, "bucket_seconds", json_integer(bucket));
-    return hlc_reply_json(r, 200, h);
+    return reply_window(r, id, &w, h);
+}
+
+/* GET /metrics/{id}/filesystems: each mount's used % over the same windows
+ * and buckets as the metrics history; at most as many mounts as one sample
+ * may carry. */
+int
+hlc_api_metrics_fs_history(struct hlc_req *r)
+{
+    const char *id;
+    struct window w;
+    int ret = check_id(r, &id);
+    if (ret || !window_of(r, &w, &ret))
+        return ret;
+    json_t *h = NULL;
+    int rc = hlc_store_fs_history(r->hub->store, id, w.from, w.to, w.bucket,
+                                  ranges[w.ri].rollups, HLC_SAMPLE_MAX_FS, &h);
+    if (rc == HLC_ENOTFOUND)
+        return not_found(r);
+    if (rc)
+        return hlc_reply_err(r, rc, "reading filesystem history");
+    return reply_window(r, id, &w, h);
 }
 
 int

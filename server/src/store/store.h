@@ -159,6 +159,14 @@ int hlc_store_metrics_latest_all(struct hlc_store *s, json_t **out);
  * HLC_ENOTFOUND when there is no such machine. */
 int hlc_store_metrics_history(struct hlc_store *s, const char *id, int64_t from, int64_t to,
                               int64_t bucket, bool rollups, json_t **out);
+/* Each filesystem's used % between [from, to) in buckets of `bucket` seconds
+ * aligned to the epoch, from the hourly sums when `rollups`, else the samples:
+ * {"filesystems":[{"mount", "series":[{"t", "used_percent"}]}] sorted by mount,
+ * only buckets with data, "truncated": true when more than max_mounts mounts
+ * had data (the first max_mounts are kept)}. HLC_ENOTFOUND for an unknown
+ * machine, HLC_EINVAL for a bucket or max_mounts of 0. */
+int hlc_store_fs_history(struct hlc_store *s, const char *id, int64_t from, int64_t to,
+                         int64_t bucket, bool rollups, size_t max_mounts, json_t **out);
 /* Fleet counts and averages for /metrics/summary (new object). */
 int hlc_store_metrics_summary(struct hlc_store *s, json_t **out);
 /* Every machine's CPU and memory % averaged per `bucket` seconds over [from, to):
@@ -166,8 +174,9 @@ int hlc_store_metrics_summary(struct hlc_store *s, json_t **out);
  * machines without samples left out. */
 int hlc_store_metrics_sparklines(struct hlc_store *s, int64_t from, int64_t to, int64_t bucket,
                                  json_t **out);
-/* Deletes at most `batch` samples older than samples_before and at most
- * `batch` hourly rollups older than hourly_before, in one short transaction.
+/* Deletes at most `batch` samples and `batch` filesystem samples older than
+ * samples_before and at most `batch` hourly rollups and `batch` filesystem
+ * hourly sums older than hourly_before, in one short transaction.
  * *deleted = rows removed (0 when nothing is left to prune). */
 int hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hourly_before,
                             int batch, int *deleted);

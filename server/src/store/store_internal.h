@@ -120,6 +120,13 @@ int store_machine_insert_in(struct store_conn *c, json_t *m);
  * machines generation moves (store_machines.c). */
 void store_machines_release(struct hlc_store *s, struct store_conn *c);
 
+/* Adds a sample's filesystems (HLC_HAVE_FS, at most HLC_SAMPLE_MAX_FS of
+ * them) to their history and hourly sums inside the caller's transaction
+ * (store_fs.c): 0 or HLC_EDB. */
+struct hlc_sample;
+int store_fs_history_put(struct store_conn *c, const char *id, int64_t ts,
+                         const struct hlc_sample *smp);
+
 /* Builds a JSON object from the current row using `cols` (the statement's
  * result columns in the same order). */
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);

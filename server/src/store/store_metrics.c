@@ -61,14 +61,16 @@ static const char sql_hourly_upsert[] =
     " cpu_sum, cpu_n, cpu_min, cpu_max, mem_sum, mem_n, mem_min, mem_max,"
     " disk_sum, disk_n, disk_min, disk_max, load_sum, load_n, load_min, load_max,"
     " rx_sum, rx_n, rx_min, rx_max, tx_sum, tx_n, tx_min, tx_max,"
-    " temp_sum, temp_n, temp_min, temp_max)"
+    " temp_sum, temp_n, temp_min, temp_max, load5_sum, load5_n, load5_min, load5_max,"
+    " load15_sum, load15_n, load15_min, load15_max)"
     " VALUES(?1, ?2,"
     " ?3, ?3 IS NOT NULL, ?3, ?3, ?4, ?4 IS NOT NULL, ?4, ?4,"
     " ?5, ?5 IS NOT NULL, ?5, ?5, ?6, ?6 IS NOT NULL, ?6, ?6,"
     " ?7, ?7 IS NOT NULL, ?7, ?7, ?8, ?8 IS NOT NULL, ?8, ?8,"
-    " ?9, ?9 IS NOT NULL, ?9, ?9)"
+    " ?9, ?9 IS NOT NULL, ?9, ?9, ?10, ?10 IS NOT NULL, ?10, ?10,"
+    " ?11, ?11 IS NOT NULL, ?11, ?11)"
     " ON CONFLICT(server_id, hour) DO UPDATE SET " ROLL("cpu") ", " ROLL("mem") ", " ROLL(
-        "disk") ", " ROLL("load") ", " ROLL("rx") ", " ROLL("tx") ", " ROLL("temp");
+        "disk") ", " ROLL("load") ", " ROLL("rx") ", " ROLL("tx") ", " ROLL("temp") ", " ROLL("load5") ", " ROLL("load15");
 
 static const char sql_latest_upsert[] =
     "INSERT INTO metrics_latest(server_id, timestamp, source, have, cpu_total, cpu_idle,"
@@ -275,7 +277,11 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
     bind_real(st, 7, p->rx_bps);
     bind_real(st, 8, p->tx_bps);
     bind_real(st, 9, p->cpu_temp_c);
+    bind_real(st, 10, p->load5);
+    bind_real(st, 11, p->load15);
     if ((rc = store_step_done(c, st, "update hourly rollup")) != 0)
+        goto out;
+    if ((rc = store_fs_history_put(c, id, p->timestamp, smp)) != 0)
         goto out;
 
     if (!(st = store_stmt(c, sql_latest_upsert))) {
@@ -536,21 +542,21 @@ out:
     return rc;
 }
 
-/* The seven charted metrics, in the column order of both history queries. */
-static const char *const series_names[] = {"cpu_percent",    "memory_percent", "disk_percent",
-                                           "load_1m",        "network_rx_bps", "network_tx_bps",
-                                           "cpu_temp_c"};
-#define NSERIES 7
+/* The nine charted metrics, in the column order of both history queries. */
+static const char *const series_names[] = {
+    "cpu_percent",    "memory_percent", "disk_percent", "load_1m",  "network_rx_bps",
+    "network_tx_bps", "cpu_temp_c",     "load_5m",      "load_15m"};
+#define NSERIES 9
 
 #define AGG(c) "round(avg(" c "), 3), min(" c "), max(" c ")"
 static const char sql_hist_samples[] =
     "SELECT timestamp / ?4 AS b, " AGG("cpu_percent") ", " AGG("memory_percent") ", " AGG(
-        "disk_percent") ", " AGG("load_1m") ", " AGG("network_rx_bps") ", " AGG("network_tx_bps") ", " AGG("cpu_temp_c") " FROM metrics WHERE server_id=?1 AND timestamp >= ?2 AND timestamp < ?3"
+        "disk_percent") ", " AGG("load_1m") ", " AGG("network_rx_bps") ", " AGG("network_tx_bps") ", " AGG("cpu_temp_c") ", " AGG("load_5m") ", " AGG("load_15m") " FROM metrics WHERE server_id=?1 AND timestamp >= ?2 AND timestamp < ?3"
                                                                  " GROUP BY b ORDER BY b";
 #define RAGG(m) "round(sum(" m "_sum) / NULLIF(sum(" m "_n), 0), 3), min(" m "_min), max(" m "_max)"
 static const char sql_hist_rollups[] =
     "SELECT hour / ?4 AS b, " RAGG("cpu") ", " RAGG("mem") ", " RAGG("disk") ", " RAGG(
-        "load") ", " RAGG("rx") ", " RAGG("tx") ", " RAGG("temp") " FROM metrics_hourly WHERE server_id=?1 AND hour >= ?2 AND hour < ?3"
+        "load") ", " RAGG("rx") ", " RAGG("tx") ", " RAGG("temp") ", " RAGG("load5") ", " RAGG("load15") " FROM metrics_hourly WHERE server_id=?1 AND hour >= ?2 AND hour < ?3"
                                                                   " GROUP BY b ORDER BY b";
 
 static json_t *
@@ -735,6 +741,17 @@ static const char sql_prune_hourly[] =
     "DELETE FROM metrics_hourly WHERE server_id=" OLDEST_OWNER("metrics_hourly", "hour")
     " AND hour IN (SELECT hour FROM metrics_hourly WHERE server_id="
     OLDEST_OWNER("metrics_hourly", "hour") " AND hour < ?1 ORDER BY hour LIMIT ?2)";
+/* Filesystem rows are one per mount at each time: (time, mount) picks a row. */
+static const char sql_prune_fs[] =
+    "DELETE FROM filesystem_metrics WHERE server_id=" OLDEST_OWNER("filesystem_metrics",
+                                                                   "timestamp")
+    " AND (timestamp, mount) IN (SELECT timestamp, mount FROM filesystem_metrics WHERE server_id="
+    OLDEST_OWNER("filesystem_metrics", "timestamp") " AND timestamp < ?1 ORDER BY timestamp"
+    " LIMIT ?2)";
+static const char sql_prune_fs_hourly[] =
+    "DELETE FROM filesystem_hourly WHERE server_id=" OLDEST_OWNER("filesystem_hourly", "hour")
+    " AND (hour, mount) IN (SELECT hour, mount FROM filesystem_hourly WHERE server_id="
+    OLDEST_OWNER("filesystem_hourly", "hour") " AND hour < ?1 ORDER BY hour LIMIT ?2)";
 
 int
 hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hourly_before,
@@ -745,9 +762,10 @@ hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hou
     int rc = store_begin(c);
     if (rc)
         goto out;
-    const char *sqls[2] = {sql_prune_samples, sql_prune_hourly};
-    int64_t before[2] = {samples_before, hourly_before};
-    for (int i = 0; i < 2; i++) {
+    const char *sqls[4] = {sql_prune_samples, sql_prune_hourly, sql_prune_fs,
+                           sql_prune_fs_hourly};
+    int64_t before[4] = {samples_before, hourly_before, samples_before, hourly_before};
+    for (int i = 0; i < 4; i++) {
         sqlite3_stmt *st = store_stmt(c, sqls[i]);
         if (!st) {
             rc = HLC_EDB;

@@ -440,6 +440,42 @@ const char *const store_migrations[] = {
     "  temp_max REAL, power_sum REAL NOT NULL, power_n INTEGER NOT NULL,"
     "  PRIMARY KEY (server_id, hour, gpu_id)"
     ") WITHOUT ROWID;",
+    /* 17 (history): load 5 and 15 minutes in the hourly rollups, summed from
+     * the samples still kept for the hours that have them (older hours are
+     * left as they are: no load 5/15); and each
+     * filesystem's history: one row per sample and mount (kept as long as
+     * raw metric samples) and its hourly sums (kept as long as
+     * metrics_hourly), used and total bytes as last seen in the hour. */
+    "ALTER TABLE metrics_hourly ADD COLUMN load5_sum REAL;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load5_n INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load5_min REAL;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load5_max REAL;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load15_sum REAL;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load15_n INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load15_min REAL;"
+    "ALTER TABLE metrics_hourly ADD COLUMN load15_max REAL;"
+    "UPDATE metrics_hourly SET (load5_sum, load5_n, load5_min, load5_max, load15_sum, load15_n,"
+    "  load15_min, load15_max) = (SELECT sum(load_5m), count(load_5m), min(load_5m),"
+    "  max(load_5m), sum(load_15m), count(load_15m), min(load_15m), max(load_15m)"
+    "  FROM metrics m WHERE m.server_id=metrics_hourly.server_id"
+    "  AND m.timestamp >= metrics_hourly.hour AND m.timestamp < metrics_hourly.hour + 3600)"
+    "  WHERE EXISTS (SELECT 1 FROM metrics m WHERE m.server_id=metrics_hourly.server_id"
+    "  AND m.timestamp >= metrics_hourly.hour AND m.timestamp < metrics_hourly.hour + 3600);"
+    "CREATE TABLE filesystem_metrics ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  timestamp INTEGER NOT NULL,"
+    "  mount TEXT NOT NULL,"
+    "  used_percent REAL NOT NULL, used_bytes INTEGER NOT NULL, total_bytes INTEGER NOT NULL,"
+    "  PRIMARY KEY (server_id, timestamp, mount)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE filesystem_hourly ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  hour INTEGER NOT NULL,"
+    "  mount TEXT NOT NULL,"
+    "  pct_sum REAL NOT NULL, pct_n INTEGER NOT NULL, pct_min REAL NOT NULL,"
+    "  pct_max REAL NOT NULL, used_bytes INTEGER NOT NULL, total_bytes INTEGER NOT NULL,"
+    "  PRIMARY KEY (server_id, hour, mount)"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
