@@ -112,7 +112,7 @@ function Cost({ id }: { id: string }) {
   );
 }
 
-function MachineAlerts({ id }: { id: string }) {
+export function MachineAlerts({ id, name }: { id: string; name: string }) {
   const q = usePoll<AlertList>(alertsPath({ status: 'active', server_id: id, limit: 20 }), 5000, id);
   const list = q.data?.alerts ?? [];
   return (
@@ -120,7 +120,7 @@ function MachineAlerts({ id }: { id: string }) {
       {list.length === 0 ? <p className="muted">No active alerts. <a href={`#/alerts`}>History</a></p> : (
         <ul className="list">{groupUpdates(list).map((it) => (it.kind === 'one'
           ? <AlertRow key={it.a.alert_id} a={it.a} showMachine={false} onChanged={() => q.reload()} />
-          : <UpdatesRow key={it.server_id} alerts={it.alerts} name={it.server_id} onChanged={() => q.reload()} />))}</ul>)}
+          : <UpdatesRow key={it.server_id} alerts={it.alerts} name={name} onChanged={() => q.reload()} />))}</ul>)}
     </State>
   );
 }
@@ -195,7 +195,7 @@ export default function MachineDetail({ id }: { id: string }) {
       case 'containers': return <Containers id={id} />;
       case 'cost': return <Cost id={id} />;
       case 'chart': return <Chart id={id} />;
-      case 'alerts': return <MachineAlerts id={id} />;
+      case 'alerts': return <MachineAlerts id={id} name={machineName(m, id)} />;
       case 'compliance': return <ComplianceWidget id={id} />;
       case 'ai': return <AiWidget id={id} />;
       case 'gpu': return <GpuWidget id={id} />;

@@ -6,7 +6,7 @@ import {
 import { AlertRow, alertAction, groupUpdates, UpdatesRow } from './alerts';
 import { MuteList } from './alertrules';
 import { useNames, usePoll } from './hooks';
-import { ACTION_NAMES, actionName, ago, money } from './format';
+import { ACTION_NAMES, actionName, ago, machineName, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
@@ -423,10 +423,12 @@ export function MachineForm({ id }: { id?: string }) {
   const [services, setServices] = useState('');
   const [err, setErr] = useState<ApiError | null>(null);
   const [other, setOther] = useState<string | null>(null);
+  // the machine as the hub holds it: its name heads the page while the form is edited
+  const [saved, setSaved] = useState<any>(null);
   useEffect(() => {
     if (!id) return;
     api<any>('GET', `/servers/${encodeURIComponent(id)}`).then((m) => {
-      setF(m);
+      setF(m); setSaved(m);
       setServices((m.expected_services ?? []).map((s: any) => (s.critical ? `${s.name}!` : s.name)).join(' '));
     }).catch((e) => setOther(e?.message ?? String(e)));
   }, [id]);
@@ -450,14 +452,14 @@ export function MachineForm({ id }: { id?: string }) {
     }
   };
   const del = async () => {
-    if (!id || !window.confirm(`Delete ${id} and its history?`)) return;
+    if (!id || !window.confirm(`Delete ${machineName(saved, id)} and its history?`)) return;
     try { await api('DELETE', `/servers/${encodeURIComponent(id)}`); window.location.hash = '#/'; }
     catch (x: any) { setOther(x?.message ?? String(x)); }
   };
   const fieldErr = (k: string) => (err && (err.field === k || err.field?.startsWith(k + '[') || err.field?.startsWith(k + '.')) ? err.message : null);
   return (
     <form className="panel" onSubmit={submit} aria-label={id ? 'Edit machine' : 'Add machine'}>
-      <h1>{id ? `Edit ${id}` : 'Add machine'}</h1>
+      <h1>{id ? `Edit ${saved ? machineName(saved, id) : id}` : 'Add machine'}</h1>
       <div className="form-grid">
         {FIELDS.map(([k, label, t]) => (id && k === 'server_id' ? null : (
           <label key={k}>{label}

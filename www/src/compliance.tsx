@@ -2,7 +2,7 @@
 // many items fail, when, Check now), the diff view of one check, the fleet page.
 import { useMemo, useState } from 'react';
 import { api } from './api';
-import { usePoll } from './hooks';
+import { useNames, usePoll } from './hooks';
 import { ago } from './format';
 import { State } from './ui';
 
@@ -80,12 +80,13 @@ export function Diff({ text }: { text: string }) {
 export function ComplianceDetail({ id, pack }: { id: string; pack: string }) {
   const q = usePoll<{ latest: CheckResult[] }>(`/servers/${enc(id)}/compliance`, 30000, id);
   const [all, setAll] = useState(false);
+  const names = useNames();
   const r = q.data?.latest.find((x) => x.pack === pack);
   const items = (r?.items ?? []).filter((i) => all || i.status !== 'pass');
   return (
     <>
-      <p><a href={`#/machine/${enc(id)}`}>← {id}</a> · <a href="#/compliance">Fleet compliance</a></p>
-      <h1>{pack} on {id}</h1>
+      <p><a href={`#/machine/${enc(id)}`}>← {names(id)}</a> · <a href="#/compliance">Fleet compliance</a></p>
+      <h1>{pack} on {names(id)}</h1>
       <State what="compliance" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {!r ? <p className="muted">This pack was never checked on this machine.</p> : <>
           <p data-testid="summary">{verdict(r)} · {r.counts.pass} pass, {r.counts.fail} fail, {r.counts.error} error · checked {ago(r.checked_at)}</p>
