@@ -2,6 +2,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { getKey, setKey, api, alertsPath, type AlertList } from './api';
 import { usePoll } from './hooks';
+import { installLeaveGuard, keepOnBack } from './unsaved';
 import Dashboard from './Dashboard';
 // The dashboard is the first screen: everything else loads on demand.
 const MachineDetail = lazy(() => import('./MachineDetail'));
@@ -29,9 +30,10 @@ function focusHeading() {
 function useHash(): string {
   const [h, setH] = useState(window.location.hash || '#/');
   useEffect(() => {
-    const f = () => { setH(window.location.hash || '#/'); focusHeading(); };
+    const f = (e: HashChangeEvent) => { if (!keepOnBack(e)) return; setH(window.location.hash || '#/'); focusHeading(); };
     window.addEventListener('hashchange', f);
-    return () => window.removeEventListener('hashchange', f);
+    const off = installLeaveGuard();
+    return () => { window.removeEventListener('hashchange', f); off(); };
   }, []);
   return h;
 }

@@ -2,6 +2,7 @@
 // them as machines; and the Settings panel that stores the Tailscale credential.
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
+import { useUnsaved } from './unsaved';
 import { ago } from './format';
 
 export interface TsDevice {
@@ -116,6 +117,7 @@ export function TailscaleCredential() {
   const [secret, setSecret] = useState('');
   const [stored, setStored] = useState<string | null>(null);
   const [msg, setMsg] = useState('');
+  useUnsaved(!!(key.trim() || secret.trim() || cid.trim()));
   const refresh = useCallback(() => {
     api<any>('GET', '/credentials').then((r) => {
       const c = (r.credentials ?? []).find((x: any) => String(x.kind).startsWith('tailscale_'));
@@ -128,7 +130,7 @@ export function TailscaleCredential() {
     const value = kind === 'tailscale_api_key' ? key.trim() : `${cid.trim()}:${secret.trim()}`;
     try {
       await api('POST', '/credentials', { kind, value });
-      setKeyV(''); setSecret(''); setMsg('Saved.');
+      setKeyV(''); setSecret(''); setCid(''); setMsg('Saved.');
       refresh();
     } catch (x: any) { setMsg(`Not saved: ${x?.message ?? x}`); }
   };

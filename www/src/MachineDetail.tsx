@@ -15,6 +15,7 @@ import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
 import { MachineThresholdsForm } from './alertrules';
 import { AiWidget, GpuWidget } from './ai';
+import { useUnsaved } from './unsaved';
 
 /** The grid's own width, measured when its box appears (before paint) and on every resize. */
 function useWidth(): [(el: HTMLDivElement | null) => void, number] {
@@ -134,6 +135,8 @@ export default function MachineDetail({ id }: { id: string }) {
   const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
   const [layoutNote, setLayoutNote] = useState<string | null>(null);
   const [layoutSaved, setLayoutSaved] = useState(true);
+  // the layout as stored on the hub: an edit that differs from it is unsaved
+  const [stored, setStored] = useState<Widget[]>(mergeLayout(null));
   // The grid waits for the saved layout (or 1.5 s) so it does not jump from the default.
   const [layoutReady, setLayoutReady] = useState(false);
   const [edit, setEdit] = useState(false);
@@ -144,17 +147,19 @@ export default function MachineDetail({ id }: { id: string }) {
     let alive = true;
     setLayoutReady(false);
     const late = window.setTimeout(() => setLayoutReady(true), 1500);
-    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { setLayout(mergeLayout(d?.widgets)); setLayoutSaved(true); } })
+    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { const w = mergeLayout(d?.widgets); setLayout(w); setStored(w); setLayoutSaved(true); } })
       .catch((e) => { if (!alive) return; setLayoutSaved(!isMissingFeature(e)); if (isMissingFeature(e)) setLayoutNote('Saving layouts is not available on this hub yet; the default layout is shown.'); })
       .finally(() => { if (alive) { window.clearTimeout(late); setLayoutReady(true); } });
     return () => { alive = false; window.clearTimeout(late); };
   }, [id]);
+  // Saving is possible (layoutSaved) and the grid is not what is stored: leaving asks.
+  useUnsaved(layoutSaved && JSON.stringify(layout) !== JSON.stringify(stored));
   const m = mq.data;
   const l = m?.latest;
   const cant = m && statusWord(m) !== 'online' && !m.host_key_changed ? unreachable(m.last_error, m.ssh_user) : null;
   const save = async () => {
     // Only the wide layout is stored, and only edits made at that width reach it (onLayout).
-    try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setLayoutNote('Layout saved.'); setEdit(false); }
+    try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setStored(layout); setLayoutNote('Layout saved.'); setEdit(false); }
     catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
   };
   const onLayout = (cur: Layout[]) => {

@@ -10,6 +10,7 @@ import { ACTION_NAMES, actionName, ago, machineName, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
+import { go, useUnsaved } from './unsaved';
 
 const PAGE = 50;
 
@@ -251,6 +252,8 @@ function Notifications({ cfg, onSaved }: { cfg: Record<string, any>; onSaved: (n
   const [msg, setMsg] = useState<string | null>(null);
   const [test, setTest] = useState<{ busy: boolean; results?: ChannelResult[]; note?: string }>({ busy: false });
   useEffect(() => setSw(cfg), [cfg]);
+  useUnsaved(Object.keys(typed).some((k) => typed[k] === null || (typed[k] ?? '').trim() !== '')
+    || SWITCHES.some(([k]) => !!sw[k] !== !!cfg[k]));
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     setErr(null);
@@ -332,12 +335,18 @@ function Agents({ children }: { children: React.ReactNode }) {
   );
 }
 
+/** The Settings sections edited in place and saved by their own button. */
+const SETTINGS_SECTIONS = ['thresholds', 'remediation', 'agent'];
+
 export function SettingsPage() {
   const [cfg, setCfg] = useState<any>(null);
   const [loadErr, setLoadErr] = useState<string | null>(null);
   const [msg, setMsg] = useState<Record<string, string>>({});
   const [err, setErr] = useState<ApiError | null>(null);
-  useEffect(() => { api('GET', '/config').then(setCfg).catch((e) => setLoadErr(e?.message ?? String(e))); }, []);
+  // the sections as the hub last answered them: what the form is compared with
+  const [base, setBase] = useState<any>(null);
+  useEffect(() => { api('GET', '/config').then((c) => { setCfg(c); setBase(c); }).catch((e) => setLoadErr(e?.message ?? String(e))); }, []);
+  useUnsaved(!!cfg && !!base && SETTINGS_SECTIONS.some((s) => JSON.stringify(cfg[s] ?? null) !== JSON.stringify(base[s] ?? null)));
   if (loadErr) return <p className="error" role="alert">Could not load settings: {loadErr}</p>;
   if (!cfg) return <p className="muted">Loading settings…</p>;
   const set = (sec: string, k: string, v: any) => setCfg((c: any) => ({ ...c, [sec]: { ...c[sec], [k]: v } }));
@@ -347,7 +356,9 @@ export function SettingsPage() {
     if (local) { setErr(local); setMsg((m) => ({ ...m, [sec]: 'Not saved: see the field marked above.' })); return; }
     try {
       const r: any = await api('PUT', '/config', { [sec]: cfg[sec] });
-      if (r && r[sec]) setCfg((c: any) => ({ ...c, [sec]: r[sec] }));
+      const now = r && r[sec] ? r[sec] : cfg[sec];
+      setCfg((c: any) => ({ ...c, [sec]: now }));
+      setBase((b: any) => ({ ...b, [sec]: now }));
       setMsg((m) => ({ ...m, [sec]: 'Saved.' }));
     } catch (e: any) {
       setErr(e instanceof ApiError ? e : null);
@@ -418,8 +429,18 @@ const FIELDS: [string, string, string][] = [
   ['tailscale_hostname', 'Tailscale name', 'text'], ['tailscale_ip', 'Tailscale IP', 'text'],
 ];
 
+const NEW_MACHINE = { machine_type: 'server', connectivity: 'direct' };
+const servicesText = (m: any) => (m.expected_services ?? []).map((s: any) => (s.critical ? `${s.name}!` : s.name)).join(' ');
+
+/** Whether the form holds anything other than what it started from (the saved machine, or an empty form). */
+export function machineFormChanged(start: any, f: any, startServices: string, services: string): boolean {
+  const v = (m: any, k: string) => String(m?.[k] ?? (NEW_MACHINE as any)[k] ?? '');
+  return [...FIELDS.map(([k]) => k), 'machine_type', 'connectivity'].some((k) => v(f, k) !== v(start, k))
+    || services.trim() !== startServices.trim();
+}
+
 export function MachineForm({ id }: { id?: string }) {
-  const [f, setF] = useState<any>({ machine_type: 'server', connectivity: 'direct' });
+  const [f, setF] = useState<any>(NEW_MACHINE);
   const [services, setServices] = useState('');
   const [err, setErr] = useState<ApiError | null>(null);
   const [other, setOther] = useState<string | null>(null);
@@ -429,9 +450,10 @@ export function MachineForm({ id }: { id?: string }) {
     if (!id) return;
     api<any>('GET', `/servers/${encodeURIComponent(id)}`).then((m) => {
       setF(m); setSaved(m);
-      setServices((m.expected_services ?? []).map((s: any) => (s.critical ? `${s.name}!` : s.name)).join(' '));
+      setServices(servicesText(m));
     }).catch((e) => setOther(e?.message ?? String(e)));
   }, [id]);
+  useUnsaved(machineFormChanged(saved ?? NEW_MACHINE, f, saved ? servicesText(saved) : '', services));
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setErr(null); setOther(null);
@@ -446,14 +468,14 @@ export function MachineForm({ id }: { id?: string }) {
     body.expected_services = services.split(/[\s,]+/).filter(Boolean).map((s) => ({ name: s.replace(/!$/, ''), critical: s.endsWith('!') }));
     try {
       const r: any = await api(id ? 'PUT' : 'POST', id ? `/servers/${encodeURIComponent(id)}` : '/servers', body);
-      window.location.hash = `#/machine/${encodeURIComponent(r?.server_id ?? id ?? body.server_id)}`;
+      go(`#/machine/${encodeURIComponent(r?.server_id ?? id ?? body.server_id)}`);
     } catch (x: any) {
       if (x instanceof ApiError && x.field) setErr(x); else setOther(x?.message ?? String(x));
     }
   };
   const del = async () => {
     if (!id || !window.confirm(`Delete ${machineName(saved, id)} and its history?`)) return;
-    try { await api('DELETE', `/servers/${encodeURIComponent(id)}`); window.location.hash = '#/'; }
+    try { await api('DELETE', `/servers/${encodeURIComponent(id)}`); go('#/'); }
     catch (x: any) { setOther(x?.message ?? String(x)); }
   };
   const fieldErr = (k: string) => (err && (err.field === k || err.field?.startsWith(k + '[') || err.field?.startsWith(k + '.')) ? err.message : null);
