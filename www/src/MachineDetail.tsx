@@ -103,11 +103,11 @@ function Cost({ id }: { id: string }) {
   return (
     <State what="costs" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {!c ? <p className="muted">No cost figures for this machine.</p> : c.tdp_watts == null ? (
-        <p className="muted">Set this machine's power (W) on the <a href="#/costs">costs page</a> to see its cost.</p>) : (
+        <p className="muted">Set this machine's power (W) on its <a href={`#/edit/${encodeURIComponent(id)}`}>Edit form</a> to see its cost.</p>) : (
         <dl className="kv" data-testid="machine-cost">
           <dt>Day</dt><dd>{money(c.daily, cur)}</dd><dt>Month</dt><dd>{money(c.monthly, cur)}</dd>
           <dt>Year</dt><dd>{money(c.yearly, cur)}</dd><dt>Month to date</dt><dd>{money(c.month_to_date, cur)}</dd>
-          <dt>Power</dt><dd className="small">{c.tdp_watts} W × {c.hours_per_day} h/day at {q.data!.electricity_rate_kwh} {cur}/kWh</dd>
+          <dt>Power</dt><dd className="small">{c.tdp_watts} W × {c.hours_per_day} h/day at <a href="#/settings" title="The rate is set in Settings">{q.data!.electricity_rate_kwh} {cur}/kWh</a></dd>
         </dl>)}
     </State>
   );
