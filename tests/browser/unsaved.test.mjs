@@ -38,6 +38,8 @@ test('machine form: an edit asks before a nav link, Cancel keeps it; no prompt u
   await nav.getByRole('link', { name: 'Alerts' }).click();
   await page.getByRole('heading', { level: 1, name: 'Alerts' }).waitFor();
   assert.deepEqual(seen, []);
+  // The keyboard focus went to the new page's heading (a lazy page: after its chunk came).
+  await until(async () => (await page.evaluate(() => document.activeElement?.tagName === 'H1' && document.activeElement.textContent)) === 'Alerts', 5000);
   await page.goBack();
   await until(async () => (await name.inputValue()) === 'Quiet box');
   await name.fill('Quieter box');

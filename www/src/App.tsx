@@ -16,12 +16,22 @@ const ComplianceDetail = lazy(() => import('./compliance').then((m) => ({ defaul
 const ChecksPage = lazy(() => import('./Checks'));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
+/** Whether an element is drawn: Suspense keeps the page being left in the DOM, hidden, while the next one loads. */
+function shown(el: HTMLElement): boolean {
+  for (let e: HTMLElement | null = el; e; e = e.parentElement) if (e.hidden || e.style.display === 'none') return false;
+  return true;
+}
+
 /** After a navigation (not the first load), the keyboard focus goes to the new page's heading. */
 function focusHeading() {
   let tries = 0;
   const look = () => {
-    const h = document.querySelector<HTMLElement>('main h1');
-    if (h) { if (!h.hasAttribute('tabindex')) h.tabIndex = -1; h.focus({ preventScroll: false }); return; }
+    const h = [...document.querySelectorAll<HTMLElement>('main h1')].find(shown);
+    if (h) {
+      if (!h.hasAttribute('tabindex')) h.tabIndex = -1;
+      h.focus({ preventScroll: false });
+      if (document.activeElement === h) return;
+    }
     if (++tries < 120) requestAnimationFrame(look); // a lazy page: wait for its chunk (~2 s at most)
   };
   requestAnimationFrame(look);

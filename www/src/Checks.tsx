@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { api, ApiError } from './api';
 import { useNames, usePoll } from './hooks';
-import { State } from './ui';
+import { State, StatusDot } from './ui';
 import { ago } from './format';
 import { checkBody, checkState, checkTarget, EMPTY_FORM, STATE_COLOUR, type Check, type CheckForm } from './checks';
 
@@ -42,7 +42,7 @@ function Results({ id, name }: { id: number; name: NameOf }) {
         </tbody>
       </table>
       <ol className="history small">{(q.data?.history ?? []).map((h: any, i: number) => (
-        <li key={i}><span className={`dot dot-${h.ok ? 'green' : 'red'}`} aria-hidden="true" /> {h.place === 'hub' ? 'the hub' : name(h.place)} {ago(h.time)}{h.ok ? '' : `: ${h.error}`}</li>))}
+        <li key={i}><StatusDot level={h.ok ? 'green' : 'red'} text={h.ok ? 'up' : 'down'} /> {h.place === 'hub' ? 'the hub' : name(h.place)} {ago(h.time)}{h.ok ? '' : `: ${h.error}`}</li>))}
       </ol>
     </State>
   );
@@ -60,7 +60,7 @@ function Row({ c, onChange, name }: { c: Check; onChange: () => void; name: Name
   return (
     <li className="panel check" data-check-id={c.id} data-state={st}>
       <div className="card-head">
-        <span className={`dot dot-${STATE_COLOUR[st]}`} aria-label={`status ${st}`} title={st} />
+        <StatusDot level={STATE_COLOUR[st] as any} text={st} />
         <b>{c.name}</b> <span className="muted">{c.type.toUpperCase()} {checkTarget(c)} · every {c.interval_seconds} s</span>
       </div>
       <Places c={c} name={name} />

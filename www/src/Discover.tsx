@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 import { useUnsaved } from './unsaved';
+import { StatusDot } from './ui';
 import { ago } from './format';
 
 export interface TsDevice {
@@ -93,8 +94,8 @@ export function DiscoverPage() {
               <tr key={d.node_id} data-node-id={d.node_id}>
                 <td><input type="checkbox" aria-label={`Select ${d.hostname ?? d.node_id}`} disabled={!!d.imported_as}
                   checked={sel.has(d.node_id)} onChange={() => toggle(d.node_id)} /></td>
-                <td><span className={`dot dot-${d.online ? 'green' : d.online === false ? 'grey' : 'amber'}`}
-                  aria-label={d.online ? 'online' : d.online === false ? 'offline' : 'unknown'} /></td>
+                <td><StatusDot level={d.online ? 'green' : d.online === false ? 'grey' : 'amber'}
+                  text={d.online ? 'online' : d.online === false ? 'offline' : 'unknown'} /></td>
                 <td>{d.hostname ?? d.node_id}<br /><span className="muted small">{d.name}</span></td>
                 <td>{d.os}</td>
                 <td>{d.tailscale_ip}</td>

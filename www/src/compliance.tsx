@@ -52,7 +52,7 @@ export function ComplianceWidget({ id }: { id: string }) {
           const v = verdict(r);
           return (
             <li key={n} data-pack={n} data-verdict={r ? (r.compliant ? 'compliant' : 'not_compliant') : 'never_checked'}>
-              <span><span className={`dot dot-${!r ? 'grey' : r.compliant ? 'green' : 'red'}`} />{' '}
+              <span><span className={`dot dot-${!r ? 'grey' : r.compliant ? 'green' : 'red'}`} aria-hidden="true" />{' '}
                 <b>{n}</b> <span className="muted">{v}{r ? ` · ${ago(r.checked_at)}` : ''}</span>
                 {r && !r.compliant && <> · <a href={`#/compliance/${enc(id)}/${enc(n)}`}>details</a></>}
                 {msg[n] && <span className="result" role="status"> — {msg[n]}</span>}</span>
@@ -93,7 +93,7 @@ export function ComplianceDetail({ id, pack }: { id: string; pack: string }) {
           <label className="small check"><input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show passing items too</label>
           <ul className="plain items">{items.map((i, k) => (
             <li key={k} className={`item item-${i.status}`} data-item={i.target} data-status={i.status}>
-              <div><span className={`dot dot-${i.status === 'pass' ? 'green' : i.status === 'fail' ? 'red' : 'amber'}`} />{' '}
+              <div><span className={`dot dot-${i.status === 'pass' ? 'green' : i.status === 'fail' ? 'red' : 'amber'}`} aria-hidden="true" />{' '}
                 <b>{i.kind}</b> {i.target} <span className="muted">({i.check}, from {i.origin}) · {i.status}</span></div>
               {i.status === 'error' ? <div className="small">error: {i.reason}</div> : (
                 <dl className="kv small"><dt>expected</dt><dd>{i.expected}</dd><dt>actual</dt><dd>{i.actual}</dd></dl>)}
