@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 import { useUnsaved } from './unsaved';
+import { useNames } from './hooks';
 import { StatusDot } from './ui';
 import { ago } from './format';
 
@@ -56,6 +57,13 @@ export function DiscoverPage() {
     finally { setBusy(false); }
   };
   const devs = list?.devices ?? [];
+  const names = useNames();
+  // The machine's name as the hub has it; one just created is named after its device until the list is reloaded.
+  const nameOf = (r: ImportResult) => {
+    if (!r.server_id) return 'a machine';
+    const n = names(r.server_id);
+    return n !== r.server_id ? n : devs.find((d) => d.node_id === r.node_id)?.hostname || r.server_id;
+  };
   const chosen = devs.filter((d) => sel.has(d.node_id) && !d.imported_as).length;
   return (
     <>
@@ -71,8 +79,8 @@ export function DiscoverPage() {
         <ul className="panel" aria-label="Import results">
           {results.map((r) => (
             <li key={r.node_id} data-node-id={r.node_id} data-status={r.status}>
-              {r.status === 'created' ? <>Created <a href={`#/machine/${encodeURIComponent(r.server_id ?? '')}`}>{r.server_id}</a></>
-                : r.status === 'already_imported' ? <>Already imported as {r.server_id ?? 'a machine'}</>
+              {r.status === 'created' ? <>Created <a href={`#/machine/${encodeURIComponent(r.server_id ?? '')}`}>{nameOf(r)}</a></>
+                : r.status === 'already_imported' ? <>Already imported as {nameOf(r)}</>
                   : <span className="error">{r.node_id}: {r.message}</span>}
             </li>))}
         </ul>)}

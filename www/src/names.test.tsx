@@ -9,6 +9,8 @@ vi.hoisted(() => { (window as any).matchMedia ??= () => ({ matches: false, addEv
 import { MachineForm } from './Pages';
 import { ComplianceDetail } from './compliance';
 import ChecksPage from './Checks';
+import { DiscoverPage } from './Discover';
+import { fireEvent } from '@testing-library/react';
 import type { Alert } from './api';
 
 function mockHub(handler: (m: string, p: string) => [number, any] | undefined) {
@@ -61,5 +63,22 @@ describe('display names, not ids', () => {
     await waitFor(() => expect(document.querySelector('[data-place="pi"]')?.textContent).toContain('from Kitchen Pi'));
     expect(await screen.findByLabelText('Kitchen Pi')).toBeTruthy();
     expect(await screen.findByLabelText('Family NAS')).toBeTruthy();
+  });
+  it('discover: import results name the machines', async () => {
+    const dev = (id: string, host: string, imported: string | null) => ({ node_id: id, hostname: host, name: `${host}.ts.net`, os: 'linux', tailscale_ip: '100.64.0.9',
+      addresses: [], tags: [], online: true, last_seen: at, key_expiry: null, imported_as: imported, suggested_server_id: 'tv', suggested_machine_type: 'server' });
+    mockHub((m, p) => {
+      if (p === '/servers') return SERVERS;
+      if (p.startsWith('/tailscale/devices')) return [200, { source: 'api', fetched_at: at, devices: [dev('n1', 'Living room TV', null), dev('n2', 'nas', null)] }];
+      if (m === 'POST' && p === '/tailscale/import') return [200, { results: [
+        { node_id: 'n1', status: 'created', server_id: 'tv', message: null }, { node_id: 'n2', status: 'already_imported', server_id: 'nas-01', message: null }] }];
+      return undefined;
+    });
+    render(<DiscoverPage />);
+    fireEvent.click(await screen.findByLabelText('Select Living room TV'));
+    fireEvent.click(screen.getByLabelText('Select nas'));
+    fireEvent.click(screen.getByRole('button', { name: 'Import 2 devices' }));
+    await waitFor(() => expect(document.querySelector('li[data-node-id=n1]')?.textContent).toBe('Created Living room TV'));
+    await waitFor(() => expect(document.querySelector('li[data-node-id=n2]')?.textContent).toBe('Already imported as Family NAS'));
   });
 });
