@@ -120,7 +120,7 @@ test('machine page lists that machine\'s active alerts', async () => {
   await page.context().close();
 });
 
-test('costs: fleet figure on the dashboard and costs page match the API; rate and power saved', async () => {
+test('costs: fleet figure on the dashboard and costs page match the API; rate saved in Settings, power on the machine form', async () => {
   const costs = (await hub.req('GET', '/api/v1/costs')).json;
   const page = await openPage(browser, hub);
   await page.goto(hub.url + '/');
@@ -129,19 +129,34 @@ test('costs: fleet figure on the dashboard and costs page match the API; rate an
   await page.goto(hub.url + '/#/costs');
   await page.getByTestId('fleet-daily').waitFor();
   assert.match(await page.getByTestId('fleet-daily').textContent(), new RegExp(costs.fleet.daily.toFixed(2).replace('.', '\\.') + '$'));
-  await page.getByLabel('Rate per kWh').fill('0.5');
-  await page.getByLabel('Power of Alert box 1 in watts').fill('120');
-  await page.getByRole('button', { name: 'Save costs' }).click();
-  await page.getByRole('form', { name: 'Electricity costs' }).getByText('Saved.').waitFor();
+  // The costs page only shows the rate and each power; each is changed in one place.
+  assert.equal(await page.locator('main input').count(), 0, 'nothing to edit on the costs page');
+  assert.match(await page.getByTestId('costs-rate').textContent(), /0\.24 GBP per kWh/);
+  await page.getByRole('link', { name: 'change it in Settings' }).click();
+  const elec = page.getByRole('form', { name: 'Electricity' });
+  await elec.getByLabel('Rate per kWh').fill('0.5');
+  await elec.getByRole('button', { name: 'Save electricity' }).click();
+  await elec.getByText('Saved.').waitFor();
+  assert.equal((await hub.req('GET', '/api/v1/costs')).json.electricity_rate_kwh, 0.5);
+  await page.goto(hub.url + '/#/costs');
+  await page.getByRole('link', { name: 'Change the power of Alert box 1' }).click();
+  const tdp = page.locator('input[name=tdp_watts]');
+  await until(async () => (await tdp.inputValue()) === '50');
+  await tdp.fill('120');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: /Alert box 1/ }).waitFor();
   const after = (await hub.req('GET', '/api/v1/costs')).json;
   assert.equal(after.electricity_rate_kwh, 0.5);
   assert.equal(after.servers.find((s) => s.server_id === 'a1').tdp_watts, 120);
   assert.equal(after.servers.find((s) => s.server_id === 'a0').tdp_watts, 40);
+  await page.goto(hub.url + '/#/costs');
   await until(async () => (await page.getByTestId('fleet-daily').textContent()).endsWith(after.fleet.daily.toFixed(2)));
   assert.ok((await page.getByTestId('fleet-daily').textContent()).endsWith(after.fleet.daily.toFixed(2)));
+  assert.match(await page.getByTestId('costs-rate').textContent(), /0\.5 GBP per kWh/);
   // A refused value: the hub's message beside its field, nothing saved.
-  await page.getByLabel('Rate per kWh').fill('-1');
-  await page.getByRole('button', { name: 'Save costs' }).click();
+  await page.goto(hub.url + '/#/settings');
+  await elec.getByLabel('Rate per kWh').fill('-1');
+  await elec.getByRole('button', { name: 'Save electricity' }).click();
   await page.locator('#err-electricity_rate_kwh').waitFor();
   assert.equal((await hub.req('GET', '/api/v1/costs')).json.electricity_rate_kwh, 0.5);
   await shot(page, 'costs');

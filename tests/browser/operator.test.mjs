@@ -362,6 +362,75 @@ function contrastAudit() {
   return { n, bad };
 }
 
+/** In the page: WCAG 2.1 1.4.11 non-text contrast (3:1). A button's boundary (its
+ * border, or its filled background) against what is around it, a status dot against
+ * its background; a button with neither (a text link look) is identified by its text,
+ * which contrastAudit measures. Disabled controls are exempt. */
+function nonTextAudit() {
+  const parse = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => { const s = v / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (a, b) => { const [h, l] = [lum(a), lum(b)].sort((x, y) => y - x); return (h + 0.05) / (l + 0.05); };
+  const opaque = (p) => p.length === 3 || p[3] > 0.5;
+  const bgOf = (el) => {
+    for (let e = el; e; e = e.parentElement) { const p = parse(getComputedStyle(e).backgroundColor); if (opaque(p)) return p; }
+    return parse(getComputedStyle(document.documentElement).backgroundColor);
+  };
+  const bad = [];
+  let buttons = 0, dots = 0;
+  for (const el of document.querySelectorAll('button, a.button, .dot')) {
+    if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) || el.closest(':disabled, [aria-disabled=true]')) continue;
+    const cs = getComputedStyle(el);
+    const around = bgOf(el.parentElement);
+    const bg = parse(cs.backgroundColor);
+    const name = `${el.tagName.toLowerCase()}.${el.className} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 20)}"`;
+    if (el.classList.contains('dot')) {
+      dots++;
+      const r = ratio(bg, around);
+      if (r < 3) bad.push(`dot ${name} ${r.toFixed(2)}:1`);
+      continue;
+    }
+    const seen = [];
+    if (opaque(bg)) seen.push(ratio(bg, around));
+    if (parseFloat(cs.borderTopWidth) >= 1 && cs.borderTopStyle !== 'none') seen.push(ratio(parse(cs.borderTopColor), around));
+    if (!seen.length) continue; // no boundary drawn: the text is the control
+    buttons++;
+    const best = Math.max(...seen);
+    if (best < 3) bad.push(`button ${name} boundary ${best.toFixed(2)}:1`);
+  }
+  return { buttons, dots, bad };
+}
+
+test('WCAG 1.4.11: buttons, status dots and fields 3:1 in both themes, fleet table, checks, compliance, discover', async () => {
+  let r = await hub.req('POST', '/api/v1/checks', { name: 'Hub port', type: 'tcp', host: '127.0.0.1', port: hub.port, interval_seconds: 60, run_from: ['hub'] });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await hub.req('POST', `/api/v1/checks/${r.json.id}/run`)).status, 200);
+  for (const scheme of ['light', 'dark']) {
+    const page = await openPage(browser, hub, { viewport: { width: 1280, height: 900 }, colorScheme: scheme });
+    const views = [['/', 'cards'], ['/', 'table'], ['/#/machine/op0'], ['/#/checks'], ['/#/compliance'], ['/#/discover'], ['/#/settings'], ['/#/alerts'], ['/#/add']];
+    for (const [route, view] of views) {
+      await page.goto(hub.url + '/#/costs');
+      await page.evaluate((v) => localStorage.setItem('hlc.fleetView', v || 'cards'), view);
+      await page.goto(hub.url + route);
+      await page.locator('main#main h1').first().waitFor();
+      if (view === 'table') await page.getByTestId('fleet-table').locator('tbody tr').first().waitFor();
+      if (route === '/#/checks') await page.locator('[data-check-id] .dot').first().waitFor();
+      await page.waitForTimeout(400);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), scheme);
+      const where = `${scheme} ${route}${view ? ` (${view})` : ''}`;
+      const { buttons, dots, bad } = await page.evaluate(nonTextAudit);
+      assert.ok(buttons > 0, `${where}: buttons found`);
+      if (route === '/' || route === '/#/checks') assert.ok(dots > 0, `${where}: status dots found`);
+      assert.deepEqual(bad, [], where);
+      const fields = (await page.evaluate(contrastAudit)).bad.filter((b) => b.startsWith('field '));
+      assert.deepEqual(fields, [], `${where}: field borders`);
+    }
+    await page.context().close();
+  }
+});
+
 test('WCAG AA contrast for text and fields in both themes, measured on every page', async () => {
   if ((await hub.req('GET', '/api/v1/servers/ghost')).status === 404) {
     await hub.req('POST', '/api/v1/servers', { server_id: 'ghost', display_name: 'Ghost box', hostname: '127.0.0.1', ssh_port: 1 });
@@ -369,7 +438,8 @@ test('WCAG AA contrast for text and fields in both themes, measured on every pag
   }
   for (const scheme of ['light', 'dark']) {
     const page = await openPage(browser, hub, { viewport: { width: 1280, height: 900 }, colorScheme: scheme });
-    for (const route of ['/', '/#/machine/op0', '/#/machine/ghost', '/#/alerts', '/#/actions', '/#/costs', '/#/settings', '/#/add']) {
+    for (const route of ['/', '/#/machine/op0', '/#/machine/ghost', '/#/alerts', '/#/actions', '/#/costs', '/#/settings', '/#/add',
+      '/#/checks', '/#/compliance', '/#/discover']) {
       await page.goto(hub.url + route);
       await page.locator('main#main h1').first().waitFor();
       await page.waitForTimeout(400);

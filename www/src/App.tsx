@@ -2,6 +2,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { getKey, setKey, api, alertsPath, type AlertList } from './api';
 import { usePoll } from './hooks';
+import { installLeaveGuard, keepOnBack } from './unsaved';
 import Dashboard from './Dashboard';
 // The dashboard is the first screen: everything else loads on demand.
 const MachineDetail = lazy(() => import('./MachineDetail'));
@@ -15,12 +16,22 @@ const ComplianceDetail = lazy(() => import('./compliance').then((m) => ({ defaul
 const ChecksPage = lazy(() => import('./Checks'));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
+/** Whether an element is drawn: Suspense keeps the page being left in the DOM, hidden, while the next one loads. */
+function shown(el: HTMLElement): boolean {
+  for (let e: HTMLElement | null = el; e; e = e.parentElement) if (e.hidden || e.style.display === 'none') return false;
+  return true;
+}
+
 /** After a navigation (not the first load), the keyboard focus goes to the new page's heading. */
 function focusHeading() {
   let tries = 0;
   const look = () => {
-    const h = document.querySelector<HTMLElement>('main h1');
-    if (h) { if (!h.hasAttribute('tabindex')) h.tabIndex = -1; h.focus({ preventScroll: false }); return; }
+    const h = [...document.querySelectorAll<HTMLElement>('main h1')].find(shown);
+    if (h) {
+      if (!h.hasAttribute('tabindex')) h.tabIndex = -1;
+      h.focus({ preventScroll: false });
+      if (document.activeElement === h) return;
+    }
     if (++tries < 120) requestAnimationFrame(look); // a lazy page: wait for its chunk (~2 s at most)
   };
   requestAnimationFrame(look);
@@ -29,9 +40,10 @@ function focusHeading() {
 function useHash(): string {
   const [h, setH] = useState(window.location.hash || '#/');
   useEffect(() => {
-    const f = () => { setH(window.location.hash || '#/'); focusHeading(); };
+    const f = (e: HashChangeEvent) => { if (!keepOnBack(e)) return; setH(window.location.hash || '#/'); focusHeading(); };
     window.addEventListener('hashchange', f);
-    return () => window.removeEventListener('hashchange', f);
+    const off = installLeaveGuard();
+    return () => { window.removeEventListener('hashchange', f); off(); };
   }, []);
   return h;
 }

@@ -3,12 +3,15 @@
 // demand, and a form to add one with the hub's field-level messages.
 import { useState } from 'react';
 import { api, ApiError } from './api';
-import { usePoll } from './hooks';
-import { State } from './ui';
+import { useNames, usePoll } from './hooks';
+import { State, StatusDot } from './ui';
 import { ago } from './format';
 import { checkBody, checkState, checkTarget, EMPTY_FORM, STATE_COLOUR, type Check, type CheckForm } from './checks';
 
-function Places({ c }: { c: Check }) {
+/** A check's place ("hub" or a machine id) in words. */
+type NameOf = (id: string | null) => string;
+
+function Places({ c, name }: { c: Check; name: NameOf }) {
   return (
     <ul className="places">
       {c.run_from.map((p) => {
@@ -17,7 +20,7 @@ function Places({ c }: { c: Check }) {
         return (
           <li key={p} data-place={p} data-ok={l ? String(l.ok) : 'pending'}>
             <span className={`dot dot-${colour}`} aria-hidden="true" />
-            <b>{p === 'hub' ? 'from the hub' : `from ${p}`}</b>{' '}
+            <b>{p === 'hub' ? 'from the hub' : `from ${name(p)}`}</b>{' '}
             {!l ? <span className="muted">not run yet</span> : l.ok
               ? <span className="muted">up{l.response_ms != null ? ` · ${l.response_ms.toFixed(0)} ms` : ''}{l.cert_days != null ? ` · certificate ${Math.floor(l.cert_days)} days` : ''} · {ago(l.last_at)}</span>
               : <span className="error">{l.error} ({l.fails} in a row)</span>}
@@ -28,24 +31,24 @@ function Places({ c }: { c: Check }) {
   );
 }
 
-function Results({ id }: { id: number }) {
+function Results({ id, name }: { id: number; name: NameOf }) {
   const q = usePoll<any>(`/checks/${id}/results?limit=20`, 15000);
   return (
     <State what="results" loading={q.loading} error={q.error}>
       <table className="small">
         <thead><tr><th>Place</th><th>24 h</th><th>7 d</th><th>30 d</th></tr></thead>
         <tbody>{(q.data?.places ?? []).map((p: any) => (
-          <tr key={p.place}><td>{p.place}</td>{['24h', '7d', '30d'].map((k) => <td key={k}>{p.uptime?.[k] == null ? '–' : `${p.uptime[k]}%`}</td>)}</tr>))}
+          <tr key={p.place}><td>{p.place === 'hub' ? 'the hub' : name(p.place)}</td>{['24h', '7d', '30d'].map((k) => <td key={k}>{p.uptime?.[k] == null ? '–' : `${p.uptime[k]}%`}</td>)}</tr>))}
         </tbody>
       </table>
       <ol className="history small">{(q.data?.history ?? []).map((h: any, i: number) => (
-        <li key={i}><span className={`dot dot-${h.ok ? 'green' : 'red'}`} aria-hidden="true" /> {h.place} {ago(h.time)}{h.ok ? '' : `: ${h.error}`}</li>))}
+        <li key={i}><StatusDot level={h.ok ? 'green' : 'red'} text={h.ok ? 'up' : 'down'} /> {h.place === 'hub' ? 'the hub' : name(h.place)} {ago(h.time)}{h.ok ? '' : `: ${h.error}`}</li>))}
       </ol>
     </State>
   );
 }
 
-function Row({ c, onChange }: { c: Check; onChange: () => void }) {
+function Row({ c, onChange, name }: { c: Check; onChange: () => void; name: NameOf }) {
   const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState(false);
   const [err, setErr] = useState<string | null>(null);
@@ -57,22 +60,22 @@ function Row({ c, onChange }: { c: Check; onChange: () => void }) {
   return (
     <li className="panel check" data-check-id={c.id} data-state={st}>
       <div className="card-head">
-        <span className={`dot dot-${STATE_COLOUR[st]}`} aria-label={`status ${st}`} title={st} />
+        <StatusDot level={STATE_COLOUR[st] as any} text={st} />
         <b>{c.name}</b> <span className="muted">{c.type.toUpperCase()} {checkTarget(c)} · every {c.interval_seconds} s</span>
       </div>
-      <Places c={c} />
+      <Places c={c} name={name} />
       <div className="toolbar">
         <button type="button" disabled={busy} onClick={() => act('POST', `/checks/${c.id}/run`)}>Run now</button>
         <button type="button" onClick={() => setOpen(!open)} aria-expanded={open}>Uptime and history</button>
         <button type="button" className="danger" disabled={busy} onClick={() => { if (window.confirm(`Delete the check ${c.name}?`)) act('DELETE', `/checks/${c.id}`); }}>Delete</button>
       </div>
       {err && <p className="error" role="alert">{err}</p>}
-      {open && <Results id={c.id} />}
+      {open && <Results id={c.id} name={name} />}
     </li>
   );
 }
 
-function AddCheck({ machines, onDone }: { machines: string[]; onDone: () => void }) {
+function AddCheck({ machines, onDone, name }: { machines: string[]; onDone: () => void; name: NameOf }) {
   const [f, setF] = useState<CheckForm>(EMPTY_FORM);
   const [err, setErr] = useState<{ message: string; field: string | null } | null>(null);
   const set = (k: keyof CheckForm) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [k]: e.target.value });
@@ -99,7 +102,7 @@ function AddCheck({ machines, onDone }: { machines: string[]; onDone: () => void
       {field('interval', 'Every (seconds)', 'interval_seconds')}
       <fieldset><legend>Run from</legend>
         {['hub', ...machines].map((p) => (
-          <label key={p} className="inline"><input type="checkbox" checked={f.run_from.includes(p)} onChange={() => togglePlace(p)} /> {p === 'hub' ? 'the hub' : p}</label>))}
+          <label key={p} className="inline"><input type="checkbox" checked={f.run_from.includes(p)} onChange={() => togglePlace(p)} /> {p === 'hub' ? 'the hub' : name(p)}</label>))}
       </fieldset>
       <button type="submit">Add check</button>
       {err && <p className="error" role="alert">{err.field ? `${err.field}: ` : ''}{err.message}</p>}
@@ -153,15 +156,16 @@ export default function ChecksPage() {
   const q = usePoll<{ checks: Check[] }>('/checks', 10000);
   const servers = usePoll<any>('/servers', 60000);
   const machines = (servers.data?.servers ?? []).filter((m: any) => m.machine_type !== 'workstation').map((m: any) => m.server_id);
+  const names = useNames(servers.data?.servers ?? []);
   const checks = q.data?.checks ?? [];
   return (
     <>
       <h1>Service checks</h1>
       <State what="checks" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {checks.length === 0 ? <p className="muted">No checks yet: add one below.</p>
-          : <ul className="checks">{checks.map((c) => <Row key={c.id} c={c} onChange={q.reload} />)}</ul>}
+          : <ul className="checks">{checks.map((c) => <Row key={c.id} c={c} onChange={q.reload} name={names} />)}</ul>}
       </State>
-      <AddCheck machines={machines} onDone={q.reload} />
+      <AddCheck machines={machines} onDone={q.reload} name={names} />
       <StatusPagePanel checks={checks} />
     </>
   );

@@ -133,7 +133,7 @@ export function PendingActions({ servers }: { servers?: any[] | null } = {}) {
 }
 
 /** The checks widget: how many services answer, and the ones that do not. */
-function ChecksWidget({ checks }: { checks: Check[] }) {
+function ChecksWidget({ checks, name }: { checks: Check[]; name: (id: string | null) => string }) {
   if (!checks.length) return null;
   const states = checks.map((c) => ({ c, st: checkState(c) }));
   const up = states.filter((x) => x.st === 'up').length;
@@ -144,7 +144,7 @@ function ChecksWidget({ checks }: { checks: Check[] }) {
       {bad.length === 0 ? <p className="muted">Every check answers.</p> : (
         <ul className="plain">{bad.map(({ c, st }) => (
           <li key={c.id}><span className={`dot dot-${STATE_COLOUR[st]}`} aria-hidden="true" /> <b>{c.name}</b> {st}
-            {' '}<span className="muted">{c.latest.filter((l) => !l.ok).map((l) => `${l.place}: ${l.error}`).join('; ')}</span></li>))}
+            {' '}<span className="muted">{c.latest.filter((l) => !l.ok).map((l) => `${l.place === 'hub' ? 'the hub' : name(l.place)}: ${l.error}`).join('; ')}</span></li>))}
         </ul>)}
     </section>
   );
@@ -156,7 +156,13 @@ export default function Dashboard() {
   const costs = usePoll<Costs>('/costs', 60000);
   const checksQ = usePoll<{ checks: Check[] }>('/checks', 15000);
   const checks = checksQ.data?.checks ?? [];
-  const dots = useMemo(() => dotsByMachine(checksQ.data?.checks ?? []), [checksQ.data]);
+  const names = useNames(servers.data?.servers ?? []);
+  // each dot says where it was measured from by the machine's name
+  const dots = useMemo(() => {
+    const by = dotsByMachine(checksQ.data?.checks ?? []);
+    for (const ds of Object.values(by)) for (const d of ds) d.where = d.place === 'hub' ? 'the hub' : names(d.place);
+    return by;
+  }, [checksQ.data, servers.data]); // eslint-disable-line react-hooks/exhaustive-deps
   const th = useMemo(() => normaliseThresholds(thq.data), [thq.data]);
   const [order, setOrder] = useState<string[] | null>(null);
   const [saveErr, setSaveErr] = useState<string | null>(null);
@@ -207,7 +213,7 @@ export default function Dashboard() {
             <Group title="Workstations" machines={stations} th={th} onMove={move} live={live} />
           </CheckDots.Provider>)}
       </State>
-      <ChecksWidget checks={checks} />
+      <ChecksWidget checks={checks} name={names} />
       <div className="two">
         <RecentAlerts servers={servers.data?.servers ?? null} />
         <PendingActions servers={servers.data?.servers ?? null} />

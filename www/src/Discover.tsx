@@ -2,6 +2,9 @@
 // them as machines; and the Settings panel that stores the Tailscale credential.
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
+import { useUnsaved } from './unsaved';
+import { useNames } from './hooks';
+import { StatusDot } from './ui';
 import { ago } from './format';
 
 export interface TsDevice {
@@ -54,6 +57,13 @@ export function DiscoverPage() {
     finally { setBusy(false); }
   };
   const devs = list?.devices ?? [];
+  const names = useNames();
+  // The machine's name as the hub has it; one just created is named after its device until the list is reloaded.
+  const nameOf = (r: ImportResult) => {
+    if (!r.server_id) return 'a machine';
+    const n = names(r.server_id);
+    return n !== r.server_id ? n : devs.find((d) => d.node_id === r.node_id)?.hostname || r.server_id;
+  };
   const chosen = devs.filter((d) => sel.has(d.node_id) && !d.imported_as).length;
   return (
     <>
@@ -69,8 +79,8 @@ export function DiscoverPage() {
         <ul className="panel" aria-label="Import results">
           {results.map((r) => (
             <li key={r.node_id} data-node-id={r.node_id} data-status={r.status}>
-              {r.status === 'created' ? <>Created <a href={`#/machine/${encodeURIComponent(r.server_id ?? '')}`}>{r.server_id}</a></>
-                : r.status === 'already_imported' ? <>Already imported as {r.server_id ?? 'a machine'}</>
+              {r.status === 'created' ? <>Created <a href={`#/machine/${encodeURIComponent(r.server_id ?? '')}`}>{nameOf(r)}</a></>
+                : r.status === 'already_imported' ? <>Already imported as {nameOf(r)}</>
                   : <span className="error">{r.node_id}: {r.message}</span>}
             </li>))}
         </ul>)}
@@ -92,8 +102,8 @@ export function DiscoverPage() {
               <tr key={d.node_id} data-node-id={d.node_id}>
                 <td><input type="checkbox" aria-label={`Select ${d.hostname ?? d.node_id}`} disabled={!!d.imported_as}
                   checked={sel.has(d.node_id)} onChange={() => toggle(d.node_id)} /></td>
-                <td><span className={`dot dot-${d.online ? 'green' : d.online === false ? 'grey' : 'amber'}`}
-                  aria-label={d.online ? 'online' : d.online === false ? 'offline' : 'unknown'} /></td>
+                <td><StatusDot level={d.online ? 'green' : d.online === false ? 'grey' : 'amber'}
+                  text={d.online ? 'online' : d.online === false ? 'offline' : 'unknown'} /></td>
                 <td>{d.hostname ?? d.node_id}<br /><span className="muted small">{d.name}</span></td>
                 <td>{d.os}</td>
                 <td>{d.tailscale_ip}</td>
@@ -116,6 +126,7 @@ export function TailscaleCredential() {
   const [secret, setSecret] = useState('');
   const [stored, setStored] = useState<string | null>(null);
   const [msg, setMsg] = useState('');
+  useUnsaved(!!(key.trim() || secret.trim() || cid.trim()));
   const refresh = useCallback(() => {
     api<any>('GET', '/credentials').then((r) => {
       const c = (r.credentials ?? []).find((x: any) => String(x.kind).startsWith('tailscale_'));
@@ -128,7 +139,7 @@ export function TailscaleCredential() {
     const value = kind === 'tailscale_api_key' ? key.trim() : `${cid.trim()}:${secret.trim()}`;
     try {
       await api('POST', '/credentials', { kind, value });
-      setKeyV(''); setSecret(''); setMsg('Saved.');
+      setKeyV(''); setSecret(''); setCid(''); setMsg('Saved.');
       refresh();
     } catch (x: any) { setMsg(`Not saved: ${x?.message ?? x}`); }
   };

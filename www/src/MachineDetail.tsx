@@ -15,6 +15,7 @@ import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
 import { MachineThresholdsForm } from './alertrules';
 import { AiWidget, GpuWidget } from './ai';
+import { useUnsaved } from './unsaved';
 
 /** The grid's own width, measured when its box appears (before paint) and on every resize. */
 function useWidth(): [(el: HTMLDivElement | null) => void, number] {
@@ -102,17 +103,17 @@ function Cost({ id }: { id: string }) {
   return (
     <State what="costs" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
       {!c ? <p className="muted">No cost figures for this machine.</p> : c.tdp_watts == null ? (
-        <p className="muted">Set this machine's power (W) on the <a href="#/costs">costs page</a> to see its cost.</p>) : (
+        <p className="muted">Set this machine's power (W) on its <a href={`#/edit/${encodeURIComponent(id)}`}>Edit form</a> to see its cost.</p>) : (
         <dl className="kv" data-testid="machine-cost">
           <dt>Day</dt><dd>{money(c.daily, cur)}</dd><dt>Month</dt><dd>{money(c.monthly, cur)}</dd>
           <dt>Year</dt><dd>{money(c.yearly, cur)}</dd><dt>Month to date</dt><dd>{money(c.month_to_date, cur)}</dd>
-          <dt>Power</dt><dd className="small">{c.tdp_watts} W × {c.hours_per_day} h/day at {q.data!.electricity_rate_kwh} {cur}/kWh</dd>
+          <dt>Power</dt><dd className="small">{c.tdp_watts} W × {c.hours_per_day} h/day at <a href="#/settings" title="The rate is set in Settings">{q.data!.electricity_rate_kwh} {cur}/kWh</a></dd>
         </dl>)}
     </State>
   );
 }
 
-function MachineAlerts({ id }: { id: string }) {
+export function MachineAlerts({ id, name }: { id: string; name: string }) {
   const q = usePoll<AlertList>(alertsPath({ status: 'active', server_id: id, limit: 20 }), 5000, id);
   const list = q.data?.alerts ?? [];
   return (
@@ -120,7 +121,7 @@ function MachineAlerts({ id }: { id: string }) {
       {list.length === 0 ? <p className="muted">No active alerts. <a href={`#/alerts`}>History</a></p> : (
         <ul className="list">{groupUpdates(list).map((it) => (it.kind === 'one'
           ? <AlertRow key={it.a.alert_id} a={it.a} showMachine={false} onChanged={() => q.reload()} />
-          : <UpdatesRow key={it.server_id} alerts={it.alerts} name={it.server_id} onChanged={() => q.reload()} />))}</ul>)}
+          : <UpdatesRow key={it.server_id} alerts={it.alerts} name={name} onChanged={() => q.reload()} />))}</ul>)}
     </State>
   );
 }
@@ -134,6 +135,8 @@ export default function MachineDetail({ id }: { id: string }) {
   const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
   const [layoutNote, setLayoutNote] = useState<string | null>(null);
   const [layoutSaved, setLayoutSaved] = useState(true);
+  // the layout as stored on the hub: an edit that differs from it is unsaved
+  const [stored, setStored] = useState<Widget[]>(mergeLayout(null));
   // The grid waits for the saved layout (or 1.5 s) so it does not jump from the default.
   const [layoutReady, setLayoutReady] = useState(false);
   const [edit, setEdit] = useState(false);
@@ -144,17 +147,19 @@ export default function MachineDetail({ id }: { id: string }) {
     let alive = true;
     setLayoutReady(false);
     const late = window.setTimeout(() => setLayoutReady(true), 1500);
-    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { setLayout(mergeLayout(d?.widgets)); setLayoutSaved(true); } })
+    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { const w = mergeLayout(d?.widgets); setLayout(w); setStored(w); setLayoutSaved(true); } })
       .catch((e) => { if (!alive) return; setLayoutSaved(!isMissingFeature(e)); if (isMissingFeature(e)) setLayoutNote('Saving layouts is not available on this hub yet; the default layout is shown.'); })
       .finally(() => { if (alive) { window.clearTimeout(late); setLayoutReady(true); } });
     return () => { alive = false; window.clearTimeout(late); };
   }, [id]);
+  // Saving is possible (layoutSaved) and the grid is not what is stored: leaving asks.
+  useUnsaved(layoutSaved && JSON.stringify(layout) !== JSON.stringify(stored));
   const m = mq.data;
   const l = m?.latest;
   const cant = m && statusWord(m) !== 'online' && !m.host_key_changed ? unreachable(m.last_error, m.ssh_user) : null;
   const save = async () => {
     // Only the wide layout is stored, and only edits made at that width reach it (onLayout).
-    try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setLayoutNote('Layout saved.'); setEdit(false); }
+    try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setStored(layout); setLayoutNote('Layout saved.'); setEdit(false); }
     catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
   };
   const onLayout = (cur: Layout[]) => {
@@ -195,7 +200,7 @@ export default function MachineDetail({ id }: { id: string }) {
       case 'containers': return <Containers id={id} />;
       case 'cost': return <Cost id={id} />;
       case 'chart': return <Chart id={id} />;
-      case 'alerts': return <MachineAlerts id={id} />;
+      case 'alerts': return <MachineAlerts id={id} name={machineName(m, id)} />;
       case 'compliance': return <ComplianceWidget id={id} />;
       case 'ai': return <AiWidget id={id} />;
       case 'gpu': return <GpuWidget id={id} />;

@@ -6,10 +6,11 @@ import {
 import { AlertRow, alertAction, groupUpdates, UpdatesRow } from './alerts';
 import { MuteList } from './alertrules';
 import { useNames, usePoll } from './hooks';
-import { ACTION_NAMES, actionName, ago, money } from './format';
+import { ACTION_NAMES, actionName, ago, machineName, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
+import { go, useUnsaved } from './unsaved';
 
 const PAGE = 50;
 
@@ -122,48 +123,15 @@ export function ActionsPage() {
   );
 }
 
-/** The body of PUT /costs/config from the form: only what changed, numbers parsed. */
-export function costsConfigBody(d: Costs, rate: string, currency: string, tdp: Record<string, string>): any {
-  const body: any = {};
-  if (rate.trim() !== '' && Number(rate) !== d.electricity_rate_kwh) body.electricity_rate_kwh = Number(rate);
-  if (currency.trim() !== '' && currency.trim() !== d.currency) body.currency = currency.trim();
-  const w: Record<string, number> = {};
-  for (const [id, v] of Object.entries(tdp)) {
-    const cur = d.servers.find((s) => s.server_id === id)?.tdp_watts ?? null;
-    if (v.trim() !== '' && Number(v) !== cur) w[id] = Number(v);
-  }
-  if (Object.keys(w).length) body.tdp_watts = w;
-  return body;
-}
-
+/** What the fleet's electricity costs; the rate and currency are changed in Settings, each machine's power on its own form. */
 export function CostsPage() {
   const q = usePoll<Costs>('/costs', 30000);
   const d = q.data;
-  const [rate, setRate] = useState<string | null>(null);
-  const [currency, setCurrency] = useState<string | null>(null);
-  const [tdp, setTdp] = useState<Record<string, string>>({});
-  const [err, setErr] = useState<ApiError | null>(null);
-  const [msg, setMsg] = useState<string | null>(null);
-  const save = async (e: React.FormEvent) => {
-    e.preventDefault();
-    if (!d) return;
-    setErr(null);
-    const body = costsConfigBody(d, rate ?? String(d.electricity_rate_kwh), currency ?? d.currency, tdp);
-    if (!Object.keys(body).length) { setMsg('Nothing changed.'); return; }
-    try {
-      await api('PUT', '/costs/config', body);
-      setMsg('Saved.'); setRate(null); setCurrency(null); setTdp({});
-      q.reload();
-    } catch (x: any) { setErr(x instanceof ApiError ? x : null); setMsg(`Not saved: ${x?.message ?? x}`); }
-  };
-  // Rate and currency are checked as the config section's fields (costs.<name>).
-  const field = err?.field?.replace(/^costs\./, '') ?? null;
-  const ferr = (f: string) => (field === f ? <span className="error small" role="alert" id={`err-${f.replace(/\W/g, '_')}`}>{err?.message}</span> : null);
   return (
     <>
       <h1>Costs</h1>
       <State what="costs" loading={q.loading && !d} error={d ? null : q.error} missing={q.missing}>
-        {d && (<form onSubmit={save} aria-label="Electricity costs">
+        {d && (<>
           <section className="summary" aria-label="Fleet cost">
             <div><b data-testid="fleet-daily">{money(d.fleet.daily, d.currency)}</b><span>per day</span></div>
             <div><b>{money(d.fleet.monthly, d.currency)}</b><span>per month</span></div>
@@ -171,31 +139,21 @@ export function CostsPage() {
             <div><b>{money(d.fleet.month_to_date, d.currency)}</b><span>month to date</span></div>
           </section>
           <p className="muted small">{Math.round(d.fleet.watts)} W across the fleet · month = 30 days</p>
-          <div className="form-grid">
-            <label>Rate per kWh
-              <input name="electricity_rate_kwh" type="number" step="any" value={rate ?? String(d.electricity_rate_kwh)}
-                onChange={(e) => setRate(e.target.value)} />{ferr('electricity_rate_kwh')}</label>
-            <label>Currency
-              <input name="currency" value={currency ?? d.currency} maxLength={8} onChange={(e) => setCurrency(e.target.value)} />{ferr('currency')}</label>
-          </div>
+          <p data-testid="costs-rate">Rate: <b>{d.electricity_rate_kwh} {d.currency}</b> per kWh · <a href="#/settings">change it in Settings</a></p>
           <div className="scroll-x"><table>
             <thead><tr><th>Machine</th><th>Power (W)</th><th>h/day</th><th>Day</th><th>Month</th><th>Year</th><th>Month to date</th></tr></thead>
             <tbody>{d.servers.map((s) => (
               <tr key={s.server_id} data-server-id={s.server_id}>
                 <td><a href={`#/machine/${encodeURIComponent(s.server_id)}`}>{s.display_name || s.server_id}</a>
                   <span className="muted small"> {s.machine_type}</span></td>
-                <td><input className="num" type="number" step="any" aria-label={`Power of ${s.display_name || s.server_id} in watts`}
-                  name={`tdp_watts.${s.server_id}`} value={tdp[s.server_id] ?? (s.tdp_watts ?? '')} placeholder="not set"
-                  onChange={(e) => setTdp({ ...tdp, [s.server_id]: e.target.value })} />{ferr(`tdp_watts.${s.server_id}`)}</td>
+                <td className="num" data-testid="tdp">{s.tdp_watts ?? <span className="muted">not set</span>}{' '}
+                  <a className="small" href={`#/edit/${encodeURIComponent(s.server_id)}`} aria-label={`Change the power of ${s.display_name || s.server_id}`}>change</a></td>
                 <td title={s.basis}>{s.hours_per_day}{s.basis && /measured/.test(s.basis) ? <span className="muted small"> measured</span> : null}</td>
                 <td>{money(s.daily, d.currency)}</td><td>{money(s.monthly, d.currency)}</td>
                 <td>{money(s.yearly, d.currency)}</td><td>{money(s.month_to_date, d.currency)}</td>
               </tr>))}</tbody>
           </table></div>
-          {err && field && !['electricity_rate_kwh', 'currency'].includes(field) && !field.startsWith('tdp_watts.') &&
-            <p className="error" role="alert">{err.field}: {err.message}</p>}
-          <p><button type="submit">Save costs</button> <span role="status">{msg}</span></p>
-        </form>)}
+        </>)}
       </State>
     </>
   );
@@ -251,6 +209,8 @@ function Notifications({ cfg, onSaved }: { cfg: Record<string, any>; onSaved: (n
   const [msg, setMsg] = useState<string | null>(null);
   const [test, setTest] = useState<{ busy: boolean; results?: ChannelResult[]; note?: string }>({ busy: false });
   useEffect(() => setSw(cfg), [cfg]);
+  useUnsaved(Object.keys(typed).some((k) => typed[k] === null || (typed[k] ?? '').trim() !== '')
+    || SWITCHES.some(([k]) => !!sw[k] !== !!cfg[k]));
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     setErr(null);
@@ -332,12 +292,18 @@ function Agents({ children }: { children: React.ReactNode }) {
   );
 }
 
+/** The Settings sections edited in place and saved by their own button. */
+const SETTINGS_SECTIONS = ['thresholds', 'remediation', 'agent', 'costs'];
+
 export function SettingsPage() {
   const [cfg, setCfg] = useState<any>(null);
   const [loadErr, setLoadErr] = useState<string | null>(null);
   const [msg, setMsg] = useState<Record<string, string>>({});
   const [err, setErr] = useState<ApiError | null>(null);
-  useEffect(() => { api('GET', '/config').then(setCfg).catch((e) => setLoadErr(e?.message ?? String(e))); }, []);
+  // the sections as the hub last answered them: what the form is compared with
+  const [base, setBase] = useState<any>(null);
+  useEffect(() => { api('GET', '/config').then((c) => { setCfg(c); setBase(c); }).catch((e) => setLoadErr(e?.message ?? String(e))); }, []);
+  useUnsaved(!!cfg && !!base && SETTINGS_SECTIONS.some((s) => JSON.stringify(cfg[s] ?? null) !== JSON.stringify(base[s] ?? null)));
   if (loadErr) return <p className="error" role="alert">Could not load settings: {loadErr}</p>;
   if (!cfg) return <p className="muted">Loading settings…</p>;
   const set = (sec: string, k: string, v: any) => setCfg((c: any) => ({ ...c, [sec]: { ...c[sec], [k]: v } }));
@@ -347,7 +313,9 @@ export function SettingsPage() {
     if (local) { setErr(local); setMsg((m) => ({ ...m, [sec]: 'Not saved: see the field marked above.' })); return; }
     try {
       const r: any = await api('PUT', '/config', { [sec]: cfg[sec] });
-      if (r && r[sec]) setCfg((c: any) => ({ ...c, [sec]: r[sec] }));
+      const now = r && r[sec] ? r[sec] : cfg[sec];
+      setCfg((c: any) => ({ ...c, [sec]: now }));
+      setBase((b: any) => ({ ...b, [sec]: now }));
       setMsg((m) => ({ ...m, [sec]: 'Saved.' }));
     } catch (e: any) {
       setErr(e instanceof ApiError ? e : null);
@@ -355,7 +323,7 @@ export function SettingsPage() {
       setMsg((m) => ({ ...m, [sec]: e instanceof ApiError && e.field ? 'Not saved: see the field marked above.' : `Not saved: ${e?.message ?? e}` }));
     }
   };
-  const num = (sec: string, k: string, label: string, step = 1) => (
+  const num = (sec: string, k: string, label: string, step: number | 'any' = 1) => (
     <label key={k}>{label}
       <input type="number" step={step} name={`${sec}.${k}`} value={cfg[sec]?.[k] ?? ''} aria-describedby={`err-${k}`}
         onChange={(e) => set(sec, k, e.target.value === '' ? '' : Number(e.target.value))} />
@@ -403,10 +371,19 @@ export function SettingsPage() {
         <p className="small">The API key is kept in this browser's storage. Forget it on a shared computer; you will be asked for it again.</p>
         <button type="button" className="danger-outline" onClick={() => { setKey(null); window.dispatchEvent(new CustomEvent('hlc-unauthorized')); }}>Forget the key</button>
       </section>
-      <section className="panel" aria-label="Electricity">
+      <form className="panel" aria-label="Electricity" onSubmit={(e) => { e.preventDefault(); save('costs'); }}>
         <h2>Electricity</h2>
-        <p className="small">The rate ({cfg.costs?.electricity_rate_kwh ?? '–'} {cfg.costs?.currency ?? ''} per kWh), the currency and each machine's power are set in one place: the <a href="#/costs">Costs page</a>.</p>
-      </section>
+        <p className="small muted">The rate and currency of every cost figure (the <a href="#/costs">Costs page</a> shows them).
+          Each machine's power is set on its own Edit form.</p>
+        <div className="form-grid">
+          {num('costs', 'electricity_rate_kwh', 'Rate per kWh', 'any')}
+          <label>Currency
+            <input name="costs.currency" value={cfg.costs?.currency ?? ''} maxLength={8} aria-describedby="err-currency"
+              onChange={(e) => set('costs', 'currency', e.target.value)} />
+            <FieldError err={err} field="currency" /></label>
+        </div>
+        <button type="submit">Save electricity</button> <span role="status">{msg.costs}</span>
+      </form>
     </>
   );
 }
@@ -418,18 +395,31 @@ const FIELDS: [string, string, string][] = [
   ['tailscale_hostname', 'Tailscale name', 'text'], ['tailscale_ip', 'Tailscale IP', 'text'],
 ];
 
+const NEW_MACHINE = { machine_type: 'server', connectivity: 'direct' };
+const servicesText = (m: any) => (m.expected_services ?? []).map((s: any) => (s.critical ? `${s.name}!` : s.name)).join(' ');
+
+/** Whether the form holds anything other than what it started from (the saved machine, or an empty form). */
+export function machineFormChanged(start: any, f: any, startServices: string, services: string): boolean {
+  const v = (m: any, k: string) => String(m?.[k] ?? (NEW_MACHINE as any)[k] ?? '');
+  return [...FIELDS.map(([k]) => k), 'machine_type', 'connectivity'].some((k) => v(f, k) !== v(start, k))
+    || services.trim() !== startServices.trim();
+}
+
 export function MachineForm({ id }: { id?: string }) {
-  const [f, setF] = useState<any>({ machine_type: 'server', connectivity: 'direct' });
+  const [f, setF] = useState<any>(NEW_MACHINE);
   const [services, setServices] = useState('');
   const [err, setErr] = useState<ApiError | null>(null);
   const [other, setOther] = useState<string | null>(null);
+  // the machine as the hub holds it: its name heads the page while the form is edited
+  const [saved, setSaved] = useState<any>(null);
   useEffect(() => {
     if (!id) return;
     api<any>('GET', `/servers/${encodeURIComponent(id)}`).then((m) => {
-      setF(m);
-      setServices((m.expected_services ?? []).map((s: any) => (s.critical ? `${s.name}!` : s.name)).join(' '));
+      setF(m); setSaved(m);
+      setServices(servicesText(m));
     }).catch((e) => setOther(e?.message ?? String(e)));
   }, [id]);
+  useUnsaved(machineFormChanged(saved ?? NEW_MACHINE, f, saved ? servicesText(saved) : '', services));
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setErr(null); setOther(null);
@@ -444,20 +434,20 @@ export function MachineForm({ id }: { id?: string }) {
     body.expected_services = services.split(/[\s,]+/).filter(Boolean).map((s) => ({ name: s.replace(/!$/, ''), critical: s.endsWith('!') }));
     try {
       const r: any = await api(id ? 'PUT' : 'POST', id ? `/servers/${encodeURIComponent(id)}` : '/servers', body);
-      window.location.hash = `#/machine/${encodeURIComponent(r?.server_id ?? id ?? body.server_id)}`;
+      go(`#/machine/${encodeURIComponent(r?.server_id ?? id ?? body.server_id)}`);
     } catch (x: any) {
       if (x instanceof ApiError && x.field) setErr(x); else setOther(x?.message ?? String(x));
     }
   };
   const del = async () => {
-    if (!id || !window.confirm(`Delete ${id} and its history?`)) return;
-    try { await api('DELETE', `/servers/${encodeURIComponent(id)}`); window.location.hash = '#/'; }
+    if (!id || !window.confirm(`Delete ${machineName(saved, id)} and its history?`)) return;
+    try { await api('DELETE', `/servers/${encodeURIComponent(id)}`); go('#/'); }
     catch (x: any) { setOther(x?.message ?? String(x)); }
   };
   const fieldErr = (k: string) => (err && (err.field === k || err.field?.startsWith(k + '[') || err.field?.startsWith(k + '.')) ? err.message : null);
   return (
     <form className="panel" onSubmit={submit} aria-label={id ? 'Edit machine' : 'Add machine'}>
-      <h1>{id ? `Edit ${id}` : 'Add machine'}</h1>
+      <h1>{id ? `Edit ${saved ? machineName(saved, id) : id}` : 'Add machine'}</h1>
       <div className="form-grid">
         {FIELDS.map(([k, label, t]) => (id && k === 'server_id' ? null : (
           <label key={k}>{label}

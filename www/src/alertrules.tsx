@@ -5,6 +5,7 @@ import { api, ApiError, isMissingFeature } from './api';
 import { clock } from './format';
 import { usePoll } from './hooks';
 import type { Mute } from './snooze';
+import { useUnsaved } from './unsaved';
 
 /** "disk_warning on nas · until 18:00" as an operator reads a rule. */
 export function muteWords(m: Mute, name: (id: string | null) => string = (id) => id ?? ''): string {
@@ -108,6 +109,7 @@ export function MachineThresholdsForm({ id, onSaved }: { id: string; onSaved?: (
     api<Record<string, number>>('GET', '/config/thresholds').then((g) => { if (alive) setGlobal(g); }).catch(() => undefined);
     return () => { alive = false; };
   }, [id]);
+  useUnsaved(!!cur && Object.keys(overridePatch(cur.overrides, typed)).length > 0);
   if (missing) return <p className="muted small">Per-machine thresholds are not available on this hub yet.</p>;
   if (!cur) return <p className="muted small">{msg ?? 'Loading…'}</p>;
   const save = async () => {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { alertsPath, type Alert, type Costs } from './api';
 import { alertFigures, alertVerbs, AlertRow } from './alerts';
-import { AlertsPage, CostsPage, SettingsPage, costsConfigBody, notificationsBody } from './Pages';
+import { AlertsPage, CostsPage, SettingsPage, notificationsBody } from './Pages';
 import { AlertCount } from './App';
 import Dashboard from './Dashboard';
 
@@ -158,35 +158,44 @@ describe('dashboard', () => {
 });
 
 describe('costs page', () => {
-  it('sends only what changed to PUT /costs/config', () => {
-    expect(costsConfigBody(costs, '0.24', 'GBP', {})).toEqual({});
-    expect(costsConfigBody(costs, '0.3', ' EUR ', { nas: '65', pi: '7', x: '' })).toEqual({ electricity_rate_kwh: 0.3, currency: 'EUR', tdp_watts: { pi: 7 } });
-  });
-  it('shows fleet and machines, saves the rate and a machine power, shows field errors', async () => {
-    let put: any = null;
-    let fail = false;
-    mockHub((m, p, b) => {
-      if (m === 'GET' && p === '/costs') return [200, costs];
-      if (m === 'PUT' && p === '/costs/config') {
-        if (fail) return [422, { detail: { code: 'VALIDATION', message: 'must be between 0 and 100', field: 'costs.electricity_rate_kwh' } }];
-        put = b; return [200, costs];
-      }
-      return undefined;
-    });
+  it('shows fleet and machines; the rate and each power read-only, with where to change them', async () => {
+    mockHub((m, p) => (m === 'GET' && p === '/costs' ? [200, costs] : undefined));
     render(<CostsPage />);
     expect((await screen.findByTestId('fleet-daily')).textContent).toBe('£0.96');
     expect(document.querySelector('tr[data-server-id=nas]')!.textContent).toContain('£134.78');
     expect(document.querySelector('tr[data-server-id=pi]')!.textContent).toContain('5.5 measured');
     expect(document.querySelector('tr[data-server-id=nas]')!.textContent).not.toContain('measured');
+    // The rate is edited in one place, Settings; the power on the machine's form.
+    expect(document.querySelectorAll('input, select, button[type=submit]')).toHaveLength(0);
+    expect(screen.getByTestId('costs-rate').textContent).toContain('0.24 GBP per kWh');
+    expect(screen.getByRole('link', { name: 'change it in Settings' }).getAttribute('href')).toBe('#/settings');
+    expect(document.querySelector('tr[data-server-id=nas] [data-testid=tdp]')!.textContent).toContain('65');
+    expect(screen.getByRole('link', { name: 'Change the power of NAS' }).getAttribute('href')).toBe('#/edit/nas');
+  });
+});
+
+describe('electricity settings', () => {
+  it('saves the rate and currency as the config\'s costs section; a refused rate is said beside its field', async () => {
+    let put: any = null;
+    mockHub((m, p, b) => {
+      if (m === 'GET' && p === '/config') return [200, { thresholds: {}, remediation: {}, notifications: {}, costs: { electricity_rate_kwh: 0.24, currency: 'GBP' } }];
+      if (m === 'PUT' && p === '/config') {
+        if (b.costs?.electricity_rate_kwh > 100) return [422, { detail: { code: 'VALIDATION_ERROR', message: 'must be between 0 and 100', field: 'costs.electricity_rate_kwh' } }];
+        put = b; return [200, b];
+      }
+      return undefined;
+    });
+    render(<SettingsPage />);
+    const form = await screen.findByRole('form', { name: 'Electricity' });
     fireEvent.change(screen.getByLabelText('Rate per kWh'), { target: { value: '0.3' } });
-    fireEvent.change(screen.getByLabelText('Power of pi in watts'), { target: { value: '7' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Save costs' }));
-    await screen.findByText('Saved.');
-    expect(put).toEqual({ electricity_rate_kwh: 0.3, tdp_watts: { pi: 7 } });
-    fail = true;
+    fireEvent.change(screen.getByLabelText('Currency'), { target: { value: 'EUR' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save electricity' }));
+    await waitFor(() => expect(form.textContent).toContain('Saved.'));
+    expect(put).toEqual({ costs: { electricity_rate_kwh: 0.3, currency: 'EUR' } });
     fireEvent.change(screen.getByLabelText('Rate per kWh'), { target: { value: '500' } });
-    fireEvent.click(screen.getByRole('button', { name: 'Save costs' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Save electricity' }));
     expect((await screen.findByRole('alert')).textContent).toBe('must be between 0 and 100');
+    expect(document.querySelector('#err-electricity_rate_kwh')).not.toBeNull();
   });
 });
 

@@ -37,7 +37,7 @@ export const Card = memo(function Card({ m, th, sort }: { m: any; th: Required<T
       {dots && (
         <p className="checkdots" aria-label="Service checks">
           {dots.map((d) => <a key={`${d.id}@${d.place}`} href="#/checks" className={`dot dot-${d.ok ? 'green' : 'red'}`}
-            title={`${d.name} from ${d.place}: ${d.ok ? 'up' : 'down'}`} aria-label={`${d.name} from ${d.place}: ${d.ok ? 'up' : 'down'}`} />)}
+            title={`${d.name} from ${d.where ?? d.place}: ${d.ok ? 'up' : 'down'}`} aria-label={`${d.name} from ${d.where ?? d.place}: ${d.ok ? 'up' : 'down'}`} />)}
         </p>)}
       {m.host_key_changed && <p className="error small">Host key changed</p>}
       <AdminKeyBadge m={m} />

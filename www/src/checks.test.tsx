@@ -99,8 +99,8 @@ describe('dashboard', () => {
     render(<Dashboard />);
     const w = await screen.findByTestId('checks-widget');
     await waitFor(() => expect(w.textContent).toContain('0 of 1 up'));
-    expect(w.textContent).toContain('pi: could not connect');
-    await waitFor(() => expect(screen.getByLabelText('Plex from pi: down')).toBeTruthy());
+    expect(w.textContent).toContain('Pi: could not connect'); // the machine's name, not its id
+    await waitFor(() => expect(screen.getByLabelText('Plex from Pi: down')).toBeTruthy());
   });
 });
 

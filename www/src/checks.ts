@@ -30,7 +30,7 @@ export function checkState(c: Check): CheckState {
 
 export const STATE_COLOUR: Record<CheckState, string> = { up: 'green', down: 'red', degraded: 'amber', pending: 'grey' };
 
-export interface Dot { id: number; name: string; ok: boolean; place: string }
+export interface Dot { id: number; name: string; ok: boolean; place: string; /** the place in words (a machine's name) */ where?: string }
 /** Per machine, the checks about it: tied to it (server_id) or run from it. */
 export function dotsByMachine(checks: Check[]): Record<string, Dot[]> {
   const out: Record<string, Dot[]> = {};

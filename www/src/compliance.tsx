@@ -2,7 +2,7 @@
 // many items fail, when, Check now), the diff view of one check, the fleet page.
 import { useMemo, useState } from 'react';
 import { api } from './api';
-import { usePoll } from './hooks';
+import { useNames, usePoll } from './hooks';
 import { ago } from './format';
 import { State } from './ui';
 
@@ -52,7 +52,7 @@ export function ComplianceWidget({ id }: { id: string }) {
           const v = verdict(r);
           return (
             <li key={n} data-pack={n} data-verdict={r ? (r.compliant ? 'compliant' : 'not_compliant') : 'never_checked'}>
-              <span><span className={`dot dot-${!r ? 'grey' : r.compliant ? 'green' : 'red'}`} />{' '}
+              <span><span className={`dot dot-${!r ? 'grey' : r.compliant ? 'green' : 'red'}`} aria-hidden="true" />{' '}
                 <b>{n}</b> <span className="muted">{v}{r ? ` · ${ago(r.checked_at)}` : ''}</span>
                 {r && !r.compliant && <> · <a href={`#/compliance/${enc(id)}/${enc(n)}`}>details</a></>}
                 {msg[n] && <span className="result" role="status"> — {msg[n]}</span>}</span>
@@ -80,19 +80,20 @@ export function Diff({ text }: { text: string }) {
 export function ComplianceDetail({ id, pack }: { id: string; pack: string }) {
   const q = usePoll<{ latest: CheckResult[] }>(`/servers/${enc(id)}/compliance`, 30000, id);
   const [all, setAll] = useState(false);
+  const names = useNames();
   const r = q.data?.latest.find((x) => x.pack === pack);
   const items = (r?.items ?? []).filter((i) => all || i.status !== 'pass');
   return (
     <>
-      <p><a href={`#/machine/${enc(id)}`}>← {id}</a> · <a href="#/compliance">Fleet compliance</a></p>
-      <h1>{pack} on {id}</h1>
+      <p><a href={`#/machine/${enc(id)}`}>← {names(id)}</a> · <a href="#/compliance">Fleet compliance</a></p>
+      <h1>{pack} on {names(id)}</h1>
       <State what="compliance" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {!r ? <p className="muted">This pack was never checked on this machine.</p> : <>
           <p data-testid="summary">{verdict(r)} · {r.counts.pass} pass, {r.counts.fail} fail, {r.counts.error} error · checked {ago(r.checked_at)}</p>
           <label className="small check"><input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show passing items too</label>
           <ul className="plain items">{items.map((i, k) => (
             <li key={k} className={`item item-${i.status}`} data-item={i.target} data-status={i.status}>
-              <div><span className={`dot dot-${i.status === 'pass' ? 'green' : i.status === 'fail' ? 'red' : 'amber'}`} />{' '}
+              <div><span className={`dot dot-${i.status === 'pass' ? 'green' : i.status === 'fail' ? 'red' : 'amber'}`} aria-hidden="true" />{' '}
                 <b>{i.kind}</b> {i.target} <span className="muted">({i.check}, from {i.origin}) · {i.status}</span></div>
               {i.status === 'error' ? <div className="small">error: {i.reason}</div> : (
                 <dl className="kv small"><dt>expected</dt><dd>{i.expected}</dd><dt>actual</dt><dd>{i.actual}</dd></dl>)}
