@@ -2,17 +2,20 @@
  * character lengths (checked against jansson's own UTF-8 check). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "hlc/base.h"
+#include "hlc/loop.h"
 
 static void
 test_strerror(void **state)
@@ -156,6 +159,60 @@ test_utf8_len(void **state)
                 }
 }
 
+/* A loop thread that counts its rounds and sleeps 10 s between them. */
+struct counted {
+    struct hlc_loop loop;
+    _Atomic int rounds;
+};
+
+static void *
+count_rounds(void *arg)
+{
+    struct counted *c = arg;
+    while (!hlc_loop_stopping(&c->loop)) {
+        atomic_fetch_add(&c->rounds, 1);
+        hlc_loop_sleep(&c->loop, 10000);
+    }
+    return NULL;
+}
+
+static void
+wait_rounds(struct counted *c, int n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&c->rounds) < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void
+test_loop(void **state)
+{
+    (void)state;
+    struct counted c;
+    memset(&c, 0, sizeof(c));
+    hlc_loop_stop(&c.loop); /* never started: nothing to do */
+    hlc_loop_kick(&c.loop);
+    assert_int_equal(hlc_loop_start(&c.loop, count_rounds, &c), 0);
+    wait_rounds(&c, 1);
+    assert_int_equal(atomic_load(&c.rounds), 1);
+    /* a kick cuts the 10 s sleep short: one more round, not a spin */
+    int64_t t0 = hlc_mono_ms();
+    hlc_loop_kick(&c.loop);
+    wait_rounds(&c, 2);
+    assert_int_equal(atomic_load(&c.rounds), 2);
+    assert_true(hlc_mono_ms() - t0 < 1000);
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(atomic_load(&c.rounds), 2);
+    /* stop wakes the sleeping thread and joins it at once */
+    t0 = hlc_mono_ms();
+    hlc_loop_stop(&c.loop);
+    assert_true(hlc_mono_ms() - t0 < 1000);
+    assert_int_equal(atomic_load(&c.rounds), 2);
+    hlc_loop_stop(&c.loop); /* twice is harmless */
+}
+
 int
 main(void)
 {
@@ -165,6 +222,7 @@ main(void)
         cmocka_unit_test(test_strerror), cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_time),     cmocka_unit_test(test_parse_i64),
         cmocka_unit_test(test_ids),      cmocka_unit_test(test_utf8_len),
+        cmocka_unit_test(test_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

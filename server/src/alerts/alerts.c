@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "config.h"
 #include "hlc/base.h"
+#include "hlc/loop.h"
 #include "hlc/sample.h"
 #include "hub.h"
 #include "notifier.h"
@@ -37,11 +38,8 @@ struct streak {
 };
 
 struct hlc_alerts {
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu; /* guards the streaks and the cached thresholds */
-    pthread_cond_t cv;  /* the sweep thread's sleep, cut short at stop */
-    _Atomic bool stopping;
+    struct hlc_loop loop; /* the sweep */
+    pthread_mutex_t mu;   /* guards the streaks and the cached thresholds */
 
     struct streak *streaks;
     size_t nstreaks;
@@ -797,7 +795,7 @@ sweep_main(void *arg)
     struct hlc_hub *hub = arg;
     struct hlc_alerts *a = hub->alerts;
     int64_t next_prune = hlc_mono_ms() + 60000;
-    while (!atomic_load(&a->stopping)) {
+    while (!hlc_loop_stopping(&a->loop)) {
         int64_t mono = hlc_mono_ms();
         sweep_offline(hub);
         if (mono >= next_prune) {
@@ -808,13 +806,7 @@ sweep_main(void *arg)
             hlc_store_mutes_prune(hub->store, now - 86400); /* expired: listed nowhere */
             next_prune = mono + PRUNE_PERIOD_MS;
         }
-        struct timespec until;
-        hlc_abstime_in(SWEEP_PERIOD_MS, &until);
-        pthread_mutex_lock(&a->mu);
-        while (!atomic_load(&a->stopping) &&
-               pthread_cond_timedwait(&a->cv, &a->mu, &until) == 0) {
-        }
-        pthread_mutex_unlock(&a->mu);
+        hlc_loop_sleep(&a->loop, SWEEP_PERIOD_MS);
     }
     return NULL;
 }
@@ -824,15 +816,12 @@ hlc_alerts_start(struct hlc_hub *hub)
 {
     struct hlc_alerts *a = hlc_xcalloc(1, sizeof(*a));
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL); /* hlc_abstime_in gives CLOCK_REALTIME deadlines */
-    atomic_init(&a->stopping, false);
     hub->alerts = a;
-    if (pthread_create(&a->thread, NULL, sweep_main, hub) != 0) {
+    if (hlc_loop_start(&a->loop, sweep_main, hub) != 0) {
         hlc_log(HLC_LOG_ERROR, "alerts: could not start the sweep thread");
         hlc_alerts_stop(hub);
         return HLC_EIO;
     }
-    a->started = true;
     return 0;
 }
 
@@ -842,15 +831,9 @@ hlc_alerts_stop(struct hlc_hub *hub)
     struct hlc_alerts *a = hub->alerts;
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    atomic_store(&a->stopping, true);
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    if (a->started)
-        pthread_join(a->thread, NULL);
+    hlc_loop_stop(&a->loop);
     hub->alerts = NULL;
     pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->cv);
     free(a->streaks);
     json_decref(a->overrides);
     free(a);

@@ -6,8 +6,6 @@
  * itself when a retry falls due. */
 #include "notifier.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include "config.h"
 #include "credentials.h"
 #include "hlc/base.h"
+#include "hlc/loop.h"
 #include "hub.h"
 #include "notify.h"
 #include "store.h"
@@ -29,12 +28,7 @@
 #define BATCH 32
 
 struct hlc_notifier {
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t mu; /* guards kick */
-    pthread_cond_t cv;
-    bool kick;
-    _Atomic bool stopping;
+    struct hlc_loop loop; /* the sender */
 };
 
 /* Wall clock in milliseconds (the outbox's retry times). */
@@ -188,13 +182,8 @@ hlc_notifier_remediation_rows(struct hlc_hub *hub, json_t *action, struct hlc_ou
 static void
 kick(struct hlc_hub *hub)
 {
-    struct hlc_notifier *a = hub->notifier;
-    if (!a)
-        return;
-    pthread_mutex_lock(&a->mu);
-    a->kick = true;
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
+    if (hub->notifier)
+        hlc_loop_kick(&hub->notifier->loop);
 }
 
 void
@@ -264,7 +253,7 @@ deliver(struct hlc_hub *hub, struct hlc_notifier *a, json_t *row)
         hlc_store_outbox_failed(hub->store, id, 0, true, "the message could not be built");
     } else {
         int64_t t0 = hlc_mono_ms();
-        hlc_notify_post(url, bearer, &m, SEND_TIMEOUT_MS, &a->stopping, &res);
+        hlc_notify_post(url, bearer, &m, SEND_TIMEOUT_MS, &a->loop.stopping, &res);
         int64_t ms = hlc_mono_ms() - t0;
         if (res.ok) {
             hlc_store_outbox_delivered(hub->store, id, hlc_now());
@@ -278,7 +267,7 @@ deliver(struct hlc_hub *hub, struct hlc_notifier *a, json_t *row)
             if (res.retry_after_s > wait)
                 wait = res.retry_after_s;
             bool dead = !res.retry || now - created_at > RETRY_GIVE_UP_S;
-            if (atomic_load(&a->stopping)) /* abandoned for shutdown: not an attempt's fault */
+            if (hlc_loop_stopping(&a->loop)) /* abandoned for shutdown: not an attempt's fault */
                 wait = 0;
             hlc_store_outbox_failed(hub->store, id, now_ms() + wait * 1000, dead, res.error);
             if (!dead) { /* the channel is down: its other rows wait with this one */
@@ -301,7 +290,7 @@ sender_main(void *arg)
 {
     struct hlc_hub *hub = arg;
     struct hlc_notifier *a = hub->notifier;
-    while (!atomic_load(&a->stopping)) {
+    while (!hlc_loop_stopping(&a->loop)) {
         json_t *due = NULL;
         if (hlc_store_outbox_due(hub->store, now_ms(), BATCH, &due) == 0) {
             size_t i;
@@ -310,7 +299,7 @@ sender_main(void *arg)
             size_t ndown = 0;
             json_array_foreach(due, i, row)
             {
-                if (atomic_load(&a->stopping))
+                if (hlc_loop_stopping(&a->loop))
                     break;
                 const char *ch = json_string_value(json_object_get(row, "channel")) ?: "";
                 bool skip = false;
@@ -328,16 +317,7 @@ sender_main(void *arg)
         int64_t wait_ms = IDLE_WAKE_MS, at_ms;
         if (hlc_store_outbox_next(hub->store, &at_ms) == 0 && at_ms - now_ms() < wait_ms)
             wait_ms = at_ms - now_ms();
-        if (wait_ms < 0)
-            wait_ms = 0;
-        struct timespec until;
-        hlc_abstime_in(wait_ms, &until);
-        pthread_mutex_lock(&a->mu);
-        while (!a->kick && !atomic_load(&a->stopping) &&
-               pthread_cond_timedwait(&a->cv, &a->mu, &until) == 0) {
-        }
-        a->kick = false;
-        pthread_mutex_unlock(&a->mu);
+        hlc_loop_sleep(&a->loop, wait_ms);
     }
     return NULL;
 }
@@ -346,16 +326,12 @@ int
 hlc_notifier_start(struct hlc_hub *hub)
 {
     struct hlc_notifier *a = hlc_xcalloc(1, sizeof(*a));
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL); /* hlc_abstime_in gives CLOCK_REALTIME deadlines */
-    atomic_init(&a->stopping, false);
     hub->notifier = a;
-    if (pthread_create(&a->thread, NULL, sender_main, hub) != 0) {
+    if (hlc_loop_start(&a->loop, sender_main, hub) != 0) {
         hlc_log(HLC_LOG_ERROR, "notifier: could not start the sender thread");
         hlc_notifier_stop(hub);
         return HLC_EIO;
     }
-    a->started = true;
     return 0;
 }
 
@@ -365,15 +341,8 @@ hlc_notifier_stop(struct hlc_hub *hub)
     struct hlc_notifier *a = hub->notifier;
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    atomic_store(&a->stopping, true);
-    pthread_cond_signal(&a->cv);
-    pthread_mutex_unlock(&a->mu);
-    if (a->started)
-        pthread_join(a->thread, NULL);
+    hlc_loop_stop(&a->loop);
     hub->notifier = NULL;
-    pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->cv);
     free(a);
 }
 
