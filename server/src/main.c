@@ -132,6 +132,15 @@ serve(int argc, char **argv)
      * (bench_fleet.py). MALLOC_ARENA_MAX in the environment still wins. */
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 2);
+    /* SIGINT and SIGTERM are taken by sigwait below: blocked before the first
+     * thread starts (every thread inherits the mask), or the kernel may give
+     * one to a service thread, whose default action kills the hub mid-write. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (hlc_settings_load(&hub.set, argc, argv) != 0) {
         hlc_settings_release(&hub.set);
         return 2;
@@ -165,14 +174,6 @@ serve(int argc, char **argv)
     hub.bus = hlc_bus_new();
     if (hlc_services_start(&hub) != 0)
         goto out;
-
-    /* Signals are taken by sigwait below, so block them before threads start. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     hub.started_at = hlc_now();
     hub.started_mono_ms = hlc_mono_ms();

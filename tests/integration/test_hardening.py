@@ -412,6 +412,23 @@ class SmallHolesTest(unittest.TestCase):
         self.assertEqual(self.hub.put("/api/v1/config", {"notifications": {
             "webhook_url": ""}}).status, 200)
 
+    def test_every_thread_leaves_sigterm_to_the_main_one(self):
+        """SIGTERM must reach the thread that shuts the hub down cleanly: a
+        service thread started before the signals were blocked could take it
+        and kill the process mid-write (CI saw a hub exit by signal 15)."""
+        tasks = f"/proc/{self.hub.proc.pid}/task"
+        want = (1 << (signal.SIGTERM - 1)) | (1 << (signal.SIGINT - 1))
+        # (the main thread waits in sigwait, which unblocks them while it waits)
+        threads = [t for t in os.listdir(tasks) if t != str(self.hub.proc.pid)]
+        self.assertGreater(len(threads), 5, threads)  # the services are running
+        open_to_it = []
+        for tid in threads:
+            with open(f"{tasks}/{tid}/status") as fh:
+                st = dict(line.split(":", 1) for line in fh if ":" in line)
+            if int(st["SigBlk"].strip(), 16) & want != want:
+                open_to_it.append(f"{tid} ({st['Name'].strip()})")
+        self.assertEqual(open_to_it, [], f"of {len(threads)} threads")
+
     def test_database_files_are_0600(self):
         self.assertEqual(self.hub.post("/api/v1/servers", {"server_id": "perm", "hostname": "h.lan"})
                          .status, 201)
