@@ -16,10 +16,9 @@
 
 /* The widgets the dashboard knows and the smallest box (lg columns, rows) each
  * one's content fits in (www/src/layout.ts, WIDGETS and MIN_SIZE). */
-static const char *const widget_ids[] = {"cpu",        "memory",  "load",   "disk",
-                                         "services",   "containers", "network", "system",
-                                         "cost",       "chart",   "alerts", "compliance",
-                                         "ai",         "gpu",     NULL};
+static const char *const widget_ids[] = {"cpu",        "memory",     "load",   "disk", "services",
+                                         "containers", "network",    "system", "cost", "chart",
+                                         "alerts",     "compliance", "ai",     "gpu",  NULL};
 static const struct {
     int w; /* columns of the 12-column grid */
     int h; /* rows, the same at every width */
@@ -160,7 +159,8 @@ check_list(json_t *list, const char *name, int cols, struct hlc_verr *e)
             json_t *o = json_array_get(list, j);
             if (!visible(o) || num(w, "x") >= num(o, "x") + num(o, "w") ||
                 num(o, "x") >= num(w, "x") + num(w, "w") ||
-                num(w, "y") >= num(o, "y") + num(o, "h") || num(o, "y") >= num(w, "y") + num(w, "h"))
+                num(w, "y") >= num(o, "y") + num(o, "h") ||
+                num(o, "y") >= num(w, "y") + num(w, "h"))
                 continue;
             snprintf(f, sizeof(f), "%s[%zu]", name, i);
             return hlc_v_fail(e, f, "%s overlaps %s", json_string_value(json_object_get(w, "id")),
@@ -180,8 +180,8 @@ normalise(json_t *list)
     json_array_foreach(list, i, w) {
         json_array_append_new(norm, json_pack("{s:s, s:I, s:I, s:I, s:I, s:b}", "id",
                                               json_string_value(json_object_get(w, "id")), "x",
-                                              num(w, "x"), "y", num(w, "y"), "w", num(w, "w"),
-                                              "h", num(w, "h"), "hidden", !visible(w)));
+                                              num(w, "x"), "y", num(w, "y"), "w", num(w, "w"), "h",
+                                              num(w, "h"), "hidden", !visible(w)));
     }
     return norm;
 }
