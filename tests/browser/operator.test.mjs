@@ -222,6 +222,51 @@ test('layout editor: one layout per breakpoint; an md edit crossing to 1400 and 
   await page.context().close();
 });
 
+test('the smallest layout the hub accepts still fits every value, at the narrow end of each width', async () => {
+  // Each widget's minimum per breakpoint (columns at lg, md; sm is 1), and rows.
+  const MIN = { cpu: [3, 2, 3], memory: [3, 2, 3], load: [3, 2, 3], disk: [3, 2, 3], services: [4, 2, 4], containers: [4, 2, 4],
+    network: [3, 2, 3], system: [3, 2, 6], cost: [3, 3, 4], chart: [6, 3, 7], alerts: [4, 2, 3], compliance: [4, 2, 3], ai: [4, 2, 5], gpu: [4, 2, 4] };
+  const pack = (cols, shrink = null) => {
+    const out = []; let x = 0, y = 0, rowH = 0;
+    for (const [id, [lg, md, h]] of Object.entries(MIN)) {
+      const w = (cols === 12 ? lg : cols === 6 ? md : 1) - (id === shrink ? 1 : 0);
+      if (x + w > cols) { x = 0; y += rowH; rowH = 0; }
+      out.push({ id, x, y, w, h }); x += w; rowH = Math.max(rowH, h);
+    }
+    return out;
+  };
+  const put = (bp, l) => hub.req('PUT', '/api/v1/servers/op1/layout', { breakpoints: { [bp]: l } });
+  // One column less than its minimum is refused for every widget, naming it.
+  for (const [bp, cols] of [['lg', 12], ['md', 6]]) {
+    for (const [i, id] of Object.keys(MIN).entries()) {
+      const r = await put(bp, pack(cols, id));
+      assert.equal(r.status, 422, `${bp} ${id} under its minimum: ${r.text}`);
+      assert.equal(r.json.detail.field, `breakpoints.${bp}[${i}].w`);
+    }
+  }
+  for (const [bp, cols] of [['lg', 12], ['md', 6], ['sm', 1]]) assert.equal((await put(bp, pack(cols))).status, 200, bp);
+  const page = await openPage(browser, hub, { viewport: { width: 1132, height: 900 } });
+  try {
+    // 1132, 592, 320 px windows: grids of ~1100, ~560 and ~290 px, the narrowest of lg, md and sm.
+    for (const [width, bp] of [[1132, 'lg'], [592, 'md'], [320, 'sm']]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(hub.url + '/#/machine/op1');
+      await page.reload();
+      await page.locator('[data-widget="system"] dd').first().waitFor();
+      await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
+      await page.locator('[data-testid="machine-cost"], [data-widget="cost"] p').first().waitFor();
+      await page.waitForTimeout(200);
+      await page.getByRole('button', { name: 'Edit layout' }).click();
+      assert.equal(await page.getByTestId('bp-note').getAttribute('data-breakpoint'), bp, `${width} px is ${bp}`);
+      await page.getByRole('button', { name: 'Done' }).click();
+      assert.deepEqual(await layoutFaults(page), [], `every widget at its minimum, ${width} px`);
+    }
+  } finally {
+    await page.context().close();
+    await hub.req('PUT', '/api/v1/servers/op1/layout', { breakpoints: { lg: null, md: null, sm: null } });
+  }
+});
+
 test('any whitelisted action starts from the machine page, through the approval rules', async () => {
   const m = fleet.machines[1];
   fleet.setUnit(m, 'sonarr', 'inactive');

@@ -85,6 +85,7 @@ class LayoutTest(unittest.TestCase):
             ({"breakpoints": {"md": [{"id": "cpu", "x": 6, "y": 0, "w": 1, "h": 3}]}}, "breakpoints.md[0].x"),
             ({"breakpoints": {"md": [{"id": "cpu", "x": 0, "y": 0, "w": 1, "h": 3}]}}, "breakpoints.md[0].w"),
             ({"breakpoints": {"md": [{"id": "chart", "x": 0, "y": 0, "w": 2, "h": 7}]}}, "breakpoints.md[0].w"),
+            ({"breakpoints": {"md": [{"id": "cost", "x": 0, "y": 0, "w": 2, "h": 4}]}}, "breakpoints.md[0].w"),
             ({"breakpoints": {"sm": [{"id": "cpu", "x": 0, "y": 0, "w": 2, "h": 3}]}}, "breakpoints.sm[0].w"),
             ({"breakpoints": {"sm": [{"id": "system", "x": 0, "y": 0, "w": 1, "h": 5}]}}, "breakpoints.sm[0].h"),
             ({"breakpoints": {"sm": [{"id": "cpu", "x": 0, "y": 0, "w": 1, "h": 3},

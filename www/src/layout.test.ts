@@ -22,15 +22,16 @@ describe('breakpoints', () => {
     expect([1268, 992, 358].map(breakpointOf)).toEqual(['lg', 'md', 'sm']);
     expect(BREAKPOINTS.map(([b]) => colsOf(b))).toEqual([12, 6, 1]);
   });
-  it('minimum sizes are the lg share of the columns and match the hub', () => {
+  it('minimum sizes per breakpoint match the hub', () => {
     expect(minFor('chart', 12)).toEqual({ w: 6, h: 7 });
     expect(minFor('chart', 6)).toEqual({ w: 3, h: 7 });
     expect(minFor('cpu', 6)).toEqual({ w: 2, h: 3 });
+    expect(minFor('cost', 6)).toEqual({ w: 3, h: 4 });
     expect(minFor('system', 1)).toEqual({ w: 1, h: 6 });
     // The hub refuses a layout under these sizes: its table is this one.
     const c = hubSource;
     const ids = [...c.slice(c.indexOf('widget_ids[]'), c.indexOf('NULL};')).matchAll(/"([a-z]+)"/g)].map((m) => m[1]);
-    const sizes = [...c.slice(c.indexOf('widget_min[] =')).split(';')[0].matchAll(/\{(\d+), (\d+)\}/g)].map((m) => ({ w: +m[1], h: +m[2] }));
+    const sizes = [...c.slice(c.indexOf('widget_min[] =')).split(';')[0].matchAll(/\{\{(\d+), (\d+), 1\}, (\d+)\}/g)].map((m) => ({ w: +m[1], md: +m[2], h: +m[3] }));
     expect(ids).toEqual([...WIDGETS]);
     expect(Object.fromEntries(ids.map((id, i) => [id, sizes[i]]))).toEqual(MIN_SIZE);
   });

@@ -23,17 +23,25 @@ export function colsOf(bp: Breakpoint): number {
 /** The layouts saved per breakpoint (a missing one is arranged from lg). */
 export type Layouts = Partial<Record<Breakpoint, Widget[]>>;
 
-/** The smallest box (lg columns, rows) in which each widget's content fits. */
-export const MIN_SIZE: Record<string, { w: number; h: number }> = {
-  cpu: { w: 3, h: 3 }, memory: { w: 3, h: 3 }, load: { w: 3, h: 3 }, disk: { w: 3, h: 3 }, services: { w: 4, h: 4 },
-  containers: { w: 4, h: 4 }, network: { w: 3, h: 3 }, system: { w: 3, h: 6 }, cost: { w: 3, h: 4 }, chart: { w: 6, h: 7 },
-  alerts: { w: 4, h: 3 }, compliance: { w: 4, h: 3 }, ai: { w: 4, h: 5 }, gpu: { w: 4, h: 4 },
+/**
+ * The smallest box in which each widget's content fits at every width of its
+ * breakpoint: w columns of lg's 12, md columns of md's 6, h rows (sm: 1 column). A
+ * column is ~80 px at the narrow end of both lg (1100 px) and md (560 px), so md
+ * needs about half lg's columns; cost's list of labelled sums needs 3 there (at 2 its
+ * values were squeezed to 37 px at 560).
+ */
+export const MIN_SIZE: Record<string, { w: number; md: number; h: number }> = {
+  cpu: { w: 3, md: 2, h: 3 }, memory: { w: 3, md: 2, h: 3 }, load: { w: 3, md: 2, h: 3 }, disk: { w: 3, md: 2, h: 3 },
+  services: { w: 4, md: 2, h: 4 }, containers: { w: 4, md: 2, h: 4 }, network: { w: 3, md: 2, h: 3 }, system: { w: 3, md: 2, h: 6 },
+  cost: { w: 3, md: 3, h: 4 }, chart: { w: 6, md: 3, h: 7 }, alerts: { w: 4, md: 2, h: 3 }, compliance: { w: 4, md: 2, h: 3 },
+  ai: { w: 4, md: 2, h: 5 }, gpu: { w: 4, md: 2, h: 4 },
 };
 
-/** The smallest box on a grid of `cols` columns: the lg minimum's share of the columns, the same rows. */
+/** The smallest box on a grid of `cols` columns (12, 6 or 1; another count gets its share of lg's). */
 export function minFor(id: string, cols: number = COLS): { w: number; h: number } {
-  const m = MIN_SIZE[id] ?? { w: 1, h: 1 };
-  return { w: Math.min(cols, Math.ceil((m.w * cols) / COLS)), h: m.h };
+  const m = MIN_SIZE[id] ?? { w: 1, md: 1, h: 1 };
+  const w = cols === COLS ? m.w : cols === 6 ? m.md : Math.ceil((m.w * cols) / COLS);
+  return { w: Math.min(cols, w), h: m.h };
 }
 
 export const DEFAULT_LAYOUT: Widget[] = [
@@ -166,8 +174,8 @@ export function arrange(wide: Widget[], cols: number): Widget[] {
   const top = new Array(cols).fill(0); // first free row of each column
   let x = 0;
   for (const w of wide.slice().sort(byPlace)) {
-    const min = MIN_SIZE[w.id] ?? { w: 1, h: 1 };
-    const ww = Math.min(cols, Math.max(Math.ceil((min.w * cols) / COLS), Math.round((w.w * cols) / COLS)));
+    const min = minFor(w.id, cols);
+    const ww = Math.min(cols, Math.max(min.w, Math.round((w.w * cols) / COLS)));
     if (x + ww > cols) x = 0;
     const y = Math.max(...top.slice(x, x + ww));
     // a narrower box is taller: the same content wraps into more lines

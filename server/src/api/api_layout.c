@@ -14,16 +14,19 @@
 #define LAYOUT_MAX_Y 1000
 #define LAYOUT_MAX_H 50
 
-/* The widgets the dashboard knows and the smallest box (lg columns, rows) each
- * one's content fits in (www/src/layout.ts, WIDGETS and MIN_SIZE). */
+/* The widgets the dashboard knows and the smallest box each one's content fits in
+ * at every width of its breakpoint (www/src/layout.ts, WIDGETS and MIN_SIZE). */
 static const char *const widget_ids[] = {"cpu",        "memory",     "load",   "disk", "services",
                                          "containers", "network",    "system", "cost", "chart",
                                          "alerts",     "compliance", "ai",     "gpu",  NULL};
 static const struct {
-    int w; /* columns of the 12-column grid */
-    int h; /* rows, the same at every width */
-} widget_min[] = {{3, 3}, {3, 3}, {3, 3}, {3, 3}, {4, 4}, {4, 4}, {3, 3},
-                  {3, 6}, {3, 4}, {6, 7}, {4, 3}, {4, 3}, {4, 5}, {4, 4}};
+    int w[3]; /* columns at lg (of 12), md (of 6), sm (of 1) */
+    int h;    /* rows, the same at every width */
+} widget_min[] = {
+    {{3, 2, 1}, 3}, {{3, 2, 1}, 3}, {{3, 2, 1}, 3}, {{3, 2, 1}, 3}, {{4, 2, 1}, 4},
+    {{4, 2, 1}, 4}, {{3, 2, 1}, 3}, {{3, 2, 1}, 6}, {{3, 3, 1}, 4}, {{6, 3, 1}, 7},
+    {{4, 2, 1}, 3}, {{4, 2, 1}, 3}, {{4, 2, 1}, 5}, {{4, 2, 1}, 4},
+};
 #define MAX_WIDGETS (sizeof(widget_ids) / sizeof(widget_ids[0]) - 1)
 _Static_assert(sizeof(widget_min) / sizeof(widget_min[0]) == MAX_WIDGETS,
                "one minimum size per widget");
@@ -31,14 +34,6 @@ _Static_assert(sizeof(widget_min) / sizeof(widget_min[0]) == MAX_WIDGETS,
 /* The grid's breakpoints and their columns (www/src/layout.ts, BREAKPOINTS). */
 static const char *const bp_names[] = {"lg", "md", "sm", NULL};
 static const int bp_cols[] = {LAYOUT_COLS, 6, 1};
-
-/* A widget's narrowest box on a grid of cols columns: its share of the lg one. */
-static int
-min_w(size_t k, int cols)
-{
-    int w = (widget_min[k].w * cols + LAYOUT_COLS - 1) / LAYOUT_COLS;
-    return w < cols ? w : cols;
-}
 
 static size_t
 widget_index(const char *id)
@@ -84,11 +79,12 @@ hlc_api_layout_get(struct hlc_req *r)
     return hlc_reply_json(r, 200, layout_body(id, doc));
 }
 
-/* One widget of a grid of cols columns; f names it ("breakpoints.md[2]"),
- * errors name f.key. */
+/* One widget of breakpoint b's grid; f names it ("breakpoints.md[2]"), errors
+ * name f.key. */
 static bool
-check_widget(json_t *w, const char *f, int cols, bool *seen, struct hlc_verr *e)
+check_widget(json_t *w, const char *f, size_t b, bool *seen, struct hlc_verr *e)
 {
+    int cols = bp_cols[b];
     static const char *const keys[] = {"id", "x", "y", "w", "h", "hidden", NULL};
     if (!json_is_object(w))
         return hlc_v_fail(e, f, "%s must be an object", f);
@@ -106,9 +102,9 @@ check_widget(json_t *w, const char *f, int cols, bool *seen, struct hlc_verr *e)
         size_t k = widget_index(id);
         if (x + wd > cols)
             ok = hlc_v_fail(e, "w", "x + w must be at most %d columns", cols);
-        else if (wd < min_w(k, cols))
+        else if (wd < widget_min[k].w[b])
             ok = hlc_v_fail(e, "w", "%s needs at least %d of %d columns to fit its content", id,
-                            min_w(k, cols), cols);
+                            widget_min[k].w[b], cols);
         else if (ht < widget_min[k].h)
             ok = hlc_v_fail(e, "h", "%s needs at least %d rows to fit its content", id,
                             widget_min[k].h);
@@ -137,9 +133,10 @@ num(json_t *w, const char *key)
 }
 
 /* One breakpoint's widgets: bounded count, each widget valid, no two visible ones
- * sharing a cell. name is the field ("widgets" or "breakpoints.md"). */
+ * sharing a cell, on breakpoint b (index of bp_names). name is the field
+ * ("widgets" or "breakpoints.md"). */
 static bool
-check_list(json_t *list, const char *name, int cols, struct hlc_verr *e)
+check_list(json_t *list, const char *name, size_t b, struct hlc_verr *e)
 {
     if (!json_is_array(list))
         return hlc_v_fail(e, name, "%s must be an array", name);
@@ -151,7 +148,7 @@ check_list(json_t *list, const char *name, int cols, struct hlc_verr *e)
     json_t *w;
     json_array_foreach(list, i, w) {
         snprintf(f, sizeof(f), "%s[%zu]", name, i);
-        if (!check_widget(w, f, cols, seen, e))
+        if (!check_widget(w, f, b, seen, e))
             return false;
     }
     json_array_foreach(list, i, w) {
@@ -215,7 +212,7 @@ layout_patch(json_t *body, struct hlc_verr *e)
     }
     json_t *patch = json_object();
     if (widgets) {
-        if (!check_list(widgets, "widgets", LAYOUT_COLS, e))
+        if (!check_list(widgets, "widgets", 0, e))
             goto bad;
         json_object_set_new(patch, "lg", normalise(widgets));
     }
@@ -235,7 +232,7 @@ layout_patch(json_t *body, struct hlc_verr *e)
             json_object_set_new(patch, bp, json_null());
             continue;
         }
-        if (!check_list(v, f, bp_cols[b], e))
+        if (!check_list(v, f, b, e))
             goto bad;
         json_object_set_new(patch, bp, normalise(v));
     }
