@@ -4,6 +4,7 @@
 // sshd machines, Debian's Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { Hub, Fleet, launch, openPage, shot, until } from './harness.mjs';
 
 let hub, fleet, browser;
@@ -111,53 +112,159 @@ async function layoutFaults(page) {
   });
 }
 
-test('layout editor: an edit crossing a breakpoint never saves a narrow layout; no overlap at 1400/1024/390', async () => {
+test('layout editor: one layout per breakpoint; an md edit crossing to 1400 and 390 leaves lg; no overlap at 1400/1024/390', async () => {
   const page = await openPage(browser, hub, { viewport: { width: 1400, height: 900 } });
-  const saved = async () => (await hub.req('GET', '/api/v1/servers/op1/layout')).json.widgets;
+  const layout = async () => (await hub.req('GET', '/api/v1/servers/op1/layout')).json;
+  const ready = async () => {
+    await page.locator('[data-widget="system"] dd').first().waitFor();
+    await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
+    await page.waitForTimeout(200);
+  };
+  const at = async (width, height, what) => {
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(300);
+    assert.deepEqual(await layoutFaults(page), [], what);
+  };
+  const box = async (id) => page.locator(`[data-widget="${id}"]`).boundingBox();
+  const editing = async () => page.getByTestId('bp-note').getAttribute('data-breakpoint');
   await page.goto(hub.url + '/#/machine/op1');
-  await page.locator('[data-widget="system"] dd').first().waitFor();
-  await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
+  await ready();
   assert.deepEqual(await layoutFaults(page), [], 'fresh page at 1400');
+  // A keyboard move on the wide grid: Load one column left; saved as lg.
   await page.getByRole('button', { name: 'Edit layout' }).click();
-  // Narrow below the wide breakpoint and back, then save: the wide layout is what is stored.
-  await page.setViewportSize({ width: 600, height: 900 });
-  await page.getByTestId('narrow-note').waitFor();
-  await page.waitForTimeout(300);
-  await page.setViewportSize({ width: 1400, height: 900 });
-  await page.waitForTimeout(300);
-  // A keyboard move on the wide grid: Load one column left.
+  assert.equal(await editing(), 'lg');
   await page.locator('[data-widget="load"] .widget-head').focus();
   await page.keyboard.press('ArrowLeft');
   await page.getByRole('button', { name: 'Save layout' }).click();
   await page.getByText('Layout saved.').waitFor();
-  let w = await saved();
+  const lg = (await layout()).breakpoints.lg;
+  assert.equal(lg.find((x) => x.id === 'load').x, 7, 'moved one column left with the keyboard');
+  assert.deepEqual(Object.keys((await layout()).breakpoints), ['lg']);
   const min = { cpu: 3, memory: 3, load: 3, system: 3, chart: 6 };
-  for (const x of w) if (min[x.id]) assert.ok(x.w >= min[x.id], `${x.id} saved ${x.w} columns wide: ${JSON.stringify(w)}`);
-  assert.equal(w.find((x) => x.id === 'load').x, 7, 'moved one column left with the keyboard');
+  for (const x of lg) if (min[x.id]) assert.ok(x.w >= min[x.id], `${x.id} saved ${x.w} columns wide`);
+
+  // Edit at 1024 (md, 6 columns): Memory one column wider, by keyboard.
+  await at(1024, 768, 'at 1024 before the md edit');
+  await page.getByRole('button', { name: 'Edit layout' }).click();
+  assert.equal(await editing(), 'md');
+  const cpuMd = await box('cpu');
+  await page.locator('[data-widget="memory"] .widget-head').focus();
+  await page.keyboard.press('Shift+ArrowRight');
+  await page.waitForTimeout(300);
+  assert.ok((await box('memory')).width > cpuMd.width * 1.3, 'memory wider on the md grid');
+  assert.deepEqual(await layoutFaults(page), [], 'at 1024 after the md edit');
+  // Mid-edit across the breakpoints: each width shows its own layout, unbroken.
+  await at(1400, 900, 'crossed to 1400 mid-edit');
+  assert.equal(await editing(), 'lg');
+  assert.ok(Math.abs((await box('memory')).width - (await box('cpu')).width) < 2, 'lg not changed by the md edit');
+  await at(390, 844, 'crossed to 390 mid-edit');
+  assert.equal(await editing(), 'sm');
+  // An edit at 390 is the sm layout's own: CPU moved down one place.
+  await page.locator('[data-widget="cpu"] .widget-head').focus();
+  await page.keyboard.press('ArrowDown');
+  await page.waitForTimeout(300);
+  assert.ok((await box('cpu')).y > (await box('memory')).y, 'cpu below memory on the sm grid');
+  assert.deepEqual(await layoutFaults(page), [], 'at 390 after the sm edit');
+  await at(1024, 768, 'back at 1024');
+  assert.equal(await editing(), 'md');
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByText('Layout saved.').waitFor();
+  let d = await layout();
+  assert.deepEqual(d.breakpoints.lg, lg, 'lg as saved before the md edit');
+  assert.equal(d.widgets.length, lg.length);
+  const mem = d.breakpoints.md.find((x) => x.id === 'memory');
+  assert.equal(mem.w, 3, `md measured at md: ${JSON.stringify(d.breakpoints.md)}`);
+  for (const x of d.breakpoints.md) assert.ok(x.x + x.w <= 6, `${x.id} inside 6 columns`);
+  for (const x of d.breakpoints.sm) assert.equal(x.w, 1, `${x.id} in the 1-column sm layout`);
+  const sm = d.breakpoints.sm;
+  assert.ok(sm.find((x) => x.id === 'cpu').y > sm.find((x) => x.id === 'memory').y);
+
+  // After reload, at each width: its own layout, nothing intersecting or clipped.
   for (const [width, height] of [[1400, 900], [1024, 768], [390, 844]]) {
     await page.setViewportSize({ width, height });
     await page.reload();
-    await page.locator('[data-widget="system"] dd').first().waitFor();
-    await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
-    await page.waitForTimeout(200);
+    await ready();
     assert.deepEqual(await layoutFaults(page), [], `after the edit, at ${width} px`);
+    const [c, m] = [await box('cpu'), await box('memory')];
+    if (width === 1400) assert.ok(Math.abs(m.width - c.width) < 2, 'lg drawn as saved');
+    if (width === 1024) assert.ok(m.width > c.width * 1.3, 'md drawn as saved');
+    if (width === 390) assert.ok(c.y > m.y, 'sm drawn as saved');
     await shot(page, `layout-${width}`);
   }
-  // A layout stored one column wide (by an older dashboard) is drawn repaired; Reset to default restores it.
-  const broken = w.map((x, i) => ({ ...x, x: 0, y: i * 2, w: 1, h: 2 }));
-  assert.equal((await hub.req('PUT', '/api/v1/servers/op1/layout', { widgets: broken })).status, 200);
+
+  // A layout an older hub stored (a plain list, here one column wide) is read as lg and drawn repaired.
+  const broken = lg.map((x, i) => ({ ...x, x: 0, y: i * 2, w: 1, h: 2 }));
+  execFileSync('python3', ['-c', 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1], timeout=10); db.execute("UPDATE server_layouts SET widgets=? WHERE server_id=\'op1\'", (sys.argv[2],)); db.commit()',
+    `${hub.dir}/homelabcmd.db`, JSON.stringify(broken)]);
+  d = await layout();
+  assert.deepEqual(d.widgets, broken, 'the old form is the lg layout');
+  assert.deepEqual(Object.keys(d.breakpoints), ['lg']);
   await page.setViewportSize({ width: 1400, height: 900 });
   await page.reload();
-  await page.locator('[data-widget="system"] dd').first().waitFor();
-  await page.waitForTimeout(200);
+  await ready();
   assert.deepEqual(await layoutFaults(page), [], 'a stored 1-column layout at 1400');
+  // Reset to default resets this width only; Reset all widths the rest.
   await page.getByRole('button', { name: 'Edit layout' }).click();
   await page.getByRole('button', { name: 'Reset to default' }).click();
   await page.getByRole('button', { name: 'Save layout' }).click();
   await page.getByText('Layout saved.').waitFor();
-  w = await saved();
-  assert.deepEqual(w.find((x) => x.id === 'cpu'), { id: 'cpu', x: 0, y: 0, w: 4, h: 3, hidden: false });
+  assert.deepEqual((await layout()).breakpoints, {});
+  const load = await box('load'), grid = await page.locator('.grid-wrap').boundingBox();
+  assert.ok(load.x > grid.x + grid.width / 2 && load.y < (await box('alerts')).y, 'load back in its default place');
+  assert.equal((await hub.req('PUT', '/api/v1/servers/op1/layout', { breakpoints: { sm } })).status, 200);
+  await page.reload();
+  await ready();
+  await page.getByRole('button', { name: 'Edit layout' }).click();
+  await page.getByRole('button', { name: 'Reset all widths' }).click();
+  await page.getByRole('button', { name: 'Save layout' }).click();
+  await page.getByText('Layout saved.').waitFor();
+  assert.deepEqual((await layout()).breakpoints, {});
   await page.context().close();
+});
+
+test('the smallest layout the hub accepts still fits every value, at the narrow end of each width', async () => {
+  // Each widget's minimum per breakpoint (columns at lg, md; sm is 1), and rows.
+  const MIN = { cpu: [3, 2, 3], memory: [3, 2, 3], load: [3, 2, 3], disk: [3, 2, 3], services: [4, 2, 4], containers: [4, 2, 4],
+    network: [3, 2, 3], system: [3, 2, 6], cost: [3, 3, 4], chart: [6, 3, 7], alerts: [4, 2, 3], compliance: [4, 2, 3], ai: [4, 2, 5], gpu: [4, 2, 4] };
+  const pack = (cols, shrink = null) => {
+    const out = []; let x = 0, y = 0, rowH = 0;
+    for (const [id, [lg, md, h]] of Object.entries(MIN)) {
+      const w = (cols === 12 ? lg : cols === 6 ? md : 1) - (id === shrink ? 1 : 0);
+      if (x + w > cols) { x = 0; y += rowH; rowH = 0; }
+      out.push({ id, x, y, w, h }); x += w; rowH = Math.max(rowH, h);
+    }
+    return out;
+  };
+  const put = (bp, l) => hub.req('PUT', '/api/v1/servers/op1/layout', { breakpoints: { [bp]: l } });
+  // One column less than its minimum is refused for every widget, naming it.
+  for (const [bp, cols] of [['lg', 12], ['md', 6]]) {
+    for (const [i, id] of Object.keys(MIN).entries()) {
+      const r = await put(bp, pack(cols, id));
+      assert.equal(r.status, 422, `${bp} ${id} under its minimum: ${r.text}`);
+      assert.equal(r.json.detail.field, `breakpoints.${bp}[${i}].w`);
+    }
+  }
+  for (const [bp, cols] of [['lg', 12], ['md', 6], ['sm', 1]]) assert.equal((await put(bp, pack(cols))).status, 200, bp);
+  const page = await openPage(browser, hub, { viewport: { width: 1132, height: 900 } });
+  try {
+    // 1132, 592, 320 px windows: grids of ~1100, ~560 and ~290 px, the narrowest of lg, md and sm.
+    for (const [width, bp] of [[1132, 'lg'], [592, 'md'], [320, 'sm']]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(hub.url + '/#/machine/op1');
+      await page.reload();
+      await page.locator('[data-widget="system"] dd').first().waitFor();
+      await page.locator('[data-widget="cpu"] [role=meter]').waitFor();
+      await page.locator('[data-testid="machine-cost"], [data-widget="cost"] p').first().waitFor();
+      await page.waitForTimeout(200);
+      await page.getByRole('button', { name: 'Edit layout' }).click();
+      assert.equal(await page.getByTestId('bp-note').getAttribute('data-breakpoint'), bp, `${width} px is ${bp}`);
+      await page.getByRole('button', { name: 'Done' }).click();
+      assert.deepEqual(await layoutFaults(page), [], `every widget at its minimum, ${width} px`);
+    }
+  } finally {
+    await page.context().close();
+    await hub.req('PUT', '/api/v1/servers/op1/layout', { breakpoints: { lg: null, md: null, sm: null } });
+  }
 });
 
 test('any whitelisted action starts from the machine page, through the approval rules', async () => {

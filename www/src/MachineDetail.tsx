@@ -7,7 +7,7 @@ import { api, alertsPath, isMissingFeature, type AlertList, type Costs } from '.
 import { AlertRow, groupUpdates, UpdatesRow } from './alerts';
 import { usePoll } from './hooks';
 import { ago, bps, bytes, clock, machineName, money, normaliseThresholds, STATUS_LABEL, statusWord, unreachable, uptime } from './format';
-import { arrange, breakpointOf, colsOf, COLS, DEFAULT_LAYOUT, MIN_SIZE, mergeLayout, nudge, type Nudge, type Widget } from './layout';
+import { BP_LABEL, BREAKPOINTS, breakpointOf, changedBreakpoints, colsOf, draftEdit, layoutFor, minFor, nudge, saveBody, savedLayouts, settle, withDrafts, type Breakpoint, type Drafts, type Layouts, type Nudge, type Widget } from './layout';
 import { Bar, State, StatusDot } from './ui';
 import Chart from './Chart';
 import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
@@ -132,48 +132,70 @@ export default function MachineDetail({ id }: { id: string }) {
   // the machine's effective thresholds (its overrides over the global ones); global on an older hub
   const own = usePoll<any>(`/servers/${encodeURIComponent(id)}/thresholds`, 60000, id);
   const th = useMemo(() => normaliseThresholds(own.data ?? thq.data), [own.data, thq.data]);
-  const [layout, setLayout] = useState<Widget[]>(mergeLayout(null));
+  // The layouts as stored on the hub, one per breakpoint, and this edit's changes
+  // over them: each breakpoint's edits are its own, made on a grid of its width.
+  const [stored, setStored] = useState<Layouts>({});
+  const [drafts, setDrafts] = useState<Drafts>({});
   const [layoutNote, setLayoutNote] = useState<string | null>(null);
   const [layoutSaved, setLayoutSaved] = useState(true);
-  // the layout as stored on the hub: an edit that differs from it is unsaved
-  const [stored, setStored] = useState<Widget[]>(mergeLayout(null));
   // The grid waits for the saved layout (or 1.5 s) so it does not jump from the default.
   const [layoutReady, setLayoutReady] = useState(false);
   const [edit, setEdit] = useState(false);
   const [gridRef, gridWidth] = useWidth();
   const bp = breakpointOf(gridWidth);
   const [hk, setHk] = useState<string | null>(null);
+  // The breakpoint whose grid has been drawn for a moment: only then do its widgets
+  // animate (style.css), so a grid redrawn for a new width never slides into place.
+  const [drawn, setDrawn] = useState<Breakpoint | null>(null);
+  useEffect(() => {
+    setDrawn(null);
+    if (!layoutReady) return;
+    const t = window.setTimeout(() => setDrawn(bp), 300);
+    return () => window.clearTimeout(t);
+  }, [bp, layoutReady]);
   useEffect(() => {
     let alive = true;
     setLayoutReady(false);
     const late = window.setTimeout(() => setLayoutReady(true), 1500);
-    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { const w = mergeLayout(d?.widgets); setLayout(w); setStored(w); setLayoutSaved(true); } })
+    api<any>('GET', `/servers/${encodeURIComponent(id)}/layout`).then((d) => { if (alive) { setStored(savedLayouts(d)); setDrafts({}); setLayoutSaved(true); } })
       .catch((e) => { if (!alive) return; setLayoutSaved(!isMissingFeature(e)); if (isMissingFeature(e)) setLayoutNote('Saving layouts is not available on this hub yet; the default layout is shown.'); })
       .finally(() => { if (alive) { window.clearTimeout(late); setLayoutReady(true); } });
     return () => { alive = false; window.clearTimeout(late); };
   }, [id]);
-  // Saving is possible (layoutSaved) and the grid is not what is stored: leaving asks.
-  useUnsaved(layoutSaved && JSON.stringify(layout) !== JSON.stringify(stored));
+  const cols = colsOf(bp);
+  // What this width draws (with this edit's changes), and what each change records.
+  const layout = layoutFor(withDrafts(stored, drafts), bp);
+  const change = (f: (l: Widget[]) => Widget[]) => setDrafts((d) => draftEdit(stored, d, bp, f(layoutFor(withDrafts(stored, d), bp))));
+  // Saving is possible (layoutSaved) and some breakpoint differs from what is stored: leaving asks.
+  useUnsaved(layoutSaved && changedBreakpoints(stored, drafts).length > 0);
   const m = mq.data;
   const l = m?.latest;
   const cant = m && statusWord(m) !== 'online' && !m.host_key_changed ? unreachable(m.last_error, m.ssh_user) : null;
   const save = async () => {
-    // Only the wide layout is stored, and only edits made at that width reach it (onLayout).
-    try { await api('PUT', `/servers/${encodeURIComponent(id)}/layout`, { widgets: layout }); setStored(layout); setLayoutNote('Layout saved.'); setEdit(false); }
-    catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
+    // Only the breakpoints changed in this edit are sent; each was edited on its own grid.
+    const body = saveBody(stored, drafts);
+    if (!body) { setDrafts({}); setLayoutNote('Layout saved. Nothing had changed.'); setEdit(false); return; }
+    const names = changedBreakpoints(stored, drafts).map((b) => BP_LABEL[b].split(' ')[0]).join(', ');
+    try {
+      const d = await api<any>('PUT', `/servers/${encodeURIComponent(id)}/layout`, body);
+      setStored(d?.breakpoints ? savedLayouts(d) : withDrafts(stored, drafts)); setDrafts({});
+      setLayoutNote(`Layout saved. Widths saved: ${names}.`); setEdit(false);
+    } catch (e: any) { setLayoutNote(isMissingFeature(e) ? 'Saving layouts is not available on this hub yet.' : `Layout not saved: ${e?.message ?? e}`); }
   };
-  const onLayout = (cur: Layout[]) => {
-    // The grid is keyed by breakpoint, so this is the lg grid's own answer; a box under
-    // its minimum (never drawn by the lg grid) is refused all the same.
-    if (!edit || bp !== 'lg' || cur.some((c) => c.x + c.w > COLS || c.w < (MIN_SIZE[c.i]?.w ?? 1))) return;
-    setLayout((old) => old.map((w) => { const c = cur.find((x) => x.i === w.id); return c ? { ...w, x: c.x, y: c.y, w: c.w, h: c.h } : w; }));
+  // A drag or resize ended on this breakpoint's grid (keyed by breakpoint, so `cur` is
+  // measured at this width); a box outside the columns or under its minimum is refused.
+  const onMoved = (cur: Layout[]) => {
+    if (!edit || cur.some((c) => c.x + c.w > cols || c.w < minFor(c.i, cols).w || c.h < minFor(c.i, cols).h)) return;
+    change((old) => old.map((w) => { const c = cur.find((x) => x.i === w.id); return c ? { ...w, x: c.x, y: c.y, w: c.w, h: c.h } : w; }));
   };
   const onKey = (wid: string) => (e: React.KeyboardEvent) => {
     const k = KEYS[e.key];
-    if (!edit || bp !== 'lg' || !k || e.target !== e.currentTarget) return;
+    if (!edit || !k || e.target !== e.currentTarget) return;
     e.preventDefault();
-    setLayout((ls) => nudge(ls, wid, k[e.shiftKey ? 1 : 0]));
+    change((ls) => settle(nudge(ls, wid, k[e.shiftKey ? 1 : 0], cols), cols));
   };
+  const setHidden = (wid: string, hidden: boolean) => change((ls) => ls.map((x) => (x.id === wid ? { ...x, hidden } : x)));
+  const reset = (all: boolean) => setDrafts((d) => (all ? Object.fromEntries(BREAKPOINTS.map(([b]) => [b, null])) : { ...d, [bp]: null }));
   const acceptKey = async () => {
     try { await api('POST', `/servers/${encodeURIComponent(id)}/host-key/accept`); setHk('New host key accepted.'); mq.reload(); }
     catch (e: any) { setHk(`Not accepted: ${e?.message ?? e}`); }
@@ -218,9 +240,10 @@ export default function MachineDetail({ id }: { id: string }) {
         <span className="btns">
           <a className="button secondary" href={`#/edit/${encodeURIComponent(id)}`}>Edit</a>
           {edit ? <><button type="button" onClick={save} disabled={!layoutSaved}>Save layout</button>
-            <button type="button" className="secondary" onClick={() => setLayout(DEFAULT_LAYOUT.map((w) => ({ ...w, hidden: false })))}>Reset to default</button>
+            <button type="button" className="secondary" onClick={() => reset(false)} title={`The ${BP_LABEL[bp]} layout goes back to the default${bp === 'lg' ? '' : ', arranged from the wide one'}`}>Reset to default</button>
+            <button type="button" className="secondary" onClick={() => reset(true)}>Reset all widths</button>
             <button type="button" className="secondary" onClick={() => setEdit(false)}>Done</button></>
-            : <button type="button" className="secondary" onClick={() => setEdit(true)}>Edit layout</button>}
+            : <button type="button" className="secondary" onClick={() => { setLayoutNote((n) => (n?.startsWith('Layout saved') ? null : n)); setEdit(true); }}>Edit layout</button>}
         </span>
       </div>
       <p className="muted small">{m.hostname} · {m.machine_type} · last seen {ago(m.last_seen)}
@@ -245,24 +268,25 @@ export default function MachineDetail({ id }: { id: string }) {
       {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (
-          <button key={w.id} type="button" className="secondary" onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: false } : x)))}>Show {TITLES[w.id]}</button>))}</p>)}
-      {edit && bp !== 'lg' && <p className="small" role="status" data-testid="narrow-note">This window is narrow, so the widgets are stacked from the wide layout. Move and resize them in a window at least {Math.ceil(900 + 32)} px wide; what you save is the wide layout.</p>}
-      {edit && bp === 'lg' && <p className="muted small">Drag a widget by its title, or focus the title and use the arrow keys to move it (Shift + arrows to resize).</p>}
+          <button key={w.id} type="button" className="secondary" onClick={() => setHidden(w.id, false)}>Show {TITLES[w.id]}</button>))}</p>)}
+      {edit && (
+        <p className="muted small" role="status" data-testid="bp-note" data-breakpoint={bp}>
+          Editing the {BP_LABEL[bp]} layout, the one this window's width shows{stored[bp] || drafts[bp] ? '' : ' (arranged from the wide one until you change it)'}.
+          Each width keeps its own layout: a window resized past another width edits that one, and Save stores each width's changes as made at that width.
+          Drag a widget by its title, or focus the title and use the arrow keys to move it (Shift + arrows to resize).
+        </p>)}
       <div ref={gridRef} className="grid-wrap">
         {!layoutReady || !gridWidth ? <p className="muted">Loading…</p> : (
-          <GridLayout key={bp} className={`grid ${edit ? 'editing' : ''}`} width={gridWidth} cols={colsOf(bp)} rowHeight={40}
-            layout={(bp === 'lg' ? shown : arrange(shown, colsOf(bp))).map((w) => ({
-              i: w.id, x: w.x, y: w.y, w: w.w, h: w.h,
-              minW: Math.min(colsOf(bp), Math.ceil(((MIN_SIZE[w.id]?.w ?? 1) * colsOf(bp)) / COLS)), minH: MIN_SIZE[w.id]?.h ?? 1,
-            }))}
-            isDraggable={edit && bp === 'lg'} isResizable={edit && bp === 'lg'} draggableHandle=".widget-head" draggableCancel="button"
-            onLayoutChange={onLayout} margin={[10, 10]}>
+          <GridLayout key={bp} className={`grid ${edit ? 'editing' : ''} ${edit && drawn === bp ? 'animate' : ''}`} width={gridWidth} cols={cols} rowHeight={40}
+            layout={shown.map((w) => ({ i: w.id, x: w.x, y: w.y, w: w.w, h: w.h, minW: minFor(w.id, cols).w, minH: minFor(w.id, cols).h }))}
+            isDraggable={edit} isResizable={edit} draggableHandle=".widget-head" draggableCancel="button"
+            onDragStop={onMoved} onResizeStop={onMoved} margin={[10, 10]}>
             {shown.map((w) => (
               <div key={w.id} className="widget" data-widget={w.id}>
-                <div className="widget-head" tabIndex={edit && bp === 'lg' ? 0 : undefined} onKeyDown={onKey(w.id)}
-                  aria-label={edit && bp === 'lg' ? `${TITLES[w.id]}: arrow keys move, Shift and arrow keys resize` : undefined}><h3>{TITLES[w.id]}</h3>
+                <div className="widget-head" tabIndex={edit ? 0 : undefined} onKeyDown={onKey(w.id)}
+                  aria-label={edit ? `${TITLES[w.id]}: arrow keys move, Shift and arrow keys resize` : undefined}><h3>{TITLES[w.id]}</h3>
                   {edit && <button type="button" className="secondary small" aria-label={`Hide ${TITLES[w.id]}`}
-                    onClick={() => setLayout((ls) => ls.map((x) => (x.id === w.id ? { ...x, hidden: true } : x)))}>Hide</button>}</div>
+                    onClick={() => setHidden(w.id, true)}>Hide</button>}</div>
                 <div className="widget-body">{body(w.id)}</div>
               </div>))}
           </GridLayout>)}

@@ -464,11 +464,15 @@ int hlc_store_machines_mark_offline(struct hlc_store *s, int64_t now, int thresh
                                     int *changed);
 
 /* ---- dashboard: widget layouts (store_layout.c) ---- */
-/* *out = the saved widgets array, or NULL when none was saved. HLC_ENOTFOUND
- * when the machine does not exist. */
+/* *out = the saved layouts, {"lg":[...],"md":[...],"sm":[...]} holding only the
+ * breakpoints that have one (a layout stored as a plain array before breakpoints
+ * is lg); the caller frees it. HLC_ENOTFOUND when the machine does not exist. */
 int hlc_store_layout_get(struct hlc_store *s, const char *id, json_t **out);
-/* Saves widgets (an array the caller validated). HLC_ENOTFOUND, HLC_EDB. */
-int hlc_store_layout_set(struct hlc_store *s, const char *id, json_t *widgets);
+/* In one transaction: sets each breakpoint of patch (an object the caller
+ * validated, keys lg/md/sm) whose value is an array, removes each whose value is
+ * null, keeps the others; *out = the document as saved (caller frees).
+ * HLC_ENOTFOUND, HLC_EDB, HLC_ENOMEM (then *out stays NULL). */
+int hlc_store_layout_merge(struct hlc_store *s, const char *id, json_t *patch, json_t **out);
 
 /* ---- tailscale: imported tailnet nodes (store_tailscale.c) ---- */
 
