@@ -256,6 +256,13 @@ hlc_api_servers_create(struct hlc_req *r)
     json_t *m = hlc_req_json(r, &ret);
     if (!m)
         return ret;
+    return hlc_api_servers_register(r, m, NULL, NULL);
+}
+
+int
+hlc_api_servers_register(struct hlc_req *r, json_t *m, const char *fingerprint,
+                         const char *const facts[4])
+{
     struct hlc_verr e;
     if (!check_machine(m, true, &e) || !check_tailscale_address(m, &e)) {
         json_decref(m);
@@ -287,6 +294,10 @@ hlc_api_servers_create(struct hlc_req *r)
                                "server_id");
     }
     json_t *out = NULL;
+    if (rc == 0 && fingerprint)
+        rc = hlc_store_hostkey_pin(r->hub->store, id, fingerprint);
+    if (rc == 0 && facts)
+        rc = hlc_store_machine_set_facts(r->hub->store, id, facts[0], facts[1], facts[2], facts[3]);
     if (rc == 0)
         rc = hlc_store_machine_get(r->hub->store, id, &out);
     json_decref(m);
