@@ -6,8 +6,9 @@ register, and the failures in the polls' words (refused, auth, host key,
 timeout)."""
 import os
 import shutil
-import socket
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -44,9 +45,12 @@ class ScansTest(unittest.TestCase):
             raise AssertionError("sanitizer report:\n" + log[-5000:])
         assert code == 0, log[-3000:]
 
-    def scan(self, m, scan_type="quick", port=None, user=sshd.USER, host=None):
-        r = self.hub.post("/api/v1/scans", {"hostname": host or m.host, "port": port or m.port,
-                                            "ssh_user": user, "scan_type": scan_type})
+    def scan(self, m, scan_type="quick", port=None, user=sshd.USER, host=None, key=None):
+        body = {"hostname": host or m.host, "port": port or m.port, "ssh_user": user,
+                "scan_type": scan_type}
+        if key:
+            body["ssh_private_key"] = key
+        r = self.hub.post("/api/v1/scans", body)
         self.assertEqual(r.status, 202, r)
         self.assertEqual(r.json["status"], "pending")
         sid = r.json["scan_id"]
@@ -220,6 +224,56 @@ class ScansTest(unittest.TestCase):
         self.assertTrue(s["error"].startswith("timed out"), s["error"])
         self.assertLess(took, 15)
         self.assertIsNotNone(s["completed_at"])
+
+    def test_06_uploaded_key_and_later_registration(self):
+        m = self.fleet.machines[0]
+        d = tempfile.mkdtemp(prefix="hlc-scankey-")
+        try:
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{d}/k"],
+                           check=True)
+            with open(f"{d}/k") as f:
+                key = f.read()
+            with open(f"{d}/k.pub") as f:
+                pub = f.read().strip()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        # Only the uploaded key is authorized: the hub's own is refused, the upload works.
+        m.set_authorized_keys([pub])
+        try:
+            refused = self.scan(m)
+            s = self.scan(m, key=key)
+        finally:
+            m.set_authorized_keys([self.pub])
+        self.assertTrue(refused["error"].startswith("authentication refused"), refused)
+        self.assertEqual(s["status"], "completed", s)
+        self.assertNotIn("ssh_private_key", s)
+        assert_error(self, self.hub.post("/api/v1/scans", {"hostname": m.host,
+                                                           "ssh_private_key": "not a key"}),
+                     422, "VALIDATION_ERROR", "ssh_private_key")
+        # The key text was never written anywhere the hub keeps.
+        body = key.split("\n")[1]
+        self.assertNotIn(body, self.hub.log())
+        for name in ("homelabcmd.db", "homelabcmd.db-wal"):
+            path = os.path.join(self.hub.data_dir, name)
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    self.assertNotIn(body.encode(), f.read(), name)
+        # A host scanned before and registered later (not from the scan) keeps the pinned key.
+        r = self.hub.post("/api/v1/servers", {"server_id": "later-m0", "hostname": m.host,
+                                              "ssh_port": m.port, "ssh_user": sshd.USER})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["host_key_fingerprint"], m.host_key_fingerprint())
+        # A scan of a registered machine's address logs in with that machine's own key.
+        r = self.hub.post("/api/v1/credentials", {"kind": "ssh_private_key", "value": key,
+                                                  "server_id": "later-m0"})
+        self.assertEqual(r.status, 201, r)
+        m.set_authorized_keys([pub])
+        try:
+            s = self.scan(m)
+        finally:
+            m.set_authorized_keys([self.pub])
+        self.assertEqual(s["status"], "completed", s)
+        self.assertEqual(self.hub.delete("/api/v1/servers/later-m0").status, 204)
 
     def test_05_validation(self):
         c = self.hub.post

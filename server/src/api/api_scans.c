@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api.h"
+#include "credentials_internal.h"
 #include "hlc/base.h"
 #include "hub.h"
 #include "scans.h"
@@ -15,6 +18,26 @@
 #define OFFSET_MAX 1000000
 
 static const char *const scan_types[] = {"quick", "full", NULL};
+/* An uploaded private key's text: an RSA-4096 PEM is about 3.3 KB. */
+#define MAX_KEY_TEXT 16384
+
+/* Key text spans lines: its shape is checked by parsing it, below. */
+static bool
+key_text(const char *s)
+{
+    (void)s;
+    return true;
+}
+
+/* Frees a request body after wiping the uploaded key it may hold. */
+static void
+wipe_body(json_t *body)
+{
+    json_t *k = json_object_get(body, "ssh_private_key");
+    if (json_is_string(k))
+        sodium_memzero((char *)json_string_value(k), json_string_length(k));
+    json_decref(body);
+}
 
 /* A scan id in the path: a lowercase uuid, else 404 without the store. */
 static bool
@@ -44,26 +67,40 @@ hlc_api_scans_create(struct hlc_req *r)
     json_t *body = hlc_req_json(r, &ret);
     if (!body)
         return ret;
-    static const char *const keys[] = {"hostname", "port", "ssh_user", "scan_type", NULL};
+    static const char *const keys[] = {"hostname", "port",          "ssh_user",
+                                       "scan_type", "ssh_private_key", NULL};
     struct hlc_verr e;
+    char *publine = NULL;
     if (!hlc_v_known_keys(body, keys, &e) ||
         !hlc_v_string(body, "hostname", true, false, 253, hlc_valid_hostname,
                       "a host name or IP address", &e) ||
         !hlc_v_int(body, "port", false, false, 1, 65535, &e) ||
         !hlc_v_string(body, "ssh_user", false, false, 32, hlc_valid_ssh_user,
                       "a login name (lowercase letters, digits, _ . -)", &e) ||
-        !hlc_v_enum(body, "scan_type", false, scan_types, &e)) {
-        json_decref(body);
+        !hlc_v_enum(body, "scan_type", false, scan_types, &e) ||
+        !hlc_v_string(body, "ssh_private_key", false, false, MAX_KEY_TEXT, key_text, "", &e)) {
+        wipe_body(body);
         return hlc_reply_verr(r, &e);
     }
+    /* An uploaded key is checked as a credential's is, then held only in memory. */
+    const char *key = json_string_value(json_object_get(body, "ssh_private_key"));
+    if (key && hlc_credentials_ssh_describe(key, &publine, NULL) != 0) {
+        hlc_v_fail(&e, "ssh_private_key",
+                   "ssh_private_key is not an OpenSSH or PEM private key without a passphrase "
+                   "(remove one with: ssh-keygen -p -N '' -f KEY)");
+        wipe_body(body);
+        return hlc_reply_verr(r, &e);
+    }
+    free(publine);
     json_t *port = json_object_get(body, "port");
     const char *user = json_string_value(json_object_get(body, "ssh_user"));
     const char *type = json_string_value(json_object_get(body, "scan_type"));
     char id[37];
     int rc = hlc_scans_create(r->hub, json_string_value(json_object_get(body, "hostname")),
                               port ? (int)json_integer_value(port) : 22,
-                              user ? user : "homelabcmd", type && strcmp(type, "full") == 0, id);
-    json_decref(body);
+                              user ? user : "homelabcmd", type && strcmp(type, "full") == 0, key,
+                              id);
+    wipe_body(body);
     if (rc == HLC_EBUSY)
         return hlc_reply_error(r, 429, "TOO_MANY_SCANS",
                                "too many scans are queued or running; try again when one ends",

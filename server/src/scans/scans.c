@@ -27,7 +27,30 @@ struct scan_job {
     int port;               /* SSH port */
     char user[33];          /* validated login */
     bool full;              /* full scan */
+    char *privkey;          /* uploaded key (wiped and freed with the job), or NULL */
 };
+
+/* The key a scan logs in with (see hlc_scans_create); heap, wiped by the
+ * caller with hlc_credentials_free_secret. */
+static int
+scan_key(struct scan_job *j, char **key)
+{
+    *key = NULL;
+    if (j->privkey) {
+        *key = hlc_xstrdup(j->privkey);
+        return 0;
+    }
+    char *mid = NULL, *user = NULL;
+    int rc = hlc_store_machine_at(j->hub->store, j->host, j->port, &mid);
+    if (rc == 0 && mid) {
+        rc = hlc_credentials_ssh_key_for(j->hub, mid, key, &user);
+        free(user); /* the scan logs in as the user it was given */
+        free(mid);
+        if (rc != HLC_ENOTFOUND) /* deleted meanwhile: the fleet's key */
+            return rc;
+    }
+    return rc == 0 || rc == HLC_ENOTFOUND ? hlc_credentials_ssh_key_fleet(j->hub, key) : rc;
+}
 
 /* The reason a failed scan gives, in the polls' words. */
 static char *
@@ -82,7 +105,7 @@ scan_run(struct scan_job *j)
         return; /* pruned or already finished */
     int rc = hlc_store_scan_pin(hub->store, j->host, j->port, &pinned, &from);
     if (rc == 0)
-        rc = hlc_credentials_ssh_key_fleet(hub, &t.privkey);
+        rc = scan_key(j, &t.privkey);
     if (rc == 0) {
         t.host = j->host;
         t.port = j->port;
@@ -136,12 +159,13 @@ scan_job(void *arg, bool cancelled)
     else
         scan_run(j);
     atomic_fetch_sub(&inflight, 1);
+    hlc_credentials_free_secret(j->privkey);
     free(j);
 }
 
 int
 hlc_scans_create(struct hlc_hub *hub, const char *host, int port, const char *user, bool full,
-                 char id[static 37])
+                 const char *privkey, char id[static 37])
 {
     if (strlen(host) >= sizeof(((struct scan_job *)0)->host) ||
         strlen(user) >= sizeof(((struct scan_job *)0)->user) || port < 1 || port > 65535)
@@ -164,10 +188,12 @@ hlc_scans_create(struct hlc_hub *hub, const char *host, int port, const char *us
     snprintf(j->user, sizeof(j->user), "%s", user);
     j->port = port;
     j->full = full;
+    j->privkey = privkey ? hlc_xstrdup(privkey) : NULL;
     if ((rc = hlc_remote_submit(hub, scan_job, j)) != 0) {
         hlc_store_scan_finish(hub->store, id, false, "the poller is not running", NULL, NULL,
                               hlc_now());
         atomic_fetch_sub(&inflight, 1);
+        hlc_credentials_free_secret(j->privkey);
         free(j);
     }
     return rc;

@@ -63,10 +63,14 @@ int hlc_scan_parse(const char *text, size_t len, json_t **out);
 json_t *hlc_scan_compare(json_t *a, json_t *b);
 
 /* Records a pending scan of host:port as user and queues it on the poller's
- * pool; id gets its uuid. 0, HLC_EBUSY (too many in flight, or the poller is
- * not running), HLC_EDB. */
+ * pool; id gets its uuid. privkey (may be NULL): an uploaded private key to
+ * log in with, copied, kept only in memory until the scan ends and wiped;
+ * without one the scan uses the key of the registered machine at host:port
+ * if there is one (its own upload, else the fleet's), else the fleet-wide
+ * upload, else the hub's identity. 0, HLC_EBUSY (too many in flight, or the
+ * poller is not running), HLC_EDB. */
 int hlc_scans_create(struct hlc_hub *hub, const char *host, int port, const char *user,
-                     bool full, char id[static 37]);
+                     bool full, const char *privkey, char id[static 37]);
 
 /* Background service: marks scans a previous run left unfinished as failed. */
 int hlc_scans_start(struct hlc_hub *hub);

@@ -747,6 +747,9 @@ int hlc_store_scan_list(struct hlc_store *s, const char *host, int limit, int of
  * which ("machine" or "scan"). 0 or HLC_EDB. */
 int hlc_store_scan_pin(struct hlc_store *s, const char *host, int port, char **fingerprint,
                        const char **from);
+/* The registered machine reached at host:port (its hostname or ip_address
+ * and ssh_port), the oldest if several: *id heap, or NULL. 0 or HLC_EDB. */
+int hlc_store_machine_at(struct hlc_store *s, const char *host, int port, char **id);
 /* Scans created before `before` are deleted; *deleted says how many. */
 int hlc_store_scans_prune(struct hlc_store *s, int64_t before, int *deleted);
 /* Marks every pending or running scan failed with reason (at start-up). */

@@ -34,6 +34,9 @@ static const char sql_pin_machine[] =
 static const char sql_pin_scan[] =
     "SELECT host_key_fingerprint FROM scans WHERE hostname=?1 AND port=?2"
     " AND host_key_fingerprint IS NOT NULL ORDER BY created_at DESC, rowid DESC LIMIT 1";
+static const char sql_machine_at[] =
+    "SELECT server_id FROM servers WHERE (hostname=?1 OR ip_address=?1) AND ssh_port=?2"
+    " ORDER BY registered_at LIMIT 1";
 static const char sql_prune[] = "DELETE FROM scans WHERE created_at < ?1";
 static const char sql_fail_unfinished[] =
     "UPDATE scans SET status='failed', error=?1, completed_at=?2"
@@ -186,6 +189,16 @@ hlc_store_scan_pin(struct hlc_store *s, const char *host, int port, char **finge
     else if (rc == 0 && (rc = pin_from(c, sql_pin_scan, host, port, fingerprint)) == 0 &&
              *fingerprint)
         *from = "scan";
+    store_release(s, c);
+    return rc;
+}
+
+int
+hlc_store_machine_at(struct hlc_store *s, const char *host, int port, char **id)
+{
+    *id = NULL;
+    struct store_conn *c = store_acquire(s);
+    int rc = pin_from(c, sql_machine_at, host, port, id);
     store_release(s, c);
     return rc;
 }
