@@ -39,7 +39,7 @@ test('start a full scan, see it complete on a phone, add the host as a machine',
   await form.getByLabel('Host').fill(m.host);
   await form.getByLabel('SSH port').fill(String(m.port));
   await form.getByLabel('SSH user').fill(fleet.user);
-  await form.getByLabel('Scan').selectOption('full');
+  await form.getByLabel('Scan type').selectOption('full');
   await form.getByRole('button', { name: 'Start scan' }).click();
   await until(async () => (await page.getByTestId('scan-status').textContent().catch(() => '')) === 'completed', 30000);
   assert.equal(await page.getByTestId('scan-status').textContent(), 'completed');

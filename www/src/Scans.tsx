@@ -22,8 +22,8 @@ export interface Compare {
 }
 interface Pkg { name: string; version: string }
 
-export interface ScanForm { hostname: string; port: string; ssh_user: string; scan_type: 'quick' | 'full' }
-export const EMPTY_SCAN: ScanForm = { hostname: '', port: '', ssh_user: '', scan_type: 'quick' };
+export interface ScanForm { hostname: string; port: string; ssh_user: string; scan_type: 'quick' | 'full'; ssh_private_key?: string }
+export const EMPTY_SCAN: ScanForm = { hostname: '', port: '', ssh_user: '', scan_type: 'quick', ssh_private_key: '' };
 const PAGE = 20;
 
 /** The POST /scans body: blanks are left to the hub's defaults (port 22, user homelabcmd). */
@@ -31,6 +31,7 @@ export function scanBody(f: ScanForm): Record<string, unknown> {
   const b: Record<string, unknown> = { hostname: f.hostname.trim(), scan_type: f.scan_type };
   if (f.port.trim()) b.port = Number(f.port.trim());
   if (f.ssh_user.trim()) b.ssh_user = f.ssh_user.trim();
+  if (f.ssh_private_key?.trim()) b.ssh_private_key = f.ssh_private_key.trim() + '\n';
   return b;
 }
 
@@ -214,6 +215,7 @@ export default function ScansPage({ id }: { id?: string }) {
     setErr(null);
     try {
       const r = await api<{ scan_id: string }>('POST', '/scans', scanBody(form));
+      setForm((f) => ({ ...f, ssh_private_key: '' })); // the key does not stay on the page
       await show(r.scan_id);
       load();
     } catch (x) { setErr(errText(x)); }
@@ -241,9 +243,14 @@ export default function ScansPage({ id }: { id?: string }) {
           <label>Host<input name="hostname" value={form.hostname} onChange={set('hostname')} required maxLength={253} placeholder="laptop.lan or 192.168.1.20" /></label>
           <label>SSH port<input name="port" type="number" min={1} max={65535} value={form.port} onChange={set('port')} placeholder="22" /></label>
           <label>SSH user<input name="ssh_user" value={form.ssh_user} onChange={set('ssh_user')} placeholder="homelabcmd" /></label>
-          <label>Scan<select name="scan_type" value={form.scan_type} onChange={set('scan_type')}>
+          <label>Scan type<select name="scan_type" value={form.scan_type} onChange={set('scan_type')}>
             <option value="quick">quick</option><option value="full">full</option></select></label>
         </div>
+        <details><summary>Log in with another key</summary>
+          <label>Private key (OpenSSH or PEM, no passphrase; used for this scan only, never stored)
+            <textarea name="ssh_private_key" rows={4} spellCheck={false} autoComplete="off" value={form.ssh_private_key ?? ''}
+              onChange={(e) => setForm({ ...form, ssh_private_key: e.target.value })} /></label>
+        </details>
         <button type="submit">Start scan</button>
       </form>
       {err && <p className="error" role="alert">{err}</p>}

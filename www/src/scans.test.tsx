@@ -41,6 +41,8 @@ describe('scan helpers', () => {
     expect(scanBody({ ...EMPTY_SCAN, hostname: ' nas.lan ' })).toEqual({ hostname: 'nas.lan', scan_type: 'quick' });
     expect(scanBody({ hostname: 'pi', port: '2222', ssh_user: ' admin ', scan_type: 'full' }))
       .toEqual({ hostname: 'pi', port: 2222, ssh_user: 'admin', scan_type: 'full' });
+    expect(scanBody({ ...EMPTY_SCAN, hostname: 'pi', ssh_private_key: '-----BEGIN KEY-----\nAAA\n-----END KEY-----\n\n' }))
+      .toEqual({ hostname: 'pi', scan_type: 'quick', ssh_private_key: '-----BEGIN KEY-----\nAAA\n-----END KEY-----\n' });
     expect(slugFor('NAS.lan')).toBe('nas');
     expect(slugFor('192.168.1.5')).toBe('192-168-1-5');
     expect(slugFor('My_Laptop')).toBe('my-laptop');
@@ -86,7 +88,7 @@ describe('scans page', () => {
     fireEvent.click(screen.getByText('Start scan'));
     expect((await screen.findByRole('alert')).textContent).toBe('hostname: hostname must be a host name or IP address');
     fireEvent.change(screen.getByLabelText('Host', { selector: 'input[name="hostname"]' }), { target: { value: 'laptop.lan' } });
-    fireEvent.change(screen.getByLabelText('Scan'), { target: { value: 'full' } });
+    fireEvent.change(screen.getByLabelText('Scan type'), { target: { value: 'full' } });
     fireEvent.click(screen.getByText('Start scan'));
     await waitFor(() => expect(screen.getByTestId('scan-status').textContent).toBe('running'));
     await waitFor(() => expect(screen.getByTestId('scan-status').textContent).toBe('completed'), { timeout: 3000 });
