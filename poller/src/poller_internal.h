@@ -22,6 +22,13 @@ struct sess {
     int last_err;             /* why the last connect failed */
 };
 
+/* A one-off job for the worker pool (hlc_poller_submit). */
+struct job {
+    void (*fn)(void *arg, bool cancelled); /* what to run */
+    void *arg;                /* its argument */
+    struct job *next;         /* FIFO link */
+};
+
 /* A scheduled machine. */
 struct sched_entry {
     char id[64];              /* machine id */
@@ -46,6 +53,8 @@ struct hlc_poller {
     size_t nent, capent;          /* used, allocated */
     char (*queue)[64];            /* ring of machine ids to poll */
     size_t qcap, qhead, qlen;     /* ring state */
+    struct job *jobs, *jobs_tail; /* one-off jobs, FIFO */
+    bool jobs_turn;               /* the next free worker takes a job before a poll */
     bool stopping;                /* set by hlc_poller_free */
     bool kicked;                  /* refresh the schedule now */
     pthread_t *workers;           /* cfg.workers threads */

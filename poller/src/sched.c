@@ -144,10 +144,24 @@ worker_main(void *arg)
     char id[64];
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stopping && p->qlen == 0)
+        while (!p->stopping && p->qlen == 0 && !p->jobs)
             pthread_cond_wait(&p->work_cv, &p->mu);
         if (p->stopping)
             break;
+        if (p->jobs && (p->qlen == 0 || p->jobs_turn)) {
+            /* Jobs and polls take turns, so neither starves the other. */
+            struct job *j = p->jobs;
+            p->jobs = j->next;
+            if (!p->jobs)
+                p->jobs_tail = NULL;
+            p->jobs_turn = false;
+            pthread_mutex_unlock(&p->mu);
+            j->fn(j->arg, false);
+            free(j);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        p->jobs_turn = true;
         memcpy(id, p->queue[p->qhead], sizeof(id));
         p->qhead = (p->qhead + 1) % p->qcap;
         p->qlen--;
@@ -219,6 +233,28 @@ hlc_poller_kick(struct hlc_poller *p)
     pthread_mutex_unlock(&p->mu);
 }
 
+int
+hlc_poller_submit(struct hlc_poller *p, void (*fn)(void *arg, bool cancelled), void *arg)
+{
+    struct job *j = hlc_xcalloc(1, sizeof(*j));
+    j->fn = fn;
+    j->arg = arg;
+    pthread_mutex_lock(&p->mu);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->mu);
+        free(j);
+        return HLC_EBUSY;
+    }
+    if (p->jobs_tail)
+        p->jobs_tail->next = j;
+    else
+        p->jobs = j;
+    p->jobs_tail = j;
+    pthread_cond_signal(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
 void
 hlc_poller_free(struct hlc_poller *p)
 {
@@ -234,6 +270,12 @@ hlc_poller_free(struct hlc_poller *p)
     for (size_t i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i], NULL);
     sshpool_close_all(p);
+    while (p->jobs) {
+        struct job *j = p->jobs;
+        p->jobs = j->next;
+        j->fn(j->arg, true);
+        free(j);
+    }
     free(p->workers);
     free(p->ent);
     free(p->queue);

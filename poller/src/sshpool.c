@@ -151,57 +151,78 @@ sshpool_fingerprint(ssh_session ssh)
     return fp;
 }
 
-/* Connects, checks the host key against the pin and authenticates. */
+/* Connects to t, checks the host key against t->pinned and authenticates.
+ * *fp gets the key presented (free with ssh_string_free_char) whenever one
+ * was, *changed whether it differs from the pin; on success *out is the
+ * authenticated session. A changed key is refused before authentication. */
+static int
+target_connect(const struct hlc_ssh_target *t, int timeout_ms, const char *id, ssh_session *out,
+               char **fp, bool *changed)
+{
+    ssh_key priv = NULL;
+    int rc;
+    *out = NULL;
+    *fp = NULL;
+    *changed = false;
+    ssh_session ssh = sshpool_session_new(t, timeout_ms);
+    if (ssh_connect(ssh) != SSH_OK) {
+        rc = connect_error(ssh);
+        hlc_log(HLC_LOG_DEBUG, "poller: %s: connect to %s:%d: %s", id, t->host, t->port,
+                ssh_get_error(ssh));
+        ssh_free(ssh);
+        return rc;
+    }
+    if (!(*fp = sshpool_fingerprint(ssh))) {
+        rc = HLC_ESSH_CONNECT;
+        goto fail;
+    }
+    if (t->pinned && strcmp(t->pinned, *fp) != 0) {
+        *changed = true;
+        rc = HLC_ESSH_HOSTKEY;
+        goto fail;
+    }
+    if (!t->privkey ||
+        ssh_pki_import_privkey_base64(t->privkey, NULL, NULL, NULL, &priv) != SSH_OK) {
+        rc = HLC_ESSH_AUTH;
+        goto fail;
+    }
+    int auth = ssh_userauth_publickey(ssh, NULL, priv);
+    ssh_key_free(priv);
+    if (auth != SSH_AUTH_SUCCESS) {
+        rc = auth == SSH_AUTH_ERROR ? connect_error(ssh) : HLC_ESSH_AUTH;
+        goto fail;
+    }
+    *out = ssh;
+    return 0;
+fail:
+    ssh_disconnect(ssh);
+    ssh_free(ssh);
+    return rc;
+}
+
+/* Connects a pooled session with the target its callback gives, telling the
+ * callback what host key the machine presented. */
 static int
 sess_connect(struct hlc_poller *p, struct sess *s)
 {
     struct hlc_ssh_target t;
     memset(&t, 0, sizeof(t));
-    ssh_key priv = NULL;
     char *fp = NULL;
+    bool changed = false;
     int rc = p->cfg.target(p->cfg.ud, s->id, &t);
     if (rc != 0)
         goto out;
-    ssh_session ssh = sshpool_session_new(&t, p->cfg.connect_timeout_ms);
-    if (ssh_connect(ssh) != SSH_OK) {
-        rc = connect_error(ssh);
-        hlc_log(HLC_LOG_DEBUG, "poller: %s: connect to %s:%d: %s", s->id, t.host, t.port,
-                ssh_get_error(ssh));
-        ssh_free(ssh);
-        goto out;
+    ssh_session ssh = NULL;
+    rc = target_connect(&t, p->cfg.connect_timeout_ms, s->id, &ssh, &fp, &changed);
+    if (fp && (changed || !t.pinned))
+        p->cfg.host_key(p->cfg.ud, s->id, fp, changed);
+    if (rc == 0) {
+        s->ssh = ssh;
+        atomic_fetch_add(&p->connected, 1);
     }
-    if (!(fp = sshpool_fingerprint(ssh))) {
-        rc = HLC_ESSH_CONNECT;
-        goto fail;
-    }
-    if (!t.pinned) {
-        p->cfg.host_key(p->cfg.ud, s->id, fp, false);
-    } else if (strcmp(t.pinned, fp) != 0) {
-        /* Refuse before authenticating: a changed key runs nothing. */
-        p->cfg.host_key(p->cfg.ud, s->id, fp, true);
-        rc = HLC_ESSH_HOSTKEY;
-        goto fail;
-    }
-    if (!t.privkey || ssh_pki_import_privkey_base64(t.privkey, NULL, NULL, NULL, &priv) != SSH_OK) {
-        rc = HLC_ESSH_AUTH;
-        goto fail;
-    }
-    int auth = ssh_userauth_publickey(ssh, NULL, priv);
-    if (auth != SSH_AUTH_SUCCESS) {
-        rc = auth == SSH_AUTH_ERROR ? connect_error(ssh) : HLC_ESSH_AUTH;
-        goto fail;
-    }
-    s->ssh = ssh;
-    atomic_fetch_add(&p->connected, 1);
-    rc = 0;
-    goto out;
-fail:
-    ssh_disconnect(ssh);
-    ssh_free(ssh);
 out:
     if (fp)
         ssh_string_free_char(fp);
-    ssh_key_free(priv);
     target_release(&t);
     return rc;
 }
@@ -441,6 +462,39 @@ hlc_poller_exec(struct hlc_poller *p, const char *id, const char *command, const
         hlc_exec_result_release(res);
     }
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int
+hlc_poller_exec_once(const struct hlc_ssh_target *t, const char *command, const char *stdin_data,
+                     size_t stdin_len, int timeout_ms, size_t out_cap,
+                     struct hlc_exec_result *res, char fingerprint[static 128])
+{
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    fingerprint[0] = '\0';
+    if (!t || !t->host || !t->user || !command || timeout_ms <= 0)
+        return HLC_EINVAL;
+    struct sess s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "%s", t->host);
+    char *fp = NULL;
+    bool changed = false;
+    int64_t start = hlc_mono_ms();
+    int rc = target_connect(t, timeout_ms, s.id, &s.ssh, &fp, &changed);
+    if (fp) {
+        snprintf(fingerprint, 128, "%s", fp);
+        ssh_string_free_char(fp);
+    }
+    if (rc != 0)
+        return rc;
+    int64_t t0 = hlc_mono_ms();
+    rc = run(&s, command, stdin_data, stdin_len, start + timeout_ms, out_cap, res);
+    res->duration_ms = hlc_mono_ms() - t0;
+    if (s.spare)
+        ssh_channel_free(s.spare);
+    ssh_disconnect(s.ssh);
+    ssh_free(s.ssh);
     return rc;
 }
 

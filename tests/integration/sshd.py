@@ -17,6 +17,8 @@ seconds of CPU, lists the upgrades set with set_updates()):
   systemctl show -p K,K UNIT..  prints Key=value lines (Id, LoadState, ActiveState,
                                 SubState, MainPID, MemoryCurrent, CPUUsageNSec), one
                                 block per unit in the order asked, blank-line separated
+  systemctl list-units --state=failed   "<unit>.service loaded failed failed <desc>"
+                                lines for units in state failed or broken
   systemctl start|stop|restart  changes the state; a unit in state "broken" fails
                                 to start with exit 1 and the real error text
   docker ps -a --format '{{json .}}'   one JSON object per line (ID, Names,
@@ -27,6 +29,8 @@ seconds of CPU, lists the upgrades set with set_updates()):
                                 /var/log/journal/<id>) older than n days, with
                                 the real messages on stderr
 
+  dpkg-query -W -f FORMAT       the set kept by set_packages() in FORMAT (${Package},
+                                ${Version}, ${db:Status-Abbrev}); the real one without it
 `dd`, `realpath` and /var/log are the real ones: clear_logs tests make
 their files in a fresh directory under this machine's real /var/log.
 
@@ -147,9 +151,18 @@ for raw in $units; do
       elif [ "$st" = missing ]; then
         echo "Failed to get unit file state for $u.service: No such file or directory" >&2; rc=1
       else echo disabled; rc=1; fi;;
+    list-units) ;;
     *) echo "systemctl stand-in: unsupported command $cmd" >&2; rc=1;;
   esac
 done
+if [ "$cmd" = list-units ]; then
+  # `list-units --state=failed --no-legend --plain`: the failed (and broken) units.
+  for f in "$S"/*; do
+    [ -f "$f" ] || continue
+    read -r st rest < "$f"
+    case "$st" in failed|broken) u=${f##*/}; echo "$u.service loaded failed failed $u stand-in unit";; esac
+  done
+fi
 exit $rc
 """
 
@@ -236,6 +249,33 @@ done
 exit 0
 """
 
+DPKG_QUERY = r"""#!/bin/sh
+# Stand-in for `dpkg-query -W -f FORMAT`: the installed set is kept in
+# $HLC_MACHINE/state/packages as "name version" lines (set_packages()); each is
+# printed in FORMAT with ${Package}, ${Version} and ${db:Status-Abbrev} ("ii ")
+# and the \t \n escapes, as the real one does. Without that file the real
+# dpkg-query answers.
+P="$HLC_MACHINE/state/packages"
+[ -f "$P" ] || exec /usr/bin/dpkg-query "$@"
+echo "$$ dpkg-query $*" >> "$HLC_MACHINE/commands.log"
+fmt='${Package}\t${Version}\n'
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -W|--show) shift;;
+    -f|--showformat) fmt="$2"; shift 2;;
+    --showformat=*) fmt="${1#--showformat=}"; shift;;
+    *) echo "dpkg-query stand-in: unsupported argument $1" >&2; exit 2;;
+  esac
+done
+awk -v fmt="$fmt" '
+NF >= 2 { s = fmt
+  gsub(/\$\{Package\}/, "\001", s); gsub(/\$\{Version\}/, "\002", s)
+  gsub(/\$\{db:Status-Abbrev\}/, "ii ", s); gsub(/\\t/, "\t", s); gsub(/\\n/, "\n", s)
+  out = ""
+  for (i = 1; i <= length(s); i++) { c = substr(s, i, 1)
+    if (c == "\001") out = out $1; else if (c == "\002") out = out $2; else out = out c }
+  printf "%s", out }' "$P"
+"""
 GATE = r"""#!/bin/sh
 # ForceCommand gate: logs the command line, waits while the machine "hangs",
 # then runs the command as the login shell (sh -c) would have; `eval` in this
@@ -299,7 +339,8 @@ class Machine:
         os.makedirs(os.path.join(self.dir, "state", "containers"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "journal", JOURNAL_ID), exist_ok=True)
         for fname, text in (("systemctl", SYSTEMCTL), ("docker", DOCKER), ("apt-get", APT_GET),
-                            ("journalctl", JOURNALCTL), ("gate", GATE)):
+                            ("journalctl", JOURNALCTL), ("dpkg-query", DPKG_QUERY),
+                            ("gate", GATE)):
             p = os.path.join(self.dir, "bin", fname)
             with open(p, "w") as f:
                 f.write(text)
@@ -489,6 +530,13 @@ Subsystem sftp internal-sftp
         p = os.path.join(self.dir, "state", "updates")
         with open(p, "w") as f:
             f.write("".join(l + "\n" for l in lines))
+        os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
+
+    def set_packages(self, packages):
+        """The installed package set dpkg-query lists: {name: version}."""
+        p = os.path.join(self.dir, "state", "packages")
+        with open(p, "w") as f:
+            f.write("".join(f"{n} {v}\n" for n, v in sorted(packages.items())))
         os.chown(p, pwd.getpwnam(USER).pw_uid, -1)
 
     def add_journal_file(self, name, size, age_days):

@@ -25,7 +25,7 @@ import unittest
 import jsonschema
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hlc import SOURCE_DIR, Hub  # noqa: E402
+from hlc import SOURCE_DIR, Hub, wait_for  # noqa: E402
 from test_prometheus import heartbeat, iso  # noqa: E402
 import tailscale_standin as ts  # noqa: E402
 import packtargets  # noqa: E402
@@ -384,6 +384,31 @@ class ResponsesTest(unittest.TestCase):
         c("GET", "/api/v1/alert-mutes", status=200)
         c("DELETE", f"/api/v1/alert-mutes/{mute['id']}", status=204)
         c("DELETE", f"/api/v1/alert-mutes/{mute['id']}", status=404)
+        # ad-hoc scans: a full scan of the real machine, its history, compare, register
+        m = self.machine
+        started = c("POST", "/api/v1/scans", {"hostname": m.host, "port": m.port,
+                                              "ssh_user": sshd.USER, "scan_type": "full"},
+                    status=202).json
+        c("POST", "/api/v1/scans", {"hostname": "bad host!"}, status=422)
+
+        def scan_done():
+            s = self.hub.get(f"/api/v1/scans/{started['scan_id']}").json
+            return s if s["status"] in ("completed", "failed") else None
+        self.assertEqual(wait_for(scan_done, timeout=40)["status"], "completed")
+        sc = c("GET", f"/api/v1/scans/{started['scan_id']}", status=200).json
+        self.assertIsInstance(sc["results"]["packages"], dict)
+        c("GET", "/api/v1/scans/00000000-0000-4000-8000-000000000000", status=404)
+        c("GET", f"/api/v1/scans?hostname={m.host}&limit=5", status=200)
+        c("GET", "/api/v1/scans?limit=1000", status=422)
+        c("GET", f"/api/v1/scans/{sc['scan_id']}/compare/{sc['scan_id']}", status=200)
+        c("GET", f"/api/v1/scans/{sc['scan_id']}/compare/00000000-0000-4000-8000-000000000000",
+          status=404)
+        c("POST", f"/api/v1/scans/{sc['scan_id']}/register", {"server_id": "oa-scanned"},
+          status=201)
+        c("POST", f"/api/v1/scans/{sc['scan_id']}/register", {"server_id": "oa-scanned"},
+          status=409)
+        c("POST", f"/api/v1/scans/{sc['scan_id']}/register", {"server_id": "no way"}, status=422)
+        c("DELETE", "/api/v1/servers/oa-scanned", status=204)
         # every documented operation was exercised but the stream and the binary
         untested = doc_routes(self.doc) - {(m, re.sub(r"\{[^}/]+\}", "{}", p)) for m, p in self.checked}
         self.assertEqual(sorted(untested), [("GET", "/agent/homelabcmd-agent"), ("GET", "/api/v1/events")])

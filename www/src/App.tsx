@@ -14,6 +14,7 @@ const DiscoverPage = lazy(() => import('./Discover').then((m) => ({ default: m.D
 const CompliancePage = lazy(() => import('./compliance').then((m) => ({ default: m.CompliancePage })));
 const ComplianceDetail = lazy(() => import('./compliance').then((m) => ({ default: m.ComplianceDetail })));
 const ChecksPage = lazy(() => import('./Checks'));
+const ScansPage = lazy(() => import('./Scans'));
 const MachineForm = lazy(() => import('./Pages').then((m) => ({ default: m.MachineForm })));
 
 /** Whether an element is drawn: Suspense keeps the page being left in the DOM, hidden, while the next one loads. */
@@ -124,6 +125,7 @@ export default function App() {
   else if (parts[0] === 'actions') page = <ActionsPage />;
   else if (parts[0] === 'costs') page = <CostsPage />;
   else if (parts[0] === 'checks') page = <ChecksPage />;
+  else if (parts[0] === 'scans') page = <ScansPage id={parts[1] ? decodeURIComponent(parts[1]) : undefined} />;
   else if (parts[0] === 'settings') page = <SettingsPage />;
   else if (parts[0] === 'compliance' && parts[1] && parts[2]) page = <ComplianceDetail id={decodeURIComponent(parts[1])} pack={decodeURIComponent(parts[2])} />;
   else if (parts[0] === 'compliance') page = <CompliancePage />;
@@ -131,7 +133,7 @@ export default function App() {
   else if (parts[0] === 'add') page = <MachineForm />;
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
-  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/checks', 'Checks'], ['#/costs', 'Costs'], ['#/compliance', 'Compliance'], ['#/discover', 'Discover'], ['#/settings', 'Settings']];
+  const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/checks', 'Checks'], ['#/costs', 'Costs'], ['#/compliance', 'Compliance'], ['#/discover', 'Discover'], ['#/scans', 'Scans'], ['#/settings', 'Settings']];
   const isDark = theme === 'dark' || (theme === 'system' && !!window.matchMedia?.('(prefers-color-scheme: dark)').matches);
   return (
     <>

@@ -88,6 +88,24 @@ int hlc_poller_exec(struct hlc_poller *p, const char *id, const char *command,
                     const char *stdin_data, size_t stdin_len, int timeout_ms, size_t out_cap,
                     struct hlc_exec_result *res);
 
+/* Runs `command` once on a host that is not pooled (an ad-hoc scan): a
+ * fresh connection to t (t->pinned NULL = trust on first use), the command
+ * with stdin_data then EOF, and a disconnect, all within timeout_ms. The
+ * host key presented is copied to fingerprint ("" when none was); nothing
+ * is pinned here. Returns as hlc_poller_exec (HLC_ESSH_HOSTKEY when the key
+ * differs from t->pinned: nothing was run). res is always initialised;
+ * release it. Thread-safe; blocks the calling thread. */
+int hlc_poller_exec_once(const struct hlc_ssh_target *t, const char *command,
+                         const char *stdin_data, size_t stdin_len, int timeout_ms,
+                         size_t out_cap, struct hlc_exec_result *res, char fingerprint[static 128]);
+
+/* Queues fn(arg) to run once on one of the pool's worker threads, after the
+ * polls queued before it. 0, or HLC_EBUSY when the poller is stopping (fn is
+ * then never called). A job still queued when the poller is freed is
+ * dropped: fn(arg) is called with cancelled=true on the freeing thread so
+ * the caller can release arg. */
+int hlc_poller_submit(struct hlc_poller *p, void (*fn)(void *arg, bool cancelled), void *arg);
+
 /* Closes machine id's pooled session (after its host key was accepted or its
  * address changed); the next exec connects afresh. */
 void hlc_poller_forget(struct hlc_poller *p, const char *id);

@@ -13,6 +13,12 @@ struct hlc_verr;
 /* api_machines.c */
 int hlc_api_servers_list(struct hlc_req *r);
 int hlc_api_servers_create(struct hlc_req *r);
+/* Validates machine m (taken) as POST /servers does, registers it, pins
+ * fingerprint (may be NULL) as its host key and sets facts (may be NULL:
+ * OS name, version, kernel, architecture; NULL entries kept), then replies
+ * 201 with the machine (or 409/422 with why). */
+int hlc_api_servers_register(struct hlc_req *r, json_t *m, const char *fingerprint,
+                             const char *const facts[4]);
 int hlc_api_servers_get(struct hlc_req *r);
 int hlc_api_servers_update(struct hlc_req *r);
 int hlc_api_servers_delete(struct hlc_req *r);
@@ -75,6 +81,13 @@ int hlc_api_scripts_delete(struct hlc_req *r);
 int hlc_api_audit_list(struct hlc_req *r);
 /* Who made a request, for audit rows: "api_key@<client ip>". */
 void hlc_api_requested_by(struct hlc_req *r, char out[static 80]);
+
+/* api_scans.c */
+int hlc_api_scans_create(struct hlc_req *r);
+int hlc_api_scans_list(struct hlc_req *r);
+int hlc_api_scans_get(struct hlc_req *r);
+int hlc_api_scans_compare(struct hlc_req *r);
+int hlc_api_scans_register(struct hlc_req *r);
 
 /* dashboard: server-sent events (api_events.c); checks the key itself (?key=) */
 int hlc_api_events(struct hlc_req *r);

@@ -256,6 +256,13 @@ hlc_api_servers_create(struct hlc_req *r)
     json_t *m = hlc_req_json(r, &ret);
     if (!m)
         return ret;
+    return hlc_api_servers_register(r, m, NULL, NULL);
+}
+
+int
+hlc_api_servers_register(struct hlc_req *r, json_t *m, const char *fingerprint,
+                         const char *const facts[4])
+{
     struct hlc_verr e;
     if (!check_machine(m, true, &e) || !check_tailscale_address(m, &e)) {
         json_decref(m);
@@ -287,6 +294,29 @@ hlc_api_servers_create(struct hlc_req *r)
                                "server_id");
     }
     json_t *out = NULL;
+    char *scanned = NULL;
+    const char *from = NULL;
+    if (rc == 0 && !fingerprint) {
+        /* A host scanned before keeps the key its scans trusted. */
+        json_t *conn = json_object_get(m, "connectivity");
+        bool ts = json_is_string(conn) && strcmp(json_string_value(conn), "tailscale") == 0;
+        const char *addr = NULL;
+        if (ts)
+            addr = json_string_value(json_object_get(m, "tailscale_ip"))
+                       ?: json_string_value(json_object_get(m, "tailscale_hostname"));
+        if (!addr)
+            addr = json_string_value(json_object_get(m, "ip_address"))
+                       ?: json_string_value(json_object_get(m, "hostname"));
+        int port = (int)json_integer_value(json_object_get(m, "ssh_port"));
+        if (addr && hlc_store_scan_pin(r->hub->store, addr, port, &scanned, &from) == 0 &&
+            scanned && from && strcmp(from, "scan") == 0)
+            fingerprint = scanned;
+    }
+    if (rc == 0 && fingerprint)
+        rc = hlc_store_hostkey_pin(r->hub->store, id, fingerprint);
+    free(scanned);
+    if (rc == 0 && facts)
+        rc = hlc_store_machine_set_facts(r->hub->store, id, facts[0], facts[1], facts[2], facts[3]);
     if (rc == 0)
         rc = hlc_store_machine_get(r->hub->store, id, &out);
     json_decref(m);

@@ -27,6 +27,13 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/metrics/{}/filesystems", hlc_api_metrics_fs_history, 0},
     {"GET", "/api/v1/servers/{}/containers", hlc_api_container_states, 0},
 
+    /* ad-hoc scans of any host, their history and comparison */
+    {"POST", "/api/v1/scans", hlc_api_scans_create, 0},
+    {"GET", "/api/v1/scans", hlc_api_scans_list, 0},
+    {"GET", "/api/v1/scans/{}", hlc_api_scans_get, 0},
+    {"GET", "/api/v1/scans/{}/compare/{}", hlc_api_scans_compare, 0},
+    {"POST", "/api/v1/scans/{}/register", hlc_api_scans_register, 0},
+
     {"GET", "/api/v1/config", hlc_api_config_get, 0},
     {"PUT", "/api/v1/config", hlc_api_config_put, 0},
     {"GET", "/api/v1/config/thresholds", hlc_api_thresholds_get, 0},

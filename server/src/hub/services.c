@@ -17,6 +17,7 @@
 #include "notifier.h"
 #include "packs.h"
 #include "remote.h"
+#include "scans.h"
 #include "tailscale.h"
 
 #define MAX_WIRES 4
@@ -51,6 +52,7 @@ struct service {
 static const struct service services[] = {
     {"metrics", hlc_ingest_start, hlc_ingest_stop, {{0}}},
     {"poller", hlc_remote_start, hlc_remote_stop, {{0}}},
+    {"scans", hlc_scans_start, hlc_scans_stop, {{0}}},
     {"actions", hlc_actions_start, hlc_actions_stop,
      {{HLC_EV_BIT(HLC_EV_ALERT_RAISED), HLC_BUS_INLINE, hlc_actions_on_event}}},
     {"notifier", hlc_notifier_start, hlc_notifier_stop,

@@ -671,6 +671,11 @@ pruner_main(void *arg)
         }
         if (total > 0)
             hlc_log(HLC_LOG_INFO, "metrics: pruned %ld rows past retention", total);
+        int scans = 0;
+        if (hlc_store_scans_prune(hub->store, now - HLC_SCANS_KEEP_DAYS * 86400LL, &scans) == 0 &&
+            scans > 0)
+            hlc_log(HLC_LOG_INFO, "scans: pruned %d scan(s) older than %d days", scans,
+                    HLC_SCANS_KEEP_DAYS);
     }
     return NULL;
 }

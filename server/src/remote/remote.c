@@ -410,6 +410,13 @@ hlc_remote_exec(struct hlc_hub *hub, const char *id, const char *command, const 
                            res);
 }
 
+int
+hlc_remote_submit(struct hlc_hub *hub, void (*fn)(void *arg, bool cancelled), void *arg)
+{
+    struct hlc_remote *rm = remote_of(hub);
+    return rm ? hlc_poller_submit(rm->poller, fn, arg) : HLC_EBUSY;
+}
+
 void
 hlc_remote_forget(struct hlc_hub *hub, const char *id)
 {

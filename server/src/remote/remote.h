@@ -5,6 +5,7 @@
 #ifndef HLC_REMOTE_H
 #define HLC_REMOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -51,6 +52,10 @@ int hlc_remote_test_connection(struct hlc_hub *hub, const char *server_id, const
 int hlc_remote_poll_stats(struct hlc_hub *hub, json_t **out);
 /* SSH sessions open now (0 when the poller is not running). */
 size_t hlc_remote_sessions(struct hlc_hub *hub);
+
+/* Queues fn(arg) on the poller's worker pool (hlc_poller_submit): 0, or
+ * HLC_EBUSY when the poller is not running (fn is then never called). */
+int hlc_remote_submit(struct hlc_hub *hub, void (*fn)(void *arg, bool cancelled), void *arg);
 
 /* Background service: the poller (scheduler + workers) and the offline sweep. */
 int hlc_remote_start(struct hlc_hub *hub);

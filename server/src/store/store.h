@@ -723,4 +723,43 @@ int hlc_store_gpu_put(struct hlc_store *s, const char *server_id, int64_t ts,
 int hlc_store_gpu_get(struct hlc_store *s, const char *server_id, int64_t since, int limit,
                       bool hourly, json_t **out);
 
+/* ---- scans (store_scans.c) ------------------------------------------------ */
+
+/* Scan history kept (TRD: 30 days), then pruned by the metrics pruner. */
+#define HLC_SCANS_KEEP_DAYS 30
+
+/* Records a pending scan. 0 or HLC_EDB. */
+int hlc_store_scan_insert(struct hlc_store *s, const char *id, const char *host, int port,
+                          const char *user, const char *scan_type, int64_t now);
+/* pending -> running. 0, HLC_ENOTFOUND (no pending scan with that id), HLC_EDB. */
+int hlc_store_scan_running(struct hlc_store *s, const char *id, int64_t now);
+/* running -> completed (results: JSON text) or failed (error). fingerprint
+ * (may be NULL): the host key the scan trusted. 0, HLC_ENOTFOUND, HLC_EDB. */
+int hlc_store_scan_finish(struct hlc_store *s, const char *id, bool ok, const char *error,
+                          const char *results, const char *fingerprint, int64_t now);
+/* One scan with its results: {scan_id, hostname, port, ssh_user, scan_type,
+ * status, error, results, host_key_fingerprint, created_at, started_at,
+ * completed_at}. 0, HLC_ENOTFOUND, HLC_EDB. */
+int hlc_store_scan_get(struct hlc_store *s, const char *id, json_t **out);
+/* Scans newest first, without results, of one host (NULL = all); *total
+ * counts all that match. 0 or HLC_EDB. */
+int hlc_store_scan_list(struct hlc_store *s, const char *host, int limit, int offset,
+                        json_t **out, long long *total);
+/* The host key a scan of host:port must present (heap, or NULL when none
+ * is known: trust on first use): a registered machine's pin for that
+ * address and port first, else the newest scan's. *from (static) says
+ * which ("machine" or "scan"). 0 or HLC_EDB. */
+int hlc_store_scan_pin(struct hlc_store *s, const char *host, int port, char **fingerprint,
+                       const char **from);
+/* The registered machine reached at host:port (its hostname or ip_address
+ * and ssh_port), the oldest if several: *id heap, or NULL. 0 or HLC_EDB. */
+int hlc_store_machine_at(struct hlc_store *s, const char *host, int port, char **id);
+/* Scans created before `before` are deleted; *deleted says how many. */
+int hlc_store_scans_prune(struct hlc_store *s, int64_t before, int *deleted);
+/* Marks every pending or running scan failed with reason (at start-up). */
+int hlc_store_scans_fail_unfinished(struct hlc_store *s, const char *reason, int64_t now);
+/* A registered machine's OS facts, as a scan found them (NULL keeps one). */
+int hlc_store_machine_set_facts(struct hlc_store *s, const char *id, const char *os,
+                                const char *version, const char *kernel, const char *arch);
+
 #endif

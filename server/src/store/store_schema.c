@@ -476,6 +476,26 @@ const char *const store_migrations[] = {
     "  pct_max REAL NOT NULL, used_bytes INTEGER NOT NULL, total_bytes INTEGER NOT NULL,"
     "  PRIMARY KEY (server_id, hour, mount)"
     ") WITHOUT ROWID;",
+    /* 18 (scans): ad-hoc SSH scans of any host, registered or not, kept
+     * HLC_SCANS_KEEP_DAYS; results is the parsed JSON (at most 1 MiB);
+     * host_key_fingerprint the key the scan trusted (pinned on first use,
+     * checked on later scans of the same host and port). */
+    "CREATE TABLE scans ("
+    "  scan_id TEXT PRIMARY KEY,"
+    "  hostname TEXT NOT NULL,"
+    "  port INTEGER NOT NULL,"
+    "  ssh_user TEXT NOT NULL,"
+    "  scan_type TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  error TEXT,"
+    "  results TEXT,"
+    "  host_key_fingerprint TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  completed_at INTEGER"
+    ");"
+    "CREATE INDEX scans_by_host ON scans(hostname, created_at);"
+    "CREATE INDEX scans_by_time ON scans(created_at);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
