@@ -64,8 +64,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = hlc_discover_arp_line(in, n, &ip, mac);
         if (rc == 0) {
             for (int i = 0; i < 17; i++)
-                if (i % 3 == 2 ? mac[i] != ':'
-                               : !((mac[i] >= '0' && mac[i] <= '9') || (mac[i] >= 'a' && mac[i] <= 'f')))
+                if (i % 3 == 2
+                        ? mac[i] != ':'
+                        : !((mac[i] >= '0' && mac[i] <= '9') || (mac[i] >= 'a' && mac[i] <= 'f')))
                     abort();
             if (mac[17] != '\0')
                 abort();
@@ -82,7 +83,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!vendor[0] || strlen(prefix) != 6)
                 abort();
             for (int i = 0; i < 6; i++)
-                if (!((prefix[i] >= '0' && prefix[i] <= '9') || (prefix[i] >= 'A' && prefix[i] <= 'F')))
+                if (!((prefix[i] >= '0' && prefix[i] <= '9') ||
+                      (prefix[i] >= 'A' && prefix[i] <= 'F')))
                     abort();
         } else if (rc != HLC_ENOTFOUND) {
             abort();

@@ -113,6 +113,10 @@ class Lab:
         for name in list(self.peers) + [self.hub_ns]:
             sh("ip", "netns", "del", name, check=False)
         shutil.rmtree(self.etc, ignore_errors=True)
+        try:
+            os.rmdir("/etc/netns")  # only when nothing else is left in it
+        except OSError:
+            pass
         return False
 
 

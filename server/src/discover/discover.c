@@ -23,11 +23,11 @@
 #include "store.h"
 #include "validate.h"
 
-#define MAX_OPEN 256         /* TCP sockets open at once */
-#define CONNECT_MS 400       /* a LAN host answers a SYN in well under this */
-#define BANNER_MS 1000       /* for the SSH identification line after connect */
-#define ECHO_GAP_MS 300      /* between the two rounds of echo requests */
-#define ECHO_WAIT_MS 500     /* for replies after the last round */
+#define MAX_OPEN 256     /* TCP sockets open at once */
+#define CONNECT_MS 400   /* a LAN host answers a SYN in well under this */
+#define BANNER_MS 1000   /* for the SSH identification line after connect */
+#define ECHO_GAP_MS 300  /* between the two rounds of echo requests */
+#define ECHO_WAIT_MS 500 /* for replies after the last round */
 #define RDNS_THREADS 8
 #define ARP_CAP (1024 * 1024)
 #define OUI_MAX_LINES 200000 /* oui.txt has ~40 000 "(hex)" lines among ~200 000 */
@@ -42,11 +42,11 @@ struct slot {
 };
 
 struct conn {
-    int fd;            /* -1 = free */
-    size_t addr;       /* index into the slots */
+    int fd;      /* -1 = free */
+    size_t addr; /* index into the slots */
     uint16_t port;
-    bool reading;      /* connected to 22, waiting for the banner */
-    int64_t deadline;  /* monotonic ms */
+    bool reading;     /* connected to 22, waiting for the banner */
+    int64_t deadline; /* monotonic ms */
     size_t len;
     char buf[HLC_DISCOVER_BANNER_MAX + 2];
 };
@@ -75,8 +75,8 @@ conn_close(struct conn *c, size_t *nopen)
 static int
 conn_start(struct conn *c, uint32_t ip, uint16_t port, int *err)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
-                             .sin_addr.s_addr = htonl(ip)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
@@ -254,8 +254,8 @@ sweep(struct slot *slots, size_t n, bool icmp, int64_t deadline)
             if (conns[i].fd < 0)
                 continue;
             map[np - (ifd >= 0)] = i;
-            pfd[np++] = (struct pollfd){.fd = conns[i].fd,
-                                        .events = conns[i].reading ? POLLIN : POLLOUT};
+            pfd[np++] =
+                (struct pollfd){.fd = conns[i].fd, .events = conns[i].reading ? POLLIN : POLLOUT};
             if (conns[i].deadline < wake)
                 wake = conns[i].deadline;
         }
@@ -361,8 +361,7 @@ fill_vendors(const char *path, struct hlc_discover_host *h, size_t n)
     if (!f)
         return;
     char line[512], prefix[7], vendor[HLC_DISCOVER_VENDOR_MAX + 1];
-    for (size_t lines = 0; want && lines < OUI_MAX_LINES && fgets(line, sizeof(line), f);
-         lines++) {
+    for (size_t lines = 0; want && lines < OUI_MAX_LINES && fgets(line, sizeof(line), f); lines++) {
         if (hlc_discover_oui_line(line, strlen(line), prefix, vendor) != 0)
             continue;
         for (size_t i = 0; i < n; i++) {
@@ -538,7 +537,8 @@ registered(json_t *machines, const char *ip)
     size_t i;
     json_t *m;
     static const char *const keys[] = {"ip_address", "hostname", "tailscale_ip"};
-    json_array_foreach(machines, i, m) {
+    json_array_foreach(machines, i, m)
+    {
         for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
             const char *v = json_string_value(json_object_get(m, keys[k]));
             if (v && strcmp(v, ip) == 0)
@@ -593,9 +593,8 @@ hlc_discover_network(struct hlc_hub *hub, uint32_t net, int prefix, json_t **out
     inet_ntop(AF_INET, &ia, addr, sizeof(addr));
     snprintf(subnet, sizeof(subnet), "%s/%d", addr, prefix);
     *out = json_pack("{s:s, s:o, s:I, s:s, s:I, s:b}", "subnet", subnet, "hosts", hosts,
-                     "duration_ms", (json_int_t)res.duration_ms, "probe",
-                     cfg.icmp ? "icmp" : "tcp", "probed", (json_int_t)res.probed, "timed_out",
-                     res.timed_out);
+                     "duration_ms", (json_int_t)res.duration_ms, "probe", cfg.icmp ? "icmp" : "tcp",
+                     "probed", (json_int_t)res.probed, "timed_out", res.timed_out);
 out:
     pthread_mutex_unlock(&running);
     json_decref(machines);

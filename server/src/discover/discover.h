@@ -24,10 +24,10 @@
 
 struct hlc_hub;
 
-#define HLC_DISCOVER_MIN_PREFIX 22   /* larger subnets are refused */
-#define HLC_DISCOVER_MAX_ADDRS 1024  /* a /22 */
-#define HLC_DISCOVER_BANNER_MAX 255  /* bytes of the SSH banner line kept */
-#define HLC_DISCOVER_VENDOR_MAX 127  /* bytes of a vendor name kept */
+#define HLC_DISCOVER_MIN_PREFIX 22  /* larger subnets are refused */
+#define HLC_DISCOVER_MAX_ADDRS 1024 /* a /22 */
+#define HLC_DISCOVER_BANNER_MAX 255 /* bytes of the SSH banner line kept */
+#define HLC_DISCOVER_VENDOR_MAX 127 /* bytes of a vendor name kept */
 
 /* Parses "a.b.c.d/n" (decimal octets without leading zeros, 0 <= n <= 32)
  * into the network address (host byte order, host bits cleared) and the
@@ -50,37 +50,37 @@ int hlc_discover_oui_line(const char *line, size_t len, char prefix[7],
 /* What a server sent first on port 22. 0 with the banner's first line
  * (without CR LF, starting "SSH-", non-printable bytes replaced by '?') in
  * out; 1 when no full line has arrived yet and more may come (fewer than
- * HLC_DISCOVER_BANNER_MAX + 2 bytes, all of them a possible start); HLC_EPARSE when the first line is not an SSH identification or is too
- * long. RFC 4253 allows other lines before the identification; they are not
- * skipped here (OpenSSH and Dropbear send none). */
+ * HLC_DISCOVER_BANNER_MAX + 2 bytes, all of them a possible start); HLC_EPARSE when the first line
+ * is not an SSH identification or is too long. RFC 4253 allows other lines before the
+ * identification; they are not skipped here (OpenSSH and Dropbear send none). */
 int hlc_discover_ssh_banner(const char *buf, size_t len, char out[HLC_DISCOVER_BANNER_MAX + 1]);
 
 /* One live host. */
 struct hlc_discover_host {
-    uint32_t ip;                                 /* host byte order */
-    char ip_text[16];                            /* dotted quad */
-    char mac[18];                                /* "" when the neighbour table has none */
-    char vendor[HLC_DISCOVER_VENDOR_MAX + 1];    /* "" when unknown */
-    char hostname[254];                          /* reverse DNS, "" when none in time */
-    bool ssh;                                    /* port 22 accepted a connection */
+    uint32_t ip;                                  /* host byte order */
+    char ip_text[16];                             /* dotted quad */
+    char mac[18];                                 /* "" when the neighbour table has none */
+    char vendor[HLC_DISCOVER_VENDOR_MAX + 1];     /* "" when unknown */
+    char hostname[254];                           /* reverse DNS, "" when none in time */
+    bool ssh;                                     /* port 22 accepted a connection */
     char ssh_banner[HLC_DISCOVER_BANNER_MAX + 1]; /* "" when none in time */
 };
 
 struct hlc_discover_cfg {
-    uint32_t net;          /* network address, host byte order */
-    int prefix;            /* HLC_DISCOVER_MIN_PREFIX..32 */
-    int time_limit_ms;     /* the whole run, lookups included */
-    bool icmp;             /* echo probes (the caller checked the hub may) */
-    bool resolve;          /* reverse DNS */
-    const char *arp_path;  /* NULL = /proc/net/arp */
-    const char *oui_path;  /* NULL = /usr/share/ieee-data/oui.txt; missing = no vendors */
+    uint32_t net;         /* network address, host byte order */
+    int prefix;           /* HLC_DISCOVER_MIN_PREFIX..32 */
+    int time_limit_ms;    /* the whole run, lookups included */
+    bool icmp;            /* echo probes (the caller checked the hub may) */
+    bool resolve;         /* reverse DNS */
+    const char *arp_path; /* NULL = /proc/net/arp */
+    const char *oui_path; /* NULL = /usr/share/ieee-data/oui.txt; missing = no vendors */
 };
 
 struct hlc_discover_result {
     struct hlc_discover_host *hosts; /* by address, ascending */
     size_t nhosts;
-    size_t probed;        /* addresses probed */
-    bool timed_out;       /* the limit cut some probe or lookup short */
+    size_t probed;  /* addresses probed */
+    bool timed_out; /* the limit cut some probe or lookup short */
     int64_t duration_ms;
 };
 void hlc_discover_result_release(struct hlc_discover_result *r);
