@@ -4,10 +4,12 @@ real hub there, registers a machine at argv's --register address, and for
 each mode (icmp: ping sockets allowed to every group, as
 net.ipv4.ping_group_range is per namespace; tcp: allowed to none) asks
 GET /api/v1/network/discover for each subnet. Prints one JSON line:
-{mode: {subnet: {status, body}}, "errors": {...}}."""
+{mode: {subnet: {status, body}}, "errors": {...}, "concurrent": [...]}
+(two discoveries at once)."""
 import json
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -45,6 +47,17 @@ with Hub() as hub:
             r = hub.get("/api/v1/network/discover?subnet=" + subnet, timeout=30)
             out[mode][subnet] = {"status": r.status, "body": r.json,
                                  "wall_ms": round((time.monotonic() - t0) * 1000)}
+    # two at once: one runs, the other is refused rather than queued
+    statuses = []
+    def one():
+        statuses.append(hub.get("/api/v1/network/discover?subnet=" + args[0], timeout=30))
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out["concurrent"] = sorted([r.status, r.json["detail"]["code"] if r.status != 200 else None]
+                               for r in statuses)
     for bad in ("10.0.0.0/21", "10.0.0.0/8", "10.0.0.0", "10.0.0.256/24", "fd00::/64", ""):
         r = hub.get("/api/v1/network/discover?subnet=" + bad)
         out["errors"][bad] = {"status": r.status, "body": r.json}

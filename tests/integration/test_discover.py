@@ -13,7 +13,8 @@ for 10.77.0.0/25; the test knows the truth of every peer:
 and asserts exactly the live set, the MACs, the vendor from oui.txt, ssh and
 its banner, the reverse-DNS name, registered_as, in ICMP mode and in TCP
 mode; that .130 saw no packet and the hub never resolved its MAC; and the
-422s for bad and too large subnets."""
+422s for bad and too large subnets; and that a second discovery while one
+runs gets 409."""
 import json
 import os
 import subprocess
@@ -125,6 +126,9 @@ class DiscoverTest(unittest.TestCase):
         self.assertIn(MACS[14], self.neigh14)
         for mode in ("icmp", "tcp"):
             self.assertNotIn("10.77.0.14", self.hosts(mode)[1])
+
+    def test_one_at_a_time(self):
+        self.assertEqual(self.out["concurrent"], [[200, None], [409, "DISCOVERY_RUNNING"]])
 
     def test_refusals(self):
         errs = self.out["errors"]
