@@ -5,7 +5,8 @@ each mode (icmp: ping sockets allowed to every group, as
 net.ipv4.ping_group_range is per namespace; tcp: allowed to none) asks
 GET /api/v1/network/discover for each subnet. Prints one JSON line:
 {mode: {subnet: {status, body}}, "errors": {...}, "concurrent": [...]}
-(two discoveries at once)."""
+(two discoveries at once), "slow_dns": {...} (with --slow-dns IP: the
+resolver replaced by one that never answers)."""
 import json
 import os
 import sys
@@ -29,6 +30,11 @@ modes = ["icmp", "tcp"]
 if "--register" in args:
     i = args.index("--register")
     register = args[i + 1]
+    del args[i:i + 2]
+slow_dns = None
+if "--slow-dns" in args:
+    i = args.index("--slow-dns")
+    slow_dns = args[i + 1]
     del args[i:i + 2]
 if "--modes" in args:
     i = args.index("--modes")
@@ -58,6 +64,14 @@ with Hub() as hub:
         t.join()
     out["concurrent"] = sorted([r.status, r.json["detail"]["code"] if r.status != 200 else None]
                                for r in statuses)
+    if slow_dns:
+        # a resolver that never answers (glibc rereads resolv.conf when it
+        # changes; this is the namespace's own bind-mounted file)
+        with open("/etc/resolv.conf", "w") as f:
+            f.write(f"nameserver {slow_dns}\noptions timeout:5 attempts:2\n")
+        set_range("0 2147483647")
+        r = hub.get("/api/v1/network/discover?subnet=" + args[0], timeout=30)
+        out["slow_dns"] = {"status": r.status, "body": r.json}
     for bad in ("10.0.0.0/21", "10.0.0.0/8", "10.0.0.0", "10.0.0.256/24", "fd00::/64", ""):
         r = hub.get("/api/v1/network/discover?subnet=" + bad)
         out["errors"][bad] = {"status": r.status, "body": r.json}

@@ -68,11 +68,12 @@ class Lab:
     def ns(self, ns, *args, check=True):
         return sh("ip", "netns", "exec", ns, *args, check=check)
 
-    def peer(self, octet, mac, ping=True, tcp="reset", ssh_banner=None):
+    def peer(self, octet, mac, ping=True, tcp="reset", ssh_banner=None, udp="reset"):
         """One host at .octet. ping: answers echo requests. tcp: "reset"
         (closed ports answer RST), "drop" (silence), or "listen" (port 22
         accepts; ssh_banner is sent first when given). ping=False, tcp="drop"
-        is a host that answers nothing (it still answers ARP, as one does)."""
+        is a host that answers no ping or TCP; with udp="drop" it answers
+        nothing at all (but ARP, as any host does): a resolver that hangs."""
         name = f"{self.tag}-p{octet}"
         sh("ip", "netns", "add", name)
         self.peers[name] = octet
@@ -89,6 +90,8 @@ class Lab:
                     "-j", "DROP")
         if tcp == "drop":
             self.ns(name, "iptables", "-A", "INPUT", "-p", "tcp", "-j", "DROP")
+        if udp == "drop":
+            self.ns(name, "iptables", "-A", "INPUT", "-p", "udp", "-j", "DROP")
         if tcp == "listen":
             p = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", LISTENER,
                                   ssh_banner or ""], stdout=subprocess.PIPE, text=True)

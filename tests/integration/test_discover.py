@@ -6,7 +6,7 @@ for 10.77.0.0/25; the test knows the truth of every peer:
   .11  answers ping; port 22 speaks an SSH identification line
   .12  answers ping; drops all TCP              (found only by ICMP)
   .13  drops echo requests; port 22 accepts, says nothing
-  .14  answers nothing at all (but ARP, as any host)
+  .14  answers nothing at all (but ARP, as any host); later the resolver
   .15  answers ping; closed ports reset
   .130 outside the /25, on the same link: counts every packet from the hub
 
@@ -48,14 +48,15 @@ class DiscoverTest(unittest.TestCase):
             lab.peer(11, MACS[11], tcp="listen", ssh_banner=BANNER)
             lab.peer(12, MACS[12], tcp="drop")
             lab.peer(13, MACS[13], ping=False, tcp="listen")
-            lab.peer(14, MACS[14], ping=False, tcp="drop")
+            lab.peer(14, MACS[14], ping=False, tcp="drop", udp="drop")
             lab.peer(15, MACS[15])
             outside = lab.peer(130, MACS[130], tcp="listen", ssh_banner=BANNER)
             lab.count_from_hub(outside)
             lab.hosts({"10.77.0.11": "alpha.lab.example", "10.77.0.130": "outside.lab.example"})
             r = subprocess.run(["ip", "netns", "exec", lab.hub_ns, sys.executable, "-u",
                                 os.path.join(HERE, "discover_ns.py"), "10.77.0.0/25",
-                                "10.77.0.13/32", "--register", "10.77.0.15"],
+                                "10.77.0.13/32", "--register", "10.77.0.15",
+                                "--slow-dns", "10.77.0.14"],
                                capture_output=True, text=True, timeout=120)
             if r.returncode != 0:
                 raise AssertionError(f"helper failed:\n{r.stdout}\n{r.stderr}")
@@ -126,6 +127,20 @@ class DiscoverTest(unittest.TestCase):
         self.assertIn(MACS[14], self.neigh14)
         for mode in ("icmp", "tcp"):
             self.assertNotIn("10.77.0.14", self.hosts(mode)[1])
+
+    def test_hanging_resolver_is_given_up(self):
+        res = self.out["slow_dns"]
+        self.assertEqual(res["status"], 200, res)
+        body = res["body"]
+        hosts = {h["ip"]: h for h in body["hosts"]}
+        self.assertEqual(set(hosts), {"10.77.0.1", "10.77.0.11", "10.77.0.12", "10.77.0.13",
+                                      "10.77.0.15"})
+        # the lookups were abandoned at the limit (waiting out the resolver's
+        # 10 s per name would have named nobody more and said timed_out false)
+        self.assertTrue(body["timed_out"])
+        print(f"hanging resolver: answered in {body['duration_ms']} ms")
+        self.assertEqual(hosts["10.77.0.11"]["hostname"], "alpha.lab.example")  # /etc/hosts
+        self.assertEqual(hosts["10.77.0.11"]["mac"], MACS[11])
 
     def test_one_at_a_time(self):
         self.assertEqual(self.out["concurrent"], [[200, None], [409, "DISCOVERY_RUNNING"]])

@@ -11,6 +11,7 @@
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@
 #define BANNER_MS 1000   /* for the SSH identification line after connect */
 #define ECHO_GAP_MS 300  /* between the two rounds of echo requests */
 #define ECHO_WAIT_MS 500 /* for replies after the last round */
-#define RDNS_THREADS 8
+#define RDNS_THREADS 8   /* lookup threads per discovery */
+#define RDNS_MAX_LIVE 32 /* in all: abandoned lookups may hang for the resolver's timeouts */
 #define ARP_CAP (1024 * 1024)
 #define OUI_MAX_LINES 200000 /* oui.txt has ~40 000 "(hex)" lines among ~200 000 */
 
@@ -383,6 +385,10 @@ fill_vendors(const char *path, struct hlc_discover_host *h, size_t n)
 
 /* ---- reverse DNS -------------------------------------------------------- */
 
+/* Lookup threads alive, abandoned ones included: a resolver that hangs
+ * cannot make repeated discoveries pile threads up without bound. */
+static atomic_int rdns_live;
+
 /* Shared by the caller and the lookup threads; the last one out frees it,
  * so a lookup still running after the deadline writes into live memory. */
 struct rdns {
@@ -430,6 +436,7 @@ rdns_main(void *arg)
     }
     pthread_mutex_unlock(&j->mu);
     rdns_unref(j);
+    atomic_fetch_sub(&rdns_live, 1);
     return NULL;
 }
 
@@ -454,10 +461,15 @@ fill_names(struct hlc_discover_host *h, size_t n, int64_t deadline)
     pthread_attr_setstacksize(&at, 256 * 1024);
     for (size_t t = 0; t < RDNS_THREADS && t < n; t++) {
         pthread_t tid;
+        if (atomic_fetch_add(&rdns_live, 1) >= RDNS_MAX_LIVE) {
+            atomic_fetch_sub(&rdns_live, 1);
+            break; /* no names this time */
+        }
         pthread_mutex_lock(&j->mu);
         j->refs++;
         pthread_mutex_unlock(&j->mu);
         if (pthread_create(&tid, &at, rdns_main, j) != 0) {
+            atomic_fetch_sub(&rdns_live, 1);
             pthread_mutex_lock(&j->mu);
             j->refs--;
             pthread_mutex_unlock(&j->mu);
