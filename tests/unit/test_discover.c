@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "checks.h"
 #include "discover.h"
 #include "hlc/base.h"
 
@@ -153,6 +154,30 @@ test_banner(void **state)
     assert_int_equal(hlc_discover_ssh_banner(longb, sizeof(longb), out), HLC_EPARSE);
 }
 
+/* The echo request both ping checks and discovery send, and the reply test. */
+static void
+test_echo(void **state)
+{
+    (void)state;
+    unsigned char pkt[24];
+    size_t n = hlc_check_echo_request(pkt, false, 0x0102, "HomelabCmd disc");
+    assert_int_equal(n, 8 + 15);
+    assert_int_equal(pkt[0], 8); /* ICMP_ECHO */
+    assert_int_equal(pkt[6], 1);
+    assert_int_equal(pkt[7], 2);
+    assert_memory_equal(pkt + 8, "HomelabCmd disc", 15);
+    n = hlc_check_echo_request(pkt, true, 7, "a tag longer than sixteen bytes");
+    assert_int_equal(n, 24);
+    assert_int_equal(pkt[0], 128); /* ICMP6_ECHO_REQUEST */
+    unsigned char reply[8] = {0, 0, 0, 0, 0x12, 0x34, 0x01, 0x02};
+    assert_true(hlc_check_echo_reply(reply, 8, false, 0x0102));
+    assert_false(hlc_check_echo_reply(reply, 8, false, 0x0103));
+    assert_false(hlc_check_echo_reply(reply, 7, false, 0x0102));
+    assert_false(hlc_check_echo_reply(reply, 8, true, 0x0102)); /* not ICMP6_ECHO_REPLY */
+    reply[0] = 129;
+    assert_true(hlc_check_echo_reply(reply, 8, true, 0x0102));
+}
+
 /* A /32 of loopback probed over TCP (no ICMP): 127.0.0.1 answers (an accept
  * or a reset) and is found live within the limit, with no MAC (loopback has
  * no neighbour entry). The namespaces of test_discover.py check the rest. */
@@ -189,6 +214,7 @@ main(void)
         cmocka_unit_test(test_arp),
         cmocka_unit_test(test_oui),
         cmocka_unit_test(test_banner),
+        cmocka_unit_test(test_echo),
         cmocka_unit_test(test_probe_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

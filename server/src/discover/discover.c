@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -125,15 +124,12 @@ icmp_send(int fd, struct slot *slots, size_t n, size_t *cursor)
     for (; *cursor < n; (*cursor)++) {
         if (slots[*cursor].live)
             continue;
+        /* The sequence number is the slot (a /22 has 1022 < 65536). */
         unsigned char pkt[24];
-        memset(pkt, 0, sizeof(pkt));
-        pkt[0] = ICMP_ECHO;
-        pkt[6] = (uint8_t)(*cursor >> 8);
-        pkt[7] = (uint8_t)*cursor;
-        memcpy(pkt + 8, "HomelabCmd disc", 15);
+        size_t len = hlc_check_echo_request(pkt, false, (uint16_t)*cursor, "HomelabCmd disc");
         struct sockaddr_in sa = {.sin_family = AF_INET,
                                  .sin_addr.s_addr = htonl(slots[*cursor].ip)};
-        if (sendto(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+        if (sendto(fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
             (errno == EAGAIN || errno == ENOBUFS))
             return false;
         /* Other errors (no route, unreachable) mean no reply will come. */
@@ -154,10 +150,12 @@ icmp_read(int fd, struct slot *slots, size_t n, uint32_t first)
                 return;
             continue; /* an ICMP error queued for one of our echoes */
         }
-        if (got < 8 || in[0] != ICMP_ECHOREPLY || fl < sizeof(from))
+        if (got < 8 || fl < sizeof(from))
             continue;
         uint32_t ip = ntohl(from.sin_addr.s_addr);
         size_t idx = ((size_t)in[6] << 8) | in[7];
+        if (!hlc_check_echo_reply(in, (size_t)got, false, (uint16_t)idx))
+            continue;
         /* The reply must come from the address that echo went to. */
         if (ip >= first && ip - first < n && idx < n && slots[idx].ip == ip)
             slots[idx].live = true;
