@@ -31,7 +31,7 @@
 #define RDNS_THREADS 8   /* lookup threads per discovery */
 #define RDNS_MAX_LIVE 32 /* in all: abandoned lookups may hang for the resolver's timeouts */
 #define ARP_CAP (1024 * 1024)
-#define OUI_MAX_LINES 200000 /* oui.txt has ~40 000 "(hex)" lines among ~200 000 */
+#define OUI_MAX_LINES 500000 /* oui.txt (2022) has ~33 000 "(hex)" lines among ~195 000 */
 
 static const uint16_t ports_icmp[] = {22};
 static const uint16_t ports_tcp[] = {22, 80, 443, 8080};
