@@ -24,7 +24,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       openssh-server openssh-client python3 sqlite3 curl wrk procps iproute2 psmisc
       chromium prometheus-node-exporter ca-certificates cppcheck sudo dropbear-bin busybox
       prometheus debootstrap iptables python3-jsonschema openssl
-      ansible-core python3-apt dnsmasq-base bind9-dnsutils)
+      ansible-core python3-apt dnsmasq-base bind9-dnsutils nmap ieee-data)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -124,6 +124,7 @@ if [ "${HLC_SKIP_BENCH:-0}" != 1 ]; then
         bench_agent.py) extra=(HLC_BENCH_FOOTPRINT_S=66) ;; # one 60 s heartbeat, not two
         bench_poll.py) extra=(HLC_BENCH_WINDOW=15) ;;      # scheduled polls over 15 s, not 30
         bench_api.sh) extra=(HLC_BENCH_SECONDS=4) ;;       # wrk -d4s, not 8
+        bench_discover.py) extra=(HLC_BENCH_ROUNDS=3) ;;   # 3 rounds per mode, not 5
       esac
     fi
     say "bench: $b ${extra[*]:-}"

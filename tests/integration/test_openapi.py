@@ -185,6 +185,10 @@ class ResponsesTest(unittest.TestCase):
         c("POST", "/api/v1/servers/none/test-connection", status=404)
         c("POST", "/api/v1/test-connection", {"hostname": "127.0.0.1", "ssh_port": 1}, status=200)
         c("POST", "/api/v1/test-connection", {"hostname": "not a host!"}, status=422)
+        # discovery of loopback's 127.0.0.1 alone (the hub's own address answers)
+        d = c("GET", "/api/v1/network/discover?subnet=127.0.0.1/32", status=200).json
+        self.assertEqual([h["ip"] for h in d["hosts"]], ["127.0.0.1"])
+        c("GET", "/api/v1/network/discover?subnet=10.0.0.0/8", status=422)
         # tailscale: nothing configured, then the stand-in API with two devices
         c("GET", "/api/v1/tailscale/devices", status=409)
         c("GET", "/api/v1/tailscale/status", status=200)

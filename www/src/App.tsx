@@ -118,7 +118,8 @@ export default function App() {
   if (!hasKey) return <KeyPrompt onDone={() => setHasKey(true)} />;
 
   const path = hash.replace(/^#/, '') || '/';
-  const parts = path.split('/').filter(Boolean);
+  const [route, query = ''] = path.split('?');
+  const parts = route.split('/').filter(Boolean);
   let page;
   if (parts[0] === 'machine' && parts[1]) page = <MachineDetail id={decodeURIComponent(parts[1])} />;
   else if (parts[0] === 'alerts') page = <AlertsPage />;
@@ -130,7 +131,7 @@ export default function App() {
   else if (parts[0] === 'compliance' && parts[1] && parts[2]) page = <ComplianceDetail id={decodeURIComponent(parts[1])} pack={decodeURIComponent(parts[2])} />;
   else if (parts[0] === 'compliance') page = <CompliancePage />;
   else if (parts[0] === 'discover') page = <DiscoverPage />;
-  else if (parts[0] === 'add') page = <MachineForm />;
+  else if (parts[0] === 'add') page = <MachineForm key={query} query={query} />;
   else if (parts[0] === 'edit' && parts[1]) page = <MachineForm id={decodeURIComponent(parts[1])} />;
   else page = <Dashboard />;
   const nav = [['#/', 'Dashboard'], ['#/alerts', 'Alerts'], ['#/actions', 'Actions'], ['#/checks', 'Checks'], ['#/costs', 'Costs'], ['#/compliance', 'Compliance'], ['#/discover', 'Discover'], ['#/scans', 'Scans'], ['#/settings', 'Settings']];

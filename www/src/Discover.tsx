@@ -1,11 +1,14 @@
 // Discover.tsx - the tailnet's devices (GET /tailscale/devices), select and import
-// them as machines; and the Settings panel that stores the Tailscale credential.
+// them as machines; the LAN's live hosts (GET /network/discover), each one step
+// from a pre-filled Add machine; and the Settings panel that stores the
+// Tailscale credential.
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 import { useUnsaved } from './unsaved';
 import { useNames } from './hooks';
 import { StatusDot } from './ui';
 import { ago } from './format';
+import { addHash, type FoundHost } from './addflow';
 
 export interface TsDevice {
   node_id: string; name: string | null; hostname: string | null; tailscale_ip: string | null;
@@ -26,6 +29,54 @@ export function importBody(devs: TsDevice[], selected: Set<string>, type: string
       ...(port.trim() ? { ssh_port: Number(port) } : {}),
     })),
   };
+}
+
+interface NetDiscovery { subnet: string; hosts: FoundHost[]; duration_ms: number; probe: 'icmp' | 'tcp'; probed: number; timed_out: boolean }
+
+/** Subnet field and the live hosts found, readable on a phone (rows become cards). */
+export function NetworkDiscover() {
+  const [subnet, setSubnet] = useState('');
+  const [res, setRes] = useState<NetDiscovery | null>(null);
+  const [err, setErr] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const names = useNames();
+  const run = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true); setErr(null);
+    try { setRes(await api<NetDiscovery>('GET', `/network/discover?subnet=${encodeURIComponent(subnet.trim())}`)); }
+    catch (x: any) { setRes(null); setErr(x instanceof ApiError ? x : new ApiError(0, 'ERROR', String(x?.message ?? x), null)); }
+    finally { setBusy(false); }
+  };
+  return (
+    <section className="panel" aria-label="Discover network">
+      <h2>Discover network</h2>
+      <form className="inline-form" onSubmit={run}>
+        <label>Subnet (IPv4, up to a /22)
+          <input name="subnet" value={subnet} placeholder="192.168.1.0/24" required maxLength={18}
+            aria-invalid={!!err && err.field === 'subnet'} aria-describedby="subnet-err" onChange={(e) => setSubnet(e.target.value)} /></label>
+        <button type="submit" disabled={busy}>{busy ? 'Discovering…' : 'Discover'}</button>
+      </form>
+      {err && <p className="error" role="alert" id="subnet-err" data-code={err.code}>{err.message}</p>}
+      {res && (<>
+        <p className="muted small" role="status">{res.hosts.length} live host{res.hosts.length === 1 ? '' : 's'} in {res.subnet}
+          {' '}({res.probe === 'icmp' ? 'ping' : 'TCP connects'}, {res.probed} addresses, {(res.duration_ms / 1000).toFixed(1)} s{res.timed_out ? ', cut short by the time limit' : ''})</p>
+        <table className="stack" aria-label="Network hosts">
+          <thead><tr><th>Host</th><th>MAC · vendor</th><th>SSH</th><th /></tr></thead>
+          <tbody>
+            {res.hosts.map((h) => (
+              <tr key={h.ip} data-ip={h.ip}>
+                <td data-label="Host"><strong>{h.ip}</strong>{h.hostname && <><br /><span className="small">{h.hostname}</span></>}</td>
+                <td data-label="MAC">{h.mac ?? <span className="muted">none</span>}{h.vendor && <><br /><span className="small muted">{h.vendor}</span></>}</td>
+                <td data-label="SSH">{h.ssh ? 'yes' : 'no'}{h.ssh_banner && <><br /><span className="small muted">{h.ssh_banner}</span></>}</td>
+                <td>{h.registered_as
+                  ? <a href={`#/machine/${encodeURIComponent(h.registered_as)}`} data-registered={h.registered_as}>{names(h.registered_as)}</a>
+                  : <a className="button" href={addHash(h)} aria-label={`Add ${h.hostname ?? h.ip}`}>Add</a>}</td>
+              </tr>))}
+          </tbody>
+        </table>
+      </>)}
+    </section>
+  );
 }
 
 export function DiscoverPage() {
@@ -68,6 +119,8 @@ export function DiscoverPage() {
   return (
     <>
       <h1>Discover</h1>
+      <NetworkDiscover />
+      <h2>Tailscale</h2>
       <p className="muted">
         Devices on your tailnet{list ? ` (from ${list.source === 'api' ? 'the Tailscale API' : 'the local tailscaled'}, ${ago(list.fetched_at)})` : ''}.
         {' '}<button type="button" onClick={() => load(true)} disabled={busy}>Refresh</button>

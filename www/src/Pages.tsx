@@ -11,6 +11,7 @@ import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
 import { go, useUnsaved } from './unsaved';
+import { addPrefill, ConnectGuide } from './addflow';
 
 const PAGE = 50;
 
@@ -405,8 +406,10 @@ export function machineFormChanged(start: any, f: any, startServices: string, se
     || services.trim() !== startServices.trim();
 }
 
-export function MachineForm({ id }: { id?: string }) {
-  const [f, setF] = useState<any>(NEW_MACHINE);
+/** Add (no id; query: #/add?ip=&hostname= from a discovered host) or edit a machine. */
+export function MachineForm({ id, query }: { id?: string; query?: string }) {
+  const [start] = useState<any>(() => ({ ...NEW_MACHINE, ...(id ? {} : addPrefill(query ?? '')) }));
+  const [f, setF] = useState<any>(start);
   const [services, setServices] = useState('');
   const [err, setErr] = useState<ApiError | null>(null);
   const [other, setOther] = useState<string | null>(null);
@@ -419,7 +422,7 @@ export function MachineForm({ id }: { id?: string }) {
       setServices(servicesText(m));
     }).catch((e) => setOther(e?.message ?? String(e)));
   }, [id]);
-  useUnsaved(machineFormChanged(saved ?? NEW_MACHINE, f, saved ? servicesText(saved) : '', services));
+  useUnsaved(machineFormChanged(saved ?? start, f, saved ? servicesText(saved) : '', services));
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setErr(null); setOther(null);
@@ -448,6 +451,14 @@ export function MachineForm({ id }: { id?: string }) {
   return (
     <form className="panel" onSubmit={submit} aria-label={id ? 'Edit machine' : 'Add machine'}>
       <h1>{id ? `Edit ${saved ? machineName(saved, id) : id}` : 'Add machine'}</h1>
+      {!id && (
+        <fieldset className="guide">
+          <legend>How the hub reaches it</legend>
+          <label className="check"><input type="radio" name="connectivity-choice" value="direct" checked={f.connectivity !== 'tailscale'}
+            onChange={() => setF({ ...f, connectivity: 'direct' })} /> Direct: the hub connects to its IP address (else its hostname) on the LAN</label>
+          <label className="check"><input type="radio" name="connectivity-choice" value="tailscale" checked={f.connectivity === 'tailscale'}
+            onChange={() => setF({ ...f, connectivity: 'tailscale' })} /> Tailscale: the hub connects to its Tailscale IP (else its Tailscale name); the hub must be on the tailnet</label>
+        </fieldset>)}
       <div className="form-grid">
         {FIELDS.map(([k, label, t]) => (id && k === 'server_id' ? null : (
           <label key={k}>{label}
@@ -457,12 +468,13 @@ export function MachineForm({ id }: { id?: string }) {
           </label>)))}
         <label>Type<select name="machine_type" value={f.machine_type ?? 'server'} onChange={(e) => setF({ ...f, machine_type: e.target.value })}>
           <option value="server">server</option><option value="workstation">workstation</option></select></label>
-        <label>Connectivity<select name="connectivity" value={f.connectivity ?? 'direct'} onChange={(e) => setF({ ...f, connectivity: e.target.value })}>
-          <option value="direct">direct</option><option value="tailscale">tailscale</option></select></label>
+        {id && <label>Connectivity<select name="connectivity" value={f.connectivity ?? 'direct'} onChange={(e) => setF({ ...f, connectivity: e.target.value })}>
+          <option value="direct">direct</option><option value="tailscale">tailscale</option></select></label>}
         <label className="wide">Services to watch (space separated, ! = critical)
           <input name="expected_services" value={services} onChange={(e) => setServices(e.target.value)} placeholder="nginx! docker" />
           {fieldErr('expected_services') && <span className="error small" role="alert">{fieldErr('expected_services')}</span>}</label>
       </div>
+      {!id && <ConnectGuide f={f} />}
       {err && !FIELDS.some(([k]) => fieldErr(k)) && !fieldErr('expected_services') && <p className="error" role="alert">{err.field}: {err.message}</p>}
       {other && <p className="error" role="alert">{other}</p>}
       <button type="submit">{id ? 'Save' : 'Add machine'}</button>{' '}

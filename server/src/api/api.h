@@ -156,6 +156,8 @@ int hlc_api_tailscale_sync(struct hlc_req *r);
 int hlc_api_tailscale_status(struct hlc_req *r);
 int hlc_api_servers_test_connection(struct hlc_req *r);
 int hlc_api_test_connection(struct hlc_req *r);
+/* api_discover.c (network discovery) */
+int hlc_api_network_discover(struct hlc_req *r);
 /* api_enroll.c (enroll): enrollment tokens, the enroll exchange, agent tokens */
 int hlc_api_enroll_tokens_create(struct hlc_req *r);
 int hlc_api_enroll_tokens_list(struct hlc_req *r);

@@ -119,6 +119,8 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/tailscale/status", hlc_api_tailscale_status, 0},
     {"POST", "/api/v1/servers/{}/test-connection", hlc_api_servers_test_connection, HLC_ROUTE_SLOW},
     {"POST", "/api/v1/test-connection", hlc_api_test_connection, HLC_ROUTE_SLOW},
+    /* network discovery: live hosts of one IPv4 subnet (at most a /22) */
+    {"GET", "/api/v1/network/discover", hlc_api_network_discover, HLC_ROUTE_SLOW},
     /* enroll: agents' own credentials (the enroll exchange is public, rate-limited) */
     {"POST", "/api/v1/agents/enrollment-tokens", hlc_api_enroll_tokens_create, 0},
     {"GET", "/api/v1/agents/enrollment-tokens", hlc_api_enroll_tokens_list, 0},

@@ -113,6 +113,13 @@ int hlc_dns_answer_parse(const uint8_t *buf, size_t len, uint16_t id, int qtype,
  * need it. */
 bool hlc_check_ping_allowed(void);
 
+/* An echo request for such a socket in pkt (the kernel fills in the
+ * identifier and the checksum): sequence number seq and a payload of up to
+ * 16 bytes of tag. Returns its length. Network discovery sends these too. */
+size_t hlc_check_echo_request(unsigned char pkt[24], bool v6, uint16_t seq, const char *tag);
+/* Whether n bytes read from such a socket are the echo reply to seq. */
+bool hlc_check_echo_reply(const unsigned char *in, size_t n, bool v6, uint16_t seq);
+
 /* Runs spec from the hub (libcurl, a socket connect, a DNS query), filling
  * po (body heap, freed with hlc_probe_out_release) and the elapsed time. */
 void hlc_check_probe_hub(const struct hlc_check_spec *spec, struct hlc_probe_out *po,

@@ -179,6 +179,25 @@ hlc_check_ping_allowed(void)
     return true;
 }
 
+size_t
+hlc_check_echo_request(unsigned char pkt[24], bool v6, uint16_t seq, const char *tag)
+{
+    size_t t = strnlen(tag, 16);
+    memset(pkt, 0, 24);
+    pkt[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+    pkt[6] = (uint8_t)(seq >> 8);
+    pkt[7] = (uint8_t)seq;
+    memcpy(pkt + 8, tag, t);
+    return 8 + t;
+}
+
+bool
+hlc_check_echo_reply(const unsigned char *in, size_t n, bool v6, uint16_t seq)
+{
+    return n >= 8 && in[0] == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) &&
+           ((unsigned)in[6] << 8 | in[7]) == seq;
+}
+
 /* One echo over an unprivileged ICMP socket: the kernel sets the identifier
  * and the checksum and hands back only replies to this socket. */
 static void
@@ -194,12 +213,8 @@ probe_ping(const struct hlc_check_spec *sp, struct hlc_probe_out *po)
     bool v6 = res->ai_family == AF_INET6;
     int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
     uint16_t seq = (uint16_t)hlc_mono_ns();
-    unsigned char pkt[64];
-    memset(pkt, 0, sizeof(pkt));
-    pkt[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
-    pkt[6] = (uint8_t)(seq >> 8);
-    pkt[7] = (uint8_t)seq;
-    memcpy(pkt + 8, "HomelabCmd check", 16);
+    unsigned char pkt[24];
+    size_t plen = hlc_check_echo_request(pkt, v6, seq, "HomelabCmd check");
     int64_t t0 = hlc_mono_ns(), deadline = hlc_mono_ms() + sp->timeout_ms;
     if (fd < 0) {
         snprintf(po->error, sizeof(po->error),
@@ -207,7 +222,7 @@ probe_ping(const struct hlc_check_spec *sp, struct hlc_probe_out *po)
                  strerror(errno));
         goto out;
     }
-    if (sendto(fd, pkt, 24, 0, res->ai_addr, res->ai_addrlen) < 0) {
+    if (sendto(fd, pkt, plen, 0, res->ai_addr, res->ai_addrlen) < 0) {
         snprintf(po->error, sizeof(po->error), "cannot ping %.120s: %s", sp->host,
                  strerror(errno));
         goto out;
@@ -226,8 +241,7 @@ probe_ping(const struct hlc_check_spec *sp, struct hlc_probe_out *po)
                      strerror(errno));
             break;
         }
-        if (n >= 8 && in[0] == (v6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY) &&
-            ((unsigned)in[6] << 8 | in[7]) == seq) {
+        if (hlc_check_echo_reply(in, (size_t)n, v6, seq)) {
             po->rc = 0;
             po->time_s = (double)(hlc_mono_ns() - t0) / 1e9;
             break;
