@@ -251,7 +251,9 @@ class MetricsFromPollsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.hub = Hub().start()
         pub = cls.hub.get("/api/v1/ssh/public-key").json["public_key"]
-        cls.fleet = sshd.Fleet(2, pub, first_ip=40).start()
+        cls.fleet = sshd.Fleet(2, pub, first_ip=40)
+        cls.fleet.machines[0].set_thermal(sshd.THERMAL_FIXTURE)  # t0 has sensor zones
+        cls.fleet.start()
         # Scheduled polls far apart, so the polls below are the ones that count.
         r = cls.hub.put("/api/v1/config", {"polling": {"poll_interval_seconds": 86400}})
         assert r.status == 200, r
@@ -440,6 +442,32 @@ class MetricsFromPollsTest(unittest.TestCase):
         self.assertEqual(l["cpu_temp_c"] is None, not sensors)
         self.assertIsNone(self.hub.get("/api/v1/servers/t1").json["last_error"])
 
+
+    def test_sensor_zones_polled_into_temperature_history(self):
+        m = self.fleet.machines[0]
+        l = self.poll("t0")
+        # the zones as the collector read them from the machine's sysfs
+        self.assertEqual(sorted((t["zone"], t["celsius"]) for t in l["temperatures"]),
+                         sorted((z, v / 1000) for z, v in sshd.THERMAL_FIXTURE))
+        self.assertEqual(l["cpu_temp_c"], 47.5)
+        warmer = os.path.join(m.dir, "thermal", "thermal_zone0", "temp")
+        with open(warmer, "w") as f:
+            f.write("60000\n")
+        try:
+            self.poll("t0")
+        finally:
+            with open(warmer, "w") as f:
+                f.write("47500\n")
+        t = self.hub.get("/api/v1/metrics/t0/temperatures?range=1h&points=60").json
+        zones = {z["zone"]: z["series"] for z in t["temperatures"]}
+        self.assertEqual(sorted(zones), ["acpitz", "x86_pkg_temp"])  # acpitz twice: one line
+        self.assertTrue(all(p["celsius"] == 31.0 for p in zones["acpitz"]), zones)
+        pkg = [p["celsius"] for p in zones["x86_pkg_temp"]]
+        self.assertGreater(max(pkg), 47.5)  # the warmer reading is in (alone or averaged)
+        self.assertLessEqual(max(pkg), 60.0)
+        # t1 has no zones: no series
+        self.assertEqual(
+            self.hub.get("/api/v1/metrics/t1/temperatures?range=1h").json["temperatures"], [])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
