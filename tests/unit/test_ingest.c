@@ -601,9 +601,8 @@ test_temp_history(void **state)
 
     /* samples in 30-minute buckets: six per zone, oldest first, sorted by zone */
     json_t *h = NULL;
-    assert_int_equal(hlc_store_temp_history(f->hub.store, "pi", now - 3 * 3600, now, 1800, false,
-                                            32, &h),
-                     0);
+    assert_int_equal(
+        hlc_store_temp_history(f->hub.store, "pi", now - 3 * 3600, now, 1800, false, 32, &h), 0);
     json_t *zs = json_object_get(h, "temperatures");
     assert_int_equal(json_array_size(zs), 2);
     assert_false(json_is_true(json_object_get(h, "truncated")));
@@ -617,40 +616,36 @@ test_temp_history(void **state)
     /* minutes 0..29 are 40..54.5 degrees, 30..59 are 55..69.5 */
     assert_true(fabs(json_number_value(json_object_get(p0, "celsius")) - 47.25) < 0.001);
     assert_true(fabs(json_number_value(json_object_get(p1, "celsius")) - 62.25) < 0.001);
-    assert_true(json_number_value(json_object_get(json_array_get(json_object_get(acpi, "series"),
-                                                                 5),
-                                                  "celsius")) == 30);
+    assert_true(json_number_value(json_object_get(
+                    json_array_get(json_object_get(acpi, "series"), 5), "celsius")) == 30);
     json_decref(h);
 
     /* the hourly sums in 2-hour buckets: the same average */
-    assert_int_equal(hlc_store_temp_history(f->hub.store, "pi", now - 4 * 3600, now, 7200, true,
-                                            32, &h),
-                     0);
+    assert_int_equal(
+        hlc_store_temp_history(f->hub.store, "pi", now - 4 * 3600, now, 7200, true, 32, &h), 0);
     ps = json_object_get(json_array_get(json_object_get(h, "temperatures"), 1), "series");
     assert_int_equal(json_array_size(ps), 2);
-    assert_true(fabs(json_number_value(json_object_get(json_array_get(ps, 1), "celsius")) -
-                     54.75) < 0.001);
+    assert_true(fabs(json_number_value(json_object_get(json_array_get(ps, 1), "celsius")) - 54.75) <
+                0.001);
     json_decref(h);
 
     /* at most max_zones zones, and it says so; an unknown machine is not found */
-    assert_int_equal(hlc_store_temp_history(f->hub.store, "nas", now - 3600, now, 60, false, 4,
-                                            &h),
+    assert_int_equal(hlc_store_temp_history(f->hub.store, "nas", now - 3600, now, 60, false, 4, &h),
                      0);
     assert_int_equal(json_array_size(json_object_get(h, "temperatures")), 4);
     assert_true(json_is_true(json_object_get(h, "truncated")));
     json_decref(h);
     h = NULL;
-    assert_int_equal(hlc_store_temp_history(f->hub.store, "ghost", now - 3600, now, 60, false, 32,
-                                            &h),
-                     HLC_ENOTFOUND);
+    assert_int_equal(
+        hlc_store_temp_history(f->hub.store, "ghost", now - 3600, now, 60, false, 32, &h),
+        HLC_ENOTFOUND);
     assert_null(h);
 
     /* pruned like the samples and rollups: the last two hours stay */
     int deleted = 0, rounds = 0;
     do {
-        assert_int_equal(hlc_store_metrics_prune(f->hub.store, now - 2 * 3600, now - 2 * 3600,
-                                                 50, &deleted),
-                         0);
+        assert_int_equal(
+            hlc_store_metrics_prune(f->hub.store, now - 2 * 3600, now - 2 * 3600, 50, &deleted), 0);
         rounds++;
     } while (deleted > 0 && rounds < 100);
     assert_int_equal(count(f, "SELECT count(*) FROM temperature_metrics WHERE server_id='pi'"),

@@ -16,7 +16,7 @@ const SPAN: Record<Range, number> = { '1h': 3600, '6h': 6 * 3600, '24h': 86400, 
 /** One chart: its lines come from `lines` over the three answers of a range. */
 interface Metric {
   id: string; title: string; fmt: (v: number) => string; pct?: boolean; lines: (h: Answers) => Aligned;
-  named?: boolean; // lines counted at run time (mounts, GPUs): the legend names even a lone one
+  named?: boolean; // lines counted at run time (mounts, sensors, GPUs): the legend names even a lone one
 }
 /** What the charts of one range are drawn from (filesystems, sensors and GPUs null on a hub without them). */
 interface Answers { d: MetricsHistory; fs: FsHistory | null; gpu: GpuHistory | null; temps: TempHistory | null }

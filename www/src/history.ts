@@ -20,7 +20,7 @@ export interface TempHistory { bucket_seconds?: number; temperatures?: { zone: s
 /** GET /servers/{id}/gpus (the history part). */
 export interface GpuHistory { history?: GpuReading[]; resolution?: 'sample' | 'hour' }
 
-/** Line colours after a chart's own first ones, for lines counted at run time (mounts, GPUs). */
+/** Line colours after a chart's own first ones, for lines counted at run time (mounts, sensors, GPUs). */
 export const PALETTE = ['#f59e0b', '#3b82f6', '#a855f7', '#22c55e', '#ef4444', '#14b8a6', '#ec4899', '#84cc16', '#6366f1', '#0ea5e9'];
 
 /** The ?hours= of the GPU route that covers a chart range. */

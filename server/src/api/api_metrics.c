@@ -148,8 +148,8 @@ hlc_api_metrics_temp_history(struct hlc_req *r)
     if (ret || !window_of(r, &w, &ret))
         return ret;
     json_t *h = NULL;
-    int rc = hlc_store_temp_history(r->hub->store, id, w.from, w.to, w.bucket,
-                                    ranges[w.ri].rollups, HLC_SAMPLE_MAX_TEMPS, &h);
+    int rc = hlc_store_temp_history(r->hub->store, id, w.from, w.to, w.bucket, ranges[w.ri].rollups,
+                                    HLC_SAMPLE_MAX_TEMPS, &h);
     if (rc == HLC_ENOTFOUND)
         return not_found(r);
     if (rc)
