@@ -84,12 +84,14 @@ export class Hub {
 
 /** Real sshd machines through the fixture's CLI; stopped by PID with `down`. */
 export class Fleet {
-  constructor(count, pubkey, firstIp = 2) { this.count = count; this.pubkey = pubkey; this.firstIp = firstIp; }
+  /** opts.thermal: each machine gets sshd.py's THERMAL_FIXTURE zones at /sys/class/thermal. */
+  constructor(count, pubkey, firstIp = 2, opts = {}) { this.count = count; this.pubkey = pubkey; this.firstIp = firstIp; this.opts = opts; }
   up() {
     this.dir = mkdtempSync(join(tmpdir(), 'hlc-fleet-'));
     const pk = join(this.dir, 'hub.pub');
     writeFileSync(pk, this.pubkey + '\n');
-    const out = execFileSync('python3', [SSHD, 'up', '--dir', this.dir, '--count', String(this.count), '--pubkey-file', pk, '--first-ip', String(this.firstIp)], { encoding: 'utf8' });
+    const out = execFileSync('python3', [SSHD, 'up', '--dir', this.dir, '--count', String(this.count), '--pubkey-file', pk, '--first-ip', String(this.firstIp),
+      ...(this.opts.thermal ? ['--thermal'] : [])], { encoding: 'utf8' });
     const doc = JSON.parse(out.slice(out.indexOf('{')));
     this.user = doc.user;
     this.machines = doc.machines;

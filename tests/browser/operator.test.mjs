@@ -12,7 +12,7 @@ let hub, fleet, browser;
 before(async () => {
   hub = await new Hub().start();
   const pub = (await hub.req('GET', '/api/v1/ssh/public-key')).json.public_key;
-  fleet = new Fleet(2, pub, 60).up();
+  fleet = new Fleet(2, pub, 60, { thermal: true }).up(); // sshd.py's zones: x86_pkg_temp, acpitz twice
   let r = await hub.req('PUT', '/api/v1/config', { polling: { poll_interval_seconds: 10, ssh_timeout_seconds: 8 } });
   assert.equal(r.status, 200, r.text);
   for (const [i, m] of fleet.machines.entries()) {
@@ -388,14 +388,14 @@ test('history: a chart per metric, 1h to 1y, latest value in the legend, axes le
   assert.deepEqual(ranges, ['1h', '6h', '24h', '7d', '30d', '1y']);
   // What the page itself was answered for 1h: polls land every 10 s, so a later read may differ.
   const answered = (path) => page.waitForResponse((r) => r.url().startsWith(`${hub.url}/api/v1/metrics/op0${path}?range=1h&`)).then((r) => r.json());
-  const seen = Promise.all([answered(''), answered('/filesystems')]);
+  const seen = Promise.all([answered(''), answered('/filesystems'), answered('/temperatures')]);
   await chart.getByRole('button', { name: '1h', exact: true }).click();
   const box = chart.locator('.chart-box[data-range="1h"][data-state=ready]');
   await box.waitFor();
-  const [pageApi, fsApi] = await seen;
+  const [pageApi, fsApi, tempApi] = await seen;
   assert.equal(await box.getAttribute('data-bucket'), '60', 'one point a minute over the last hour');
   const metrics = await box.locator('figure').evaluateAll((els) => els.map((e) => e.dataset.metric));
-  for (const want of ['cpu', 'memory', 'disk', 'filesystems', 'load', 'network']) assert.ok(metrics.includes(want), metrics.join());
+  for (const want of ['cpu', 'memory', 'disk', 'filesystems', 'load', 'network', 'temp']) assert.ok(metrics.includes(want), metrics.join());
   // The legend shows the latest value without hovering, as the API has it.
   const pct = (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)}%`;
   const lastOf = (vals) => vals.filter((v) => v !== null).at(-1);
@@ -415,6 +415,14 @@ test('history: a chart per metric, 1h to 1y, latest value in the legend, axes le
   const fsLegend = await fsFig.locator('.legend-item').evaluateAll((els) => els.map((e) => [e.dataset.series, e.textContent.replace(/^ · /, '')]));
   assert.deepEqual(fsLegend, fsApi.filesystems.map((f) => [f.mount, `${f.mount} ${pct(f.series.at(-1).used_percent)}`]));
   assert.match(await fsFig.locator('[role=img]').getAttribute('aria-label'), /^Filesystems over 1h: \/ \d/);
+  // Temperatures: one line per sensor zone the machine's sysfs lists (acpitz twice: one line),
+  // the legend naming each with its latest reading.
+  assert.deepEqual(tempApi.temperatures.map((z) => z.zone), ['acpitz', 'x86_pkg_temp'], JSON.stringify(tempApi));
+  assert.equal(tempApi.temperatures[1].series.at(-1).celsius, 47.5);
+  const tempFig = box.locator('[data-metric=temp]');
+  assert.equal(await tempFig.getAttribute('data-lines'), '2');
+  const tempLegend = await tempFig.locator('.legend-item').evaluateAll((els) => els.map((e) => [e.dataset.series, e.textContent.replace(/^ · /, '')]));
+  assert.deepEqual(tempLegend, [['acpitz', 'acpitz 31 °C'], ['x86_pkg_temp', 'x86_pkg_temp 48 °C']]);
   // A text alternative for each chart.
   assert.match(await box.locator('[data-metric=cpu] [role=img]').getAttribute('aria-label'), /^CPU over 1h: CPU \d/);
   // Dark mode: the axis labels on the canvas, measured against the panel.

@@ -34,6 +34,15 @@ seconds of CPU, lists the upgrades set with set_updates()):
 `dd`, `realpath` and /var/log are the real ones: clear_logs tests make
 their files in a fresh directory under this machine's real /var/log.
 
+Thermal sensors: this machine has none (no /sys/class/thermal zones, no hwmon).
+set_thermal([(type, millidegrees), ...]) gives a machine zones laid out as sysfs
+lays them out (thermal_zoneN/type and thermal_zoneN/temp, millidegrees C): from
+its next start() its sshd runs in a mount namespace of its own (unshare) with
+that directory bind-mounted on /sys/class/thermal, so the real collector reads
+them where it reads a real machine's. Writing a zone's temp again changes the
+reading live. Limits: no hwmon directories; a zone's files are plain files, not
+sysfs attributes (a read never fails the way a sleeping sensor's can).
+
 Limits: the stand-ins ignore options they do not know; no real processes back
 the units (MainPID is a fixed number); everything else a collector reads (/proc,
 df, uname, os-release) is this machine's own.
@@ -45,8 +54,8 @@ ForceCommand gate, which also implements `hang()`).
 
 As a library: `with Fleet(n, pubkey_line) as fleet: m = fleet.machines[0]`.
 As a CLI (for the Node browser tests and shell benches):
-  python3 sshd.py up --dir D --count N --pubkey-file F [--first-ip 2] [--user hlctest]
-      starts N machines, prints {"user", "machines":[{"name","host","port","dir","pid"}]}
+  python3 sshd.py up --dir D --count N --pubkey-file F [--first-ip 2] [--thermal]
+      starts N machines (--thermal: each with THERMAL_FIXTURE's zones), prints {"user", "machines":[{"name","host","port","dir","pid"}]}
   python3 sshd.py down --dir D      stops them by PID
 """
 import argparse
@@ -62,6 +71,9 @@ import tempfile
 import time
 
 SSHD = "/usr/sbin/sshd"
+# Zones `up --thermal` gives every machine: a CPU package and ACPI's zone
+# twice (boards often have several acpitz zones), millidegrees as in sysfs.
+THERMAL_FIXTURE = [("x86_pkg_temp", 47500), ("acpitz", 31000), ("acpitz", 29000)]
 USER = "hlctest"
 ROOT_USER = "hlcroot"
 HOME = "/var/tmp/hlctest-home"
@@ -406,14 +418,33 @@ Subsystem sftp internal-sftp
         with open(os.path.join(self.dir, "sshd_config"), "w") as f:
             f.write(cfg)
 
+    def set_thermal(self, zones):
+        """Thermal zones [(type, millidegrees C)] the collector finds at
+        /sys/class/thermal from the next start() on (module docstring)."""
+        d = os.path.join(self.dir, "thermal")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for i, (zone, milli) in enumerate(zones):
+            z = os.path.join(d, f"thermal_zone{i}")
+            os.makedirs(z)
+            for name, v in (("type", zone), ("temp", str(int(milli)))):
+                with open(os.path.join(z, name), "w") as f:
+                    f.write(v + "\n")
+                os.chmod(os.path.join(z, name), 0o644)
+
     # ---- lifecycle ------------------------------------------------------
     def start(self, detach=False):
         if self.port is None:
             self.port = free_port(self.host)
         self._write_config()
         log = open(os.path.join(self.dir, "sshd.log"), "ab")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", os.path.join(self.dir, "sshd_config")],
-                                     stdout=log, stderr=log, start_new_session=detach)
+        cmd = [SSHD, "-D", "-e", "-f", os.path.join(self.dir, "sshd_config")]
+        thermal = os.path.join(self.dir, "thermal")
+        if os.path.isdir(thermal):
+            # unshare and sh exec into sshd: the PID stays sshd's
+            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$0" /sys/class/thermal && exec "$@"', thermal] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, start_new_session=detach)
         log.close()
         self.pid = self.proc.pid
         deadline = time.time() + 10
@@ -615,6 +646,7 @@ def _cli():
     up.add_argument("--count", type=int, required=True)
     up.add_argument("--pubkey-file", required=True)
     up.add_argument("--first-ip", type=int, default=2)
+    up.add_argument("--thermal", action="store_true", help="give each machine THERMAL_FIXTURE")
     down = sub.add_parser("down")
     down.add_argument("--dir", required=True)
     rekey = sub.add_parser("rekey", help="reinstall one machine: new host key, sshd restarted")
@@ -649,7 +681,11 @@ def _cli():
         os.makedirs(a.dir, exist_ok=True)
         with open(a.pubkey_file) as f:
             keys = [l for l in f.read().splitlines() if l.strip()]
-        fleet = Fleet(a.count, keys, base=a.dir, first_ip=a.first_ip).start(detach=True)
+        fleet = Fleet(a.count, keys, base=a.dir, first_ip=a.first_ip)
+        if a.thermal:
+            for m in fleet.machines:
+                m.set_thermal(THERMAL_FIXTURE)
+        fleet.start(detach=True)
         doc = {"user": fleet.user, "machines": [m.as_json() for m in fleet.machines]}
         with open(os.path.join(a.dir, "fleet.json"), "w") as f:
             json.dump(doc, f)

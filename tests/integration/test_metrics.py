@@ -100,6 +100,48 @@ class MetricsApiTest(unittest.TestCase):
                                            "filesystems": [], "truncated": False})
         self.assertEqual(self.hub.get("/api/v1/metrics/nas/filesystems").json["range"], "24h")
 
+    def test_temperature_history(self):
+        self.assertEqual(self.hub.post("/api/v1/servers", machine("nas")).status, 201)
+        for q, field in (("range=2h", "range"), ("range=", "range"), ("range=1Y", "range"),
+                         ("points=0", "points"), ("points=1001", "points"),
+                         ("points=x", "points")):
+            assert_error(self, self.hub.get(f"/api/v1/metrics/nas/temperatures?{q}"), 422,
+                         "VALIDATION_ERROR", field)
+        assert_error(self, self.hub.get("/api/v1/metrics/ghost/temperatures"), 404, "NOT_FOUND")
+        assert_error(self, self.hub.get("/api/v1/metrics/BAD..id/temperatures"), 404,
+                     "NOT_FOUND")
+        assert_error(self, self.hub.get("/api/v1/metrics/nas/temperatures", key=None), 401)
+        # no samples: the same buckets as the metrics history, no zones
+        for rng in ("1h", "1y"):
+            t = self.hub.get(f"/api/v1/metrics/nas/temperatures?range={rng}&points=60")
+            h = self.hub.get(f"/api/v1/metrics/nas?range={rng}&points=60").json
+            self.assertEqual(t.json, {"server_id": "nas", "range": rng,
+                                      "bucket_seconds": h["bucket_seconds"],
+                                      "temperatures": [], "truncated": False})
+        # three agent samples a minute apart, two zones (acpitz listed twice)
+        now = int(time.time()) // 60 * 60 - 180
+        for k in range(3):
+            ts = datetime.datetime.fromtimestamp(now + 60 * k, datetime.timezone.utc)
+            r = self.hub.post("/api/v1/agents/heartbeat", {
+                "server_id": "nas", "timestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "hostname": "nas.lan", "metrics": {"uptime_seconds": 3600},
+                "temperatures": [{"zone": "x86_pkg_temp", "celsius": 50.0 + k},
+                                 {"zone": "acpitz", "celsius": 30.5},
+                                 {"zone": "acpitz", "celsius": 99.0}]})
+            self.assertEqual(r.status, 200, r)
+        t = self.hub.get("/api/v1/metrics/nas/temperatures?range=1h&points=60").json
+        self.assertEqual((t["bucket_seconds"], t["truncated"]), (60, False))
+        self.assertEqual([z["zone"] for z in t["temperatures"]], ["acpitz", "x86_pkg_temp"])
+        acpi, pkg = t["temperatures"]
+        self.assertEqual(pkg["series"], [{"t": now + 60 * k, "celsius": 50.0 + k}
+                                         for k in range(3)])
+        self.assertEqual([p["celsius"] for p in acpi["series"]], [30.5] * 3)
+        # one-hour buckets from the hourly sums agree with the samples
+        y = self.hub.get("/api/v1/metrics/nas/temperatures?range=1y&points=1000").json
+        pts = [p for z in y["temperatures"] if z["zone"] == "x86_pkg_temp" for p in z["series"]]
+        self.assertTrue(pts, y)
+        self.assertTrue(all(50.0 <= p["celsius"] <= 52.0 for p in pts), pts)
+
     def test_sparklines_one_request_for_the_fleet(self):
         gib = 1024 ** 3
         self.hub.post("/api/v1/servers", machine("nas"))
@@ -209,7 +251,9 @@ class MetricsFromPollsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.hub = Hub().start()
         pub = cls.hub.get("/api/v1/ssh/public-key").json["public_key"]
-        cls.fleet = sshd.Fleet(2, pub, first_ip=40).start()
+        cls.fleet = sshd.Fleet(2, pub, first_ip=40)
+        cls.fleet.machines[0].set_thermal(sshd.THERMAL_FIXTURE)  # t0 has sensor zones
+        cls.fleet.start()
         # Scheduled polls far apart, so the polls below are the ones that count.
         r = cls.hub.put("/api/v1/config", {"polling": {"poll_interval_seconds": 86400}})
         assert r.status == 200, r
@@ -398,6 +442,32 @@ class MetricsFromPollsTest(unittest.TestCase):
         self.assertEqual(l["cpu_temp_c"] is None, not sensors)
         self.assertIsNone(self.hub.get("/api/v1/servers/t1").json["last_error"])
 
+
+    def test_sensor_zones_polled_into_temperature_history(self):
+        m = self.fleet.machines[0]
+        l = self.poll("t0")
+        # the zones as the collector read them from the machine's sysfs
+        self.assertEqual(sorted((t["zone"], t["celsius"]) for t in l["temperatures"]),
+                         sorted((z, v / 1000) for z, v in sshd.THERMAL_FIXTURE))
+        self.assertEqual(l["cpu_temp_c"], 47.5)
+        warmer = os.path.join(m.dir, "thermal", "thermal_zone0", "temp")
+        with open(warmer, "w") as f:
+            f.write("60000\n")
+        try:
+            self.poll("t0")
+        finally:
+            with open(warmer, "w") as f:
+                f.write("47500\n")
+        t = self.hub.get("/api/v1/metrics/t0/temperatures?range=1h&points=60").json
+        zones = {z["zone"]: z["series"] for z in t["temperatures"]}
+        self.assertEqual(sorted(zones), ["acpitz", "x86_pkg_temp"])  # acpitz twice: one line
+        self.assertTrue(all(p["celsius"] == 31.0 for p in zones["acpitz"]), zones)
+        pkg = [p["celsius"] for p in zones["x86_pkg_temp"]]
+        self.assertGreater(max(pkg), 47.5)  # the warmer reading is in (alone or averaged)
+        self.assertLessEqual(max(pkg), 60.0)
+        # t1 has no zones: no series
+        self.assertEqual(
+            self.hub.get("/api/v1/metrics/t1/temperatures?range=1h").json["temperatures"], [])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -178,7 +178,8 @@ class ResponsesTest(unittest.TestCase):
             c("POST", "/api/v1/agents/heartbeat",
               heartbeat("oa-ws", iso(now - 5 + k), 10 ** 6 + 400 * k, services=[("ssh", "running")],
                         containers=[{"id": "abc", "name": "web", "image": "nginx", "state": "running",
-                                     "status": "Up 1 minute"}]), status=200)
+                                     "status": "Up 1 minute"}],
+                        temperatures=[{"zone": "x86_pkg_temp", "celsius": 51.5 + k}]), status=200)
         # connection tests: nothing listens on port 1, so the steps say where it failed
         r = c("POST", "/api/v1/servers/oa-srv/test-connection", status=200).json
         self.assertFalse(r["ok"])
@@ -258,6 +259,10 @@ class ResponsesTest(unittest.TestCase):
         self.assertTrue(fs["filesystems"] and fs["filesystems"][0]["series"], fs)
         c("GET", "/api/v1/metrics/oa-ws/filesystems?range=2h", status=422)
         c("GET", "/api/v1/metrics/none/filesystems", status=404)
+        tz = c("GET", "/api/v1/metrics/oa-ws/temperatures?range=1h&points=60", status=200).json
+        self.assertEqual([z["zone"] for z in tz["temperatures"]], ["x86_pkg_temp"], tz)
+        c("GET", "/api/v1/metrics/oa-ws/temperatures?range=2h", status=422)
+        c("GET", "/api/v1/metrics/none/temperatures", status=404)
         c("GET", "/api/v1/config", status=200)
         c("PUT", "/api/v1/config", {"polling": {"poll_interval_seconds": 120}}, status=200)
         c("PUT", "/api/v1/config", {"nope": {}}, status=422)

@@ -21,7 +21,7 @@ from hlc import Hub, assert_error, free_port  # noqa: E402
 TOKEN = "scrape-token-0123456789abcdef"
 
 
-def heartbeat(sid, ts, jiffies=1000000, services=(), containers=None):
+def heartbeat(sid, ts, jiffies=1000000, services=(), containers=None, temperatures=None):
     body = {
         "server_id": sid, "timestamp": ts, "machine_type": "workstation", "hostname": sid + ".lan",
         "metrics": {"cpu_cores": 4, "cpu_total_jiffies": jiffies, "cpu_idle_jiffies": jiffies // 2,
@@ -39,6 +39,8 @@ def heartbeat(sid, ts, jiffies=1000000, services=(), containers=None):
     }
     if containers is not None:
         body["containers"] = containers
+    if temperatures is not None:
+        body["temperatures"] = temperatures
     return body
 
 

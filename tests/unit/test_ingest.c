@@ -540,6 +540,124 @@ test_fs_history(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM filesystem_hourly"), 0);
 }
 
+/* Gives a sample n temperature sensors named zone0.. at `c` degrees. */
+static void
+add_temps(struct hlc_sample *s, size_t n, double c)
+{
+    s->have |= HLC_HAVE_TEMPS;
+    s->temps = hlc_xcalloc(n, sizeof(*s->temps));
+    s->ntemps = n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(s->temps[i].zone, sizeof(s->temps[i].zone), "zone%zu", i);
+        s->temps[i].celsius = c;
+    }
+}
+
+/* Each temperature sensor's degrees per sample and hour, written with the
+ * sample (a zone listed twice once, at most a sample's cap of zones), read
+ * back per zone from samples and rollups, pruned like the samples. */
+static void
+test_temp_history(void **state)
+{
+    struct fx *f = *state;
+    int64_t now = 1733011200; /* a whole hour */
+    /* 3 h of 1-minute samples; the package warms by half a degree a minute */
+    for (int i = 0; i < 180; i++) {
+        struct hlc_sample s;
+        make(&s, now - 3 * 3600 + i * 60, 1000 + (uint64_t)i, 9000 + (uint64_t)i, 1, 5);
+        add_temps(&s, 4, 30);
+        snprintf(s.temps[0].zone, sizeof(s.temps[0].zone), "x86_pkg_temp");
+        s.temps[0].celsius = 40 + (i % 60) * 0.5;
+        snprintf(s.temps[1].zone, sizeof(s.temps[1].zone), "acpitz");
+        /* a second acpitz zone (boards have several): the first is kept */
+        snprintf(s.temps[2].zone, sizeof(s.temps[2].zone), "acpitz");
+        s.temps[2].celsius = 99;
+        s.temps[3].celsius = NAN; /* no reading: skipped */
+        assert_int_equal(hlc_ingest_sample(&f->hub, "pi", &s, "agent"), 0);
+        if (i == 179) /* the same sample again changes nothing */
+            assert_int_equal(hlc_ingest_sample(&f->hub, "pi", &s, "agent"), 0);
+        hlc_sample_release(&s);
+    }
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_metrics WHERE server_id='pi'"),
+                     360);
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_metrics WHERE celsius > 90"), 0);
+    assert_int_equal(count(f, "SELECT sum(c_n) FROM temperature_hourly WHERE server_id='pi'"
+                              " AND zone='acpitz'"),
+                     180);
+    assert_int_equal(count(f, "SELECT round(c_min * 10) * 10000 + round(c_max * 10) FROM"
+                              " temperature_hourly WHERE server_id='pi' AND zone='x86_pkg_temp'"
+                              " AND hour=1733004000"),
+                     4000695); /* 40 to 69.5 degrees */
+    assert_int_equal(count(f, "SELECT max(c_max) FROM temperature_hourly WHERE zone='acpitz'"), 30);
+
+    /* a sample over the cap: only HLC_SAMPLE_MAX_TEMPS zones are stored */
+    struct hlc_sample big;
+    make(&big, now - 60, 1, 1, 1, 5);
+    add_temps(&big, HLC_SAMPLE_MAX_TEMPS + 8, 50);
+    assert_int_equal(hlc_ingest_sample(&f->hub, "nas", &big, "agent"), 0);
+    hlc_sample_release(&big);
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_metrics WHERE server_id='nas'"),
+                     HLC_SAMPLE_MAX_TEMPS);
+
+    /* samples in 30-minute buckets: six per zone, oldest first, sorted by zone */
+    json_t *h = NULL;
+    assert_int_equal(
+        hlc_store_temp_history(f->hub.store, "pi", now - 3 * 3600, now, 1800, false, 32, &h), 0);
+    json_t *zs = json_object_get(h, "temperatures");
+    assert_int_equal(json_array_size(zs), 2);
+    assert_false(json_is_true(json_object_get(h, "truncated")));
+    json_t *acpi = json_array_get(zs, 0), *pkg = json_array_get(zs, 1);
+    assert_string_equal(json_string_value(json_object_get(acpi, "zone")), "acpitz");
+    assert_string_equal(json_string_value(json_object_get(pkg, "zone")), "x86_pkg_temp");
+    json_t *ps = json_object_get(pkg, "series");
+    assert_int_equal(json_array_size(ps), 6);
+    json_t *p0 = json_array_get(ps, 0), *p1 = json_array_get(ps, 1);
+    assert_int_equal(json_integer_value(json_object_get(p0, "t")), now - 3 * 3600);
+    /* minutes 0..29 are 40..54.5 degrees, 30..59 are 55..69.5 */
+    assert_true(fabs(json_number_value(json_object_get(p0, "celsius")) - 47.25) < 0.001);
+    assert_true(fabs(json_number_value(json_object_get(p1, "celsius")) - 62.25) < 0.001);
+    assert_true(json_number_value(json_object_get(
+                    json_array_get(json_object_get(acpi, "series"), 5), "celsius")) == 30);
+    json_decref(h);
+
+    /* the hourly sums in 2-hour buckets: the same average */
+    assert_int_equal(
+        hlc_store_temp_history(f->hub.store, "pi", now - 4 * 3600, now, 7200, true, 32, &h), 0);
+    ps = json_object_get(json_array_get(json_object_get(h, "temperatures"), 1), "series");
+    assert_int_equal(json_array_size(ps), 2);
+    assert_true(fabs(json_number_value(json_object_get(json_array_get(ps, 1), "celsius")) - 54.75) <
+                0.001);
+    json_decref(h);
+
+    /* at most max_zones zones, and it says so; an unknown machine is not found */
+    assert_int_equal(hlc_store_temp_history(f->hub.store, "nas", now - 3600, now, 60, false, 4, &h),
+                     0);
+    assert_int_equal(json_array_size(json_object_get(h, "temperatures")), 4);
+    assert_true(json_is_true(json_object_get(h, "truncated")));
+    json_decref(h);
+    h = NULL;
+    assert_int_equal(
+        hlc_store_temp_history(f->hub.store, "ghost", now - 3600, now, 60, false, 32, &h),
+        HLC_ENOTFOUND);
+    assert_null(h);
+
+    /* pruned like the samples and rollups: the last two hours stay */
+    int deleted = 0, rounds = 0;
+    do {
+        assert_int_equal(
+            hlc_store_metrics_prune(f->hub.store, now - 2 * 3600, now - 2 * 3600, 50, &deleted), 0);
+        rounds++;
+    } while (deleted > 0 && rounds < 100);
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_metrics WHERE server_id='pi'"),
+                     240);
+    assert_int_equal(count(f, "SELECT min(timestamp) FROM temperature_metrics"), now - 2 * 3600);
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_hourly WHERE server_id='pi'"), 4);
+    /* deleting the machine takes its temperature history along */
+    assert_int_equal(hlc_store_machine_delete(f->hub.store, "pi"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_metrics WHERE server_id='pi'"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM temperature_hourly WHERE server_id='pi'"), 0);
+}
+
 /* store_schema.c's steps: this test builds a database as it was before the
  * step that added load 5/15 to the rollups, then lets the store upgrade it. */
 extern const char *const store_migrations[];
@@ -828,6 +946,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_services_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_and_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fs_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_temp_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_fills_load_rollups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_skip, setup, teardown),

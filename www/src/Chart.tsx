@@ -1,13 +1,13 @@
 // Chart.tsx - history per metric (CPU, memory, disk, each filesystem, load 1/5/15,
-// network, CPU and GPU temperatures) drawn with uPlot from GET /metrics/{id}, its
-// /filesystems and the machine's /gpus for one range, the number of points from the
+// network, each temperature sensor (or the CPU's) and GPU) drawn with uPlot from GET
+// /metrics/{id}, its /filesystems and /temperatures and the machine's /gpus for one range, the number of points from the
 // chart's width, axis colours from the theme.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { api, isMissingFeature } from './api';
 import { bps } from './format';
-import { drawable, filesystemLines, GPU_HOURS, metricLines, temperatureLines, type Aligned, type FsHistory, type GpuHistory, type MetricsHistory } from './history';
+import { drawable, filesystemLines, GPU_HOURS, metricLines, temperatureLines, type Aligned, type FsHistory, type GpuHistory, type MetricsHistory, type TempHistory } from './history';
 
 export const RANGES = ['1h', '6h', '24h', '7d', '30d', '1y'] as const;
 type Range = (typeof RANGES)[number];
@@ -16,10 +16,10 @@ const SPAN: Record<Range, number> = { '1h': 3600, '6h': 6 * 3600, '24h': 86400, 
 /** One chart: its lines come from `lines` over the three answers of a range. */
 interface Metric {
   id: string; title: string; fmt: (v: number) => string; pct?: boolean; lines: (h: Answers) => Aligned;
-  named?: boolean; // lines counted at run time (mounts, GPUs): the legend names even a lone one
+  named?: boolean; // lines counted at run time (mounts, sensors, GPUs): the legend names even a lone one
 }
-/** What the charts of one range are drawn from (filesystems and GPUs null on a hub without them). */
-interface Answers { d: MetricsHistory; fs: FsHistory | null; gpu: GpuHistory | null }
+/** What the charts of one range are drawn from (filesystems, sensors and GPUs null on a hub without them). */
+interface Answers { d: MetricsHistory; fs: FsHistory | null; gpu: GpuHistory | null; temps: TempHistory | null }
 const pctf = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)}%`;
 const of = (series: [string, string, string][]) => (h: Answers) => metricLines(h.d, series);
 const METRICS: Metric[] = [
@@ -29,7 +29,7 @@ const METRICS: Metric[] = [
   { id: 'filesystems', title: 'Filesystems', lines: (h) => filesystemLines(h.fs), fmt: pctf, pct: true, named: true },
   { id: 'load', title: 'Load', lines: of([['load_1m', '1 min', '#14b8a6'], ['load_5m', '5 min', '#6366f1'], ['load_15m', '15 min', '#ec4899']]), fmt: (v) => v.toFixed(2) },
   { id: 'network', title: 'Network', lines: of([['network_rx_bps', 'rx', '#22c55e'], ['network_tx_bps', 'tx', '#ef4444']]), fmt: bps },
-  { id: 'temp', title: 'Temperatures', lines: (h) => temperatureLines(h.d, h.gpu), fmt: (v) => `${Math.round(v)} °C`, named: true },
+  { id: 'temp', title: 'Temperatures', lines: (h) => temperatureLines(h.d, h.gpu, h.temps), fmt: (v) => `${Math.round(v)} °C`, named: true },
 ];
 
 /** Points to ask for: about one per 3 px of chart, within what the API gives. */
@@ -127,16 +127,17 @@ export default function Chart({ id }: { id: string }) {
     setState('loading');
     const points = pointsFor(outer.current?.clientWidth ?? 900);
     const enc = encodeURIComponent(id);
-    // Filesystems and GPUs are extras: a hub (or machine) without them still charts the rest.
+    // Filesystems, sensors and GPUs are extras: a hub (or machine) without them still charts the rest.
     const extra = <T,>(p: Promise<T>) => p.catch(() => null);
     Promise.all([
       api<MetricsHistory>('GET', `/metrics/${enc}?range=${range}&points=${points}`),
       extra(api<FsHistory>('GET', `/metrics/${enc}/filesystems?range=${range}&points=${points}`)),
       extra(api<GpuHistory>('GET', `/servers/${enc}/gpus?hours=${GPU_HOURS[range]}`)),
-    ]).then(([d, fs, gpu]) => {
+      extra(api<TempHistory>('GET', `/metrics/${enc}/temperatures?range=${range}&points=${points}`)),
+    ]).then(([d, fs, gpu, temps]) => {
       if (!alive) return;
       drawn.current = 0;
-      setH({ d, fs, gpu });
+      setH({ d, fs, gpu, temps });
       setState((d.timestamps ?? []).length ? 'ready' : 'empty');
     }).catch((e) => { if (alive) setState(isMissingFeature(e) ? 'missing' : `error: ${e?.message ?? e}`); });
     return () => { alive = false; };

@@ -1,5 +1,5 @@
-// The history charts' data shaping (load 1/5/15, one line per filesystem, CPU and
-// GPU temperatures on one time axis) and the legends the Chart shows from it, with
+// The history charts' data shaping (load 1/5/15, one line per filesystem, one per
+// temperature sensor or else the CPU's, and GPU temperatures on one time axis) and the legends the Chart shows from it, with
 // fetch mocked at the network boundary and uPlot's canvas drawing left out (jsdom
 // has no canvas; the browser test draws for real).
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -66,6 +66,27 @@ describe('history shaping', () => {
     expect(drawable(temperatureLines({ ...d, series: { cpu_temp_c: { avg: [null, null] } } }, null))).toBe(false);
   });
 
+  it('draws one line per sensor zone instead of the CPU line, GPUs after them', () => {
+    const d = { timestamps: [600, 1200], bucket_seconds: 600, series: { cpu_temp_c: { avg: [45, 47] } } };
+    const g = { history: [gpu('0', 1300, 60)], resolution: 'sample' as const };
+    const z = { bucket_seconds: 600, truncated: false, temperatures: [
+      { zone: 'acpitz', series: [{ t: 600, celsius: 30.5 }, { t: 1200, celsius: 31 }] },
+      { zone: 'x86_pkg_temp', series: [{ t: 1200, celsius: 47 }, { t: 1800, celsius: 52.25 }] },
+      { zone: 'quiet', series: [] }] };
+    const a = temperatureLines(d, g, z);
+    expect(a.ts).toEqual([600, 1200, 1800]);
+    expect(a.lines.map((l) => [l.key, l.label, l.vals])).toEqual([
+      ['zone:acpitz', 'acpitz', [30.5, 31, null]],
+      ['zone:x86_pkg_temp', 'x86_pkg_temp', [null, 47, 52.25]],
+      ['gpu:0', 'GPU 0', [null, 60, null]],
+    ]);
+    expect(new Set(a.lines.map((l) => l.stroke)).size).toBe(3);
+    // a machine that reports no zones (or a hub without the route): the CPU line as before
+    for (const none of [{ temperatures: [] }, { temperatures: [{ zone: 'quiet', series: [] }] }, null, undefined]) {
+      expect(temperatureLines(d, null, none).lines.map((l) => [l.label, l.vals])).toEqual([['CPU', [45, 47]]]);
+    }
+  });
+
   it('describes each line of a chart in its text alternative', () => {
     const a = filesystemLines({ filesystems: [{ mount: '/', series: [{ t: 0, used_percent: 40 }, { t: 60, used_percent: 45 }] },
       { mount: '/data', series: [] }] });
@@ -91,18 +112,23 @@ describe('Chart', () => {
           load_1m: { avg: [1.5, 1.25] }, load_5m: { avg: [1, 0.75] }, load_15m: { avg: [0.5, 0.5] },
           network_rx_bps: { avg: [1, 2] }, network_tx_bps: { avg: [1, 2] }, cpu_temp_c: { avg: [null, null] } } }
           : p.startsWith('/servers/box/gpus') ? { gpus: [], history: [gpu('0', ts[1], 66, 'Arc')], resolution: 'sample' } : null;
-      return new Response(JSON.stringify(body ?? { detail: { code: 'NOT_FOUND', message: 'no', field: null } }), { status: body ? 200 : 404, headers: { 'Content-Type': 'application/json' } });
+      const temps = p.startsWith('/metrics/box/temperatures') ? { bucket_seconds: 60, truncated: false, temperatures: [
+        { zone: 'acpitz', series: [{ t: ts[0], celsius: 30 }, { t: ts[1], celsius: 31.4 }] },
+        { zone: 'x86_pkg_temp', series: [{ t: ts[0], celsius: 55.6 }] }] } : null;
+      const ok = temps ?? body;
+      return new Response(JSON.stringify(ok ?? { detail: { code: 'NOT_FOUND', message: 'no', field: null } }), { status: ok ? 200 : 404, headers: { 'Content-Type': 'application/json' } });
     }));
     const { container } = render(<Chart id="box" />);
     await waitFor(() => expect(container.querySelector('.chart-box[data-state=ready]')).toBeTruthy());
     expect(paths).toContain('/metrics/box/filesystems?range=24h&points=60'); // jsdom lays nothing out: the fewest points
     expect(paths).toContain('/servers/box/gpus?hours=24');
+    expect(paths).toContain('/metrics/box/temperatures?range=24h&points=60');
     const figs = [...container.querySelectorAll('figure')].map((f) => (f as HTMLElement).dataset.metric);
     expect(figs).toEqual(['cpu', 'memory', 'disk', 'filesystems', 'load', 'network', 'temp']);
     const legend = (id: string) => container.querySelector(`[data-testid=latest-${id}]`)!.textContent;
     expect(legend('filesystems')).toBe('/ 41% · /srv/media 88%');
     expect(legend('load')).toBe('1 min 1.25 · 5 min 0.75 · 15 min 0.50');
-    expect(legend('temp')).toBe('GPU Arc 66 °C');
+    expect(legend('temp')).toBe('acpitz 31 °C · x86_pkg_temp 56 °C · GPU Arc 66 °C');
     expect(legend('memory')).toBe('51%');
   });
 

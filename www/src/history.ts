@@ -1,5 +1,5 @@
 // history.ts - the history charts' data shaping: API answers (metrics history,
-// per-filesystem history, GPU readings) turned into uPlot's aligned columns,
+// per-filesystem and per-sensor temperature history, GPU readings) turned into uPlot's aligned columns,
 // one line per series, with no drawing in here so that it can be tested alone.
 import type { GpuReading } from './ai';
 
@@ -15,10 +15,12 @@ export interface MetricsHistory {
 }
 /** GET /metrics/{id}/filesystems. */
 export interface FsHistory { bucket_seconds?: number; filesystems?: { mount: string; series: { t: number; used_percent: number }[] }[]; truncated?: boolean }
+/** GET /metrics/{id}/temperatures. */
+export interface TempHistory { bucket_seconds?: number; temperatures?: { zone: string; series: { t: number; celsius: number }[] }[]; truncated?: boolean }
 /** GET /servers/{id}/gpus (the history part). */
 export interface GpuHistory { history?: GpuReading[]; resolution?: 'sample' | 'hour' }
 
-/** Line colours after a chart's own first ones, for lines counted at run time (mounts, GPUs). */
+/** Line colours after a chart's own first ones, for lines counted at run time (mounts, sensors, GPUs). */
 export const PALETTE = ['#f59e0b', '#3b82f6', '#a855f7', '#22c55e', '#ef4444', '#14b8a6', '#ec4899', '#84cc16', '#6366f1', '#0ea5e9'];
 
 /** The ?hours= of the GPU route that covers a chart range. */
@@ -69,16 +71,23 @@ export function gpuTemps(g: GpuHistory | null | undefined, bucket: number): { gp
   }));
 }
 
-/** CPU temperature (when the machine reports one) and each GPU's, on the union of their buckets. */
-export function temperatureLines(d: MetricsHistory | null | undefined, g: GpuHistory | null | undefined): Aligned {
+/** One line per sensor zone (in the API's order, sorted by zone) when the machine reports
+ * any, else its CPU temperature as the metrics history has it; then each GPU's; all on the
+ * union of their buckets. */
+export function temperatureLines(d: MetricsHistory | null | undefined, g: GpuHistory | null | undefined, z?: TempHistory | null): Aligned {
+  const cols: { line: Omit<Line, 'vals'>; at: Map<number, number | null> }[] = [];
+  const zones = (z?.temperatures ?? []).filter((x) => x.series.length > 0);
+  zones.forEach((x, i) => cols.push({
+    line: { key: `zone:${x.zone}`, label: x.zone, stroke: PALETTE[i % PALETTE.length] },
+    at: new Map(x.series.map((p) => [p.t, p.celsius] as [number, number])),
+  }));
   const ts = d?.timestamps ?? [];
   const cpu = d?.series?.cpu_temp_c?.avg ?? [];
-  const cols: { line: Omit<Line, 'vals'>; at: Map<number, number | null> }[] = [];
-  if (hasData(cpu)) cols.push({ line: { key: 'cpu_temp_c', label: 'CPU', stroke: '#f97316' }, at: new Map(ts.map((t, i) => [t, cpu[i] ?? null] as [number, number | null])) });
+  if (!zones.length && hasData(cpu)) cols.push({ line: { key: 'cpu_temp_c', label: 'CPU', stroke: '#f97316' }, at: new Map(ts.map((t, i) => [t, cpu[i] ?? null] as [number, number | null])) });
   // Past two days the GPU route gives hourly averages: the line joins them across finer buckets.
   const hourly = g?.resolution === 'hour';
   gpuTemps(g, d?.bucket_seconds ?? 0).forEach((x, i) => cols.push({
-    line: { key: `gpu:${x.gpu}`, label: `GPU ${x.label}`, stroke: PALETTE[(i + 4) % PALETTE.length], spanGaps: hourly }, at: x.at,
+    line: { key: `gpu:${x.gpu}`, label: `GPU ${x.label}`, stroke: PALETTE[(zones.length + i + 4) % PALETTE.length], spanGaps: hourly }, at: x.at,
   }));
   return align(cols);
 }

@@ -40,6 +40,7 @@ bool hlc_api_check_channel_secret(const char *kind, const char *value, const cha
 /* api_metrics.c (collect) */
 int hlc_api_metrics_history(struct hlc_req *r);
 int hlc_api_metrics_fs_history(struct hlc_req *r);
+int hlc_api_metrics_temp_history(struct hlc_req *r);
 int hlc_api_metrics_latest(struct hlc_req *r);
 int hlc_api_metrics_summary(struct hlc_req *r);
 int hlc_api_metrics_sparklines(struct hlc_req *r);

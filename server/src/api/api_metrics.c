@@ -137,6 +137,26 @@ hlc_api_metrics_fs_history(struct hlc_req *r)
     return reply_window(r, id, &w, h);
 }
 
+/* GET /metrics/{id}/temperatures: each sensor zone's degrees over the same
+ * windows and buckets; at most as many zones as one sample may carry. */
+int
+hlc_api_metrics_temp_history(struct hlc_req *r)
+{
+    const char *id;
+    struct window w;
+    int ret = check_id(r, &id);
+    if (ret || !window_of(r, &w, &ret))
+        return ret;
+    json_t *h = NULL;
+    int rc = hlc_store_temp_history(r->hub->store, id, w.from, w.to, w.bucket, ranges[w.ri].rollups,
+                                    HLC_SAMPLE_MAX_TEMPS, &h);
+    if (rc == HLC_ENOTFOUND)
+        return not_found(r);
+    if (rc)
+        return hlc_reply_err(r, rc, "reading temperature history");
+    return reply_window(r, id, &w, h);
+}
+
 int
 hlc_api_metrics_latest(struct hlc_req *r)
 {

@@ -25,6 +25,7 @@ const struct hlc_route hlc_routes[] = {
     {"GET", "/api/v1/metrics/{}", hlc_api_metrics_history, 0},
     {"GET", "/api/v1/metrics/{}/latest", hlc_api_metrics_latest, 0},
     {"GET", "/api/v1/metrics/{}/filesystems", hlc_api_metrics_fs_history, 0},
+    {"GET", "/api/v1/metrics/{}/temperatures", hlc_api_metrics_temp_history, 0},
     {"GET", "/api/v1/servers/{}/containers", hlc_api_container_states, 0},
 
     /* ad-hoc scans of any host, their history and comparison */

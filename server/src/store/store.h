@@ -167,6 +167,11 @@ int hlc_store_metrics_history(struct hlc_store *s, const char *id, int64_t from,
  * machine, HLC_EINVAL for a bucket or max_mounts of 0. */
 int hlc_store_fs_history(struct hlc_store *s, const char *id, int64_t from, int64_t to,
                          int64_t bucket, bool rollups, size_t max_mounts, json_t **out);
+/* Each temperature sensor's degrees Celsius the same way:
+ * {"temperatures":[{"zone", "series":[{"t", "celsius"}]}] sorted by zone,
+ * "truncated" past max_zones}. HLC_ENOTFOUND, HLC_EINVAL as above. */
+int hlc_store_temp_history(struct hlc_store *s, const char *id, int64_t from, int64_t to,
+                           int64_t bucket, bool rollups, size_t max_zones, json_t **out);
 /* Fleet counts and averages for /metrics/summary (new object). */
 int hlc_store_metrics_summary(struct hlc_store *s, json_t **out);
 /* Every machine's CPU and memory % averaged per `bucket` seconds over [from, to):
@@ -174,9 +179,10 @@ int hlc_store_metrics_summary(struct hlc_store *s, json_t **out);
  * machines without samples left out. */
 int hlc_store_metrics_sparklines(struct hlc_store *s, int64_t from, int64_t to, int64_t bucket,
                                  json_t **out);
-/* Deletes at most `batch` samples and `batch` filesystem samples older than
- * samples_before and at most `batch` hourly rollups and `batch` filesystem
- * hourly sums older than hourly_before, in one short transaction.
+/* Deletes at most `batch` samples, `batch` filesystem and `batch` temperature
+ * samples older than samples_before and at most `batch` hourly rollups and
+ * `batch` filesystem and temperature hourly sums older than hourly_before, in
+ * one short transaction.
  * *deleted = rows removed (0 when nothing is left to prune). */
 int hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hourly_before,
                             int batch, int *deleted);

@@ -122,10 +122,15 @@ void store_machines_release(struct hlc_store *s, struct store_conn *c);
 
 /* Adds a sample's filesystems (HLC_HAVE_FS, at most HLC_SAMPLE_MAX_FS of
  * them) to their history and hourly sums inside the caller's transaction
- * (store_fs.c): 0 or HLC_EDB. */
+ * (store_series.c): 0 or HLC_EDB. */
 struct hlc_sample;
 int store_fs_history_put(struct store_conn *c, const char *id, int64_t ts,
                          const struct hlc_sample *smp);
+/* The same for its temperature sensors (HLC_HAVE_TEMPS, at most
+ * HLC_SAMPLE_MAX_TEMPS; a zone listed twice is stored once, the first
+ * reading kept; a zone without a name or a finite reading skipped). */
+int store_temp_history_put(struct store_conn *c, const char *id, int64_t ts,
+                           const struct hlc_sample *smp);
 
 /* Builds a JSON object from the current row using `cols` (the statement's
  * result columns in the same order). */

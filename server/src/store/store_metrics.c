@@ -281,7 +281,8 @@ ingest_one(struct store_conn *c, struct hlc_metric_write *w)
     bind_real(st, 11, p->load15);
     if ((rc = store_step_done(c, st, "update hourly rollup")) != 0)
         goto out;
-    if ((rc = store_fs_history_put(c, id, p->timestamp, smp)) != 0)
+    if ((rc = store_fs_history_put(c, id, p->timestamp, smp)) != 0 ||
+        (rc = store_temp_history_put(c, id, p->timestamp, smp)) != 0)
         goto out;
 
     if (!(st = store_stmt(c, sql_latest_upsert))) {
@@ -741,17 +742,11 @@ static const char sql_prune_hourly[] =
     "DELETE FROM metrics_hourly WHERE server_id=" OLDEST_OWNER("metrics_hourly", "hour")
     " AND hour IN (SELECT hour FROM metrics_hourly WHERE server_id="
     OLDEST_OWNER("metrics_hourly", "hour") " AND hour < ?1 ORDER BY hour LIMIT ?2)";
-/* Filesystem rows are one per mount at each time: (time, mount) picks a row. */
-static const char sql_prune_fs[] =
-    "DELETE FROM filesystem_metrics WHERE server_id=" OLDEST_OWNER("filesystem_metrics",
-                                                                   "timestamp")
-    " AND (timestamp, mount) IN (SELECT timestamp, mount FROM filesystem_metrics WHERE server_id="
-    OLDEST_OWNER("filesystem_metrics", "timestamp") " AND timestamp < ?1 ORDER BY timestamp"
-    " LIMIT ?2)";
-static const char sql_prune_fs_hourly[] =
-    "DELETE FROM filesystem_hourly WHERE server_id=" OLDEST_OWNER("filesystem_hourly", "hour")
-    " AND (hour, mount) IN (SELECT hour, mount FROM filesystem_hourly WHERE server_id="
-    OLDEST_OWNER("filesystem_hourly", "hour") " AND hour < ?1 ORDER BY hour LIMIT ?2)";
+/* Per-item rows are one per item at each time: (time, item) picks a row. */
+#define PRUNE_ITEMS(table, col, item)                                                              \
+    "DELETE FROM " table " WHERE server_id=" OLDEST_OWNER(table, col) " AND (" col ", " item      \
+    ") IN (SELECT " col ", " item " FROM " table " WHERE server_id=" OLDEST_OWNER(table, col)     \
+    " AND " col " < ?1 ORDER BY " col " LIMIT ?2)"
 
 int
 hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hourly_before,
@@ -762,16 +757,24 @@ hlc_store_metrics_prune(struct hlc_store *s, int64_t samples_before, int64_t hou
     int rc = store_begin(c);
     if (rc)
         goto out;
-    const char *sqls[4] = {sql_prune_samples, sql_prune_hourly, sql_prune_fs,
-                           sql_prune_fs_hourly};
-    int64_t before[4] = {samples_before, hourly_before, samples_before, hourly_before};
-    for (int i = 0; i < 4; i++) {
-        sqlite3_stmt *st = store_stmt(c, sqls[i]);
+    static const struct {
+        const char *sql; /* one batch's delete */
+        bool hourly;     /* older than hourly_before, else samples_before */
+    } steps[] = {
+        {sql_prune_samples, false},
+        {sql_prune_hourly, true},
+        {PRUNE_ITEMS("filesystem_metrics", "timestamp", "mount"), false},
+        {PRUNE_ITEMS("filesystem_hourly", "hour", "mount"), true},
+        {PRUNE_ITEMS("temperature_metrics", "timestamp", "zone"), false},
+        {PRUNE_ITEMS("temperature_hourly", "hour", "zone"), true},
+    };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+        sqlite3_stmt *st = store_stmt(c, steps[i].sql);
         if (!st) {
             rc = HLC_EDB;
             goto out;
         }
-        sqlite3_bind_int64(st, 1, before[i]);
+        sqlite3_bind_int64(st, 1, steps[i].hourly ? hourly_before : samples_before);
         sqlite3_bind_int(st, 2, batch);
         if ((rc = store_step_done(c, st, "prune metrics")) != 0)
             goto out;

@@ -496,6 +496,24 @@ const char *const store_migrations[] = {
     ");"
     "CREATE INDEX scans_by_host ON scans(hostname, created_at);"
     "CREATE INDEX scans_by_time ON scans(created_at);",
+    /* 19 (temperatures): each
+     * temperature sensor's history, one row per sample and zone (kept as long
+     * as raw metric samples), and its hourly sums (kept as long as
+     * metrics_hourly). */
+    "CREATE TABLE temperature_metrics ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  timestamp INTEGER NOT NULL,"
+    "  zone TEXT NOT NULL,"
+    "  celsius REAL NOT NULL,"
+    "  PRIMARY KEY (server_id, timestamp, zone)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE temperature_hourly ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  hour INTEGER NOT NULL,"
+    "  zone TEXT NOT NULL,"
+    "  c_sum REAL NOT NULL, c_n INTEGER NOT NULL, c_min REAL NOT NULL, c_max REAL NOT NULL,"
+    "  PRIMARY KEY (server_id, hour, zone)"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
