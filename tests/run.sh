@@ -4,7 +4,7 @@
 # (the hub, sshd, webhook receivers), the dashboard's Vitest and browser tests,
 # the libFuzzer harnesses for a bounded time, then the benchmarks (figures only).
 #
-# Environment: HLC_FUZZ_SECONDS (default 20 per harness), HLC_SKIP_BENCH=1,
+# Environment: HLC_FUZZ_SECONDS (default 10 per harness), HLC_SKIP_BENCH=1,
 # HLC_BENCH_FULL=1 (each benchmark at its own, longer defaults),
 # HLC_SKIP_FUZZ=1, HLC_SKIP_BROWSER=1, HLC_SKIP_INTEGRATION=1, HLC_SKIP_FRESH=1
 # (the bare Debian 12 check; CI=true runs it regardless) to leave a part out on
@@ -99,9 +99,9 @@ fi
 
 # ---- fuzzing -------------------------------------------------------------
 if [ "${HLC_SKIP_FUZZ:-0}" != 1 ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
-  say "fuzz harnesses (${HLC_FUZZ_SECONDS:-20}s each)"
+  say "fuzz harnesses (${HLC_FUZZ_SECONDS:-10}s each)"
   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DHLC_FUZZ=ON \
-        -DHLC_TESTS=OFF -DHLC_FUZZ_SECONDS="${HLC_FUZZ_SECONDS:-20}" >/dev/null
+        -DHLC_TESTS=OFF -DHLC_FUZZ_SECONDS="${HLC_FUZZ_SECONDS:-10}" >/dev/null
   cmake --build build-fuzz -j"$(nproc)"
   # Two at a time: each harness is one process on one core for its seconds.
   ctest --test-dir build-fuzz --output-on-failure -j2 -L fuzz
@@ -122,7 +122,7 @@ if [ "${HLC_SKIP_BENCH:-0}" != 1 ]; then
       case "${b##*/}" in
         bench_checks.py) extra=(HLC_BENCH_SHORT=1) ;;     # 20 s interval and window, not 60
         bench_agent.py) extra=(HLC_BENCH_FOOTPRINT_S=66) ;; # one 60 s heartbeat, not two
-        bench_poll.py) extra=(HLC_BENCH_WINDOW=15) ;;      # scheduled polls over 15 s, not 30
+        bench_poll.py) extra=(HLC_BENCH_WINDOW=15 HLC_BENCH_SIZES=200) ;; # 200 machines only, 15 s window
         bench_api.sh) extra=(HLC_BENCH_SECONDS=4) ;;       # wrk -d4s, not 8
         bench_discover.py) extra=(HLC_BENCH_ROUNDS=3) ;;   # 3 rounds per mode, not 5
       esac

@@ -84,7 +84,7 @@ ipt_first() { local t=$1; shift; iptables -t "$t" -I "$@" && ipt_rules+=("$t $(s
 
 # ---- the bare root ---------------------------------------------------------
 step "debootstrap --variant=minbase bookworm from $MIRROR"
-debootstrap --variant=minbase bookworm "$R" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
+"$ROOT/tests/fresh/minbase.sh" "$R" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
   { tail -n 30 "$WORK/debootstrap.log"; exit 1; }
 # Reach the registries as the host does: its apt sources and Acquire settings,
 # trusted CAs, npm's global config, DNS. And the /etc/hosts an installed

@@ -67,7 +67,8 @@ class ImageRuntimeTest(unittest.TestCase):
         cls.root = os.path.join(cls.tmp, "root")
         cls.mounted = []
         t0 = time.time()
-        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", cls.root, mirror()],
+        subprocess.run([os.path.join(SOURCE_DIR, "tests", "fresh", "minbase.sh"), cls.root,
+                        mirror()],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=420)
         cls.debootstrap_s = time.time() - t0
         shutil.copy("/etc/resolv.conf", os.path.join(cls.root, "etc/resolv.conf"))
