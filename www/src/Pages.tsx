@@ -10,6 +10,7 @@ import { ACTION_NAMES, actionName, ago, machineName, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
+import { TagPacksPanel } from './packassign';
 import { go, useUnsaved } from './unsaved';
 import { addPrefill, ConnectGuide } from './addflow';
 
@@ -367,6 +368,7 @@ export function SettingsPage() {
           <button type="submit">Save</button> <span role="status">{msg.agent}</span>
         </form>
       </Agents>
+      <TagPacksPanel />
       <section className="panel" aria-label="This browser">
         <h2>This browser</h2>
         <p className="small">The API key is kept in this browser's storage. Forget it on a shared computer; you will be asked for it again.</p>
