@@ -139,37 +139,71 @@ hlc_drift_judge(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, b
     free(severity);
 }
 
-/* Checks every assigned pack of machine id; counts into the totals. */
+/* A round's work: the due machines (ids and their packs), taken in turn by
+ * up to DRIFT_WORKERS threads, and what they found. */
+#define DRIFT_WORKERS 4
+
+struct round {
+    struct hlc_hub *hub;
+    json_t *todo;        /* [[id, effective]] */
+    size_t next;         /* guarded by mu */
+    pthread_mutex_t mu;  /* guards next and the counts */
+    int checks, compliant, not_compliant, unreachable, errors;
+};
+
+/* Checks every assigned pack of machine id. */
 static void
-run_machine(struct hlc_hub *hub, const char *id, json_t *eff, json_t *totals)
+run_machine(struct round *rd, const char *id, json_t *eff)
 {
+    struct hlc_hub *hub = rd->hub;
     size_t i;
     json_t *v;
     json_array_foreach(eff, i, v)
     {
+        if (hub->drift && hlc_loop_stopping(&hub->drift->loop))
+            return;
         const char *name = json_string_value(json_object_get(v, "name"));
         struct hlc_pack *p = NULL;
         if (hlc_packs_resolve(hub, name, &p, NULL) != 0) {
             hlc_log(HLC_LOG_WARN, "drift: %s: pack %s cannot be resolved", id, name);
-            json_object_set_new(totals, "errors",
-                                json_integer(json_integer_value(json_object_get(totals, "errors")) + 1));
+            pthread_mutex_lock(&rd->mu);
+            rd->errors++;
+            pthread_mutex_unlock(&rd->mu);
             continue;
         }
         json_t *res = NULL;
         int rc = hlc_packs_check(hub, id, p, &res);
         hlc_pack_free(p);
-        const char *key = rc != 0                                        ? "unreachable"
-                          : json_is_true(json_object_get(res, "compliant")) ? "compliant"
-                                                                            : "not_compliant";
+        bool ok = rc == 0 && json_is_true(json_object_get(res, "compliant"));
         json_decref(res);
-        json_object_set_new(totals, key,
-                            json_integer(json_integer_value(json_object_get(totals, key)) + 1));
-        json_object_set_new(totals, "checks",
-                            json_integer(json_integer_value(json_object_get(totals, "checks")) + 1));
+        pthread_mutex_lock(&rd->mu);
+        rd->checks++;
+        if (rc != 0)
+            rd->unreachable++;
+        else if (ok)
+            rd->compliant++;
+        else
+            rd->not_compliant++;
+        pthread_mutex_unlock(&rd->mu);
         if (rc != 0)
             return; /* the machine is not answering: the next round tries again */
     }
     hlc_store_packs_drift_ran(hub->store, id, hlc_now());
+}
+
+static void *
+round_worker(void *arg)
+{
+    struct round *rd = arg;
+    for (;;) {
+        pthread_mutex_lock(&rd->mu);
+        size_t k = rd->next++;
+        pthread_mutex_unlock(&rd->mu);
+        json_t *job = json_array_get(rd->todo, k);
+        if (!job)
+            return NULL;
+        run_machine(rd, json_string_value(json_array_get(job, 0)), json_array_get(job, 1));
+    }
 }
 
 int
@@ -181,19 +215,17 @@ hlc_drift_run(struct hlc_hub *hub, bool all, json_t **out)
     int rc = hlc_store_machine_list(hub->store, &machines);
     if (rc != 0)
         return rc;
-    json_t *totals = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "machines", 0, "checks", 0,
-                               "compliant", 0, "not_compliant", 0, "unreachable", 0, "skipped",
-                               0, "errors", 0);
     int fleet_hours = (int)hlc_config_number(hub->store, "packs", "drift_interval_hours", 24);
     int64_t now = hlc_now();
+    int skipped = 0;
+    struct round rd = {.hub = hub, .todo = json_array()};
+    pthread_mutex_init(&rd.mu, NULL);
     if (d)
         pthread_mutex_lock(&d->run_mu);
     size_t i;
     json_t *m;
     json_array_foreach(machines, i, m)
     {
-        if (d && hlc_loop_stopping(&d->loop))
-            break;
         const char *id = json_string_value(json_object_get(m, "server_id"));
         json_t *eff = NULL;
         if (hlc_store_packs_effective(hub->store, id, &eff) != 0 || json_array_size(eff) == 0) {
@@ -203,9 +235,7 @@ hlc_drift_run(struct hlc_hub *hub, bool all, json_t **out)
         /* Not known to be reachable now (a workstation asleep, a server
          * down): skipped, never flagged; checked once it answers again. */
         if (strcmp(json_string_value(json_object_get(m, "status")) ?: "", "offline") == 0) {
-            json_object_set_new(
-                totals, "skipped",
-                json_integer(json_integer_value(json_object_get(totals, "skipped")) + 1));
+            skipped++;
             json_decref(eff);
             continue;
         }
@@ -214,18 +244,28 @@ hlc_drift_run(struct hlc_hub *hub, bool all, json_t **out)
         hlc_store_packs_drift_get(hub->store, id, &hours, &last);
         if (hours <= 0)
             hours = fleet_hours;
-        if (all || last == 0 || now - last >= (int64_t)hours * 3600) {
-            json_object_set_new(
-                totals, "machines",
-                json_integer(json_integer_value(json_object_get(totals, "machines")) + 1));
-            run_machine(hub, id, eff, totals);
-        }
-        json_decref(eff);
+        if (all || last == 0 || now - last >= (int64_t)hours * 3600)
+            json_array_append_new(rd.todo, json_pack("[s, o]", id, eff));
+        else
+            json_decref(eff);
     }
+    size_t n = json_array_size(rd.todo);
+    pthread_t th[DRIFT_WORKERS];
+    size_t started = 0;
+    for (; started < DRIFT_WORKERS && started + 1 < n; started++)
+        if (pthread_create(&th[started], NULL, round_worker, &rd) != 0)
+            break;
+    round_worker(&rd); /* this thread works too */
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
     if (d)
         pthread_mutex_unlock(&d->run_mu);
+    *out = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "machines", (int)n, "checks",
+                     rd.checks, "compliant", rd.compliant, "not_compliant", rd.not_compliant,
+                     "unreachable", rd.unreachable, "skipped", skipped, "errors", rd.errors);
+    pthread_mutex_destroy(&rd.mu);
+    json_decref(rd.todo);
     json_decref(machines);
-    *out = totals;
     return 0;
 }
 

@@ -10,7 +10,8 @@
  * The drift service checks every assigned pack on every machine not known to
  * be offline once per packs.drift_interval_hours (or the machine's
  * override); a machine it cannot reach is skipped with no alert and tried
- * again on a later round. Thread-safe. */
+ * again on a later round. A round checks up to 5 machines at once (one
+ * worker each, every pack of a machine in turn). Thread-safe. */
 #ifndef HLC_DRIFT_H
 #define HLC_DRIFT_H
 
