@@ -6,6 +6,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/re
 import { alertDiffHref, cleanupSummary, MachinePacksPanel, sourcesLabel, TagPacksPanel } from './packassign';
 import { AlertRow } from './alerts';
 import type { Alert } from './api';
+import { SettingsPage } from './Pages';
 
 let calls: { method: string; path: string; body: any }[] = [];
 function mockHub(handler: (m: string, p: string, b: any) => [number, any] | undefined) {
@@ -22,6 +23,7 @@ function mockHub(handler: (m: string, p: string, b: any) => [number, any] | unde
 
 afterEach(() => { cleanup(); vi.unstubAllGlobals(); localStorage.clear(); });
 
+const lastPut = (path?: string) => calls.filter((c) => c.method === 'PUT' && (!path || c.path === path)).slice(-1)[0];
 const PACKS = { packs: [{ name: 'base' }, { name: 'drifty' }, { name: 'devpack' }], errors: [] };
 
 describe('pack assignment helpers', () => {
@@ -66,6 +68,15 @@ describe('machine packs panel', () => {
     fireEvent.click(screen.getByLabelText(/also clean up/));
     fireEvent.click(screen.getByRole('button', { name: 'Remove drifty' }));
     await screen.findByText('Removed drifty. Cleanup: 1 removed; left: /etc/b.conf (changed since, left alone).');
+    // the machine's own drift interval, then back to the fleet's
+    const hours = screen.getByLabelText(/Own drift interval/) as HTMLInputElement;
+    expect(hours.value).toBe('');
+    fireEvent.change(hours, { target: { value: '6' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save interval' }));
+    await waitFor(() => expect(lastPut()?.body).toEqual({ packs: ['drifty'], drift_interval_hours: 6 }));
+    fireEvent.change(screen.getByLabelText(/Own drift interval/), { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save interval' }));
+    await waitFor(() => expect(lastPut()?.body).toEqual({ packs: ['drifty'], drift_interval_hours: null }));
   });
 });
 
@@ -85,6 +96,35 @@ describe('tag packs in Settings', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Save tag packs' }));
     await screen.findByText('Saved the packs of tag dev.');
     expect(calls.find((c) => c.method === 'PUT')).toEqual({ method: 'PUT', path: '/packs/assignments/tags/dev', body: { packs: ['devpack'] } });
+  });
+});
+
+describe('drift detection in Settings', () => {
+  it('saves the fleet interval and severity and shows the hub\'s field error', async () => {
+    localStorage.setItem('hlc.apiKey', 'k');
+    let fail = true;
+    mockHub((m, p, b) => {
+      if (m === 'GET' && p === '/config') return [200, { thresholds: {}, costs: {}, notifications: {}, remediation: {}, agent: {}, polling: {},
+        packs: { drift_interval_hours: 24, drift_severity: 'medium' } }];
+      if (m === 'PUT' && p === '/config' && b.packs) {
+        if (fail) { fail = false; return [422, { detail: { code: 'VALIDATION_ERROR', message: 'drift_interval_hours must be at most 8760', field: 'packs.drift_interval_hours' } }]; }
+        return [200, { packs: b.packs }];
+      }
+      return undefined;
+    });
+    render(<SettingsPage />);
+    const form = await screen.findByRole('form', { name: 'Drift detection' });
+    const interval = form.querySelector('input[name="packs.drift_interval_hours"]') as HTMLInputElement;
+    expect(interval.value).toBe('24');
+    fireEvent.change(interval, { target: { value: '9000' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save drift detection' }));
+    await screen.findByText('drift_interval_hours must be at most 8760');
+    fireEvent.change(interval, { target: { value: '12' } });
+    fireEvent.change(screen.getByLabelText(/Drift alert severity/), { target: { value: 'high' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save drift detection' }));
+    await waitFor(() => expect(form.textContent).toContain('Saved.'));
+    expect(lastPut('/config')?.body)
+      .toEqual({ packs: { drift_interval_hours: 12, drift_severity: 'high' } });
   });
 });
 

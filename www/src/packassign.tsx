@@ -50,11 +50,12 @@ export function MachinePacksPanel({ id }: { id: string }) {
   const [cleanup, setCleanup] = useState(false);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<string | null>(null);
+  const [hours, setHours] = useState<string | null>(null); // null: as the hub has it
   const d = q.data;
   const names: string[] = (all.data?.packs ?? []).map((p: any) => p.name);
-  const put = async (packs: string[]) => {
+  const put = async (packs: string[], extra: { drift_interval_hours?: number | null } = {}) => {
     setBusy(true); setMsg(null);
-    try { await api('PUT', `/servers/${enc(id)}/packs`, { packs }); setMsg('Saved.'); }
+    try { await api('PUT', `/servers/${enc(id)}/packs`, { packs, ...extra }); setMsg('Saved.'); setHours(null); }
     catch (e: any) { setMsg(`Not saved: ${e?.message ?? e}`); }
     setBusy(false); setAdd(''); q.reload();
   };
@@ -91,6 +92,15 @@ export function MachinePacksPanel({ id }: { id: string }) {
               <option value="">choose…</option>
               {names.filter((n) => !d.packs.includes(n)).map((n) => <option key={n} value={n}>{n}</option>)}</select></label>
             {' '}<button type="submit" disabled={busy || !add}>Assign</button>
+          </form>
+          <form className="inline" onSubmit={(e) => {
+            e.preventDefault();
+            const h = (hours ?? '').trim();
+            put(d.packs, { drift_interval_hours: h === '' ? null : Number(h) });
+          }}>
+            <label>Own drift interval (hours, empty = the fleet's) <input type="number" min={1} max={8760} name="drift_interval_hours"
+              value={hours ?? (d.drift_interval_hours == null ? '' : String(d.drift_interval_hours))} onChange={(e) => setHours(e.target.value)} /></label>
+            {' '}<button type="submit" disabled={busy}>Save interval</button>
           </form>
         </>}
         {msg && <p role="status" className="small">{msg}</p>}
