@@ -201,6 +201,9 @@ class PacksDriftTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json, {"server_id": "box", "pack": "never", "removed": True,
                                   "cleanup": None})
+        # its config_noncompliant alert goes with it
+        nc = self.alerts("box", "config_noncompliant")
+        self.assertEqual([(a["status"], a["auto_resolved"]) for a in nc], [("resolved", True)])
         write(os.path.join(self.t, "b.conf"), "b=changed by hand\n")
         r = h.delete("/api/v1/servers/box/packs/drifty?cleanup=true")
         self.assertEqual(r.status, 200, r)

@@ -126,6 +126,7 @@ hlc_api_server_packs_put(struct hlc_req *r)
         return hlc_reply_error(r, 404, "NOT_FOUND", "no machine has that server_id", NULL);
     if (rc != 0)
         return hlc_reply_err(r, rc, "saving pack assignments");
+    hlc_drift_settle(r->hub, id);
     return reply_machine(r, id, 200);
 }
 
@@ -199,6 +200,7 @@ hlc_api_server_packs_delete(struct hlc_req *r)
         hlc_pack_free(p);
         return hlc_reply_err(r, rc, "removing the pack");
     }
+    hlc_drift_settle(r->hub, id);
     json_t *out = json_pack("{s:s, s:s, s:b, s:n}", "server_id", id, "pack", name, "removed", 1,
                             "cleanup");
     if (cleanup) {
@@ -263,6 +265,7 @@ hlc_api_pack_assign_tag(struct hlc_req *r)
         json_decref(out);
         return hlc_reply_err(r, rc, "saving the tag's packs");
     }
+    hlc_drift_settle(r->hub, NULL);
     return hlc_reply_json(r, 200, out);
 }
 

@@ -139,6 +139,63 @@ hlc_drift_judge(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, b
     free(severity);
 }
 
+static void
+settle_one(struct hlc_hub *hub, const char *id)
+{
+    json_t *active = NULL, *eff = NULL;
+    if (hlc_store_alerts_active(hub->store, id, &active) != 0 ||
+        hlc_store_packs_effective(hub->store, id, &eff) != 0)
+        goto out;
+    size_t i;
+    json_t *al;
+    json_array_foreach(active, i, al)
+    {
+        const char *type = json_string_value(json_object_get(al, "type")) ?: "";
+        const char *subject = json_string_value(json_object_get(al, "subject")) ?: "";
+        if ((strcmp(type, "config_drift") != 0 && strcmp(type, "config_noncompliant") != 0) ||
+            strncmp(subject, "pack:", 5) != 0)
+            continue;
+        bool still = false;
+        size_t k;
+        json_t *v;
+        json_array_foreach(eff, k, v)
+        {
+            still |= strcmp(json_string_value(json_object_get(v, "name")), subject + 5) == 0;
+        }
+        if (still)
+            continue;
+        char message[160];
+        snprintf(message, sizeof(message), "pack %s is no longer assigned to %s", subject + 5,
+                 id);
+        struct hlc_alert_check ac = {.server_id = id, .type = type, .severity = "medium",
+                                     .subject = subject, .title = "", .message = message,
+                                     .value = NAN, .threshold = NAN, .active = false};
+        hlc_alerts_check(hub, &ac);
+    }
+out:
+    json_decref(active);
+    json_decref(eff);
+}
+
+void
+hlc_drift_settle(struct hlc_hub *hub, const char *id)
+{
+    if (id) {
+        settle_one(hub, id);
+        return;
+    }
+    json_t *machines = NULL;
+    if (hlc_store_machine_list(hub->store, &machines) != 0)
+        return;
+    size_t i;
+    json_t *m;
+    json_array_foreach(machines, i, m)
+    {
+        settle_one(hub, json_string_value(json_object_get(m, "server_id")));
+    }
+    json_decref(machines);
+}
+
 /* A round's work: the due machines (ids and their packs), taken in turn by
  * up to DRIFT_WORKERS threads, and what they found. */
 #define DRIFT_WORKERS 4

@@ -33,6 +33,11 @@ void hlc_drift_judge(struct hlc_hub *hub, const char *id, const struct hlc_pack 
 /* Whether pack `name` is assigned to machine id (directly or by tag). */
 bool hlc_drift_assigned(struct hlc_hub *hub, const char *id, const char *name);
 
+/* Resolves machine id's active config_drift / config_noncompliant alerts of
+ * packs no longer assigned to it (id NULL: every machine's), after an
+ * assignment changed. */
+void hlc_drift_settle(struct hlc_hub *hub, const char *id);
+
 /* One scheduled round now: every due machine (every reachable machine when
  * `all`). *out = {machines, checks, compliant, not_compliant, unreachable,
  * errors} (new). 0 or a store error. One round at a time. */
