@@ -132,7 +132,7 @@ describe('drift alerts', () => {
   it('link to the diff of the pack that drifted', () => {
     const a: Alert = {
       alert_id: 'a1', server_id: 'box', severity: 'medium', type: 'config_drift', subject: 'pack:drifty',
-      title: 'Config drift: pack drifty on box', message: '1 of 3 items differ: file /etc/a.conf (content)',
+      title: 'Config drift: pack drifty on box', message: '1 of 3 items differs: file /etc/a.conf (content)',
       metric_value: null, threshold_value: null, status: 'open', created_at: new Date().toISOString(),
       acknowledged_at: null, resolved_at: null, auto_resolved: false,
     };

@@ -67,8 +67,9 @@ drifted_items(json_t *items, char *buf, size_t cap)
         if (strcmp(json_string_value(json_object_get(it, "status")) ?: "", "pass") != 0)
             nbad++;
     }
-    size_t len = (size_t)snprintf(buf, cap, "%zu of %zu items differ:", nbad,
-                                  json_array_size(items));
+    size_t len = (size_t)snprintf(buf, cap, "%zu of %zu item%s %s:", nbad,
+                                  json_array_size(items), json_array_size(items) == 1 ? "" : "s",
+                                  nbad == 1 ? "differs" : "differ");
     bool first = true;
     json_array_foreach(items, i, it)
     {
