@@ -125,6 +125,7 @@ if [ "${HLC_SKIP_BENCH:-0}" != 1 ]; then
         bench_poll.py) extra=(HLC_BENCH_WINDOW=15 HLC_BENCH_SIZES=200) ;; # 200 machines only, 15 s window
         bench_api.sh) extra=(HLC_BENCH_SECONDS=4) ;;       # wrk -d4s, not 8
         bench_discover.py) extra=(HLC_BENCH_ROUNDS=3) ;;   # 3 rounds per mode, not 5
+        bench_drift.py) extra=(HLC_BENCH_MACHINES=50) ;;   # 50 machines x 3 packs, not 200
       esac
     fi
     say "bench: $b ${extra[*]:-}"

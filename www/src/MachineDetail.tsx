@@ -13,6 +13,7 @@ import Chart from './Chart';
 import { outcomeOf, RunAction, VerbButtons, type Outcome } from './controls';
 import { AdminKeyBadge } from './cards';
 import { ComplianceWidget } from './compliance';
+import { MachinePacksPanel } from './packassign';
 import { MachineThresholdsForm } from './alertrules';
 import { AiWidget, GpuWidget } from './ai';
 import { useUnsaved } from './unsaved';
@@ -265,6 +266,8 @@ export default function MachineDetail({ id }: { id: string }) {
         <RunAction id={id} services={(m.expected_services ?? []).map((s: any) => s.name)} /></details>
       <details className="panel run-panel"><summary>Alert thresholds for this machine</summary>
         <MachineThresholdsForm id={id} onSaved={() => own.reload()} /></details>
+      <details className="panel run-panel"><summary>Config packs assigned to this machine</summary>
+        <MachinePacksPanel id={id} /></details>
       {layoutNote && <p className="muted small" role="status">{layoutNote}</p>}
       {edit && hidden.length > 0 && (
         <p className="small">Hidden: {hidden.map((w) => (

@@ -10,6 +10,7 @@ import { ACTION_NAMES, actionName, ago, machineName, money } from './format';
 import { State } from './ui';
 import { PendingActions } from './Dashboard';
 import { TailscaleCredential } from './Discover';
+import { TagPacksPanel } from './packassign';
 import { go, useUnsaved } from './unsaved';
 import { addPrefill, ConnectGuide } from './addflow';
 
@@ -294,7 +295,7 @@ function Agents({ children }: { children: React.ReactNode }) {
 }
 
 /** The Settings sections edited in place and saved by their own button. */
-const SETTINGS_SECTIONS = ['thresholds', 'remediation', 'agent', 'costs'];
+const SETTINGS_SECTIONS = ['thresholds', 'remediation', 'agent', 'costs', 'packs'];
 
 export function SettingsPage() {
   const [cfg, setCfg] = useState<any>(null);
@@ -367,6 +368,20 @@ export function SettingsPage() {
           <button type="submit">Save</button> <span role="status">{msg.agent}</span>
         </form>
       </Agents>
+      <form className="panel" aria-label="Drift detection" onSubmit={(e) => { e.preventDefault(); save('packs'); }}>
+        <h2>Drift detection</h2>
+        <p className="small muted">How often every machine's assigned packs are checked (a machine may set its own interval on its page), and how severe a drift alert is.</p>
+        <div className="form-grid">
+          {num('packs', 'drift_interval_hours', 'Check every (hours)')}
+          <label>Drift alert severity
+            <select name="packs.drift_severity" value={cfg.packs?.drift_severity ?? 'medium'} aria-describedby="err-drift_severity"
+              onChange={(e) => set('packs', 'drift_severity', e.target.value)}>
+              {SEVERITIES.map((v) => <option key={v} value={v}>{v}</option>)}</select>
+            <FieldError err={err} field="drift_severity" /></label>
+        </div>
+        <button type="submit">Save drift detection</button> <span role="status">{msg.packs}</span>
+      </form>
+      <TagPacksPanel />
       <section className="panel" aria-label="This browser">
         <h2>This browser</h2>
         <p className="small">The API key is kept in this browser's storage. Forget it on a shared computer; you will be asked for it again.</p>

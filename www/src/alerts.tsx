@@ -4,12 +4,14 @@ import { useState } from 'react';
 import { api, ApiError, type Alert } from './api';
 import { ago } from './format';
 import { SnoozeControls } from './snooze';
+import { alertDiffHref } from './packassign';
 
 const TYPE_LABEL: Record<string, string> = {
   disk_warning: 'disk', disk_critical: 'disk', memory_warning: 'memory', memory_critical: 'memory',
   cpu_warning: 'CPU', cpu_critical: 'CPU', server_offline: 'offline', service_down: 'service',
   container_down: 'container', update_available: 'updates', security_updates: 'security updates',
   reboot_required: 'reboot', host_key_changed: 'host key',
+  config_drift: 'config drift', config_noncompliant: 'not compliant',
 };
 
 /** "91% (threshold 80%)" for metric alerts, "" when the alert carries no figures. */
@@ -58,6 +60,7 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
     if (typeof r === 'string') { setMsg(r); onChanged(null); } else onChanged(r);
   };
   const figures = alertFigures(a);
+  const diff = alertDiffHref(a);
   const allowed = alertVerbs(a.status).filter((v) => verbs.includes(v));
   return (
     <li className={`alert sev-${a.severity}`} data-alert-id={a.alert_id} data-status={a.status} data-severity={a.severity} data-muted={a.muted ? 'true' : undefined}>
@@ -72,6 +75,7 @@ export function AlertRow({ a, onChanged, showMachine = true, verbs = ['acknowled
           {a.subject ? ` · ${a.subject}` : ''} · {TYPE_LABEL[a.type] ?? a.type} · <span className="alert-status">{a.status}</span> · {ago(a.created_at)}
         </span>
         {(a.message || figures) && <><br /><span className="small">{a.message}{a.message && figures ? ' — ' : ''}{figures}</span></>}
+        {diff && <><br /><a className="small" href={diff} data-testid="drift-diff">See the diff</a></>}
         {a.status === 'acknowledged' && a.acknowledged_at && <><br /><span className="small muted">acknowledged {ago(a.acknowledged_at)}</span></>}
         {a.status === 'resolved' && a.resolved_at && <><br /><span className="small muted">{a.auto_resolved ? 'cleared by itself' : 'resolved'} {ago(a.resolved_at)}</span></>}
         {a.auto_remediation?.available && <><br /><span className="small muted">auto-remediation: {a.auto_remediation.status ?? 'available'}</span></>}

@@ -179,5 +179,12 @@ int hlc_api_packs_get(struct hlc_req *r);
 int hlc_api_compliance_check(struct hlc_req *r);
 int hlc_api_compliance_server(struct hlc_req *r);
 int hlc_api_compliance_fleet(struct hlc_req *r);
+/* api_packs_assign.c (pack assignments, removal, drift schedule) */
+int hlc_api_server_packs_get(struct hlc_req *r);
+int hlc_api_server_packs_put(struct hlc_req *r);
+int hlc_api_server_packs_delete(struct hlc_req *r);
+int hlc_api_pack_assignments(struct hlc_req *r);
+int hlc_api_pack_assign_tag(struct hlc_req *r);
+int hlc_api_pack_drift_run(struct hlc_req *r);
 
 #endif

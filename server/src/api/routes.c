@@ -138,7 +138,13 @@ const struct hlc_route hlc_routes[] = {
     /* config packs: definitions, compliance checks over SSH */
     {"GET", "/api/v1/packs", hlc_api_packs_list, 0},
     {"POST", "/api/v1/packs/reload", hlc_api_packs_reload, 0},
+    {"GET", "/api/v1/packs/assignments", hlc_api_pack_assignments, 0},
+    {"PUT", "/api/v1/packs/assignments/tags/{}", hlc_api_pack_assign_tag, 0},
+    {"POST", "/api/v1/packs/drift/run", hlc_api_pack_drift_run, HLC_ROUTE_SLOW},
     {"GET", "/api/v1/packs/{}", hlc_api_packs_get, 0},
+    {"GET", "/api/v1/servers/{}/packs", hlc_api_server_packs_get, 0},
+    {"PUT", "/api/v1/servers/{}/packs", hlc_api_server_packs_put, 0},
+    {"DELETE", "/api/v1/servers/{}/packs/{}", hlc_api_server_packs_delete, HLC_ROUTE_SLOW},
     {"POST", "/api/v1/servers/{}/compliance/check", hlc_api_compliance_check, HLC_ROUTE_SLOW},
     {"GET", "/api/v1/servers/{}/compliance", hlc_api_compliance_server, 0},
     {"GET", "/api/v1/compliance", hlc_api_compliance_fleet, 0},

@@ -85,10 +85,18 @@ static const struct spec tailscale[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* packs: the drift schedule (a machine may override the interval) and the
+ * severity of config_drift / config_noncompliant alerts. */
+static const struct spec packs[] = {
+    {"drift_interval_hours", K_INT, 1, 8760, "24"},
+    {"drift_severity", K_STR, 1, 16, "\"medium\""},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static const struct section sections[] = {
     {"thresholds", thresholds},       {"costs", costs},   {"notifications", notifications},
     {"remediation", remediation},     {"agent", agent},   {"polling", polling},
-    {"tailscale", tailscale},
+    {"tailscale", tailscale},         {"packs", packs},
     {NULL, NULL},
 };
 
@@ -250,6 +258,19 @@ check_field(const struct spec *sp, json_t *obj, const char *section, struct hlc_
     if (!ok)
         hlc_v_set_field(e, field);
     return ok;
+}
+
+/* drift_severity is one of the alert severities. */
+static bool
+check_packs(json_t *m, struct hlc_verr *e)
+{
+    static const char *const sev[] = {"low", "medium", "high", "critical", NULL};
+    const char *v = json_string_value(json_object_get(m, "drift_severity")) ?: "";
+    for (int i = 0; sev[i]; i++)
+        if (strcmp(v, sev[i]) == 0)
+            return true;
+    return hlc_v_fail(e, "packs.drift_severity",
+                      "drift_severity must be 'low', 'medium', 'high' or 'critical'");
 }
 
 /* What a tailscale setting's text must look like (the client puts api_url
@@ -500,6 +521,8 @@ hlc_config_update(struct hlc_store *s, json_t *patch, struct hlc_verr *e, int *r
                  check_overrides_against(s, m, e);
         if (strcmp(name, "tailscale") == 0)
             ok = check_tailscale(m, e);
+        if (strcmp(name, "packs") == 0)
+            ok = check_packs(m, e);
         json_object_set_new(writes, name, m);
         if (!ok)
             break;

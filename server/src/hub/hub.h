@@ -17,6 +17,7 @@ struct hlc_notifier;
 struct hlc_events;
 struct hlc_bus;
 struct hlc_tailscale;
+struct hlc_drift;
 struct hlc_enroll;
 struct hlc_packs;
 struct hlc_checks;
@@ -67,6 +68,7 @@ struct hlc_hub {
     struct hlc_enroll *enroll;    /* agent enrollment limiter + sign-in record (enroll.c), NULL until started */
     struct hlc_packs *packs;      /* config pack registry (packs.c), NULL until started */
     struct hlc_checks *checks;    /* service checks scheduler (checks.c), NULL until started */
+    struct hlc_drift *drift;      /* drift schedule (packs/drift.c), NULL until started */
     struct hlc_ollama *ollama;    /* Ollama probe spacing per machine (ollama.c), NULL until started */
 };
 

@@ -19,6 +19,7 @@
 #include "remote.h"
 #include "scans.h"
 #include "tailscale.h"
+#include "drift.h"
 
 #define MAX_WIRES 4
 
@@ -70,6 +71,7 @@ static const struct service services[] = {
     {"tailscale", hlc_tailscale_start, hlc_tailscale_stop, {{0}}},
     {"enroll", hlc_enroll_start, hlc_enroll_stop, {{0}}},
     {"packs", hlc_packs_start, hlc_packs_stop, {{0}}},
+    {"drift", hlc_drift_start, hlc_drift_stop, {{0}}},
     {"checks", hlc_checks_start, hlc_checks_stop, {{0}}},
     {"ollama", hlc_ollama_start, hlc_ollama_stop,
      {{HLC_EV_BIT(HLC_EV_SAMPLE_STORED), HLC_BUS_WORKER, hlc_ollama_on_event}}},

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drift.h"
 #include "hlc/base.h"
 #include "hub.h"
 #include "remote.h"
@@ -461,6 +462,7 @@ hlc_packs_check(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, j
         json_decref(items);
         goto out;
     }
+    hlc_drift_judge(hub, id, p, row.compliant, items);
     char iso[32];
     hlc_time_iso(now, iso);
     *out = json_pack("{s:s, s:s, s:b, s:s, s:{s:i, s:i, s:i}, s:I, s:o}", "server_id", id, "pack",

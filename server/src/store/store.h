@@ -594,6 +594,29 @@ int hlc_store_compliance_server(struct hlc_store *s, const char *id, int limit, 
 /* The newest check of every machine x pack pair: array of
  * {server_id, pack, compliant, checked_at, fail, error}. */
 int hlc_store_compliance_fleet(struct hlc_store *s, json_t **out);
+/* ---- config packs: assignments and drift (store_packs_assign.c) ---- */
+/* Replaces machine id's own packs (names, validated) / tag's packs.
+ * HLC_ENOTFOUND: no machine. */
+int hlc_store_packs_assign_machine(struct hlc_store *s, const char *id, json_t *packs);
+int hlc_store_packs_assign_tag(struct hlc_store *s, const char *tag, json_t *packs);
+/* Drops one of machine id's own packs; HLC_ENOTFOUND when it had none. */
+int hlc_store_packs_unassign_machine(struct hlc_store *s, const char *id, const char *pack);
+/* The packs reaching machine id: [{name, sources: ["machine", "tag:<t>"...]}]
+ * by name. HLC_ENOTFOUND: no machine. */
+int hlc_store_packs_effective(struct hlc_store *s, const char *id, json_t **out);
+/* Every tag's packs: {tag: [names]}. */
+int hlc_store_packs_tags(struct hlc_store *s, json_t **out);
+/* Machine id's drift schedule: its interval override in hours (-1 = the
+ * fleet's) and when a scheduled run last checked it (0 = never). */
+int hlc_store_packs_drift_get(struct hlc_store *s, const char *id, int *interval_hours,
+                              int64_t *last_run);
+/* Sets the override (-1 clears it) / the last run; HLC_ENOTFOUND: no machine. */
+int hlc_store_packs_drift_interval(struct hlc_store *s, const char *id, int interval_hours);
+int hlc_store_packs_drift_ran(struct hlc_store *s, const char *id, int64_t at);
+/* Records a check's verdict of pack on machine id; *ever_before says whether
+ * an earlier check had found it compliant. */
+int hlc_store_packs_state(struct hlc_store *s, const char *id, const char *pack, bool compliant,
+                          bool *ever_before);
 /* ---- service checks (store_checks.c) ---- */
 /* A check is its validated API object (`def`: name, type, interval_seconds,
  * run_from, the type's target, ...); the store adds id, created_at and

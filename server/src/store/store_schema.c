@@ -514,6 +514,33 @@ const char *const store_migrations[] = {
     "  c_sum REAL NOT NULL, c_n INTEGER NOT NULL, c_min REAL NOT NULL, c_max REAL NOT NULL,"
     "  PRIMARY KEY (server_id, hour, zone)"
     ") WITHOUT ROWID;",
+    /* 20 (drift): packs assigned to a machine and to a tag (a machine gets
+     * every pack of each of its tags), the per-machine drift schedule
+     * (interval override, last scheduled run) and, per machine and pack,
+     * whether a check ever found it compliant (drift vs never complied). */
+    "CREATE TABLE pack_assign_machine ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  pack TEXT NOT NULL,"
+    "  assigned_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (server_id, pack)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE pack_assign_tag ("
+    "  tag TEXT NOT NULL,"
+    "  pack TEXT NOT NULL,"
+    "  assigned_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (tag, pack)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE pack_drift ("
+    "  server_id TEXT PRIMARY KEY REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  interval_hours INTEGER,"
+    "  last_run INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE pack_state ("
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  pack TEXT NOT NULL,"
+    "  ever_compliant INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (server_id, pack)"
+    ") WITHOUT ROWID;",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
