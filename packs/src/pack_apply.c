@@ -117,7 +117,7 @@ static const char prelude[] =
     "sv() { $S systemctl \"$@\" >/dev/null 2>\"$E\"; }\n"
     "sy() {\n"
     "  printf '%%s' \"$3\" | base64 -d >\"$W\" 2>\"$E\" || return 1\n"
-    "  aw \"$1\" \"$2\" 0644 root root || return $?\n"
+    "  aw \"$1\" \"$2\" 0644 - - || return $?\n"
     "  U=0\n"
     "  $S sysctl -p \"$1\" >/dev/null 2>\"$E\"\n"
     "}\n"
@@ -218,7 +218,7 @@ mode_text(int mode)
 /* The step and its description for one failing item. */
 static void
 step_for(const struct hlc_pack *p, const struct hlc_pack_item *it, const struct hlc_pack_result *r,
-         struct hlc_pack_plan_step *s)
+         const char *sysctl_dir, struct hlc_pack_plan_step *s)
 {
     const char *t = it->target;
     s->depends_on = -1;
@@ -279,7 +279,7 @@ step_for(const struct hlc_pack *p, const struct hlc_pack_item *it, const struct 
         s->kind = HLC_STEP_SYSCTL;
         s->description = hlc_xasprintf("set %s = %s in %s/90-homelabcmd-%s.conf, then sysctl -p "
                                        "on it",
-                                       t, it->value, HLC_PACK_SYSCTL_DIR, p->name);
+                                       t, it->value, sysctl_dir, p->name);
         break;
     case HLC_PACK_TIMEZONE:
         s->kind = HLC_STEP_TIMEZONE;
@@ -308,9 +308,13 @@ cmp_step(const void *a, const void *b)
 
 int
 hlc_pack_plan_build(const struct hlc_pack *p, const struct hlc_pack_results *res,
-                    struct hlc_pack_plan *plan)
+                    const char *sysctl_dir, struct hlc_pack_plan *plan)
 {
     if (!p || !res || !plan || res->n != p->nitems)
+        return HLC_EINVAL;
+    if (!sysctl_dir)
+        sysctl_dir = HLC_PACK_SYSCTL_DIR;
+    if (!pack_valid_path(sysctl_dir))
         return HLC_EINVAL;
     memset(plan, 0, sizeof(*plan));
     plan->s = hlc_xcalloc(p->nitems ? p->nitems : 1, sizeof(*plan->s));
@@ -320,7 +324,7 @@ hlc_pack_plan_build(const struct hlc_pack *p, const struct hlc_pack_results *res
             continue;
         struct hlc_pack_plan_step *s = &plan->s[plan->n++];
         s->item = i;
-        step_for(p, &p->items[i], &res->r[i], s);
+        step_for(p, &p->items[i], &res->r[i], sysctl_dir, s);
         any_sysctl |= s->kind == HLC_STEP_SYSCTL;
     }
     qsort(plan->s, plan->n, sizeof(*plan->s), cmp_step);
@@ -348,7 +352,7 @@ hlc_pack_plan_build(const struct hlc_pack *p, const struct hlc_pack_results *res
             if (p->items[i].type == HLC_PACK_SYSCTL)
                 hlc_buf_appendf(&b, "%s = %s\n", p->items[i].target, p->items[i].value);
         plan->sysctl_content = hlc_buf_steal(&b);
-        plan->sysctl_path = hlc_xasprintf("%s/90-homelabcmd-%s.conf", HLC_PACK_SYSCTL_DIR, p->name);
+        plan->sysctl_path = hlc_xasprintf("%s/90-homelabcmd-%s.conf", sysctl_dir, p->name);
     }
     return 0;
 }

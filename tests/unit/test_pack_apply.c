@@ -158,7 +158,7 @@ test_apply_files_and_lines(void **state)
     check(p, "", &res);
     assert_int_equal(res.fail, 6);
     struct hlc_pack_plan plan;
-    assert_int_equal(hlc_pack_plan_build(p, &res, &plan), 0);
+    assert_int_equal(hlc_pack_plan_build(p, &res, NULL, &plan), 0);
     assert_int_equal(plan.n, 6);
     assert_null(step_of(&plan, 0, NULL)); /* passing: not touched */
     assert_null(step_of(&plan, 5, NULL));
@@ -215,7 +215,7 @@ test_apply_files_and_lines(void **state)
     /* Second time: compliant, nothing planned, nothing changes. */
     check(p, "", &res);
     assert_int_equal(res.fail, 0);
-    assert_int_equal(hlc_pack_plan_build(p, &res, &plan), 0);
+    assert_int_equal(hlc_pack_plan_build(p, &res, NULL, &plan), 0);
     assert_int_equal(plan.n, 0);
     apply(p, &plan, "", &ar);
     assert_true(ar.complete);
@@ -261,7 +261,7 @@ test_apply_symlink_and_full_disk(void **state)
     check(p, "", &res);
     assert_int_equal(res.fail, 3);
     struct hlc_pack_plan plan;
-    assert_int_equal(hlc_pack_plan_build(p, &res, &plan), 0);
+    assert_int_equal(hlc_pack_plan_build(p, &res, NULL, &plan), 0);
     hlc_pack_results_release(&res);
     assert_int_equal(plan.n, 3);
     assert_int_equal(symlink(victim, link), 0); /* planted after the check */
@@ -346,7 +346,7 @@ test_apply_packages_services(void **state)
     check(p, pre, &res);
     assert_int_equal(res.fail, 6);
     struct hlc_pack_plan plan;
-    assert_int_equal(hlc_pack_plan_build(p, &res, &plan), 0);
+    assert_int_equal(hlc_pack_plan_build(p, &res, NULL, &plan), 0);
     hlc_pack_results_release(&res);
     assert_int_equal(plan.n, 6);
     /* packages first, services last */
@@ -404,7 +404,7 @@ test_plan_sysctl_dropin(void **state)
     res.r[1].status = HLC_PACK_FAIL;
     res.r[1].mismatch = HLC_PACK_STATE;
     struct hlc_pack_plan plan;
-    assert_int_equal(hlc_pack_plan_build(p, &res, &plan), 0);
+    assert_int_equal(hlc_pack_plan_build(p, &res, NULL, &plan), 0);
     assert_int_equal(plan.n, 1);
     assert_string_equal(plan.sysctl_path, "/etc/sysctl.d/90-homelabcmd-hard.conf");
     assert_non_null(strstr(plan.sysctl_content, "kernel.a = 1\n"));

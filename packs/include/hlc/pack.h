@@ -225,7 +225,7 @@ struct hlc_pack_plan {
     char *sysctl_content;         /* its content (every sysctl item of the pack) */
 };
 
-/* The drop-in sysctl items go to: /etc/sysctl.d/90-homelabcmd-<pack>.conf */
+/* The drop-in sysctl items go to: <dir>/90-homelabcmd-<pack>.conf */
 #define HLC_PACK_SYSCTL_DIR "/etc/sysctl.d"
 
 /* Builds the plan for pack p from a check's results (res->n == p->nitems):
@@ -233,9 +233,10 @@ struct hlc_pack_plan {
  * run packages first, then files, sysctl, timezone, lines, services last; a
  * unit whose name matches a package being installed, and a line in a file
  * being written, depend on that step. 0 (fill plan; release with
- * hlc_pack_plan_release), HLC_EINVAL (bad arguments). Pure, thread-safe. */
+ * hlc_pack_plan_release), HLC_EINVAL (bad arguments). sysctl_dir: where
+ * the drop-in goes, NULL = HLC_PACK_SYSCTL_DIR. Pure, thread-safe. */
 int hlc_pack_plan_build(const struct hlc_pack *p, const struct hlc_pack_results *res,
-                        struct hlc_pack_plan *plan);
+                        const char *sysctl_dir, struct hlc_pack_plan *plan);
 void hlc_pack_plan_release(struct hlc_pack_plan *plan);
 /* The API name of a step kind: "write_file", "install", ... */
 const char *hlc_pack_step_name(enum hlc_pack_step_kind k);
