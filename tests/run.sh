@@ -125,6 +125,7 @@ if [ "${HLC_SKIP_BENCH:-0}" != 1 ]; then
         bench_poll.py) extra=(HLC_BENCH_WINDOW=15) ;;      # scheduled polls over 15 s, not 30
         bench_api.sh) extra=(HLC_BENCH_SECONDS=4) ;;       # wrk -d4s, not 8
         bench_discover.py) extra=(HLC_BENCH_ROUNDS=3) ;;   # 3 rounds per mode, not 5
+        bench_packs_apply.py) extra=(HLC_BENCH_MACHINES=5) ;; # 5 targets, not 20 (Ansible: ~70 s for 20)
       esac
     fi
     say "bench: $b ${extra[*]:-}"
