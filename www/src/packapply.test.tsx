@@ -57,6 +57,7 @@ describe('apply a pack', () => {
     expect(out.querySelectorAll('[data-outcome="applied"]').length).toBe(2);
     expect(calls.filter(([m, p]) => m === 'POST' && p === '/actions/a1/approve').length).toBe(1);
     await waitFor(() => expect(document.querySelector('[data-pack="web"]')?.getAttribute('data-verdict')).toBe('compliant'));
+    expect(screen.getByTestId('apply-outcome').textContent).toContain('now compliant'); // stays shown
   });
 
   it('a failed item and a skipped one are shown with their reason; cancel sends nothing', async () => {
