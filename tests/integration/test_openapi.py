@@ -320,6 +320,8 @@ class ResponsesTest(unittest.TestCase):
         c("POST", "/api/v1/servers/oa-box/packs/oa/apply", {"dry_run": False}, status=202)
         c("POST", "/api/v1/servers/oa-box/packs/oa/apply", {}, status=422)
         c("POST", "/api/v1/servers/oa-box/packs/nosuch/apply", {"dry_run": True}, status=404)
+        c("GET", "/api/v1/servers/oa-box/packs/oa/previous", status=200)
+        c("GET", "/api/v1/servers/none/packs/oa/previous", status=404)
         self.assertEqual(len(c("GET", "/api/v1/servers/oa-box/compliance", status=200).json["history"]), 2)
         c("GET", "/api/v1/servers/none/compliance", status=404)
         c("GET", "/api/v1/compliance", status=200)

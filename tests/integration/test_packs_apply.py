@@ -180,6 +180,11 @@ class PacksApplyTest(unittest.TestCase):
         self.assertEqual(ap["failed"], 1)
         self.assertEqual(ap["skipped"], 1)
         self.assertEqual(out[("/app.conf", "write_file")]["previous"], "port=80\n")
+        prev = self.hub.get("/api/v1/servers/app0/packs/web/previous")
+        self.assertEqual(prev.status, 200, prev)
+        kept = {f["path"].replace(t, ""): f["content"] for f in prev.json["files"]}
+        self.assertEqual(kept, {"/app.conf": "port=80\n"})  # the line edit's file was not fetched
+        assert_error(self, self.hub.get("/api/v1/servers/ghost/packs/web/previous"), 404)
         self.assertFalse(ap["compliant"])
         self.assertEqual(ap["counts"]["fail"], 2)
         # the machine changed as the real CLIs would have changed it

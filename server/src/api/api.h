@@ -180,5 +180,6 @@ int hlc_api_compliance_server(struct hlc_req *r);
 int hlc_api_compliance_fleet(struct hlc_req *r);
 /* api_packs_apply.c */
 int hlc_api_pack_apply(struct hlc_req *r);
+int hlc_api_pack_previous(struct hlc_req *r);
 
 #endif

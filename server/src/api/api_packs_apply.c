@@ -8,6 +8,7 @@
 #include "api.h"
 #include "hub.h"
 #include "packs.h"
+#include "store.h"
 #include "validate.h"
 
 /* {action_id, status, ...the outcome} for a finished or pending action. */
@@ -26,6 +27,25 @@ action_body(json_t *act)
     if (json_is_object(ap))
         json_object_update(body, ap); /* changes, items, compliant, counts, ... */
     return body;
+}
+
+/* GET /api/v1/servers/{id}/packs/{name}/previous: what applies replaced. */
+int
+hlc_api_pack_previous(struct hlc_req *r)
+{
+    const char *id = r->params[0], *name = r->params[1];
+    if (!hlc_valid_slug(id))
+        return hlc_reply_error(r, 404, "NOT_FOUND", "no machine has that server_id", NULL);
+    if (!hlc_pack_valid_name(name))
+        return hlc_reply_error(r, 404, "NOT_FOUND", "no pack has that name", "name");
+    json_t *files = NULL;
+    int rc = hlc_store_pack_previous_list(r->hub->store, id, name, &files);
+    if (rc == HLC_ENOTFOUND)
+        return hlc_reply_error(r, 404, "NOT_FOUND", "no machine has that server_id", NULL);
+    if (rc != 0)
+        return hlc_reply_err(r, rc, "reading replaced files");
+    return hlc_reply_json(
+        r, 200, json_pack("{s:s, s:s, s:o}", "server_id", id, "pack", name, "files", files));
 }
 
 int

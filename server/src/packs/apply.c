@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "packs.h"
 #include "remote.h"
+#include "store.h"
 
 #define APPLY_OUT_CAP (512 * 1024) /* the apply script's output: records, no content */
 #define OUTCOME_CAP (60 * 1024)    /* the outcome JSON must fit the action's stdout */
@@ -204,10 +205,15 @@ apply_run(struct hlc_hub *hub, const char *sid, const char *name, int timeout_ms
         json_object_set_new(o, "stderr", json_string(a->stderr_text ? a->stderr_text : ""));
         bool replaced = (s->kind == HLC_STEP_WRITE_FILE || s->kind == HLC_STEP_EDIT_LINE) &&
                         a->outcome == HLC_APPLY_APPLIED;
+        bool keep = replaced && cr->actual_content && !cr->binary;
         json_object_set_new(o, "previous",
-                            replaced && cr->actual_content && !cr->binary
-                                ? cut_text(cr->actual_content, cr->actual_len, PREV_CAP)
-                                : json_null());
+                            keep ? cut_text(cr->actual_content, cr->actual_len, PREV_CAP)
+                                 : json_null());
+        /* Kept by the hub too (bounded), for GET .../packs/{name}/previous. */
+        if (keep && hlc_store_pack_previous_add(hub->store, sid, p->name, p->items[s->item].target,
+                                                hlc_now(), cr->actual_content, cr->actual_len) != 0)
+            hlc_log(HLC_LOG_WARN, "packs: could not keep the old %s of %s",
+                    p->items[s->item].target, sid);
         json_array_append_new(items, o);
         if (a->outcome == HLC_APPLY_FAILED || a->outcome == HLC_APPLY_SKIPPED)
             hlc_buf_appendf(&eb, "%s %s: %s\n", hlc_pack_outcome_name(a->outcome),
