@@ -28,6 +28,8 @@ SUDO = r"""#!/bin/sh
 echo "$$ sudo $*" >> "$HLC_MACHINE/commands.log"
 if [ "$1" != "-n" ]; then echo "sudo: a password is required" >&2; exit 1; fi
 shift
+# a full disk: state/fsize caps the size of files the command writes (ulimit -f)
+[ -f "$HLC_MACHINE/state/fsize" ] && ulimit -f "$(cat "$HLC_MACHINE/state/fsize")"
 exec "$@"
 """
 
@@ -299,6 +301,40 @@ class PacksApplyTest(unittest.TestCase):
         self.assertEqual([f for f in os.listdir(t) if "hlc-apply" in f], [])
         a = self.hub.get(f"/api/v1/actions/{r.json['action_id']}").json
         self.assertEqual(a["status"], "failed")
+
+    def test_4_disk_full_and_symlink(self):
+        """On app0 (compliant after test 1): a write that fails leaves the old
+        file whole; a symlink planted at a target is refused, not followed."""
+        m, t = self.fleet.machines[0], self.targets[0]
+        app = os.path.join(t, "app.conf")
+        write(app, "port=81\n", 0o640, self.user)
+        with open(os.path.join(m.dir, "state", "fsize"), "w") as f:
+            f.write("0\n")
+        self.hub.put("/api/v1/config", {"remediation": {
+            "auto_approve_enabled": True, "auto_approve_actions": ["apply_pack"]}})
+        try:
+            r = self.apply("app0", "web", False)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["status"], "failed")
+            (item,) = r.json["items"]
+            self.assertEqual((item["step"], item["outcome"]), ("write_file", "failed"), item)
+            self.assertNotEqual(item["exit_code"], 0)
+            self.assertEqual(read(app), "port=81\n")
+            self.assertEqual([f for f in os.listdir(t) if "hlc-apply" in f], [])
+            os.unlink(os.path.join(m.dir, "state", "fsize"))
+            victim = os.path.join(t, "victim")
+            write(victim, "precious\n", 0o600, self.user)
+            os.unlink(app)
+            os.symlink(victim, app)
+            r = self.apply("app0", "web", False)
+            self.assertEqual(r.json["status"], "failed", r.json)
+            (item,) = r.json["items"]
+            self.assertEqual((item["step"], item["outcome"]), ("refuse", "failed"), item)
+            self.assertEqual(read(victim), "precious\n")
+            self.assertTrue(os.path.islink(app))
+        finally:
+            self.hub.put("/api/v1/config", {"remediation": {
+                "auto_approve_enabled": False, "auto_approve_actions": []}})
 
     def test_3_refusals(self):
         assert_error(self, self.hub.post("/api/v1/servers/app0/packs/web/apply", {}), 422)
