@@ -99,6 +99,8 @@ P="$HLC_MACHINE/state/packages"
 case " $* " in
   *" -s "*|*" --simulate "*)
     echo "Reading package lists..."
+    echo "Building dependency tree..."
+    echo "Calculating upgrade..."
     [ -f "$HLC_MACHINE/state/updates" ] && cat "$HLC_MACHINE/state/updates"
     exit 0;;
 esac
