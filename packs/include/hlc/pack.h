@@ -195,19 +195,19 @@ extern const size_t hlc_pack_nbuiltins;
 
 /* What an apply does to one failing item. */
 enum hlc_pack_step_kind {
-    HLC_STEP_WRITE_FILE,   /* atomic write of the pack's content (+ mode/owner) */
-    HLC_STEP_FIX_META,     /* chmod/chown only: the content already matches */
-    HLC_STEP_REMOVE_FILE,  /* rm the file (a symlink itself, never its target) */
-    HLC_STEP_INSTALL,      /* apt-get install -y --no-install-recommends */
-    HLC_STEP_REMOVE_PKG,   /* apt-get remove -y */
-    HLC_STEP_ENABLE,       /* systemctl enable --now */
-    HLC_STEP_DISABLE,      /* systemctl disable */
-    HLC_STEP_START,        /* systemctl start */
-    HLC_STEP_STOP,         /* systemctl stop */
-    HLC_STEP_SYSCTL,       /* the pack's sysctl drop-in + sysctl -p on it */
-    HLC_STEP_TIMEZONE,     /* timedatectl set-timezone */
-    HLC_STEP_EDIT_LINE,    /* lineinfile: replace the last match or append, atomically */
-    HLC_STEP_REFUSE,       /* not touched (reason says why): reported failed */
+    HLC_STEP_WRITE_FILE,  /* atomic write of the pack's content (+ mode/owner) */
+    HLC_STEP_FIX_META,    /* chmod/chown only: the content already matches */
+    HLC_STEP_REMOVE_FILE, /* rm the file (a symlink itself, never its target) */
+    HLC_STEP_INSTALL,     /* apt-get install -y --no-install-recommends */
+    HLC_STEP_REMOVE_PKG,  /* apt-get remove -y */
+    HLC_STEP_ENABLE,      /* systemctl enable --now */
+    HLC_STEP_DISABLE,     /* systemctl disable */
+    HLC_STEP_START,       /* systemctl start */
+    HLC_STEP_STOP,        /* systemctl stop */
+    HLC_STEP_SYSCTL,      /* the pack's sysctl drop-in + sysctl -p on it */
+    HLC_STEP_TIMEZONE,    /* timedatectl set-timezone */
+    HLC_STEP_EDIT_LINE,   /* lineinfile: replace the last match or append, atomically */
+    HLC_STEP_REFUSE,      /* not touched (reason says why): reported failed */
 };
 
 /* One planned step. */
@@ -221,8 +221,8 @@ struct hlc_pack_plan_step {
 struct hlc_pack_plan {
     struct hlc_pack_plan_step *s; /* in the order they run */
     size_t n;
-    char *sysctl_path;            /* the drop-in written when any sysctl fails, or NULL */
-    char *sysctl_content;         /* its content (every sysctl item of the pack) */
+    char *sysctl_path;    /* the drop-in written when any sysctl fails, or NULL */
+    char *sysctl_content; /* its content (every sysctl item of the pack) */
 };
 
 /* The drop-in sysctl items go to: <dir>/90-homelabcmd-<pack>.conf */
@@ -258,7 +258,7 @@ enum hlc_pack_outcome {
 /* The outcome of one planned step (same index as the plan's steps). */
 struct hlc_pack_apply_item {
     enum hlc_pack_outcome outcome;
-    int exit_code;  /* the command's exit status, -1 when it did not report */
+    int exit_code;     /* the command's exit status, -1 when it did not report */
     char *stderr_text; /* its stderr (at most 2 KiB, valid UTF-8) or the reason (heap) */
 };
 
@@ -266,7 +266,7 @@ struct hlc_pack_apply_results {
     struct hlc_pack_apply_item *r; /* one per plan step */
     size_t n;
     size_t applied, unchanged, failed, skipped;
-    bool complete;                 /* the script reached its end (=END seen) */
+    bool complete; /* the script reached its end (=END seen) */
 };
 
 /* Parses the apply script's output (pure; any bytes accepted; never reads

@@ -453,9 +453,9 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
         int xrc = type != HLC_ACT_APPLY_PACK
                       ? hlc_remote_exec(hub, server_id, cmd, NULL, 0, timeout_ms(hub, type),
                                         HLC_ACTION_OUT_CAP, &res)
-                  : hub->apply_pack ? hub->apply_pack(hub, server_id, target, timeout_ms(hub, type),
-                                                      &res)
-                                    : HLC_EBUSY;
+                  : hub->apply_pack
+                      ? hub->apply_pack(hub, server_id, target, timeout_ms(hub, type), &res)
+                      : HLC_EBUSY;
         o.duration_ms = res.duration_ms;
         if (xrc == 0 || xrc == HLC_ETIMEOUT) {
             o.ran = true;

@@ -73,8 +73,8 @@ struct hlc_hub {
      * it when the packs service starts, so actions/ never calls into packs/):
      * fills res as an exec would, out = the outcome JSON; returns as
      * hlc_remote_exec. NULL: apply_pack actions fail. */
-    int (*apply_pack)(struct hlc_hub *hub, const char *server_id, const char *pack,
-                      int timeout_ms, struct hlc_exec_result *res);
+    int (*apply_pack)(struct hlc_hub *hub, const char *server_id, const char *pack, int timeout_ms,
+                      struct hlc_exec_result *res);
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

@@ -34,8 +34,8 @@ json_t *hlc_packs_pack_json(const struct hlc_pack *p, const char *source);
 int hlc_packs_check(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, json_t **out);
 /* The same, also handing the parsed results (with diffs) to *keep on success
  * (release with hlc_pack_results_release); keep may be NULL. */
-int hlc_packs_check_keep(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, json_t **out,
-                         struct hlc_pack_results *keep);
+int hlc_packs_check_keep(struct hlc_hub *hub, const char *id, const struct hlc_pack *p,
+                         json_t **out, struct hlc_pack_results *keep);
 
 /* apply.c: the dry run of POST /servers/{id}/packs/{name}/apply - checks p
  * now (stored) and answers {server_id, pack, dry_run, compliant, checked_at,

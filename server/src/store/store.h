@@ -589,7 +589,7 @@ int hlc_store_compliance_server(struct hlc_store *s, const char *id, int limit, 
  * {server_id, pack, compliant, checked_at, fail, error}. */
 int hlc_store_compliance_fleet(struct hlc_store *s, json_t **out);
 /* ---- config packs: what an apply replaced (store_packs_apply.c) ---- */
-#define HLC_STORE_PREVIOUS_KEEP 10      /* versions kept per machine and path */
+#define HLC_STORE_PREVIOUS_KEEP 10         /* versions kept per machine and path */
 #define HLC_STORE_PREVIOUS_MAX (64 * 1024) /* bytes of one file kept */
 /* Keeps the content `path` had before pack `pack` replaced it on machine
  * server_id (cut to HLC_STORE_PREVIOUS_MAX), pruning the path's older ones.
