@@ -126,6 +126,7 @@ if [ "${HLC_SKIP_BENCH:-0}" != 1 ]; then
         bench_api.sh) extra=(HLC_BENCH_SECONDS=4) ;;       # wrk -d4s, not 8
         bench_discover.py) extra=(HLC_BENCH_ROUNDS=3) ;;   # 3 rounds per mode, not 5
         bench_drift.py) extra=(HLC_BENCH_MACHINES=50) ;;   # 50 machines x 3 packs, not 200
+        bench_packs_apply.py) extra=(HLC_BENCH_MACHINES=5) ;; # 5 targets, not 20 (Ansible: ~70 s for 20)
       esac
     fi
     say "bench: $b ${extra[*]:-}"

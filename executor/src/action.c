@@ -19,6 +19,7 @@ static const char *const type_names[HLC_ACT_COUNT] = {
     [HLC_ACT_CONTAINER_STOP] = "container_stop",
     [HLC_ACT_CONTAINER_RESTART] = "container_restart",
     [HLC_ACT_CUSTOM] = "custom",
+    [HLC_ACT_APPLY_PACK] = "apply_pack",
 };
 
 /* The verb each service/container type passes to systemctl/docker. */
@@ -125,6 +126,22 @@ hlc_script_valid_body(const char *s)
     return true;
 }
 
+/* ^[a-z0-9][a-z0-9_-]{0,63}$, as packs/ names them. */
+static bool
+pack_name_valid(const char *s)
+{
+    if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    size_t n = strlen(s);
+    if (n > 64)
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              s[i] == '-'))
+            return false;
+    return true;
+}
+
 bool
 hlc_action_target_valid(enum hlc_action_type t, const char *target)
 {
@@ -143,6 +160,8 @@ hlc_action_target_valid(enum hlc_action_type t, const char *target)
         return !target || target[0] == '\0' || strcmp(target, "system") == 0;
     case HLC_ACT_CUSTOM:
         return hlc_script_valid_name(target);
+    case HLC_ACT_APPLY_PACK:
+        return pack_name_valid(target);
     case HLC_ACT_COUNT:
         break;
     }
@@ -245,6 +264,16 @@ hlc_action_build(const struct hlc_action_spec *spec, char **cmd)
         else
             rc = hlc_buf_append(&b, spec->script, strlen(spec->script));
         break;
+    case HLC_ACT_APPLY_PACK:
+        /* The label reviewed and audited; the hub sends the script itself on
+         * stdin, built from a check run just before (server/src/packs/apply.c),
+         * and the per-item commands land in the action's output. */
+        rc = put(&b, false, "sh -s  # apply pack ");
+        if (!rc)
+            rc = hlc_shell_quote(&b, spec->target);
+        if (!rc)
+            rc = put(&b, false, sudo ? ": script on stdin, changes via sudo" : ": script on stdin");
+        break;
     case HLC_ACT_COUNT:
         rc = HLC_EDENIED;
         break;
@@ -260,5 +289,5 @@ hlc_action_build(const struct hlc_action_spec *spec, char **cmd)
 int
 hlc_action_timeout_ms(enum hlc_action_type t, int short_ms, int long_ms)
 {
-    return t == HLC_ACT_APPLY_UPDATES ? long_ms : short_ms;
+    return t == HLC_ACT_APPLY_UPDATES || t == HLC_ACT_APPLY_PACK ? long_ms : short_ms;
 }

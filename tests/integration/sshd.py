@@ -21,6 +21,8 @@ seconds of CPU, lists the upgrades set with set_updates()):
                                 lines for units in state failed or broken
   systemctl start|stop|restart  changes the state; a unit in state "broken" fails
                                 to start with exit 1 and the real error text
+  systemctl enable|disable [--now] UNIT  sets state/enabled/UNIT (and with --now
+                                the run state); an unknown unit fails with exit 1
   docker ps -a --format '{{json .}}'   one JSON object per line (ID, Names,
                                 Image, State, Status, ...)
   docker start|stop|restart NAME
@@ -87,6 +89,7 @@ S="$HLC_MACHINE/state/units"
 [ -d "$S" ] || mkdir -p "$S"
 echo "$$ systemctl $*" >> "$HLC_MACHINE/commands.log"
 props=""
+now=""
 cmd=""
 units=""
 while [ $# -gt 0 ]; do
@@ -95,6 +98,7 @@ while [ $# -gt 0 ]; do
     -p*) props="${1#-p}"; shift; continue;;
     --property=*) props="${1#--property=}"; shift; continue;;
     --no-pager|--quiet|-q|--no-block|--no-ask-password) shift; continue;;
+    --now) now=1; shift; continue;;
     -*) shift; continue;;
   esac
   if [ -z "$cmd" ]; then cmd="$1"; else units="$units $1"; fi
@@ -163,6 +167,18 @@ for raw in $units; do
       elif [ "$st" = missing ]; then
         echo "Failed to get unit file state for $u.service: No such file or directory" >&2; rc=1
       else echo disabled; rc=1; fi;;
+    enable|disable)
+      # The boot state; with --now also started (enable) or stopped (disable),
+      # as systemctl does. An unknown unit fails as the real one does.
+      if [ "$st" = missing ]; then
+        echo "Failed to $cmd unit: Unit file $u.service does not exist." >&2; rc=1
+      else
+        [ -d "$HLC_MACHINE/state/enabled" ] || mkdir -p "$HLC_MACHINE/state/enabled"
+        echo "${cmd}d" > "$HLC_MACHINE/state/enabled/$u"
+        if [ -n "$now" ] && [ "$st" != broken ]; then
+          if [ "$cmd" = enable ]; then echo active > "$S/$u"; else echo inactive > "$S/$u"; fi
+        fi
+      fi;;
     list-units) ;;
     *) echo "systemctl stand-in: unsupported command $cmd" >&2; rc=1;;
   esac

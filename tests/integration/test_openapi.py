@@ -328,7 +328,14 @@ class ResponsesTest(unittest.TestCase):
         self.assertFalse(res["compliant"])
         c("POST", "/api/v1/servers/oa-box/compliance/check", {"pack": "nosuch"}, status=422)
         c("POST", "/api/v1/servers/oa-srv/compliance/check", {"pack": "oa"})  # port 1: the error form
-        self.assertEqual(len(c("GET", "/api/v1/servers/oa-box/compliance", status=200).json["history"]), 1)
+        plan = c("POST", "/api/v1/servers/oa-box/packs/oa/apply", {"dry_run": True}, status=200).json
+        self.assertGreater(plan["changes"], 0)
+        c("POST", "/api/v1/servers/oa-box/packs/oa/apply", {"dry_run": False}, status=202)
+        c("POST", "/api/v1/servers/oa-box/packs/oa/apply", {}, status=422)
+        c("POST", "/api/v1/servers/oa-box/packs/nosuch/apply", {"dry_run": True}, status=404)
+        c("GET", "/api/v1/servers/oa-box/packs/oa/previous", status=200)
+        c("GET", "/api/v1/servers/none/packs/oa/previous", status=404)
+        self.assertEqual(len(c("GET", "/api/v1/servers/oa-box/compliance", status=200).json["history"]), 2)
         c("GET", "/api/v1/servers/none/compliance", status=404)
         c("GET", "/api/v1/compliance", status=200)
         # service checks, from the hub (to the hub itself) and from the machine

@@ -43,7 +43,8 @@ test_type_names(void **state)
     (void)state;
     const char *names[] = {"restart_service",  "start_service",   "stop_service",
                            "clear_logs",       "apply_updates",   "container_start",
-                           "container_stop",   "container_restart", "custom"};
+                           "container_stop",   "container_restart", "custom",
+                           "apply_pack"};
     assert_int_equal(sizeof(names) / sizeof(*names), HLC_ACT_COUNT);
     for (int i = 0; i < HLC_ACT_COUNT; i++) {
         enum hlc_action_type t;

@@ -5,6 +5,7 @@ import { api } from './api';
 import { useNames, usePoll } from './hooks';
 import { ago } from './format';
 import { State } from './ui';
+import { ApplyPack } from './packapply';
 
 export interface PackItem {
   kind: string; check: string; target: string; status: 'pass' | 'fail' | 'error';
@@ -58,6 +59,7 @@ export function ComplianceWidget({ id }: { id: string }) {
                 {msg[n] && <span className="result" role="status"> — {msg[n]}</span>}</span>
               <span className="btns"><button type="button" disabled={busy !== null} onClick={() => check(n)}
                 aria-label={`Check ${n} now`}>Check now</button></span>
+              {r && <ApplyPack id={id} pack={n} onDone={() => q.reload()} />}
             </li>);
         })}</ul>)}
     </State>
@@ -90,6 +92,7 @@ export function ComplianceDetail({ id, pack }: { id: string; pack: string }) {
       <State what="compliance" loading={q.loading && !q.data} error={q.data ? null : q.error} missing={q.missing}>
         {!r ? <p className="muted">This pack was never checked on this machine.</p> : <>
           <p data-testid="summary">{verdict(r)} · {r.counts.pass} pass, {r.counts.fail} fail, {r.counts.error} error · checked {ago(r.checked_at)}</p>
+          <ApplyPack id={id} pack={pack} onDone={() => q.reload()} />
           <label className="small check"><input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> show passing items too</label>
           <ul className="plain items">{items.map((i, k) => (
             <li key={k} className={`item item-${i.status}`} data-item={i.target} data-status={i.status}>

@@ -135,6 +135,7 @@ export const ACTION_NAMES: Record<string, string> = {
   restart_service: 'Restart a service', start_service: 'Start a service', stop_service: 'Stop a service',
   clear_logs: 'Clear logs', apply_updates: 'Apply updates', container_start: 'Start a container',
   container_stop: 'Stop a container', container_restart: 'Restart a container', custom: 'Run a custom script',
+  apply_pack: 'Apply a config pack',
 };
 export function actionName(t: string): string { return ACTION_NAMES[t] ?? t; }
 

@@ -26,6 +26,8 @@ enum hlc_action_type {
     HLC_ACT_CONTAINER_STOP,    /* docker stop <name> */
     HLC_ACT_CONTAINER_RESTART, /* docker restart <name> */
     HLC_ACT_CUSTOM,            /* an operator-defined script of one machine, verbatim */
+    HLC_ACT_APPLY_PACK,        /* apply a config pack's failing items: `sh -s` with the
+                                  script server/src/packs/apply.c builds from a fresh check */
     HLC_ACT_COUNT
 };
 
@@ -50,7 +52,8 @@ bool hlc_action_is_container(enum hlc_action_type t);
  * container name for containers, "journal" or a /var/log file (each path
  * component letters/digits/_/- runs joined by single dots) for clear_logs,
  * the empty string or NULL for apply_updates (it takes no target; "system"
- * is accepted as its conventional label), a script name for custom. */
+ * is accepted as its conventional label), a script name for custom, a pack
+ * name (^[a-z0-9][a-z0-9_-]{0,63}$) for apply_pack. */
 bool hlc_action_target_valid(enum hlc_action_type t, const char *target);
 
 /* A custom script's name: ^[a-z0-9][a-z0-9_-]{0,62}$. */
@@ -76,8 +79,9 @@ struct hlc_action_spec {
  * *cmd is untouched and nothing may run. */
 int hlc_action_build(const struct hlc_action_spec *spec, char **cmd);
 
-/* The default run-time limit of a type in milliseconds: apply_updates gets
- * `long_ms`, everything else `short_ms`. */
+/* The default run-time limit of a type in milliseconds: apply_updates and
+ * apply_pack (it may install packages) get `long_ms`, everything else
+ * `short_ms`. */
 int hlc_action_timeout_ms(enum hlc_action_type t, int short_ms, int long_ms);
 
 #endif

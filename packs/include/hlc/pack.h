@@ -184,4 +184,98 @@ struct hlc_pack_builtin {
 extern const struct hlc_pack_builtin hlc_pack_builtins[];
 extern const size_t hlc_pack_nbuiltins;
 
+/* ---- apply (pack_apply.c) ------------------------------------------------
+ * An apply touches only the items a check found failing: the plan is built
+ * from the pack and that check's results alone (pure), the script does every
+ * step in one `sh -s` exec and reports one record per planned item, and the
+ * parser turns that output into per-item outcomes. Files are written to a
+ * temporary file in the same directory, verified by SHA-256, given their mode
+ * and owner and renamed over the target; a symlink at the target or in its
+ * directory is refused, never written through. */
+
+/* What an apply does to one failing item. */
+enum hlc_pack_step_kind {
+    HLC_STEP_WRITE_FILE,  /* atomic write of the pack's content (+ mode/owner) */
+    HLC_STEP_FIX_META,    /* chmod/chown only: the content already matches */
+    HLC_STEP_REMOVE_FILE, /* rm the file (a symlink itself, never its target) */
+    HLC_STEP_INSTALL,     /* apt-get install -y --no-install-recommends */
+    HLC_STEP_REMOVE_PKG,  /* apt-get remove -y */
+    HLC_STEP_ENABLE,      /* systemctl enable --now */
+    HLC_STEP_DISABLE,     /* systemctl disable */
+    HLC_STEP_START,       /* systemctl start */
+    HLC_STEP_STOP,        /* systemctl stop */
+    HLC_STEP_SYSCTL,      /* the pack's sysctl drop-in + sysctl -p on it */
+    HLC_STEP_TIMEZONE,    /* timedatectl set-timezone */
+    HLC_STEP_EDIT_LINE,   /* lineinfile: replace the last match or append, atomically */
+    HLC_STEP_REFUSE,      /* not touched (reason says why): reported failed */
+};
+
+/* One planned step. */
+struct hlc_pack_plan_step {
+    size_t item;                  /* index into the pack's items */
+    enum hlc_pack_step_kind kind; /* what is done */
+    char *description;            /* what will be done, for people (heap) */
+    long depends_on;              /* item index this needs to succeed first, or -1 */
+};
+
+struct hlc_pack_plan {
+    struct hlc_pack_plan_step *s; /* in the order they run */
+    size_t n;
+    char *sysctl_path;    /* the drop-in written when any sysctl fails, or NULL */
+    char *sysctl_content; /* its content (every sysctl item of the pack) */
+};
+
+/* The drop-in sysctl items go to: <dir>/90-homelabcmd-<pack>.conf */
+#define HLC_PACK_SYSCTL_DIR "/etc/sysctl.d"
+
+/* Builds the plan for pack p from a check's results (res->n == p->nitems):
+ * one step per HLC_PACK_FAIL item, none for passing or errored items. Steps
+ * run packages first, then files, sysctl, timezone, lines, services last; a
+ * unit whose name matches a package being installed, and a line in a file
+ * being written, depend on that step. 0 (fill plan; release with
+ * hlc_pack_plan_release), HLC_EINVAL (bad arguments). sysctl_dir: where
+ * the drop-in goes, NULL = HLC_PACK_SYSCTL_DIR. Pure, thread-safe. */
+int hlc_pack_plan_build(const struct hlc_pack *p, const struct hlc_pack_results *res,
+                        const char *sysctl_dir, struct hlc_pack_plan *plan);
+void hlc_pack_plan_release(struct hlc_pack_plan *plan);
+/* The API name of a step kind: "write_file", "install", ... */
+const char *hlc_pack_step_name(enum hlc_pack_step_kind k);
+
+/* The apply script for plan (from hlc_pack_plan_build on p) to run as
+ * HLC_PACK_CHECK_COMMAND. sudo: prefix every command that changes the
+ * machine with `sudo -n` (an SSH user that is not root). Every value is
+ * validated again and single-quoted. 0 and *script (heap), HLC_EINVAL. */
+int hlc_pack_apply_script(const struct hlc_pack *p, const struct hlc_pack_plan *plan, bool sudo,
+                          char **script);
+
+enum hlc_pack_outcome {
+    HLC_APPLY_APPLIED,   /* changed the machine, command exited 0 */
+    HLC_APPLY_UNCHANGED, /* already as wanted when the step ran */
+    HLC_APPLY_FAILED,    /* the command failed, was refused, or never reported */
+    HLC_APPLY_SKIPPED,   /* not run: what it depends on failed */
+};
+
+/* The outcome of one planned step (same index as the plan's steps). */
+struct hlc_pack_apply_item {
+    enum hlc_pack_outcome outcome;
+    int exit_code;     /* the command's exit status, -1 when it did not report */
+    char *stderr_text; /* its stderr (at most 2 KiB, valid UTF-8) or the reason (heap) */
+};
+
+struct hlc_pack_apply_results {
+    struct hlc_pack_apply_item *r; /* one per plan step */
+    size_t n;
+    size_t applied, unchanged, failed, skipped;
+    bool complete; /* the script reached its end (=END seen) */
+};
+
+/* Parses the apply script's output (pure; any bytes accepted; never reads
+ * past len). A step with no record is failed with a reason (the session
+ * ended before it reported). 0, HLC_EINVAL. Release with
+ * hlc_pack_apply_results_release. Thread-safe. */
+int hlc_pack_apply_parse(const struct hlc_pack_plan *plan, const char *out, size_t len,
+                         struct hlc_pack_apply_results *res);
+void hlc_pack_apply_results_release(struct hlc_pack_apply_results *res);
+const char *hlc_pack_outcome_name(enum hlc_pack_outcome o);
+
 #endif

@@ -450,8 +450,12 @@ hlc_actions_execute(struct hlc_hub *hub, const char *id, const char *trigger, co
         o.reason = "refused: the command changed since the action was queued";
     } else {
         o.command = cmd;
-        int xrc = hlc_remote_exec(hub, server_id, cmd, NULL, 0, timeout_ms(hub, type),
-                                  HLC_ACTION_OUT_CAP, &res);
+        int xrc = type != HLC_ACT_APPLY_PACK
+                      ? hlc_remote_exec(hub, server_id, cmd, NULL, 0, timeout_ms(hub, type),
+                                        HLC_ACTION_OUT_CAP, &res)
+                  : hub->apply_pack
+                      ? hub->apply_pack(hub, server_id, target, timeout_ms(hub, type), &res)
+                      : HLC_EBUSY;
         o.duration_ms = res.duration_ms;
         if (xrc == 0 || xrc == HLC_ETIMEOUT) {
             o.ran = true;
@@ -551,6 +555,15 @@ hlc_actions_decorate(json_t *a)
                            strcmp(st, "completed") == 0 ? json_null() : (err ? err : json_null()));
     }
     json_object_set_new(a, "result", result);
+    /* apply_pack: its stdout is the outcome JSON (packs/apply.c). */
+    const char *type = json_string_value(json_object_get(a, "action_type"));
+    const char *so = json_string_value(json_object_get(a, "stdout"));
+    if (type && strcmp(type, "apply_pack") == 0) {
+        json_t *ap = so && so[0] == '{' ? json_loads(so, 0, NULL) : NULL;
+        json_object_set_new(a, "apply", json_is_object(ap) ? ap : json_null());
+        if (ap && !json_is_object(ap))
+            json_decref(ap);
+    }
 }
 
 int

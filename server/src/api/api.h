@@ -186,5 +186,8 @@ int hlc_api_server_packs_delete(struct hlc_req *r);
 int hlc_api_pack_assignments(struct hlc_req *r);
 int hlc_api_pack_assign_tag(struct hlc_req *r);
 int hlc_api_pack_drift_run(struct hlc_req *r);
+/* api_packs_apply.c */
+int hlc_api_pack_apply(struct hlc_req *r);
+int hlc_api_pack_previous(struct hlc_req *r);
 
 #endif

@@ -203,7 +203,7 @@ hlc_api_actions_create(struct hlc_req *r)
               hlc_v_string(b, "action_type", true, false, 32, valid_type_name,
                            "one of restart_service, start_service, stop_service, clear_logs, "
                            "apply_updates, container_start, container_stop, "
-                           "container_restart, custom",
+                           "container_restart, custom, apply_pack",
                            &e);
     if (ok && target && !json_is_string(target))
         ok = hlc_v_fail(&e, "target", "target must be a string");

@@ -148,6 +148,8 @@ const struct hlc_route hlc_routes[] = {
     {"POST", "/api/v1/servers/{}/compliance/check", hlc_api_compliance_check, HLC_ROUTE_SLOW},
     {"GET", "/api/v1/servers/{}/compliance", hlc_api_compliance_server, 0},
     {"GET", "/api/v1/compliance", hlc_api_compliance_fleet, 0},
+    {"POST", "/api/v1/servers/{}/packs/{}/apply", hlc_api_pack_apply, HLC_ROUTE_SLOW},
+    {"GET", "/api/v1/servers/{}/packs/{}/previous", hlc_api_pack_previous, 0},
 
     {NULL, NULL, NULL, 0},
 };

@@ -102,7 +102,7 @@ static const struct section sections[] = {
 
 static const char *const action_types[] = {
     "restart_service", "start_service",   "stop_service",      "clear_logs", "apply_updates",
-    "container_start", "container_stop",  "container_restart", "custom",     NULL};
+    "container_start", "container_stop",  "container_restart", "custom",     "apply_pack", NULL};
 
 static atomic_uint version;
 

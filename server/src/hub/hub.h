@@ -20,6 +20,7 @@ struct hlc_tailscale;
 struct hlc_drift;
 struct hlc_enroll;
 struct hlc_packs;
+struct hlc_exec_result;
 struct hlc_checks;
 struct hlc_ollama;
 
@@ -70,6 +71,12 @@ struct hlc_hub {
     struct hlc_checks *checks;    /* service checks scheduler (checks.c), NULL until started */
     struct hlc_drift *drift;      /* drift schedule (packs/drift.c), NULL until started */
     struct hlc_ollama *ollama;    /* Ollama probe spacing per machine (ollama.c), NULL until started */
+    /* Does an apply_pack action's work instead of one exec (packs/apply.c sets
+     * it when the packs service starts, so actions/ never calls into packs/):
+     * fills res as an exec would, out = the outcome JSON; returns as
+     * hlc_remote_exec. NULL: apply_pack actions fail. */
+    int (*apply_pack)(struct hlc_hub *hub, const char *server_id, const char *pack, int timeout_ms,
+                      struct hlc_exec_result *res);
 };
 
 /* True when `key` is the hub's API key; constant time in the key's contents. */

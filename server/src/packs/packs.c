@@ -273,6 +273,7 @@ hlc_packs_start(struct hlc_hub *hub)
     }
     ps->errors = json_array();
     hub->packs = ps;
+    hlc_packs_apply_init(hub);
     pthread_mutex_lock(&ps->mu);
     refresh(ps, true);
     pthread_mutex_unlock(&ps->mu);
@@ -430,6 +431,13 @@ items_json(const struct hlc_pack *p, const struct hlc_pack_results *res)
 int
 hlc_packs_check(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, json_t **out)
 {
+    return hlc_packs_check_keep(hub, id, p, out, NULL);
+}
+
+int
+hlc_packs_check_keep(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, json_t **out,
+                     struct hlc_pack_results *keep)
+{
     *out = NULL;
     char *script = NULL;
     struct hlc_exec_result ex;
@@ -472,7 +480,10 @@ hlc_packs_check(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, j
 out:
     free(script);
     hlc_exec_result_release(&ex);
-    hlc_pack_results_release(&res);
+    if (keep && rc == 0)
+        *keep = res;
+    else
+        hlc_pack_results_release(&res);
     return rc;
 }
 

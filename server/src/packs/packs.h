@@ -32,6 +32,19 @@ json_t *hlc_packs_pack_json(const struct hlc_pack *p, const char *source);
  * counts, items} in *out. 0, or an error of hlc_remote_exec (nothing
  * stored). Blocks for the exec (bounded by its timeout). */
 int hlc_packs_check(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, json_t **out);
+/* The same, also handing the parsed results (with diffs) to *keep on success
+ * (release with hlc_pack_results_release); keep may be NULL. */
+int hlc_packs_check_keep(struct hlc_hub *hub, const char *id, const struct hlc_pack *p,
+                         json_t **out, struct hlc_pack_results *keep);
+
+/* apply.c: the dry run of POST /servers/{id}/packs/{name}/apply - checks p
+ * now (stored) and answers {server_id, pack, dry_run, compliant, checked_at,
+ * changes, plan:[{kind, target, step, description, depends_on, mismatch,
+ * diff}]}. 0 or an error of hlc_remote_exec. */
+int hlc_packs_apply_plan(struct hlc_hub *hub, const char *id, const struct hlc_pack *p,
+                         json_t **out);
+/* Sets hub->apply_pack (the apply_pack action's work); called at start. */
+void hlc_packs_apply_init(struct hlc_hub *hub);
 
 /* The fleet matrix for GET /api/v1/compliance (new reference). */
 int hlc_packs_fleet(struct hlc_hub *hub, json_t **out);

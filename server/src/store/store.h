@@ -617,6 +617,18 @@ int hlc_store_packs_drift_ran(struct hlc_store *s, const char *id, int64_t at);
  * an earlier check had found it compliant. */
 int hlc_store_packs_state(struct hlc_store *s, const char *id, const char *pack, bool compliant,
                           bool *ever_before);
+/* ---- config packs: what an apply replaced (store_packs_apply.c) ---- */
+#define HLC_STORE_PREVIOUS_KEEP 10         /* versions kept per machine and path */
+#define HLC_STORE_PREVIOUS_MAX (64 * 1024) /* bytes of one file kept */
+/* Keeps the content `path` had before pack `pack` replaced it on machine
+ * server_id (cut to HLC_STORE_PREVIOUS_MAX), pruning the path's older ones.
+ * HLC_ENOTFOUND when the machine does not exist. */
+int hlc_store_pack_previous_add(struct hlc_store *s, const char *server_id, const char *pack,
+                                const char *path, int64_t at, const char *content, size_t len);
+/* [{path, pack, replaced_at (ISO), content}] of machine server_id, newest
+ * first, at most 200; pack NULL = every pack. HLC_ENOTFOUND: no machine. */
+int hlc_store_pack_previous_list(struct hlc_store *s, const char *server_id, const char *pack,
+                                 json_t **out);
 /* ---- service checks (store_checks.c) ---- */
 /* A check is its validated API object (`def`: name, type, interval_seconds,
  * run_from, the type's target, ...); the store adds id, created_at and

@@ -541,6 +541,18 @@ const char *const store_migrations[] = {
     "  ever_compliant INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (server_id, pack)"
     ") WITHOUT ROWID;",
+    /* 21 (apply): what a pack apply replaced - the previous content of each
+     * file it rewrote, as the check before it fetched it (at most 64 KiB a
+     * file), the newest HLC_STORE_PREVIOUS_KEEP per machine and path. */
+    "CREATE TABLE pack_previous ("
+    "  id INTEGER PRIMARY KEY,"
+    "  server_id TEXT NOT NULL REFERENCES servers(server_id) ON DELETE CASCADE,"
+    "  pack TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  replaced_at INTEGER NOT NULL,"
+    "  content BLOB NOT NULL"
+    ");"
+    "CREATE INDEX pack_previous_by_path ON pack_previous(server_id, path, id);",
 };
 
 const int store_nmigrations = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
