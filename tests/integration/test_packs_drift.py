@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hlc import Hub, assert_error, free_port  # noqa: E402
 import packtargets  # noqa: E402
 import sshd  # noqa: E402
+from test_packs_apply import SUDO  # noqa: E402
 
 
 def write(path, data, mode=0o644):
@@ -181,14 +182,33 @@ class PacksDriftTest(unittest.TestCase):
         self.assertEqual(item["diff"], f"--- {self.t}/a.conf (machine)\n+++ {self.t}/a.conf "
                          "(pack)\n@@ -1 +1 @@\n-a=2\n+a=1\n")
 
-        # Compliant again (any stored check counts, e.g. an apply's re-check).
+        # The alert offers the pack's apply as its fix, waiting for approval;
+        # approving it applies the pack, and the apply's re-check resolves it.
+        rem = d[0]["auto_remediation"]
+        self.assertEqual((rem["available"], rem["action_type"], rem["status"]),
+                         (True, "apply_pack", "pending"), rem)
+        act = h.get(f"/api/v1/actions/{rem['action_id']}").json
+        self.assertEqual((act["target"], act["alert_id"]), ("drifty", d[0]["alert_id"]))
+        write(os.path.join(self.m.dir, "bin", "sudo"), SUDO, 0o755)
+        r = h.post(f"/api/v1/actions/{rem['action_id']}/approve")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["status"], r.json["apply"]["changes"],
+                          r.json["apply"]["compliant"]), ("completed", 1, True), r.json)
+        with open(os.path.join(self.t, "a.conf")) as f:
+            self.assertEqual(f.read(), "a=1\n")
+        d = self.alerts("box", "config_drift")
+        self.assertEqual([(a["status"], a["auto_resolved"]) for a in d], [("resolved", True)])
+        # Compliant again by hand counts as well (any stored check does).
+        write(os.path.join(self.t, "a.conf"), "a=3\n")
+        self.run_drift()
         write(os.path.join(self.t, "a.conf"), "a=1\n")
         r = h.post("/api/v1/servers/box/compliance/check", {"pack": "drifty"})
         self.assertTrue(r.json["compliant"], r.json)
         d = self.alerts("box", "config_drift")
-        self.assertEqual([(a["status"], a["auto_resolved"]) for a in d], [("resolved", True)])
+        self.assertEqual([(a["status"], a["auto_resolved"]) for a in d],
+                         [("resolved", True), ("resolved", True)])
         self.run_drift()
-        self.assertEqual(len(self.alerts("box", "config_drift")), 1)
+        self.assertEqual(len(self.alerts("box", "config_drift")), 2)
         # never complied, still not: still the one alert
         self.assertEqual(len(self.alerts("box", "config_noncompliant")), 1)
 

@@ -596,17 +596,25 @@ void
 hlc_actions_on_event(void *ud, const struct hlc_event *ev)
 {
     struct hlc_hub *hub = ud;
-    if (ev->kind != HLC_EV_ALERT_RAISED || !(ev->flags & HLC_EVF_WANTS_RESTART) ||
-        !ev->server_id || !ev->subject || !ev->alert_id)
+    if (ev->kind != HLC_EV_ALERT_RAISED || !ev->server_id || !ev->subject || !ev->alert_id)
         return;
+    const char *type, *target;
+    if (ev->flags & HLC_EVF_WANTS_RESTART) {
+        type = "restart_service";
+        target = ev->unit ? ev->unit : ev->subject;
+    } else if ((ev->flags & HLC_EVF_WANTS_APPLY) && ev->pack) {
+        type = "apply_pack";
+        target = ev->pack;
+    } else {
+        return;
+    }
     json_t *act = NULL;
-    const char *unit = ev->unit ? ev->unit : ev->subject;
-    int rc = hlc_actions_queue(hub, ev->server_id, "restart_service", unit, ev->alert_id, &act);
+    int rc = hlc_actions_queue(hub, ev->server_id, type, target, ev->alert_id, &act);
     const char *aid = json_string_value(json_object_get(act, "action_id"));
     if (rc == 0 && aid)
         hlc_store_alert_set_action(hub->store, ev->alert_id, aid);
     else
-        hlc_log(HLC_LOG_WARN, "actions: could not queue a restart of %s on %s: %s", unit,
+        hlc_log(HLC_LOG_WARN, "actions: could not queue %s %s on %s: %s", type, target,
                 ev->server_id, hlc_strerror(rc));
     json_decref(act);
 }

@@ -37,7 +37,8 @@ struct hlc_event;
 
 /* The actions service's bus subscriber (inline; ud is the hub): an
  * alert_raised event flagged HLC_EVF_WANTS_RESTART queues a restart_service
- * of its subject linked to the alert (run at once when auto-approve allows). */
+ * of its subject (or unit), one flagged HLC_EVF_WANTS_APPLY an apply_pack of
+ * its pack, linked to the alert (run at once when auto-approve allows). */
 void hlc_actions_on_event(void *hub, const struct hlc_event *ev);
 
 int hlc_actions_queue(struct hlc_hub *hub, const char *server_id, const char *action_type,

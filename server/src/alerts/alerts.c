@@ -62,6 +62,7 @@ struct cond {
     char message[700];
     double value, threshold;
     bool restart; /* a critical service: queue restart_service */
+    char pack[128]; /* a drifted config pack: offer its apply_pack action */
     char unit[128]; /* the unit to restart when not the subject (a check's service) */
 };
 
@@ -558,6 +559,10 @@ apply(struct hlc_hub *hub, const char *server_id, struct cond *raise, size_t nra
                 ev.flags |= HLC_EVF_WANTS_RESTART;
                 ev.unit = raise[i].unit[0] ? raise[i].unit : raise[i].subject;
             }
+            if (raise[i].pack[0]) {
+                ev.flags |= HLC_EVF_WANTS_APPLY;
+                ev.pack = raise[i].pack;
+            }
         } else {
             json_t *al = json_array_get(resolve, i - nraise);
             ev.kind = HLC_EV_ALERT_RESOLVED;
@@ -733,6 +738,8 @@ hlc_alerts_check(struct hlc_hub *hub, const struct hlc_alert_check *ac)
             c.restart = true;
             snprintf(c.unit, sizeof(c.unit), "%s", ac->service);
         }
+        if (ac->apply_pack && ac->server_id)
+            snprintf(c.pack, sizeof(c.pack), "%s", ac->apply_pack);
         json_t *none = json_array();
         changed = apply(hub, ac->server_id, &c, 1, none, "", 0);
         json_decref(none);

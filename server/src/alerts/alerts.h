@@ -57,8 +57,11 @@ bool hlc_alerts_condition(struct hlc_hub *hub, const char *server_id, const char
  * certificate_expiring) about `subject` ("check:<id>@<place>") on machine
  * server_id, NULL for a check from the hub tied to no machine. A raised
  * alert with `service` set (and a server_id) queues that unit's
- * restart_service action, as a critical service found down does. When
- * resolving, `message` says why. */
+ * restart_service action, as a critical service found down does; one with
+ * `apply_pack` set (and a server_id) offers that pack's apply as its
+ * remediation (an apply_pack action, pending unless auto-approved). When
+ * resolving, `message` says why. Config-pack drift (packs/drift.c) uses it
+ * too. */
 struct hlc_alert_check {
     const char *server_id; /* may be NULL */
     const char *type;
@@ -67,6 +70,7 @@ struct hlc_alert_check {
     const char *title;
     const char *message;
     const char *service;   /* may be NULL */
+    const char *apply_pack; /* may be NULL */
     double value, threshold; /* NaN = none */
     bool active;
 };

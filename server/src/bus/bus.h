@@ -50,6 +50,8 @@ enum hlc_event_kind {
                                     * (a sample_stored event tells the same story) */
 #define HLC_EVF_WANTS_RESTART 2u   /* alert_raised: a critical service is down and its
                                     * restart should be queued (subject = the unit) */
+#define HLC_EVF_WANTS_APPLY 4u     /* alert_raised: a machine drifted from a config pack
+                                    * and applying it (`pack`) is the suggested fix */
 
 struct hlc_event {
     enum hlc_event_kind kind;
@@ -62,6 +64,8 @@ struct hlc_event {
     const char *type;                /* alert type, or action type */
     const char *subject;             /* alert subject, or see the kind */
     const char *severity;            /* alert_*: critical/high/medium/low */
+    const char *pack;                /* alert_raised with HLC_EVF_WANTS_APPLY: the pack
+                                      * (inline subscribers only, as unit) */
     const char *unit;                /* alert_raised with HLC_EVF_WANTS_RESTART: the unit
                                       * to restart when not the subject (a check's service) */
     json_t *data;                    /* optional JSON, borrowed (copied for workers) */

@@ -135,6 +135,7 @@ hlc_drift_judge(struct hlc_hub *hub, const char *id, const struct hlc_pack *p, b
     snprintf(message + ml, sizeof(message) - ml, ". Diff: GET /api/v1/servers/%s/compliance", id);
     struct hlc_alert_check ac = {.server_id = id, .type = type, .severity = severity,
                                  .subject = subject, .title = title, .message = message,
+                                 .apply_pack = p->name, /* the approve button applies it */
                                  .value = NAN, .threshold = NAN, .active = true};
     hlc_alerts_check(hub, &ac);
     free(severity);
