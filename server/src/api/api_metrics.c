@@ -98,22 +98,42 @@ reply_window(struct hlc_req *r, const char *id, const struct window *w, json_t *
     return hlc_reply_json(r, 200, h);
 }
 
-int
-hlc_api_metrics_history(struct hlc_req *r)
+/* Which history one of the three history routes reads. */
+enum history_kind { HIST_METRICS, HIST_FILESYSTEMS, HIST_TEMPERATURES };
+
+/* The history routes: the machine id and window checked alike, then the
+ * store's reader for `kind`, answered with the window named. */
+static int
+history_reply(struct hlc_req *r, enum history_kind kind)
 {
+    static const char *const what[] = {"reading metrics history", "reading filesystem history",
+                                       "reading temperature history"};
     const char *id;
     struct window w;
     int ret = check_id(r, &id);
     if (ret || !window_of(r, &w, &ret))
         return ret;
     json_t *h = NULL;
-    int rc = hlc_store_metrics_history(r->hub->store, id, w.from, w.to, w.bucket,
-                                       ranges[w.ri].rollups, &h);
+    struct hlc_store *st = r->hub->store;
+    bool rollups = ranges[w.ri].rollups;
+    int rc = kind == HIST_METRICS
+                 ? hlc_store_metrics_history(st, id, w.from, w.to, w.bucket, rollups, &h)
+             : kind == HIST_FILESYSTEMS
+                 ? hlc_store_fs_history(st, id, w.from, w.to, w.bucket, rollups,
+                                        HLC_SAMPLE_MAX_FS, &h)
+                 : hlc_store_temp_history(st, id, w.from, w.to, w.bucket, rollups,
+                                          HLC_SAMPLE_MAX_TEMPS, &h);
     if (rc == HLC_ENOTFOUND)
         return not_found(r);
     if (rc)
-        return hlc_reply_err(r, rc, "reading metrics history");
+        return hlc_reply_err(r, rc, what[kind]);
     return reply_window(r, id, &w, h);
+}
+
+int
+hlc_api_metrics_history(struct hlc_req *r)
+{
+    return history_reply(r, HIST_METRICS);
 }
 
 /* GET /metrics/{id}/filesystems: each mount's used % over the same windows
@@ -122,19 +142,7 @@ hlc_api_metrics_history(struct hlc_req *r)
 int
 hlc_api_metrics_fs_history(struct hlc_req *r)
 {
-    const char *id;
-    struct window w;
-    int ret = check_id(r, &id);
-    if (ret || !window_of(r, &w, &ret))
-        return ret;
-    json_t *h = NULL;
-    int rc = hlc_store_fs_history(r->hub->store, id, w.from, w.to, w.bucket,
-                                  ranges[w.ri].rollups, HLC_SAMPLE_MAX_FS, &h);
-    if (rc == HLC_ENOTFOUND)
-        return not_found(r);
-    if (rc)
-        return hlc_reply_err(r, rc, "reading filesystem history");
-    return reply_window(r, id, &w, h);
+    return history_reply(r, HIST_FILESYSTEMS);
 }
 
 /* GET /metrics/{id}/temperatures: each sensor zone's degrees over the same
@@ -142,19 +150,7 @@ hlc_api_metrics_fs_history(struct hlc_req *r)
 int
 hlc_api_metrics_temp_history(struct hlc_req *r)
 {
-    const char *id;
-    struct window w;
-    int ret = check_id(r, &id);
-    if (ret || !window_of(r, &w, &ret))
-        return ret;
-    json_t *h = NULL;
-    int rc = hlc_store_temp_history(r->hub->store, id, w.from, w.to, w.bucket, ranges[w.ri].rollups,
-                                    HLC_SAMPLE_MAX_TEMPS, &h);
-    if (rc == HLC_ENOTFOUND)
-        return not_found(r);
-    if (rc)
-        return hlc_reply_err(r, rc, "reading temperature history");
-    return reply_window(r, id, &w, h);
+    return history_reply(r, HIST_TEMPERATURES);
 }
 
 int
