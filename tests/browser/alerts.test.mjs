@@ -172,7 +172,7 @@ test('notifications: a channel URL is saved masked and Send test shows each chan
   assert.match(await page.getByTestId('test-note').textContent(), /No channel is configured/);
   const url = `http://127.0.0.1:${receiver.address().port}/homelab-topic`;
   await page.getByLabel('ntfy topic URL').fill(url);
-  await page.getByLabel('Medium').check();
+  await page.getByRole('form', { name: 'Notifications' }).getByLabel('Medium').check();
   await page.getByRole('button', { name: 'Save notifications' }).click();
   await page.getByRole('form', { name: 'Notifications' }).getByText('Saved.').waitFor();
   const cfg = (await hub.req('GET', '/api/v1/config')).json.notifications;
