@@ -90,6 +90,23 @@ store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_co
 }
 
 int
+store_get_row(struct store_conn *c, const char *sql, const char *key,
+              const struct store_col *cols, int ncols, json_t **out, const char *what)
+{
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return HLC_EDB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW)
+        *out = store_row_json(st, cols, ncols);
+    else
+        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, what);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int
 store_exec(struct store_conn *c, const char *sql)
 {
     char *err = NULL;

@@ -150,20 +150,7 @@ int
 hlc_store_action_get(struct hlc_store *s, const char *id, json_t **out)
 {
     struct store_conn *c = store_acquire(s);
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_action_get);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *out = store_row_json(st, action_cols, NACTION_COLS);
-    else
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "action get");
-    sqlite3_reset(st);
-out:
+    int rc = store_get_row(c, sql_action_get, id, action_cols, NACTION_COLS, out, "action get");
     store_release(s, c);
     return rc;
 }

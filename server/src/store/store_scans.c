@@ -106,20 +106,7 @@ hlc_store_scan_get(struct hlc_store *s, const char *id, json_t **out)
 {
     *out = NULL;
     struct store_conn *c = store_acquire(s);
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_get);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *out = store_row_json(st, scan_cols, NSCAN_COLS);
-    else
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "scan get");
-    sqlite3_reset(st);
-out:
+    int rc = store_get_row(c, sql_get, id, scan_cols, NSCAN_COLS, out, "scan get");
     store_release(s, c);
     return rc;
 }
