@@ -539,14 +539,7 @@ hlc_pack_apply_script(const struct hlc_pack *p, const struct hlc_pack_plan *plan
     int rc = hlc_buf_appendf(&b, prelude, sudo ? "sudo -n" : "");
     for (size_t k = 0; rc == 0 && k < plan->n; k++)
         rc = step_line(&b, p, plan, &plan->s[k]);
-    if (rc == 0)
-        rc = hlc_buf_append(&b, epilogue, sizeof(epilogue) - 1);
-    if (rc != 0) {
-        hlc_buf_release(&b);
-        return HLC_EINVAL;
-    }
-    *script = hlc_buf_steal(&b);
-    return 0;
+    return pack_script_end(&b, rc, epilogue, sizeof(epilogue) - 1, script);
 }
 
 /* Copies n bytes as valid UTF-8 without NUL or controls but \n and \t:

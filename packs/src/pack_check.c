@@ -91,6 +91,19 @@ static const char epilogue[] = "  echo '=END'\n"
                                "printf '%s\\n' \"$hlc_out\"\n"
                                "exit 0\n";
 
+int
+pack_script_end(struct hlc_buf *b, int rc, const char *tail, size_t n, char **script)
+{
+    if (rc == 0)
+        rc = hlc_buf_append(b, tail, n);
+    if (rc != 0) {
+        hlc_buf_release(b);
+        return HLC_EINVAL;
+    }
+    *script = hlc_buf_steal(b);
+    return 0;
+}
+
 /* Appends " 'word'" (quoted); HLC_EINVAL when the quoting function refuses. */
 static int
 word(struct hlc_buf *b, const char *s)
@@ -200,14 +213,7 @@ hlc_pack_check_script(const struct hlc_pack *p, char **script)
         if (rc == 0)
             rc = hlc_buf_append(&b, "\n", 1);
     }
-    if (rc == 0)
-        rc = hlc_buf_append(&b, epilogue, sizeof(epilogue) - 1);
-    if (rc != 0) {
-        hlc_buf_release(&b);
-        return HLC_EINVAL;
-    }
-    *script = hlc_buf_steal(&b);
-    return 0;
+    return pack_script_end(&b, rc, epilogue, sizeof(epilogue) - 1, script);
 }
 
 const char *
