@@ -90,6 +90,19 @@ store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_co
 }
 
 int
+store_each_row(struct store_conn *c, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, json_t *),
+               json_t *acc, const char *what)
+{
+    if (!st)
+        return HLC_EDB;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        row(st, acc);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : store_fail(c, what);
+}
+
+int
 store_get_row(struct store_conn *c, const char *sql, const char *key,
               const struct store_col *cols, int ncols, json_t **out, const char *what)
 {

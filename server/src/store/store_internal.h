@@ -150,6 +150,11 @@ int store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store
  * resets st. 0, or HLC_EDB (logged with `what`; *out untouched). */
 int store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_col *cols,
                        int ncols, json_t **out, const char *what);
+/* Steps st to the end, calling row(st, acc) for each row; resets st. st may
+ * be NULL (a failed prepare, already logged): HLC_EDB. 0, or HLC_EDB (logged
+ * with `what`). */
+int store_each_row(struct store_conn *c, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, json_t *),
+                   json_t *acc, const char *what);
 /* The one row `sql` (one text parameter ?1 = key) finds, as store_row_json
  * into *out (set only on success). 0, HLC_ENOTFOUND when there is none, or
  * HLC_EDB (logged with `what`). */

@@ -55,6 +55,21 @@ out:
     return rc;
 }
 
+/* One sql_list row onto l. */
+static void
+previous_row(sqlite3_stmt *st, json_t *l)
+{
+    char iso[32];
+    hlc_time_iso(sqlite3_column_int64(st, 2), iso);
+    const char *b = sqlite3_column_blob(st, 3);
+    int n = sqlite3_column_bytes(st, 3);
+    json_t *text = json_stringn(b ? b : "", (size_t)n); /* NULL: not valid UTF-8 */
+    json_array_append_new(l, json_pack("{s:s, s:s, s:s, s:o}", "path",
+                                       (const char *)sqlite3_column_text(st, 0), "pack",
+                                       (const char *)sqlite3_column_text(st, 1), "replaced_at", iso,
+                                       "content", text ? text : json_null()));
+}
+
 int
 hlc_store_pack_previous_list(struct hlc_store *s, const char *server_id, const char *pack,
                              json_t **out)
@@ -66,30 +81,14 @@ hlc_store_pack_previous_list(struct hlc_store *s, const char *server_id, const c
     if (rc != 0)
         goto out;
     sqlite3_stmt *st = store_stmt(c, sql_list);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
+    if (st) {
+        sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
+        if (pack)
+            sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2);
     }
-    sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-    if (pack)
-        sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 2);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char iso[32];
-        hlc_time_iso(sqlite3_column_int64(st, 2), iso);
-        const char *b = sqlite3_column_blob(st, 3);
-        int n = sqlite3_column_bytes(st, 3);
-        json_t *text = json_stringn(b ? b : "", (size_t)n); /* NULL: not valid UTF-8 */
-        json_array_append_new(l, json_pack("{s:s, s:s, s:s, s:o}", "path",
-                                           (const char *)sqlite3_column_text(st, 0), "pack",
-                                           (const char *)sqlite3_column_text(st, 1), "replaced_at",
-                                           iso, "content", text ? text : json_null()));
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        rc = store_fail(c, "list previous content");
+    rc = store_each_row(c, st, previous_row, l, "list previous content");
 out:
     store_release(s, c);
     if (rc == 0)
