@@ -39,7 +39,7 @@ hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *r
     sqlite3_stmt *st = store_stmt(c, sql_add);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, row->server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, row->pack, -1, SQLITE_STATIC);
@@ -53,15 +53,15 @@ hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *r
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
         rc = store_fail(c, "add compliance check");
-        goto rollback;
+        goto out;
     }
     if (sqlite3_changes(c->db) == 0) {
         rc = HLC_ENOTFOUND;
-        goto rollback;
+        goto out;
     }
     if (!(st = store_stmt(c, sql_prune))) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, row->server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, row->pack, -1, SQLITE_STATIC);
@@ -70,12 +70,9 @@ hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *r
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
         rc = store_fail(c, "prune compliance checks");
-        goto rollback;
+        goto out;
     }
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     free(items);

@@ -28,7 +28,7 @@ hlc_store_pack_previous_add(struct hlc_store *s, const char *server_id, const ch
     sqlite3_stmt *st = store_stmt(c, sql_add);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
@@ -36,20 +36,17 @@ hlc_store_pack_previous_add(struct hlc_store *s, const char *server_id, const ch
     sqlite3_bind_int64(st, 4, at);
     sqlite3_bind_blob(st, 5, content ? content : "", (int)len, SQLITE_STATIC);
     if ((rc = store_step_changed(c, st, "keep previous content")) != 0)
-        goto rollback;
+        goto out;
     if (!(st = store_stmt(c, sql_prune))) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, HLC_STORE_PREVIOUS_KEEP);
     if ((rc = store_step_done(c, st, "prune previous content")) != 0)
-        goto rollback;
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+        goto out;
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     return rc;

@@ -47,15 +47,15 @@ replace(struct hlc_store *s, const char *del, const char *add, const char *owner
     if (rc != 0)
         goto out;
     if (machine && (rc = store_machine_exists(c, owner)) != 0)
-        goto rollback;
+        goto out;
     sqlite3_stmt *st = store_stmt(c, del);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
     if ((rc = store_step_done(c, st, "clear pack assignments")) != 0)
-        goto rollback;
+        goto out;
     int64_t now = hlc_now();
     size_t i;
     json_t *v;
@@ -63,18 +63,15 @@ replace(struct hlc_store *s, const char *del, const char *add, const char *owner
     {
         if (!(st = store_stmt(c, add))) {
             rc = HLC_EDB;
-            goto rollback;
+            goto out;
         }
         sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
         if ((rc = store_step_done(c, st, "add pack assignment")) != 0)
-            goto rollback;
+            goto out;
     }
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     return rc;
@@ -238,7 +235,7 @@ hlc_store_packs_state(struct hlc_store *s, const char *id, const char *pack, boo
     sqlite3_stmt *st = store_stmt(c, sql_state_get);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
@@ -248,21 +245,18 @@ hlc_store_packs_state(struct hlc_store *s, const char *id, const char *pack, boo
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
         rc = store_fail(c, "read pack state");
-        goto rollback;
+        goto out;
     }
     if (!(st = store_stmt(c, sql_state_set))) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, compliant ? 1 : 0);
     if ((rc = store_step_done(c, st, "write pack state")) != 0)
-        goto rollback;
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+        goto out;
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     return rc;
