@@ -103,19 +103,23 @@ store_each_row(struct store_conn *c, sqlite3_stmt *st, void (*row)(sqlite3_stmt 
 }
 
 int
-store_get_row(struct store_conn *c, const char *sql, const char *key,
+store_get_row(struct hlc_store *s, const char *sql, const char *key,
               const struct store_col *cols, int ncols, json_t **out, const char *what)
 {
+    struct store_conn *c = store_acquire(s);
     sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st)
-        return HLC_EDB;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st), rc = 0;
-    if (step == SQLITE_ROW)
-        *out = store_row_json(st, cols, ncols);
-    else
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, what);
-    sqlite3_reset(st);
+    int rc = HLC_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        rc = 0;
+        if (step == SQLITE_ROW)
+            *out = store_row_json(st, cols, ncols);
+        else
+            rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, what);
+        sqlite3_reset(st);
+    }
+    store_release(s, c);
     return rc;
 }
 

@@ -149,10 +149,7 @@ out:
 int
 hlc_store_action_get(struct hlc_store *s, const char *id, json_t **out)
 {
-    struct store_conn *c = store_acquire(s);
-    int rc = store_get_row(c, sql_action_get, id, action_cols, NACTION_COLS, out, "action get");
-    store_release(s, c);
-    return rc;
+    return store_get_row(s, sql_action_get, id, action_cols, NACTION_COLS, out, "action get");
 }
 
 int

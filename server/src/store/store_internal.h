@@ -156,9 +156,9 @@ int store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct stor
 int store_each_row(struct store_conn *c, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, json_t *),
                    json_t *acc, const char *what);
 /* The one row `sql` (one text parameter ?1 = key) finds, as store_row_json
- * into *out (set only on success). 0, HLC_ENOTFOUND when there is none, or
- * HLC_EDB (logged with `what`). */
-int store_get_row(struct store_conn *c, const char *sql, const char *key,
+ * into *out (set only on success), on a pooled connection of its own. 0,
+ * HLC_ENOTFOUND when there is none, or HLC_EDB (logged with `what`). */
+int store_get_row(struct hlc_store *s, const char *sql, const char *key,
                   const struct store_col *cols, int ncols, json_t **out, const char *what);
 
 #endif

@@ -105,10 +105,7 @@ int
 hlc_store_scan_get(struct hlc_store *s, const char *id, json_t **out)
 {
     *out = NULL;
-    struct store_conn *c = store_acquire(s);
-    int rc = store_get_row(c, sql_get, id, scan_cols, NSCAN_COLS, out, "scan get");
-    store_release(s, c);
-    return rc;
+    return store_get_row(s, sql_get, id, scan_cols, NSCAN_COLS, out, "scan get");
 }
 
 int
