@@ -114,8 +114,8 @@ word(struct hlc_buf *b, const char *s)
 
 /* Every value is checked again: a pack built by hand (not by the loader)
  * must not reach a shell unchecked either. */
-static bool
-item_valid(const struct hlc_pack_item *it)
+bool
+pack_item_valid(const struct hlc_pack_item *it)
 {
     switch (it->type) {
     case HLC_PACK_FILE:
@@ -152,7 +152,7 @@ hlc_pack_check_script(const struct hlc_pack *p, char **script)
     bool any_pkg = false;
     for (size_t i = 0; rc == 0 && i < p->nitems; i++) {
         const struct hlc_pack_item *it = &p->items[i];
-        if (!item_valid(it)) {
+        if (!pack_item_valid(it)) {
             rc = HLC_EINVAL;
             break;
         }
