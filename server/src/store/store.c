@@ -584,6 +584,16 @@ store_bind_real(sqlite3_stmt *st, int i, double v)
 }
 
 int
+store_result(int rc, json_t *v, json_t **out)
+{
+    if (rc == 0)
+        *out = v;
+    else
+        json_decref(v);
+    return rc;
+}
+
+int
 store_single_row(int rc, json_t *list, json_t **out)
 {
     if (rc == 0 && json_array_size(list) == 1)

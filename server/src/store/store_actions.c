@@ -171,11 +171,7 @@ hlc_store_action_list(struct hlc_store *s, const char *status, const char *serve
     rc = store_collect_rows(c, st, action_cols, NACTION_COLS, &arr, "action list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int
@@ -360,11 +356,7 @@ hlc_store_audit_list(struct hlc_store *s, const struct hlc_audit_filter *f, json
     rc = store_collect_rows(c, st, audit_cols, NAUDIT_COLS, &arr, "audit list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int
@@ -420,11 +412,7 @@ hlc_store_script_list(struct hlc_store *s, const char *server_id, json_t **out)
     rc = store_collect_rows(c, st, script_cols, 4, &arr, "script list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int

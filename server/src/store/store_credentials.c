@@ -132,11 +132,7 @@ hlc_store_cred_list(struct hlc_store *s, json_t **out)
     rc = store_collect_rows(c, st, meta_cols, 9, &arr, "credential list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int

@@ -137,6 +137,9 @@ int store_temp_history_put(struct store_conn *c, const char *id, int64_t ts,
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds v to parameter i, or NULL when it is not finite (NaN = none). */
 void store_bind_real(sqlite3_stmt *st, int i, double v);
+/* Hands a read's result over: *out = v (which it takes) when rc is 0, else
+ * v is freed and *out left as it was. Returns rc. */
+int store_result(int rc, json_t *v, json_t **out);
 /* A read of one row by key: *out = the one row of `list` (which it takes),
  * HLC_ENOTFOUND when there is none; a failed read's rc passes through. */
 int store_single_row(int rc, json_t *list, json_t **out);

@@ -173,9 +173,5 @@ hlc_store_compliance_fleet(struct hlc_store *s, json_t **out)
     json_t *a = json_array();
     int rc = store_each_row(c, store_stmt(c, sql_fleet), fleet_row, a, "read fleet compliance");
     store_release(s, c);
-    if (rc == 0)
-        *out = a;
-    else
-        json_decref(a);
-    return rc;
+    return store_result(rc, a, out);
 }

@@ -88,9 +88,5 @@ hlc_store_pack_previous_list(struct hlc_store *s, const char *server_id, const c
     rc = store_each_row(c, st, previous_row, l, "list previous content");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = l;
-    else
-        json_decref(l);
-    return rc;
+    return store_result(rc, l, out);
 }

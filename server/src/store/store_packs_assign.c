@@ -134,11 +134,7 @@ hlc_store_packs_effective(struct hlc_store *s, const char *id, json_t **out)
         rc = store_each_row(c, st, effective_row, a, "read pack assignments");
     }
     store_release(s, c);
-    if (rc == 0)
-        *out = a;
-    else
-        json_decref(a);
-    return rc;
+    return store_result(rc, a, out);
 }
 
 /* One (tag, pack) row into o[tag]. */
@@ -162,11 +158,7 @@ hlc_store_packs_tags(struct hlc_store *s, json_t **out)
     json_t *o = json_object();
     int rc = store_each_row(c, store_stmt(c, sql_tags), tag_row, o, "read tag pack assignments");
     store_release(s, c);
-    if (rc == 0)
-        *out = o;
-    else
-        json_decref(o);
-    return rc;
+    return store_result(rc, o, out);
 }
 
 int

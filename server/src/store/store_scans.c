@@ -135,11 +135,7 @@ hlc_store_scan_list(struct hlc_store *s, const char *host, int limit, int offset
     sqlite3_reset(cnt);
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 /* The first column of sql's first row as heap text, or NULL. */
