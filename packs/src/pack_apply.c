@@ -397,30 +397,10 @@ valid_for_apply(const struct hlc_pack_item *it)
         return false;
     if (it->group && !pack_valid_account(it->group))
         return false;
-    switch (it->type) {
-    case HLC_PACK_FILE:
-    case HLC_PACK_FILE_ABSENT:
-    case HLC_PACK_LINE:
-        if (!pack_valid_path(it->target))
-            return false;
-        if (it->type == HLC_PACK_LINE)
-            return pack_valid_text_line(it->value) &&
-                   (!it->match || pack_valid_text_line(it->match));
-        return !it->value || pack_valid_text(it->value, it->value_len);
-    case HLC_PACK_PKG:
-    case HLC_PACK_PKG_ABSENT:
-        return pack_valid_package(it->target);
-    case HLC_PACK_SVC_ENABLED:
-    case HLC_PACK_SVC_DISABLED:
-    case HLC_PACK_SVC_RUNNING:
-    case HLC_PACK_SVC_STOPPED:
-        return hlc_shell_valid_unit(it->target);
-    case HLC_PACK_SYSCTL:
-        return pack_valid_sysctl_key(it->target) && pack_valid_sysctl_value(it->value);
-    case HLC_PACK_TIMEZONE:
-        return pack_valid_timezone(it->value);
-    }
-    return false;
+    if ((it->type == HLC_PACK_FILE || it->type == HLC_PACK_FILE_ABSENT) && it->value &&
+        !pack_valid_text(it->value, it->value_len))
+        return false;
+    return pack_item_valid(it);
 }
 
 /* One step's line of the script. */
@@ -539,14 +519,7 @@ hlc_pack_apply_script(const struct hlc_pack *p, const struct hlc_pack_plan *plan
     int rc = hlc_buf_appendf(&b, prelude, sudo ? "sudo -n" : "");
     for (size_t k = 0; rc == 0 && k < plan->n; k++)
         rc = step_line(&b, p, plan, &plan->s[k]);
-    if (rc == 0)
-        rc = hlc_buf_append(&b, epilogue, sizeof(epilogue) - 1);
-    if (rc != 0) {
-        hlc_buf_release(&b);
-        return HLC_EINVAL;
-    }
-    *script = hlc_buf_steal(&b);
-    return 0;
+    return pack_script_end(&b, rc, epilogue, sizeof(epilogue) - 1, script);
 }
 
 /* Copies n bytes as valid UTF-8 without NUL or controls but \n and \t:

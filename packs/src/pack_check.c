@@ -91,6 +91,19 @@ static const char epilogue[] = "  echo '=END'\n"
                                "printf '%s\\n' \"$hlc_out\"\n"
                                "exit 0\n";
 
+int
+pack_script_end(struct hlc_buf *b, int rc, const char *tail, size_t n, char **script)
+{
+    if (rc == 0)
+        rc = hlc_buf_append(b, tail, n);
+    if (rc != 0) {
+        hlc_buf_release(b);
+        return HLC_EINVAL;
+    }
+    *script = hlc_buf_steal(b);
+    return 0;
+}
+
 /* Appends " 'word'" (quoted); HLC_EINVAL when the quoting function refuses. */
 static int
 word(struct hlc_buf *b, const char *s)
@@ -101,8 +114,8 @@ word(struct hlc_buf *b, const char *s)
 
 /* Every value is checked again: a pack built by hand (not by the loader)
  * must not reach a shell unchecked either. */
-static bool
-item_valid(const struct hlc_pack_item *it)
+bool
+pack_item_valid(const struct hlc_pack_item *it)
 {
     switch (it->type) {
     case HLC_PACK_FILE:
@@ -139,7 +152,7 @@ hlc_pack_check_script(const struct hlc_pack *p, char **script)
     bool any_pkg = false;
     for (size_t i = 0; rc == 0 && i < p->nitems; i++) {
         const struct hlc_pack_item *it = &p->items[i];
-        if (!item_valid(it)) {
+        if (!pack_item_valid(it)) {
             rc = HLC_EINVAL;
             break;
         }
@@ -200,14 +213,7 @@ hlc_pack_check_script(const struct hlc_pack *p, char **script)
         if (rc == 0)
             rc = hlc_buf_append(&b, "\n", 1);
     }
-    if (rc == 0)
-        rc = hlc_buf_append(&b, epilogue, sizeof(epilogue) - 1);
-    if (rc != 0) {
-        hlc_buf_release(&b);
-        return HLC_EINVAL;
-    }
-    *script = hlc_buf_steal(&b);
-    return 0;
+    return pack_script_end(&b, rc, epilogue, sizeof(epilogue) - 1, script);
 }
 
 const char *

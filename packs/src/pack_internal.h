@@ -38,4 +38,13 @@ void pack_item_copy(struct hlc_pack_item *dst, const struct hlc_pack_item *src);
 /* Hex SHA-256 of n bytes into out[65]. */
 void pack_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* Whether an item's target and values all pass their patterns, so the check
+ * script may quote them (pack_check.c). Owner, group and a file's content
+ * are the apply script's to check. */
+bool pack_item_valid(const struct hlc_pack_item *it);
+/* Ends a generated script: when rc is 0, appends the n bytes of tail and
+ * hands b's text to *script (the caller frees it); otherwise, or when that
+ * append fails, releases b and returns HLC_EINVAL (pack_check.c). */
+int pack_script_end(struct hlc_buf *b, int rc, const char *tail, size_t n, char **script);
+
 #endif

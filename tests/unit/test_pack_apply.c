@@ -426,6 +426,52 @@ test_plan_sysctl_dropin(void **state)
 
 /* Cut-off output (the session died mid-apply) fails what did not report;
  * garbage is ignored. */
+/* The apply script re-checks every planned item's values, a file's owner,
+ * group and content included, so a pack changed after loading never reaches a
+ * shell. */
+static void
+test_script_refuses_tampered_items(void **state)
+{
+    (void)state;
+    struct hlc_pack *p = load_ok("name: t\nfiles:\n"
+                                 "  - {path: /etc/t.conf, content: \"a\\n\", owner: root}\n"
+                                 "settings:\n  lines:\n    - {path: /etc/u.conf, line: \"K=v\"}\n");
+    struct hlc_pack_results res = {0};
+    res.n = p->nitems;
+    res.r = hlc_xcalloc(res.n, sizeof(*res.r));
+    res.r[0].status = res.r[1].status = HLC_PACK_FAIL;
+    res.r[0].mismatch = HLC_PACK_CONTENT;
+    res.r[1].mismatch = HLC_PACK_MISSING;
+    struct hlc_pack_plan plan;
+    assert_int_equal(hlc_pack_plan_build(p, &res, NULL, &plan), 0);
+    assert_int_equal(plan.n, 2);
+    char *script = NULL;
+    assert_int_equal(hlc_pack_apply_script(p, &plan, false, &script), 0);
+    free(script);
+    struct hlc_pack_item *f = &p->items[0], *l = &p->items[1];
+    char *keep = f->owner;
+    f->owner = hlc_xstrdup("Root User"); /* not a user name */
+    assert_int_equal(hlc_pack_apply_script(p, &plan, false, &script), HLC_EINVAL);
+    free(f->owner);
+    f->owner = keep;
+    keep = f->value;
+    f->value = hlc_xstrdup("a\x01\n"); /* a control character in the content */
+    f->value_len = 3;
+    assert_int_equal(hlc_pack_apply_script(p, &plan, false, &script), HLC_EINVAL);
+    free(f->value);
+    f->value = keep;
+    f->value_len = 2;
+    l->match = hlc_xstrdup("a\nb"); /* a line pattern over two lines */
+    assert_int_equal(hlc_pack_apply_script(p, &plan, false, &script), HLC_EINVAL);
+    free(l->match);
+    l->match = NULL;
+    assert_int_equal(hlc_pack_apply_script(p, &plan, false, &script), 0);
+    free(script);
+    hlc_pack_plan_release(&plan);
+    free(res.r);
+    hlc_pack_free(p);
+}
+
 static void
 test_parse_cut_off_and_hostile(void **state)
 {
@@ -470,6 +516,7 @@ main(void)
         cmocka_unit_test(test_apply_symlink_and_full_disk),
         cmocka_unit_test(test_apply_packages_services),
         cmocka_unit_test(test_plan_sysctl_dropin),
+        cmocka_unit_test(test_script_refuses_tampered_items),
         cmocka_unit_test(test_parse_cut_off_and_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include "hlc/poller.h"
 #include "hub.h"
 #include "packs.h"
+#include "packs_internal.h"
 #include "remote.h"
 #include "store.h"
 
@@ -25,23 +26,6 @@ sysctl_dir(void)
 {
     const char *d = getenv("HOMELABCMD_SYSCTL_DIR");
     return d && d[0] ? d : NULL;
-}
-
-static json_t *
-mismatch_names(unsigned m)
-{
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{HLC_PACK_MISSING, "missing"}, {HLC_PACK_PRESENT, "present"},
-                 {HLC_PACK_CONTENT, "content"}, {HLC_PACK_MODE, "mode"},
-                 {HLC_PACK_OWNER, "owner"},     {HLC_PACK_GROUP, "group"},
-                 {HLC_PACK_TYPE, "type"},       {HLC_PACK_STATE, "state"}};
-    json_t *a = json_array();
-    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-        if (m & names[i].bit)
-            json_array_append_new(a, json_string(names[i].name));
-    return a;
 }
 
 /* At most cap bytes of s, cut on a UTF-8 boundary, marked when cut. */
@@ -71,7 +55,7 @@ step_json(const struct hlc_pack *p, const struct hlc_pack_results *res,
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "kind", hlc_pack_kind(it->type),
                           "check", hlc_pack_want(it->type), "target", it->target, "step",
                           hlc_pack_step_name(s->kind), "description", json_string(s->description),
-                          "mismatch", mismatch_names(r->mismatch), "diff",
+                          "mismatch", packs_mismatch_json(r->mismatch), "diff",
                           cut_text(r->diff, r->diff ? strlen(r->diff) : 0, DIFF_CAP));
     json_object_set_new(o, "depends_on",
                         s->depends_on >= 0 ? json_string(p->items[s->depends_on].target)

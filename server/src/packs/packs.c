@@ -1,5 +1,6 @@
 /* packs.c - the pack registry and compliance checks over SSH. */
 #include "packs.h"
+#include "packs_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -386,8 +387,8 @@ hlc_packs_pack_json(const struct hlc_pack *p, const char *source)
                      items);
 }
 
-static json_t *
-mismatch_json(unsigned m)
+json_t *
+packs_mismatch_json(unsigned m)
 {
     static const struct {
         unsigned bit;
@@ -423,7 +424,7 @@ items_json(const struct hlc_pack *p, const struct hlc_pack_results *res)
                          it->target, "status", status[r->status], "expected",
                          opt_string(r->expected), "actual", opt_string(r->actual), "diff",
                          opt_string(r->diff), "reason", opt_string(r->reason), "mismatch",
-                         mismatch_json(r->mismatch), "origin", it->origin ? it->origin : ""));
+                         packs_mismatch_json(r->mismatch), "origin", it->origin ? it->origin : ""));
     }
     return a;
 }

@@ -90,6 +90,40 @@ store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_co
 }
 
 int
+store_each_row(struct store_conn *c, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, json_t *),
+               json_t *acc, const char *what)
+{
+    if (!st)
+        return HLC_EDB;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        row(st, acc);
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? 0 : store_fail(c, what);
+}
+
+int
+store_get_row(struct hlc_store *s, const char *sql, const char *key,
+              const struct store_col *cols, int ncols, json_t **out, const char *what)
+{
+    struct store_conn *c = store_acquire(s);
+    sqlite3_stmt *st = store_stmt(c, sql);
+    int rc = HLC_EDB;
+    if (st) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        rc = 0;
+        if (step == SQLITE_ROW)
+            *out = store_row_json(st, cols, ncols);
+        else
+            rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, what);
+        sqlite3_reset(st);
+    }
+    store_release(s, c);
+    return rc;
+}
+
+int
 store_exec(struct store_conn *c, const char *sql)
 {
     char *err = NULL;
@@ -547,6 +581,16 @@ store_bind_real(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_double(st, i, v);
     else
         sqlite3_bind_null(st, i);
+}
+
+int
+store_result(int rc, json_t *v, json_t **out)
+{
+    if (rc == 0)
+        *out = v;
+    else
+        json_decref(v);
+    return rc;
 }
 
 int

@@ -149,23 +149,7 @@ out:
 int
 hlc_store_action_get(struct hlc_store *s, const char *id, json_t **out)
 {
-    struct store_conn *c = store_acquire(s);
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_action_get);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *out = store_row_json(st, action_cols, NACTION_COLS);
-    else
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "action get");
-    sqlite3_reset(st);
-out:
-    store_release(s, c);
-    return rc;
+    return store_get_row(s, sql_action_get, id, action_cols, NACTION_COLS, out, "action get");
 }
 
 int
@@ -174,7 +158,7 @@ hlc_store_action_list(struct hlc_store *s, const char *status, const char *serve
 {
     struct store_conn *c = store_acquire(s);
     int rc = 0;
-    json_t *arr = json_array();
+    json_t *arr = NULL;
     sqlite3_stmt *st = store_stmt(c, sql_action_list);
     if (!st) {
         rc = HLC_EDB;
@@ -184,19 +168,10 @@ hlc_store_action_list(struct hlc_store *s, const char *status, const char *serve
     sqlite3_bind_text(st, 2, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, history ? 1 : 0);
     sqlite3_bind_int(st, 4, limit);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, store_row_json(st, action_cols, NACTION_COLS));
-    if (step != SQLITE_DONE)
-        rc = store_fail(c, "action list");
-    sqlite3_reset(st);
+    rc = store_collect_rows(c, st, action_cols, NACTION_COLS, &arr, "action list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int
@@ -367,7 +342,7 @@ hlc_store_audit_list(struct hlc_store *s, const struct hlc_audit_filter *f, json
 {
     struct store_conn *c = store_acquire(s);
     int rc = 0;
-    json_t *arr = json_array();
+    json_t *arr = NULL;
     sqlite3_stmt *st = store_stmt(c, sql_audit_list);
     if (!st) {
         rc = HLC_EDB;
@@ -378,19 +353,10 @@ hlc_store_audit_list(struct hlc_store *s, const struct hlc_audit_filter *f, json
     bind_time(st, 3, f->since);
     bind_time(st, 4, f->until);
     sqlite3_bind_int(st, 5, f->limit);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, store_row_json(st, audit_cols, NAUDIT_COLS));
-    if (step != SQLITE_DONE)
-        rc = store_fail(c, "audit list");
-    sqlite3_reset(st);
+    rc = store_collect_rows(c, st, audit_cols, NAUDIT_COLS, &arr, "audit list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int
@@ -430,7 +396,7 @@ int
 hlc_store_script_list(struct hlc_store *s, const char *server_id, json_t **out)
 {
     struct store_conn *c = store_acquire(s);
-    json_t *arr = json_array();
+    json_t *arr = NULL;
     int rc = store_exists(c, sql_server_exists, server_id);
     if (rc <= 0) {
         rc = rc == 0 ? HLC_ENOTFOUND : rc;
@@ -443,19 +409,10 @@ hlc_store_script_list(struct hlc_store *s, const char *server_id, json_t **out)
         goto out;
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, store_row_json(st, script_cols, 4));
-    if (step != SQLITE_DONE)
-        rc = store_fail(c, "script list");
-    sqlite3_reset(st);
+    rc = store_collect_rows(c, st, script_cols, 4, &arr, "script list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int

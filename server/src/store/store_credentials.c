@@ -123,25 +123,16 @@ hlc_store_cred_list(struct hlc_store *s, json_t **out)
 {
     struct store_conn *c = store_acquire(s);
     int rc = 0;
-    json_t *arr = json_array();
+    json_t *arr = NULL;
     sqlite3_stmt *st = store_stmt(c, sql_list);
     if (!st) {
         rc = HLC_EDB;
         goto out;
     }
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, store_row_json(st, meta_cols, 9));
-    if (step != SQLITE_DONE)
-        rc = store_fail(c, "credential list");
-    sqlite3_reset(st);
+    rc = store_collect_rows(c, st, meta_cols, 9, &arr, "credential list");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 int

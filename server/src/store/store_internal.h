@@ -137,6 +137,9 @@ int store_temp_history_put(struct store_conn *c, const char *id, int64_t ts,
 json_t *store_row_json(sqlite3_stmt *st, const struct store_col *cols, int ncols);
 /* Binds v to parameter i, or NULL when it is not finite (NaN = none). */
 void store_bind_real(sqlite3_stmt *st, int i, double v);
+/* Hands a read's result over: *out = v (which it takes) when rc is 0, else
+ * v is freed and *out left as it was. Returns rc. */
+int store_result(int rc, json_t *v, json_t **out);
 /* A read of one row by key: *out = the one row of `list` (which it takes),
  * HLC_ENOTFOUND when there is none; a failed read's rc passes through. */
 int store_single_row(int rc, json_t *list, json_t **out);
@@ -150,5 +153,15 @@ int store_bind_json(sqlite3_stmt *st, int first, json_t *obj, const struct store
  * resets st. 0, or HLC_EDB (logged with `what`; *out untouched). */
 int store_collect_rows(struct store_conn *c, sqlite3_stmt *st, const struct store_col *cols,
                        int ncols, json_t **out, const char *what);
+/* Steps st to the end, calling row(st, acc) for each row; resets st. st may
+ * be NULL (a failed prepare, already logged): HLC_EDB. 0, or HLC_EDB (logged
+ * with `what`). */
+int store_each_row(struct store_conn *c, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, json_t *),
+                   json_t *acc, const char *what);
+/* The one row `sql` (one text parameter ?1 = key) finds, as store_row_json
+ * into *out (set only on success), on a pooled connection of its own. 0,
+ * HLC_ENOTFOUND when there is none, or HLC_EDB (logged with `what`). */
+int store_get_row(struct hlc_store *s, const char *sql, const char *key,
+                  const struct store_col *cols, int ncols, json_t **out, const char *what);
 
 #endif

@@ -39,7 +39,7 @@ hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *r
     sqlite3_stmt *st = store_stmt(c, sql_add);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, row->server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, row->pack, -1, SQLITE_STATIC);
@@ -53,15 +53,15 @@ hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *r
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
         rc = store_fail(c, "add compliance check");
-        goto rollback;
+        goto out;
     }
     if (sqlite3_changes(c->db) == 0) {
         rc = HLC_ENOTFOUND;
-        goto rollback;
+        goto out;
     }
     if (!(st = store_stmt(c, sql_prune))) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, row->server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, row->pack, -1, SQLITE_STATIC);
@@ -70,12 +70,9 @@ hlc_store_compliance_add(struct hlc_store *s, const struct hlc_compliance_row *r
     sqlite3_reset(st);
     if (step != SQLITE_DONE) {
         rc = store_fail(c, "prune compliance checks");
-        goto rollback;
+        goto out;
     }
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     free(items);
@@ -95,6 +92,17 @@ counts_json(sqlite3_stmt *st, int first)
 {
     return json_pack("{s:i, s:i, s:i}", "pass", sqlite3_column_int(st, first), "fail",
                      sqlite3_column_int(st, first + 1), "error", sqlite3_column_int(st, first + 2));
+}
+
+/* One sql_history row onto h. */
+static void
+history_row(sqlite3_stmt *st, json_t *h)
+{
+    json_array_append_new(
+        h, json_pack("{s:I, s:s, s:b, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 6),
+                     "pack", (const char *)sqlite3_column_text(st, 0), "compliant",
+                     sqlite3_column_int(st, 2), "checked_at",
+                     time_json(sqlite3_column_int64(st, 1)), "counts", counts_json(st, 3)));
 }
 
 int
@@ -129,23 +137,12 @@ hlc_store_compliance_server(struct hlc_store *s, const char *id, int limit, json
         rc = store_fail(c, "read latest compliance");
         goto out;
     }
-    if (!(st = store_stmt(c, sql_history))) {
-        rc = HLC_EDB;
-        goto out;
+    if ((st = store_stmt(c, sql_history))) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, limit);
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, limit);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(
-            h, json_pack("{s:I, s:s, s:b, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 6),
-                         "pack", (const char *)sqlite3_column_text(st, 0), "compliant",
-                         sqlite3_column_int(st, 2), "checked_at",
-                         time_json(sqlite3_column_int64(st, 1)), "counts", counts_json(st, 3)));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        rc = store_fail(c, "read compliance history");
+    if ((rc = store_each_row(c, st, history_row, h, "read compliance history")) != 0)
         goto out;
-    }
     *latest = l;
     *history = h;
     l = h = NULL;
@@ -156,36 +153,25 @@ out:
     return rc;
 }
 
+/* One sql_fleet row onto a. */
+static void
+fleet_row(sqlite3_stmt *st, json_t *a)
+{
+    json_array_append_new(
+        a, json_pack("{s:s, s:s, s:o, s:b, s:i, s:i}", "server_id",
+                     (const char *)sqlite3_column_text(st, 0), "pack",
+                     (const char *)sqlite3_column_text(st, 1), "checked_at",
+                     time_json(sqlite3_column_int64(st, 2)), "compliant", sqlite3_column_int(st, 3),
+                     "fail", sqlite3_column_int(st, 4), "error", sqlite3_column_int(st, 5)));
+}
+
 int
 hlc_store_compliance_fleet(struct hlc_store *s, json_t **out)
 {
     *out = NULL;
     struct store_conn *c = store_acquire(s);
     json_t *a = json_array();
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_fleet);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:o, s:b, s:i, s:i}", "server_id",
-                         (const char *)sqlite3_column_text(st, 0), "pack",
-                         (const char *)sqlite3_column_text(st, 1), "checked_at",
-                         time_json(sqlite3_column_int64(st, 2)), "compliant",
-                         sqlite3_column_int(st, 3), "fail", sqlite3_column_int(st, 4), "error",
-                         sqlite3_column_int(st, 5)));
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        rc = store_fail(c, "read fleet compliance");
-        goto out;
-    }
-    *out = a;
-    a = NULL;
-out:
-    json_decref(a);
+    int rc = store_each_row(c, store_stmt(c, sql_fleet), fleet_row, a, "read fleet compliance");
     store_release(s, c);
-    return rc;
+    return store_result(rc, a, out);
 }

@@ -28,7 +28,7 @@ hlc_store_pack_previous_add(struct hlc_store *s, const char *server_id, const ch
     sqlite3_stmt *st = store_stmt(c, sql_add);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
@@ -36,23 +36,35 @@ hlc_store_pack_previous_add(struct hlc_store *s, const char *server_id, const ch
     sqlite3_bind_int64(st, 4, at);
     sqlite3_bind_blob(st, 5, content ? content : "", (int)len, SQLITE_STATIC);
     if ((rc = store_step_changed(c, st, "keep previous content")) != 0)
-        goto rollback;
+        goto out;
     if (!(st = store_stmt(c, sql_prune))) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, HLC_STORE_PREVIOUS_KEEP);
     if ((rc = store_step_done(c, st, "prune previous content")) != 0)
-        goto rollback;
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+        goto out;
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     return rc;
+}
+
+/* One sql_list row onto l. */
+static void
+previous_row(sqlite3_stmt *st, json_t *l)
+{
+    char iso[32];
+    hlc_time_iso(sqlite3_column_int64(st, 2), iso);
+    const char *b = sqlite3_column_blob(st, 3);
+    int n = sqlite3_column_bytes(st, 3);
+    json_t *text = json_stringn(b ? b : "", (size_t)n); /* NULL: not valid UTF-8 */
+    json_array_append_new(l, json_pack("{s:s, s:s, s:s, s:o}", "path",
+                                       (const char *)sqlite3_column_text(st, 0), "pack",
+                                       (const char *)sqlite3_column_text(st, 1), "replaced_at", iso,
+                                       "content", text ? text : json_null()));
 }
 
 int
@@ -66,35 +78,15 @@ hlc_store_pack_previous_list(struct hlc_store *s, const char *server_id, const c
     if (rc != 0)
         goto out;
     sqlite3_stmt *st = store_stmt(c, sql_list);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
+    if (st) {
+        sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
+        if (pack)
+            sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2);
     }
-    sqlite3_bind_text(st, 1, server_id, -1, SQLITE_STATIC);
-    if (pack)
-        sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 2);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char iso[32];
-        hlc_time_iso(sqlite3_column_int64(st, 2), iso);
-        const char *b = sqlite3_column_blob(st, 3);
-        int n = sqlite3_column_bytes(st, 3);
-        json_t *text = json_stringn(b ? b : "", (size_t)n); /* NULL: not valid UTF-8 */
-        json_array_append_new(l, json_pack("{s:s, s:s, s:s, s:o}", "path",
-                                           (const char *)sqlite3_column_text(st, 0), "pack",
-                                           (const char *)sqlite3_column_text(st, 1), "replaced_at",
-                                           iso, "content", text ? text : json_null()));
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        rc = store_fail(c, "list previous content");
+    rc = store_each_row(c, st, previous_row, l, "list previous content");
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = l;
-    else
-        json_decref(l);
-    return rc;
+    return store_result(rc, l, out);
 }

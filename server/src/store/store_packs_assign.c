@@ -47,15 +47,15 @@ replace(struct hlc_store *s, const char *del, const char *add, const char *owner
     if (rc != 0)
         goto out;
     if (machine && (rc = store_machine_exists(c, owner)) != 0)
-        goto rollback;
+        goto out;
     sqlite3_stmt *st = store_stmt(c, del);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
     if ((rc = store_step_done(c, st, "clear pack assignments")) != 0)
-        goto rollback;
+        goto out;
     int64_t now = hlc_now();
     size_t i;
     json_t *v;
@@ -63,18 +63,15 @@ replace(struct hlc_store *s, const char *del, const char *add, const char *owner
     {
         if (!(st = store_stmt(c, add))) {
             rc = HLC_EDB;
-            goto rollback;
+            goto out;
         }
         sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
         if ((rc = store_step_done(c, st, "add pack assignment")) != 0)
-            goto rollback;
+            goto out;
     }
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     return rc;
@@ -107,6 +104,22 @@ hlc_store_packs_unassign_machine(struct hlc_store *s, const char *id, const char
     return rc;
 }
 
+/* One (pack, source) row, ordered by pack: a new entry when the pack
+ * changes, else one more source on the last. */
+static void
+effective_row(sqlite3_stmt *st, json_t *a)
+{
+    const char *pack = (const char *)sqlite3_column_text(st, 0);
+    const char *from = (const char *)sqlite3_column_text(st, 1);
+    size_t n = json_array_size(a);
+    json_t *last = n ? json_array_get(a, n - 1) : NULL;
+    if (!last || strcmp(json_string_value(json_object_get(last, "name")), pack) != 0) {
+        last = json_pack("{s:s, s:[]}", "name", pack, "sources");
+        json_array_append_new(a, last);
+    }
+    json_array_append_new(json_object_get(last, "sources"), json_string(from));
+}
+
 int
 hlc_store_packs_effective(struct hlc_store *s, const char *id, json_t **out)
 {
@@ -114,36 +127,27 @@ hlc_store_packs_effective(struct hlc_store *s, const char *id, json_t **out)
     struct store_conn *c = store_acquire(s);
     json_t *a = json_array();
     int rc = store_machine_exists(c, id);
-    sqlite3_stmt *st = NULL;
-    if (rc != 0)
-        goto out;
-    if (!(st = store_stmt(c, sql_effective))) {
-        rc = HLC_EDB;
-        goto out;
+    if (rc == 0) {
+        sqlite3_stmt *st = store_stmt(c, sql_effective);
+        if (st)
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        rc = store_each_row(c, st, effective_row, a, "read pack assignments");
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step;
-    json_t *last = NULL;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *pack = (const char *)sqlite3_column_text(st, 0);
-        const char *from = (const char *)sqlite3_column_text(st, 1);
-        if (!last || strcmp(json_string_value(json_object_get(last, "name")), pack) != 0) {
-            last = json_pack("{s:s, s:[]}", "name", pack, "sources");
-            json_array_append_new(a, last);
-        }
-        json_array_append_new(json_object_get(last, "sources"), json_string(from));
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        rc = store_fail(c, "read pack assignments");
-        goto out;
-    }
-    *out = a;
-    a = NULL;
-out:
-    json_decref(a);
     store_release(s, c);
-    return rc;
+    return store_result(rc, a, out);
+}
+
+/* One (tag, pack) row into o[tag]. */
+static void
+tag_row(sqlite3_stmt *st, json_t *o)
+{
+    const char *tag = (const char *)sqlite3_column_text(st, 0);
+    json_t *list = json_object_get(o, tag);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(o, tag, list);
+    }
+    json_array_append_new(list, json_string((const char *)sqlite3_column_text(st, 1)));
 }
 
 int
@@ -152,33 +156,9 @@ hlc_store_packs_tags(struct hlc_store *s, json_t **out)
     *out = NULL;
     struct store_conn *c = store_acquire(s);
     json_t *o = json_object();
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_tags);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *tag = (const char *)sqlite3_column_text(st, 0);
-        json_t *list = json_object_get(o, tag);
-        if (!list) {
-            list = json_array();
-            json_object_set_new(o, tag, list);
-        }
-        json_array_append_new(list, json_string((const char *)sqlite3_column_text(st, 1)));
-    }
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) {
-        rc = store_fail(c, "read tag pack assignments");
-        goto out;
-    }
-    *out = o;
-    o = NULL;
-out:
-    json_decref(o);
+    int rc = store_each_row(c, store_stmt(c, sql_tags), tag_row, o, "read tag pack assignments");
     store_release(s, c);
-    return rc;
+    return store_result(rc, o, out);
 }
 
 int
@@ -247,7 +227,7 @@ hlc_store_packs_state(struct hlc_store *s, const char *id, const char *pack, boo
     sqlite3_stmt *st = store_stmt(c, sql_state_get);
     if (!st) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
@@ -257,21 +237,18 @@ hlc_store_packs_state(struct hlc_store *s, const char *id, const char *pack, boo
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
         rc = store_fail(c, "read pack state");
-        goto rollback;
+        goto out;
     }
     if (!(st = store_stmt(c, sql_state_set))) {
         rc = HLC_EDB;
-        goto rollback;
+        goto out;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pack, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, compliant ? 1 : 0);
     if ((rc = store_step_done(c, st, "write pack state")) != 0)
-        goto rollback;
-    rc = store_commit(c);
-    goto out;
-rollback:
-    store_rollback(c);
+        goto out;
+    rc = store_commit(c); /* store_release rolls back a transaction left open */
 out:
     store_release(s, c);
     return rc;

@@ -105,23 +105,7 @@ int
 hlc_store_scan_get(struct hlc_store *s, const char *id, json_t **out)
 {
     *out = NULL;
-    struct store_conn *c = store_acquire(s);
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(c, sql_get);
-    if (!st) {
-        rc = HLC_EDB;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *out = store_row_json(st, scan_cols, NSCAN_COLS);
-    else
-        rc = step == SQLITE_DONE ? HLC_ENOTFOUND : store_fail(c, "scan get");
-    sqlite3_reset(st);
-out:
-    store_release(s, c);
-    return rc;
+    return store_get_row(s, sql_get, id, scan_cols, NSCAN_COLS, out, "scan get");
 }
 
 int
@@ -151,11 +135,7 @@ hlc_store_scan_list(struct hlc_store *s, const char *host, int limit, int offset
     sqlite3_reset(cnt);
 out:
     store_release(s, c);
-    if (rc == 0)
-        *out = arr;
-    else
-        json_decref(arr);
-    return rc;
+    return store_result(rc, arr, out);
 }
 
 /* The first column of sql's first row as heap text, or NULL. */
