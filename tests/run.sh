@@ -6,7 +6,8 @@
 #
 # Environment: HLC_FUZZ_SECONDS (default 10 per harness), HLC_SKIP_BENCH=1,
 # HLC_BENCH_FULL=1 (each benchmark at its own, longer defaults),
-# HLC_SKIP_FUZZ=1, HLC_SKIP_BROWSER=1, HLC_SKIP_INTEGRATION=1, HLC_SKIP_FRESH=1
+# HLC_SKIP_FUZZ=1, HLC_SKIP_BROWSER=1, HLC_SKIP_INTEGRATION=1, HLC_SKIP_FRESH=1,
+# HLC_SKIP_VITEST=1, HLC_SKIP_CPPCHECK=1
 # (the bare Debian 12 check; CI=true runs it regardless) to leave a part out on
 # a developer machine; HLC_BROWSER_TESTS="tests/browser/x.test.mjs ..." runs
 # only those browser tests.
@@ -52,7 +53,8 @@ systemctl stop prometheus-node-exporter prometheus >/dev/null 2>&1 || true
 hlc_node_use
 if [ -f www/package.json ]; then
   say "dashboard: npm ci, vitest, build"
-  (cd www && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
+  (cd www && npm ci --no-audit --no-fund --loglevel=error &&
+   if [ "${HLC_SKIP_VITEST:-0}" != 1 ]; then npm test; fi && npm run build)
 fi
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
@@ -61,10 +63,12 @@ fi
 (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
 
 # ---- static analysis -------------------------------------------------------
+if [ "${HLC_SKIP_CPPCHECK:-0}" != 1 ]; then
 say "cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
   --std=c11 -D_GNU_SOURCE -I crypto/include -I executor/include -I poller/include \
   $(for d in server/src/*/; do printf -- "-I %s " "$d"; done) -I base/include base crypto executor poller server $( [ -d agent-lite/src ] && echo agent-lite ) $( [ -d packs/src ] && echo packs )
+fi
 
 # ---- sanitizer build + unit/integration/browser tests ----------------------
 say "build (ASan + UBSan)"
@@ -73,9 +77,11 @@ cmake --build build-asan -j"$(nproc)"
 
 # The Release build is what the image test (integration/test_image_runtime.py)
 # puts in the image's root; the benchmarks below reuse it.
-say "build (Release)"
-cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DHLC_TESTS=OFF >/dev/null
-cmake --build build-release -j"$(nproc)"
+if [ "${HLC_SKIP_INTEGRATION:-0}" != 1 ]; then
+  say "build (Release)"
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DHLC_TESTS=OFF >/dev/null
+  cmake --build build-release -j"$(nproc)"
+fi
 
 say "unit and integration tests"
 # strict_string_checks is left off: it treats strndup() of an exact-length,
