@@ -221,12 +221,13 @@ updates_done(struct hlc_remote *rm, const char *id, int64_t now)
 }
 
 /* How far ahead of the clock a sample's time may run when polls of one
- * machine come faster than one a second: far enough that the polls an
- * operator or a test makes back to back (poll now, accept a key, the re-poll
- * after an action) each keep a second of their own, near enough that last
- * contact never reads more than this ahead and a benchmark's burst stays far
- * inside the ingest's skew limit. */
-#define SAMPLE_MAX_AHEAD 30
+ * machine come faster than one a second: each poll keeps a second of its
+ * own (back-to-back polls, a benchmark's hundreds of polls in a minute) and
+ * is stored and judged, and only past this (four minutes of polls faster
+ * than the clock) do samples share a second, so they never reach the
+ * ingest's skew limit (HLC_INGEST_MAX_SKEW), past which every poll was
+ * refused. */
+#define SAMPLE_MAX_AHEAD (HLC_INGEST_MAX_SKEW - 60)
 
 /* The timestamp for a sample just taken: now, or one second after the
  * machine's previous SSH sample when two polls (a scheduled one and a manual
